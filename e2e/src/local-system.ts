@@ -1,0 +1,65 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { freePort, ManagedProcess, waitHealthy } from './processes';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/** One of the three services, as `npm start` runs it: the built bundle under apps/<name>/dist. */
+export interface AppProcessSpec {
+  name: 'controller' | 'metrics-adapter' | 'webhook';
+  /** Extra flags besides --kubeconfig and the probe address. */
+  args?: string[];
+}
+
+export interface RunningApp {
+  name: string;
+  process: ManagedProcess;
+  healthPort: number;
+}
+
+export function appBundle(name: string): string {
+  return path.join(REPO_ROOT, 'apps', name, 'dist', 'main.js');
+}
+
+/**
+ * Starts the built apps against `kubeconfig`, each with its probes on a free 127.0.0.1 port,
+ * and waits until every /readyz answers 200.
+ */
+export async function startApps(kubeconfig: string, specs: AppProcessSpec[], logDir?: string): Promise<RunningApp[]> {
+  const dir = logDir ?? mkdtempSync(path.join(os.tmpdir(), 'keda-ts-apps-'));
+  const running: RunningApp[] = [];
+  try {
+    for (const spec of specs) {
+      const bundle = appBundle(spec.name);
+      if (!existsSync(bundle)) throw new Error(`${bundle} is missing: build it first (npx nx run ${spec.name}:build)`);
+      const healthPort = await freePort();
+      const proc = new ManagedProcess(spec.name, process.execPath, [
+        bundle,
+        `--kubeconfig=${kubeconfig}`,
+        `--health-probe-bind-address=127.0.0.1:${healthPort}`,
+        ...(spec.args ?? []),
+      ], dir);
+      proc.start();
+      running.push({ name: spec.name, process: proc, healthPort });
+    }
+    await Promise.all(running.map((a) => waitHealthy(a.process, { url: `http://127.0.0.1:${a.healthPort}/readyz` }, 60_000)));
+    return running;
+  } catch (err) {
+    await stopApps(running);
+    throw err;
+  }
+}
+
+export async function stopApps(apps: RunningApp[]): Promise<void> {
+  await Promise.all(apps.map((a) => a.process.stop(10_000)));
+}
+
+/** The flags `npm start` gives each app so that all three can run side by side on loopback. */
+export async function defaultAppSpecs(): Promise<AppProcessSpec[]> {
+  return [
+    { name: 'controller', args: [`--metrics-bind-address=127.0.0.1:${await freePort()}`] },
+    { name: 'metrics-adapter', args: ['--bind-address=127.0.0.1', `--secure-port=${await freePort()}`] },
+    { name: 'webhook', args: [`--port=${await freePort()}`] },
+  ];
+}

@@ -1,0 +1,56 @@
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+
+/** Paths of the locally built control-plane binaries (see e2e/toolchain/build.sh). */
+export interface Toolchain {
+  kubernetesVersion: string;
+  kubeApiserver: string;
+  kubeControllerManager: string;
+  kubeScheduler: string;
+  kubectl: string;
+  etcd: string;
+  kwok: string;
+  kwokStagesDir: string;
+  helm: string;
+  grpcurl: string;
+}
+
+const buildScript = path.resolve(__dirname, '..', 'toolchain', 'build.sh');
+
+/**
+ * Builds the pinned binaries once (cached outside the repo by version) and returns their paths.
+ * `what` is `control-plane` (etcd, kwok, kubernetes), `extras` (helm, grpcurl) or `all`.
+ */
+export async function ensureToolchain(what: 'control-plane' | 'extras' | 'all' = 'control-plane'): Promise<Toolchain> {
+  const stdout = await new Promise<string>((resolve, reject) => {
+    const child = spawn('bash', [buildScript, what], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', (err) => reject(new Error(`could not run ${buildScript}: ${err.message}`)));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`${buildScript} ${what} failed with exit code ${code}; its output above names the failed step and log`)),
+    );
+  });
+  const vars = Object.fromEntries(
+    stdout
+      .split('\n')
+      .map((line) => line.match(/^([A-Z_]+)=(.*)$/))
+      .filter((m): m is RegExpMatchArray => m !== null)
+      .map((m) => [m[1], m[2]]),
+  );
+  const binDir = vars['KUBE_BIN_DIR'];
+  return {
+    kubernetesVersion: vars['KUBERNETES_VERSION'],
+    kubeApiserver: path.join(binDir, 'kube-apiserver'),
+    kubeControllerManager: path.join(binDir, 'kube-controller-manager'),
+    kubeScheduler: path.join(binDir, 'kube-scheduler'),
+    kubectl: path.join(binDir, 'kubectl'),
+    etcd: vars['ETCD_BIN'],
+    kwok: vars['KWOK_BIN'],
+    kwokStagesDir: vars['KWOK_STAGES_DIR'],
+    helm: vars['HELM_BIN'],
+    grpcurl: vars['GRPCURL_BIN'],
+  };
+}

@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { readClusterInfo, waitFor } from '../src/testing';
+import { runKubectl } from '../src/control-plane';
+import { KEDA_CRD_NAMES } from '../src/crds';
+import { probeOnce } from '../src/processes';
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+
+/** Command lines of live processes that mention `needle`. */
+function processesMentioning(needle: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(needle)) found.push(`${pid}: ${cmd}`);
+    } catch {
+      /* exited */
+    }
+  }
+  return found;
+}
+
+describe('npm start', () => {
+  it('starts its own control plane and the three apps, prints KUBECONFIG, and Ctrl-C stops everything', async () => {
+    const env = { ...process.env };
+    delete env['KUBECONFIG'];
+    // Its own process group, so that we can send Ctrl-C the way a terminal does.
+    const child = spawn('npm', ['start'], { cwd: repoRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      const kubeconfig = await waitFor(() => stdout.match(/^export KUBECONFIG=(\S+)$/m)?.[1], {
+        description: `npm start to print export KUBECONFIG=...; stderr so far:\n${stderr.slice(-3000)}`,
+        timeoutMs: 240_000,
+        intervalMs: 250,
+      });
+      expect(kubeconfig).not.toBe(readClusterInfo().kubeconfig);
+      const crds = await runKubectl(readClusterInfo().kubectl, kubeconfig, ['get', 'crd', '-o', 'name']);
+      for (const name of KEDA_CRD_NAMES) expect(crds).toContain(`customresourcedefinition.apiextensions.k8s.io/${name}`);
+
+      const probePorts = [...stderr.matchAll(/^(controller|metrics-adapter|webhook): probes on http:\/\/127\.0\.0\.1:(\d+)/gm)];
+      expect(probePorts.map((m) => m[1]).sort()).toEqual(['controller', 'metrics-adapter', 'webhook']);
+      for (const m of probePorts) expect(await probeOnce({ url: `http://127.0.0.1:${m[2]}/readyz` })).toBe(200);
+
+      const stateDir = path.dirname(kubeconfig);
+      expect(processesMentioning(stateDir).length).toBeGreaterThanOrEqual(5);
+      process.kill(-child.pid!, 'SIGINT');
+      expect(await exited).toBe(0);
+      expect(processesMentioning(stateDir)).toEqual([]);
+      expect(existsSync(stateDir)).toBe(false);
+    } finally {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+    }
+  }, 300_000);
+});

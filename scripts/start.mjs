@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// `npm start`: build the three apps, then start the local control plane (or use the cluster of
+// KUBECONFIG), install the CRDs and run the apps against it. Ctrl-C stops everything it started.
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const env = { ...process.env, NX_NO_CLOUD: 'true', NX_TUI: 'false' };
+
+const build = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '-p', 'controller', 'metrics-adapter', 'webhook', '--parallel=2', '--output-style=static'], {
+  cwd: root,
+  env,
+  stdio: ['ignore', process.stderr, 'inherit'],
+});
+if (build.status !== 0) {
+  console.error('npm start: building the apps failed (see above)');
+  process.exit(build.status ?? 1);
+}
+
+const child = spawn('npx', ['tsx', '--conditions=@keda-ts/source', 'e2e/src/cli.ts', 'start', ...process.argv.slice(2)], {
+  cwd: root,
+  env,
+  stdio: 'inherit',
+});
+// The terminal's Ctrl-C reaches the child too; it stops what it started, and we wait for it.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => child.kill('SIGTERM'));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
