@@ -1,1 +1,14 @@
-export const API_GROUP = 'keda.sh';
+export * from './constants';
+export * from './object-meta';
+export * from './openapi';
+export * from './generated/types';
+export * from './generated/schemas';
+export * from './conditions';
+export * from './effective';
+export * from './pause';
+export * from './problems';
+export * from './semantic';
+export * from './validation';
+export * from './crd-defaults';
+export * from './crd';
+export * from './crds';
