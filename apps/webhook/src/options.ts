@@ -1,0 +1,18 @@
+import { kubeconfigOption } from '@keda-ts/k8s';
+import { option, runtimeOptions } from '@keda-ts/runtime';
+
+/** Flags follow KEDA's admission webhooks where it has them. */
+export const webhookOptions = {
+  ...runtimeOptions,
+  kubeconfig: kubeconfigOption,
+  port: option.int({
+    flag: 'port',
+    // Not plain PORT: that name is set by many platforms for other purposes.
+    env: 'WEBHOOK_PORT',
+    placeholder: '<port>',
+    default: 9443,
+    min: 0,
+    max: 65535,
+    description: 'Port of the HTTPS admission webhook server (accepted, not served yet).',
+  }),
+};
