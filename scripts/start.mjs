@@ -18,7 +18,8 @@ if (build.status !== 0) {
   process.exit(build.status ?? 1);
 }
 
-const child = spawn('npx', ['tsx', '--conditions=@keda-ts/source', 'e2e/src/cli.ts', 'start', ...process.argv.slice(2)], {
+// node with tsx's loader directly (no npx/tsx wrapper processes in between), so signals arrive as sent.
+const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@keda-ts/source', 'e2e/src/cli.ts', 'start', ...process.argv.slice(2)], {
   cwd: root,
   env,
   stdio: 'inherit',

@@ -21,8 +21,8 @@ export function kubectl(args: string[], input?: string): Promise<string> {
 export interface WaitOptions {
   timeoutMs?: number;
   intervalMs?: number;
-  /** What is awaited, for the timeout message. */
-  description: string;
+  /** What is awaited, for the timeout message (a function is called only then). */
+  description: string | (() => string);
 }
 
 /**
@@ -41,7 +41,8 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T
       last = err instanceof Error ? err.message : err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${opts.timeoutMs ?? 60_000} ms waiting for ${opts.description}; last: ${JSON.stringify(last)}`);
+      const what = typeof opts.description === 'function' ? opts.description() : opts.description;
+      throw new Error(`timed out after ${opts.timeoutMs ?? 60_000} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
     }
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
   }
