@@ -8,4 +8,6 @@ module.exports = {
   globalTeardown: '<rootDir>/src/testing/global-teardown.ts',
   testTimeout: 120_000,
   maxWorkers: 2,
+  // Idle keep-alive sockets of the Kubernetes client close on their own a few seconds after the run.
+  openHandlesTimeout: 10_000,
 };

@@ -95,3 +95,23 @@ export async function generatePki(dir: string): Promise<Pki> {
     serviceAccountPub: p('sa.pub'),
   };
 }
+
+/** PEMs of a throwaway CA and a serving certificate it signed. */
+export interface ServingCertificate {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+/**
+ * A fresh CA and a serving certificate for `hosts` (IP addresses and DNS names), for test servers
+ * that the API server calls (webhooks, aggregated APIs).
+ */
+export async function createServingCertificate(dir: string, hosts: string[]): Promise<ServingCertificate> {
+  await fs.mkdir(dir, { recursive: true });
+  await makeCa(dir, 'serving-ca', 'keda-ts-test-serving-ca');
+  const sans = hosts.map((h) => (/^[\d.]+$|:/.test(h) ? `IP:${h}` : `DNS:${h}`));
+  await issueCert(dir, 'serving-ca', 'serving', `/CN=${hosts[0]}`, 'server', sans);
+  const read = (f: string) => fs.readFile(path.join(dir, f), 'utf8');
+  return { caPem: await read('serving-ca.crt'), certPem: await read('serving.crt'), keyPem: await read('serving.key') };
+}

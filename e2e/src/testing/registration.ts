@@ -14,6 +14,8 @@ export interface WebhookByUrl {
   }[];
   failurePolicy?: 'Ignore' | 'Fail';
   timeoutSeconds?: number;
+  /** Limits the webhooks to namespaces with these labels (for example one test namespace). */
+  namespaceSelector?: { matchLabels: Record<string, string> };
 }
 
 /**
@@ -37,6 +39,7 @@ export async function registerValidatingWebhookByUrl(kc: k8s.KubeConfig, w: Webh
         caBundle: Buffer.from(w.caPem).toString('base64'),
       },
       rules: h.rules.map((r) => ({ operations: r.operations ?? ['CREATE', 'UPDATE'], scope: '*', ...r })),
+      ...(w.namespaceSelector ? { namespaceSelector: w.namespaceSelector } : {}),
     })),
   } as k8s.KubernetesObject);
 }
