@@ -1,0 +1,1 @@
+export { describeAppContract, type AppContract } from './app-contract';
