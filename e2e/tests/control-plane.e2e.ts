@@ -1,8 +1,7 @@
-import { apply, k8s, kubeConfig, useTestNamespace, waitFor, readClusterInfo } from '../src/testing';
+import { apply, k8s, kubeConfig, useTestNamespace, waitFor, waitForCondition, readClusterInfo } from '../src/testing';
 
 const ns = useTestNamespace('cp');
 const kc = kubeConfig();
-const apps = kc.makeApiClient(k8s.AppsV1Api);
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const batch = kc.makeApiClient(k8s.BatchV1Api);
 const autoscaling = kc.makeApiClient(k8s.AutoscalingV2Api);
@@ -48,14 +47,12 @@ describe('the local control plane', () => {
       { description: '2 Running pods of deployment web', timeoutMs: 60_000 },
     );
     expect(pods).toHaveLength(2);
-    const dep = await waitFor(
-      async () => {
-        const d = await apps.readNamespacedDeployment({ name: 'web', namespace: ns.name });
-        return d.status?.readyReplicas === 2 ? d : undefined;
-      },
-      { description: 'deployment web readyReplicas=2' },
+    const dep = await waitForCondition<k8s.V1Deployment>(
+      kc,
+      { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: ns.name },
+      'Available',
     );
-    expect(dep.status?.availableReplicas).toBe(2);
+    expect(dep.status?.readyReplicas).toBe(2);
   });
 
   it("completes a Job's Pod (kwok pod-complete stage) and the Job controller marks it Complete", async () => {
