@@ -14,3 +14,19 @@ export {
   type LoadKubeConfigOptions,
   type LoadedKubeConfig,
 } from './kubeconfig';
+export { TokenBucket } from './token-bucket';
+export { WorkQueue, type Reconcile, type WorkQueueOptions } from './work-queue';
+export {
+  KubeClient,
+  KubeApiError,
+  isNotFound,
+  isConflict,
+  groupVersionPath,
+  resourcePath,
+  type GroupVersionResource,
+  type KubeClientOptions,
+  type PatchType,
+  type ResolvedResource,
+} from './kube-client';
+export { Watched, objectKey, type WatchEventType, type WatchHandler, type WatchedOptions } from './informer';
+export { EventRecorder, microTime, type EventType, type RecordedEvent } from './events';

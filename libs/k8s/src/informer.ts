@@ -1,0 +1,115 @@
+import { makeInformer, type KubeConfig, type KubernetesObject, type KubernetesListObject } from '@kubernetes/client-node';
+import type { Logger } from '@keda-ts/runtime';
+import type { KubeClient } from './kube-client';
+
+export type WatchEventType = 'add' | 'update' | 'delete';
+export type WatchHandler<T> = (type: WatchEventType, obj: T, old: T | undefined) => void;
+
+export interface WatchedOptions {
+  /** API path of the collection, e.g. `/apis/keda.sh/v1alpha1/scaledobjects` or `.../namespaces/x/scaledobjects`. */
+  path: string;
+  labelSelector?: string;
+  logger: Logger;
+  /** Restart delay after a watch error; doubles up to 30 s. */
+  restartDelayMs?: number;
+}
+
+export const objectKey = (obj: KubernetesObject): string =>
+  obj.metadata?.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : (obj.metadata?.name ?? '');
+
+/**
+ * An informer: a list+watch cache of one collection that restarts itself after errors and tells
+ * handlers the previous version of an object, so callers can filter updates (generation changed,
+ * an annotation changed...) as controller-runtime predicates do.
+ */
+export class Watched<T extends KubernetesObject> {
+  private readonly informer;
+  private readonly previous = new Map<string, T>();
+  private readonly handlers: WatchHandler<T>[] = [];
+  private synced = false;
+  private syncWaiters: (() => void)[] = [];
+  private stopped = false;
+  private failures = 0;
+  private restartTimer?: NodeJS.Timeout;
+
+  constructor(kubeConfig: KubeConfig, client: KubeClient, private readonly options: WatchedOptions) {
+    const listPath = options.labelSelector
+      ? `${options.path}?labelSelector=${encodeURIComponent(options.labelSelector)}`
+      : options.path;
+    this.informer = makeInformer<T>(kubeConfig, options.path, () => client.get<KubernetesListObject<T>>(listPath), options.labelSelector);
+    this.informer.on('add', (obj) => this.dispatch('add', obj));
+    this.informer.on('update', (obj) => this.dispatch('update', obj));
+    this.informer.on('delete', (obj) => this.dispatch('delete', obj));
+    this.informer.on('connect', () => {
+      this.failures = 0;
+      if (!this.synced) {
+        this.synced = true;
+        this.syncWaiters.forEach((w) => w());
+        this.syncWaiters = [];
+      }
+    });
+    this.informer.on('error', (err) => this.restart(err));
+  }
+
+  private dispatch(type: WatchEventType, obj: T): void {
+    const key = objectKey(obj);
+    const old = this.previous.get(key);
+    if (type === 'delete') this.previous.delete(key);
+    else this.previous.set(key, obj);
+    for (const h of this.handlers) {
+      try {
+        h(type, obj, old);
+      } catch (err) {
+        this.options.logger.error({ err, path: this.options.path, key }, 'watch handler failed');
+      }
+    }
+  }
+
+  private restart(err: unknown): void {
+    if (this.stopped) return;
+    this.failures++;
+    const delay = Math.min(30_000, (this.options.restartDelayMs ?? 500) * 2 ** (this.failures - 1));
+    this.options.logger.warn(
+      { path: this.options.path, err: err instanceof Error ? err.message : String(err), retryInMs: delay },
+      'watch failed; restarting',
+    );
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      if (!this.stopped) void this.informer.start().catch((e: unknown) => this.restart(e));
+    }, delay);
+    this.restartTimer.unref?.();
+  }
+
+  on(handler: WatchHandler<T>): void {
+    this.handlers.push(handler);
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.informer.start().catch((e: unknown) => this.restart(e));
+  }
+
+  /** Resolves after the first successful list. */
+  waitForSync(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((r) => this.syncWaiters.push(r));
+  }
+
+  get hasSynced(): boolean {
+    return this.synced;
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.informer.get(name, namespace);
+  }
+
+  list(namespace?: string): readonly T[] {
+    return this.informer.list(namespace);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
+    await this.informer.stop();
+  }
+}

@@ -1,0 +1,192 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { TokenBucket } from './token-bucket';
+
+/** An error answer of the API server: its HTTP status, the Status reason and message. */
+export class KubeApiError extends Error {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly status: number,
+    readonly reason: string,
+    readonly apiMessage: string,
+  ) {
+    super(`${method} ${path}: HTTP ${status}${reason ? ` ${reason}` : ''}${apiMessage ? `: ${apiMessage}` : ''}`);
+    this.name = 'KubeApiError';
+  }
+}
+
+export const isNotFound = (err: unknown): boolean => err instanceof KubeApiError && err.status === 404;
+export const isConflict = (err: unknown): boolean => err instanceof KubeApiError && err.status === 409;
+
+export interface KubeClientOptions {
+  /** Client-side rate limit (client-go's defaults for KEDA's operator: 20 QPS, burst 30). */
+  qps?: number;
+  burst?: number;
+  requestTimeoutMs?: number;
+  /** Counts every request; for benchmarks ("API requests per reconcile"). */
+  onRequest?: (method: string, path: string) => void;
+}
+
+export type PatchType = 'merge' | 'json' | 'strategic' | 'apply';
+const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
+export interface GroupVersionResource {
+  group: string;
+  version: string;
+  resource: string;
+}
+
+export interface ResolvedResource extends GroupVersionResource {
+  kind: string;
+  namespaced: boolean;
+  /** True when the resource has a `/scale` subresource. */
+  scalable: boolean;
+}
+
+/** `/api/v1` for the core group, `/apis/<group>/<version>` otherwise. */
+export function groupVersionPath(group: string, version: string): string {
+  return group ? `/apis/${group}/${version}` : `/api/${version}`;
+}
+
+export function resourcePath(gvr: GroupVersionResource, namespace: string | undefined, name?: string, subresource?: string): string {
+  let p = groupVersionPath(gvr.group, gvr.version);
+  if (namespace) p += `/namespaces/${encodeURIComponent(namespace)}`;
+  p += `/${gvr.resource}`;
+  if (name) p += `/${encodeURIComponent(name)}`;
+  if (subresource) p += `/${subresource}`;
+  return p;
+}
+
+/**
+ * A small JSON client over the kubeconfig's credentials: one keep-alive connection pool, a token-
+ * bucket rate limit, every verb and patch type, any path (so `/scale` of any group and discovery
+ * work the same way). Errors are KubeApiError with the server's message.
+ */
+export class KubeClient {
+  private readonly limiter: TokenBucket;
+  private readonly server: URL;
+  private agent?: https.Agent;
+  private readonly discovery = new Map<string, Promise<ResolvedResource[]>>();
+  private readonly requestTimeoutMs: number;
+
+  constructor(
+    readonly kubeConfig: KubeConfig,
+    private readonly options: KubeClientOptions = {},
+  ) {
+    this.limiter = new TokenBucket(options.qps ?? 20, options.burst ?? 30);
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    this.server = new URL(cluster.server);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+    await this.limiter.take();
+    this.options.onRequest?.(method, path);
+    const opts: https.RequestOptions = { method, headers: { Accept: 'application/json' } };
+    await this.kubeConfig.applyToHTTPSOptions(opts);
+    const tlsAgent = opts.agent as (https.Agent & { options: https.AgentOptions }) | undefined;
+    if (!this.agent) {
+      // Keep the TLS settings client-node derived from the kubeconfig, in one keep-alive pool.
+      this.agent = new https.Agent({ ...(tlsAgent?.options ?? {}), keepAlive: true, maxSockets: 32 });
+    }
+    const url = new URL(this.server.toString());
+    const [pathname, query] = path.split('?');
+    url.pathname = `${url.pathname.replace(/\/+$/, '')}${pathname}`;
+    if (query) url.search = query;
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    const headers: Record<string, string | number> = { ...(opts.headers as Record<string, string>) };
+    if (payload !== undefined) {
+      headers['Content-Type'] = contentType;
+      headers['Content-Length'] = Buffer.byteLength(payload);
+    }
+    const transport = url.protocol === 'http:' ? http : https;
+    return new Promise<T>((resolve, reject) => {
+      const req = transport.request(
+        url,
+        { method, headers, agent: url.protocol === 'http:' ? undefined : this.agent, timeout: this.requestTimeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const status = res.statusCode ?? 0;
+            let parsed: unknown;
+            try {
+              parsed = text ? JSON.parse(text) : undefined;
+            } catch {
+              parsed = undefined;
+            }
+            if (status >= 200 && status < 300) return resolve(parsed as T);
+            const st = (parsed ?? {}) as { reason?: string; message?: string };
+            reject(new KubeApiError(method, path, status, st.reason ?? '', st.message ?? text.slice(0, 300)));
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out after ${this.requestTimeoutMs} ms`)));
+      req.on('error', (err) => reject(err.message.startsWith(method) ? err : new Error(`${method} ${path}: ${err.message}`, { cause: err })));
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+  create<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('POST', path, body);
+  }
+  replace<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PUT', path, body);
+  }
+  patch<T>(path: string, body: unknown, type: PatchType = 'merge'): Promise<T> {
+    return this.request<T>('PATCH', path, body, PATCH_CONTENT_TYPES[type]);
+  }
+  delete<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('DELETE', path, body);
+  }
+
+  /** The resources of a group/version from discovery (cached; `forget` drops the cache). */
+  async resources(group: string, version: string): Promise<ResolvedResource[]> {
+    const key = `${group}/${version}`;
+    let entry = this.discovery.get(key);
+    if (!entry) {
+      entry = this.get<{ resources: { name: string; kind: string; namespaced: boolean }[] }>(groupVersionPath(group, version)).then(
+        (list) => {
+          const names = new Set(list.resources.map((r) => r.name));
+          return list.resources
+            .filter((r) => !r.name.includes('/'))
+            .map((r) => ({ group, version, resource: r.name, kind: r.kind, namespaced: r.namespaced, scalable: names.has(`${r.name}/scale`) }));
+        },
+      );
+      entry.catch(() => this.discovery.delete(key));
+      this.discovery.set(key, entry);
+    }
+    return entry;
+  }
+
+  forgetDiscovery(): void {
+    this.discovery.clear();
+  }
+
+  /** RESTMapper: the resource of `kind` in `apiVersion` ("apps/v1", "v1", "argoproj.io/v1alpha1"). */
+  async resolveKind(apiVersion: string, kind: string): Promise<ResolvedResource> {
+    const [group, version] = apiVersion.includes('/') ? apiVersion.split('/', 2) : ['', apiVersion];
+    const found = (await this.resources(group, version)).find((r) => r.kind === kind);
+    if (!found) throw new Error(`no resource of kind ${kind} in ${apiVersion}`);
+    return found;
+  }
+
+  close(): void {
+    this.agent?.destroy();
+    this.agent = undefined;
+  }
+}
