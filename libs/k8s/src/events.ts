@@ -39,7 +39,11 @@ export class EventRecorder {
     const body = {
       apiVersion: 'events.k8s.io/v1',
       kind: 'Event',
-      metadata: { generateName: `${name}.`, namespace },
+      // client-go's naming: <object>.<unique hex>; a generateName ending in "." is not valid.
+      metadata: {
+        name: `${name}.${Date.now().toString(16)}${Math.floor(Math.random() * 0xfffff).toString(16)}`,
+        namespace,
+      },
       eventTime: microTime(new Date()),
       reportingController: this.reportingController,
       reportingInstance: this.reportingInstance,
@@ -58,9 +62,15 @@ export class EventRecorder {
       },
     };
     try {
-      await this.client.create(`/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/events`, body);
+      await this.client.create(
+        `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/events`,
+        body,
+      );
     } catch (err) {
-      this.logger.warn({ err: err instanceof Error ? err.message : String(err), reason: event.reason, namespace, name }, 'could not record event');
+      this.logger.warn(
+        { err: err instanceof Error ? err.message : String(err), reason: event.reason, namespace, name },
+        'could not record event',
+      );
     }
   }
 }

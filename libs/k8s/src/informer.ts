@@ -1,4 +1,9 @@
-import { makeInformer, type KubeConfig, type KubernetesObject, type KubernetesListObject } from '@kubernetes/client-node';
+import {
+  makeInformer,
+  type KubeConfig,
+  type KubernetesObject,
+  type KubernetesListObject,
+} from '@kubernetes/client-node';
 import type { Logger } from '@keda-ts/runtime';
 import type { KubeClient } from './kube-client';
 
@@ -32,11 +37,20 @@ export class Watched<T extends KubernetesObject> {
   private failures = 0;
   private restartTimer?: NodeJS.Timeout;
 
-  constructor(kubeConfig: KubeConfig, client: KubeClient, private readonly options: WatchedOptions) {
+  constructor(
+    kubeConfig: KubeConfig,
+    client: KubeClient,
+    private readonly options: WatchedOptions,
+  ) {
     const listPath = options.labelSelector
       ? `${options.path}?labelSelector=${encodeURIComponent(options.labelSelector)}`
       : options.path;
-    this.informer = makeInformer<T>(kubeConfig, options.path, () => client.get<KubernetesListObject<T>>(listPath), options.labelSelector);
+    this.informer = makeInformer<T>(
+      kubeConfig,
+      options.path,
+      () => client.get<KubernetesListObject<T>>(listPath),
+      options.labelSelector,
+    );
     this.informer.on('add', (obj) => this.dispatch('add', obj));
     this.informer.on('update', (obj) => this.dispatch('update', obj));
     this.informer.on('delete', (obj) => this.dispatch('delete', obj));

@@ -12,7 +12,9 @@ export class KubeApiError extends Error {
     readonly reason: string,
     readonly apiMessage: string,
   ) {
-    super(`${method} ${path}: HTTP ${status}${reason ? ` ${reason}` : ''}${apiMessage ? `: ${apiMessage}` : ''}`);
+    super(
+      `${method} ${path}: HTTP ${status}${reason ? ` ${reason}` : ''}${apiMessage ? `: ${apiMessage}` : ''}`,
+    );
     this.name = 'KubeApiError';
   }
 }
@@ -55,7 +57,12 @@ export function groupVersionPath(group: string, version: string): string {
   return group ? `/apis/${group}/${version}` : `/api/${version}`;
 }
 
-export function resourcePath(gvr: GroupVersionResource, namespace: string | undefined, name?: string, subresource?: string): string {
+export function resourcePath(
+  gvr: GroupVersionResource,
+  namespace: string | undefined,
+  name?: string,
+  subresource?: string,
+): string {
   let p = groupVersionPath(gvr.group, gvr.version);
   if (namespace) p += `/namespaces/${encodeURIComponent(namespace)}`;
   p += `/${gvr.resource}`;
@@ -87,7 +94,12 @@ export class KubeClient {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   }
 
-  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<T> {
     await this.limiter.take();
     this.options.onRequest?.(method, path);
     const opts: https.RequestOptions = { method, headers: { Accept: 'application/json' } };
@@ -111,7 +123,12 @@ export class KubeClient {
     return new Promise<T>((resolve, reject) => {
       const req = transport.request(
         url,
-        { method, headers, agent: url.protocol === 'http:' ? undefined : this.agent, timeout: this.requestTimeoutMs },
+        {
+          method,
+          headers,
+          agent: url.protocol === 'http:' ? undefined : this.agent,
+          timeout: this.requestTimeoutMs,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -131,8 +148,16 @@ export class KubeClient {
           });
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out after ${this.requestTimeoutMs} ms`)));
-      req.on('error', (err) => reject(err.message.startsWith(method) ? err : new Error(`${method} ${path}: ${err.message}`, { cause: err })));
+      req.on('timeout', () =>
+        req.destroy(new Error(`${method} ${path} timed out after ${this.requestTimeoutMs} ms`)),
+      );
+      req.on('error', (err) =>
+        reject(
+          err.message.startsWith(method)
+            ? err
+            : new Error(`${method} ${path}: ${err.message}`, { cause: err }),
+        ),
+      );
       if (payload !== undefined) req.write(payload);
       req.end();
     });
@@ -159,14 +184,21 @@ export class KubeClient {
     const key = `${group}/${version}`;
     let entry = this.discovery.get(key);
     if (!entry) {
-      entry = this.get<{ resources: { name: string; kind: string; namespaced: boolean }[] }>(groupVersionPath(group, version)).then(
-        (list) => {
-          const names = new Set(list.resources.map((r) => r.name));
-          return list.resources
-            .filter((r) => !r.name.includes('/'))
-            .map((r) => ({ group, version, resource: r.name, kind: r.kind, namespaced: r.namespaced, scalable: names.has(`${r.name}/scale`) }));
-        },
-      );
+      entry = this.get<{ resources: { name: string; kind: string; namespaced: boolean }[] }>(
+        groupVersionPath(group, version),
+      ).then((list) => {
+        const names = new Set(list.resources.map((r) => r.name));
+        return list.resources
+          .filter((r) => !r.name.includes('/'))
+          .map((r) => ({
+            group,
+            version,
+            resource: r.name,
+            kind: r.kind,
+            namespaced: r.namespaced,
+            scalable: names.has(`${r.name}/scale`),
+          }));
+      });
       entry.catch(() => this.discovery.delete(key));
       this.discovery.set(key, entry);
     }
@@ -183,6 +215,29 @@ export class KubeClient {
     const found = (await this.resources(group, version)).find((r) => r.kind === kind);
     if (!found) throw new Error(`no resource of kind ${kind} in ${apiVersion}`);
     return found;
+  }
+
+  /**
+   * Sets `spec.replicas` through the `/scale` subresource (GET, then PUT), retrying when the object
+   * changed in between. Resolves with the replica count it replaced.
+   */
+  async updateScale(
+    gvr: GroupVersionResource,
+    namespace: string,
+    name: string,
+    replicas: number,
+  ): Promise<number> {
+    const path = resourcePath(gvr, namespace, name, 'scale');
+    for (let attempt = 1; ; attempt++) {
+      const scale = await this.get<{ spec?: { replicas?: number } }>(path);
+      const previous = scale.spec?.replicas ?? 0;
+      try {
+        await this.replace(path, { ...scale, spec: { ...scale.spec, replicas } });
+        return previous;
+      } catch (err) {
+        if (!isConflict(err) || attempt >= 5) throw err;
+      }
+    }
   }
 
   close(): void {

@@ -1,0 +1,144 @@
+import { EventRecorder, KubeClient, KubeApiError, resourcePath, Watched, isNotFound } from '@keda-ts/k8s';
+import { createLogger } from '@keda-ts/runtime';
+import { apply, k8s, kubeConfig, useTestNamespace, waitFor } from '../src/testing';
+
+const ns = useTestNamespace('k8s');
+const kc = kubeConfig();
+const logger = createLogger({ component: 'e2e', version: 'test', level: 'error' });
+let requests = 0;
+const client = new KubeClient(kc, { qps: 50, burst: 50, onRequest: () => requests++ });
+afterAll(() => client.close());
+
+const deployment = (name: string, replicas: number) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: name } },
+    template: {
+      metadata: { labels: { app: name } },
+      spec: { containers: [{ name: 'main', image: 'registry.invalid/x:1' }] },
+    },
+  },
+});
+
+describe('libs/k8s against the real API server', () => {
+  it('resolves kinds through discovery and reads and writes /scale', async () => {
+    const gvr = await client.resolveKind('apps/v1', 'Deployment');
+    expect(gvr).toMatchObject({
+      group: 'apps',
+      version: 'v1',
+      resource: 'deployments',
+      namespaced: true,
+      scalable: true,
+    });
+    expect((await client.resolveKind('apps/v1', 'DaemonSet')).scalable).toBe(false);
+    await expect(client.resolveKind('apps/v1', 'Nope')).rejects.toThrow(
+      'no resource of kind Nope in apps/v1',
+    );
+
+    await apply(kc, deployment('scaled', 2), ns.name);
+    const path = resourcePath(gvr, ns.name, 'scaled', 'scale');
+    const scale = await client.get<{ spec: { replicas: number }; status: { selector: string } }>(path);
+    expect(scale.spec.replicas).toBe(2);
+    expect(await client.updateScale(gvr, ns.name, 'scaled', 4)).toBe(2);
+    const dep = await kc
+      .makeApiClient(k8s.AppsV1Api)
+      .readNamespacedDeployment({ name: 'scaled', namespace: ns.name });
+    expect(dep.spec?.replicas).toBe(4);
+    expect(requests).toBeGreaterThan(0);
+  });
+
+  it('reports API errors with status and message', async () => {
+    const err = await client
+      .get(resourcePath({ group: 'apps', version: 'v1', resource: 'deployments' }, ns.name, 'missing'))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KubeApiError);
+    expect(isNotFound(err)).toBe(true);
+    expect((err as Error).message).toContain('HTTP 404 NotFound: deployments.apps "missing" not found');
+  });
+
+  it('merge-patches a status subresource', async () => {
+    await apply(
+      kc,
+      {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'ScaledObject',
+        metadata: { name: 'patched' },
+        spec: { scaleTargetRef: { name: 'scaled' }, triggers: [{ type: 'cron', metadata: {} }] },
+      } as k8s.KubernetesObject,
+      ns.name,
+    );
+    const path = resourcePath(
+      { group: 'keda.sh', version: 'v1alpha1', resource: 'scaledobjects' },
+      ns.name,
+      'patched',
+      'status',
+    );
+    const out = await client.patch<{ status: { triggersTypes: string } }>(path, {
+      status: { triggersTypes: 'cron' },
+    });
+    expect(out.status.triggersTypes).toBe('cron');
+  });
+
+  it('watches a collection, passing the previous version to handlers', async () => {
+    const seen: string[] = [];
+    const watched = new Watched<k8s.V1ConfigMap>(kc, client, {
+      path: `/api/v1/namespaces/${ns.name}/configmaps`,
+      logger,
+    });
+    watched.on((type, obj, old) => {
+      if (obj.metadata?.name === 'watched')
+        seen.push(`${type}:${old?.data?.['v'] ?? '-'}->${obj.data?.['v'] ?? '-'}`);
+    });
+    await watched.start();
+    await watched.waitForSync();
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    await core.createNamespacedConfigMap({
+      namespace: ns.name,
+      body: { metadata: { name: 'watched' }, data: { v: '1' } },
+    });
+    await waitFor(() => watched.get('watched', ns.name), { description: 'configmap in the informer cache' });
+    await core.patchNamespacedConfigMap({
+      namespace: ns.name,
+      name: 'watched',
+      body: [{ op: 'replace', path: '/data/v', value: '2' }],
+    });
+    await core.deleteNamespacedConfigMap({ namespace: ns.name, name: 'watched' });
+    await waitFor(() => seen.length === 3, { description: 'three watch events', timeoutMs: 15_000 });
+    await watched.stop();
+    expect(seen).toEqual(['add:-->1', 'update:1->2', 'delete:2->2']);
+  });
+
+  it('records events.k8s.io/v1 Events', async () => {
+    const cm = await kc
+      .makeApiClient(k8s.CoreV1Api)
+      .createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'evented' } } });
+    const failOnWarn = {
+      ...logger,
+      warn: (o: unknown, m: string) => {
+        throw new Error(`${m}: ${JSON.stringify(o)}`);
+      },
+    };
+    await new EventRecorder(client, failOnWarn as typeof logger).write(
+      { ...cm, apiVersion: 'v1', kind: 'ConfigMap' },
+      {
+        type: 'Normal',
+        reason: 'KEDAScalersStarted',
+        action: 'ScalersWatchStarted',
+        note: 'Started scalers watch',
+      },
+    );
+    const events = await kc.makeApiClient(k8s.EventsV1Api).listNamespacedEvent({ namespace: ns.name });
+    const ours = events.items.find((e) => e.reason === 'KEDAScalersStarted');
+    expect(ours).toMatchObject({
+      action: 'ScalersWatchStarted',
+      note: 'Started scalers watch',
+      type: 'Normal',
+      reportingController: 'keda-operator',
+    });
+    expect(ours?.regarding).toMatchObject({ kind: 'ConfigMap', name: 'evented' });
+    expect(isNotFound(new KubeApiError('GET', '/x', 404, 'NotFound', ''))).toBe(true);
+  });
+});
