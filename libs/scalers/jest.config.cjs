@@ -1,0 +1,1 @@
+module.exports = { displayName: 'scalers', preset: '../../jest.preset.js' };

@@ -1,0 +1,19 @@
+/** Every scaler of this library, alphabetically by type. Register new scalers here. */
+import type { ScalerDescriptor } from './descriptor';
+import type { ParamSpecs } from './params';
+import { createRegistry, type ScalerRegistry } from './registry';
+import { cpuScaler, memoryScaler } from './scalers/cpu-memory';
+import { cronScaler } from './scalers/cron';
+import { kubernetesWorkloadScaler } from './scalers/kubernetes-workload';
+import { metricsApiScaler } from './scalers/metrics-api';
+
+export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
+  cpuScaler,
+  cronScaler,
+  kubernetesWorkloadScaler,
+  memoryScaler,
+  metricsApiScaler,
+];
+
+/** The default registry with every scaler of this library. */
+export const scalers: ScalerRegistry = createRegistry(SCALER_DESCRIPTORS);

@@ -1,0 +1,26 @@
+export * from './types';
+export * from './params';
+export * from './descriptor';
+export * from './registry';
+export * from './metrics';
+export * from './quantity';
+export * from './schema';
+export * from './docs';
+export * from './label-selector';
+export * from './value-location';
+export { AgentPool, sharedAgentPool, type AgentLease, type TlsSettings } from './http/agent-pool';
+export { displayUrl, httpGet, HttpGetError, type HttpGetOptions, type HttpResponse } from './http/get';
+export { cpuScaler, memoryScaler } from './scalers/cpu-memory';
+export { cronScaler, cronTimeFormat, isInCronWindow } from './scalers/cron';
+export { ALL_NAMESPACES, kubernetesWorkloadScaler } from './scalers/kubernetes-workload';
+export {
+  AUTH_MODES,
+  METRICS_API_FORMATS,
+  SUPPORTED_AUTH_MODES,
+  SUPPORTED_METRICS_API_FORMATS,
+  buildRequest,
+  metricsApiScaler,
+  valueFromBody,
+  type MetricsApiConfig,
+} from './scalers/metrics-api';
+export { SCALER_DESCRIPTORS, scalers } from './all';

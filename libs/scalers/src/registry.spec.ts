@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SCALER_DESCRIPTORS, scalers } from './all';
+import { defineScaler, ScalerConfigError } from './descriptor';
+import { scalerDocs, scalersIndex } from './docs';
+import { param } from './params';
+import { createRegistry, unexpectedMetadataKeys } from './registry';
+import { scalerJsonSchema } from './schema';
+import { context, input } from './test-fixtures';
+
+describe('registry', () => {
+  it('lists every scaler alphabetically', () => {
+    expect(scalers.types()).toEqual(['cpu', 'cron', 'kubernetes-workload', 'memory', 'metrics-api']);
+    expect(SCALER_DESCRIPTORS.map((d) => d.type)).toEqual(scalers.types());
+    expect(scalers.descriptor('cron')?.type).toBe('cron');
+    expect(scalers.descriptor('nope')).toBeUndefined();
+  });
+
+  it('reports an unknown type with the known ones', () => {
+    const i = input({ triggerType: 'kafkaa' });
+    const message = 'no scaler found for type: kafkaa (known types: cpu, cron, kubernetes-workload, memory, metrics-api)';
+    expect(scalers.validate(i)).toEqual([{ message }]);
+    expect(() => scalers.build(i, context())).toThrow(message);
+  });
+
+  it('throws ScalerConfigError carrying every problem', () => {
+    let error: unknown;
+    try {
+      scalers.build(input({ triggerType: 'cron', triggerIndex: 3, metadata: { timezone: 'UTC' } }), context());
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ScalerConfigError);
+    const e = error as ScalerConfigError;
+    expect(e.triggerType).toBe('cron');
+    expect(e.triggerIndex).toBe(3);
+    expect(e.problems.map((p) => p.parameter)).toEqual(['start', 'end', 'desiredReplicas']);
+    expect(e.message).toBe(
+      'error parsing cron metadata (trigger 3): missing required parameter "start" in [triggerMetadata]; ' +
+        'missing required parameter "end" in [triggerMetadata]; missing required parameter "desiredReplicas" in [triggerMetadata]',
+    );
+  });
+
+  it('runs validate() only when every parameter parsed, and logs deprecatedAnnounce notices', () => {
+    const validate = jest.fn(() => ['cross-field problem']);
+    const create = jest.fn();
+    const d = defineScaler({
+      type: 'demo',
+      description: 'demo',
+      params: {
+        a: param.int({ name: 'a', order: ['triggerMetadata'], description: '' }),
+        old: param.string({ name: 'old', order: ['triggerMetadata'], optional: true, deprecatedAnnounce: 'old goes away in v3', description: '' }),
+      },
+      validate,
+      create,
+    });
+    const registry = createRegistry([d]);
+    expect(registry.validate(input({ triggerType: 'demo', metadata: { a: 'x' } })).map((p) => p.message)).toEqual([
+      'unable to set param "a" value "x": must be an integer',
+    ]);
+    expect(validate).not.toHaveBeenCalled();
+    expect(registry.validate(input({ triggerType: 'demo', metadata: { a: '1' } }))).toEqual([{ message: 'cross-field problem' }]);
+    validate.mockReturnValue([]);
+    const info = jest.fn();
+    const logger = { debug: jest.fn(), info, warn: jest.fn(), error: jest.fn() };
+    registry.build(input({ triggerType: 'demo', metadata: { a: '1', old: 'v' } }), context({ logger }));
+    expect(create).toHaveBeenCalledWith({ a: 1, old: 'v' }, expect.anything(), expect.anything());
+    expect(info).toHaveBeenCalledWith(expect.objectContaining({ scaler: 'demo' }), 'scaler demo info: old goes away in v3');
+    expect(() => createRegistry([d, d])).toThrow('scaler type demo registered twice');
+  });
+
+  it('finds metadata keys a scaler does not read', () => {
+    const d = scalers.descriptor('metrics-api');
+    expect(d).toBeDefined();
+    if (!d) return;
+    expect(unexpectedMetadataKeys(d, { url: 'u', valueLocation: 'v', authMode: 'basic', urll: 'typo', valueLocationFromEnv: 'X' })).toEqual([
+      'urll',
+      'valueLocationFromEnv',
+    ]);
+  });
+});
+
+const descriptorOf = (type: string) => {
+  const d = SCALER_DESCRIPTORS.find((x) => x.type === type);
+  if (!d) throw new Error(`no descriptor ${type}`);
+  return d;
+};
+
+describe('generated docs and schemas', () => {
+  const docs = join(__dirname, '..', 'docs');
+
+  it.each(SCALER_DESCRIPTORS.map((d) => [d.type, d] as const))('%s: committed docs are up to date', (type, d) => {
+    expect(readFileSync(join(docs, `${type}.md`), 'utf8')).toBe(scalerDocs(d));
+    expect(JSON.parse(readFileSync(join(docs, `${type}.schema.json`), 'utf8'))).toEqual(scalerJsonSchema(d));
+  });
+
+  it('index is up to date', () => {
+    expect(readFileSync(join(docs, 'README.md'), 'utf8')).toBe(scalersIndex(SCALER_DESCRIPTORS));
+  });
+
+  it('schema requires metadata-only required params and describes FromEnv keys', () => {
+    const cron = scalerJsonSchema(descriptorOf('cron'));
+    expect(cron['required']).toEqual(['timezone', 'start', 'end', 'desiredReplicas']);
+    const api = scalerJsonSchema(descriptorOf('metrics-api'));
+    expect(api['required']).toEqual(['url', 'valueLocation']);
+    expect((api['properties'] as Record<string, unknown>)['authMode']).toMatchObject({ 'x-keda-type': 'list' });
+    const auth = (api['$defs'] as { authParams: { properties: Record<string, unknown> } }).authParams.properties;
+    expect(auth['password']).toMatchObject({ writeOnly: true });
+    expect(auth['url']).toBeUndefined();
+    const cpu = scalerJsonSchema(descriptorOf('cpu'));
+    expect((cpu['properties'] as Record<string, unknown>)['type']).toMatchObject({ deprecated: true });
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * `cpu` and `memory` (KEDA cpu_memory_scaler.go): no external metric; the HPA gets a Resource
+ * metric, or a ContainerResource metric when `containerName` is set. Always active, so these
+ * triggers alone never scale to zero.
+ */
+import { defineScaler, type ScalerDescriptor } from '../descriptor';
+import { param, q, type ParsedParams } from '../params';
+import { parseQuantity } from '../quantity';
+import type { MetricSpec, MetricTarget, Scaler, ScalerInput } from '../types';
+
+const params = {
+  type: param.enum(['Utilization', 'AverageValue'], {
+    name: 'type',
+    order: ['triggerMetadata'],
+    optional: true,
+    deprecated: "The 'type' setting is DEPRECATED and is removed in v2.18 - Use 'metricType' instead.",
+    description: 'Removed: use the trigger `metricType` instead.',
+  }),
+  value: param.string({
+    name: 'value',
+    order: ['triggerMetadata'],
+    description:
+      'Target: with metricType `Utilization` an integer percentage of the requests; with `AverageValue` a quantity such as `500m` or `256Mi`.',
+  }),
+  containerName: param.string({
+    name: 'containerName',
+    order: ['triggerMetadata'],
+    optional: true,
+    description: 'Scale on this container only (a ContainerResource metric) instead of the whole pod.',
+  }),
+};
+
+type CpuMemoryConfig = ParsedParams<typeof params>;
+
+const ALLOWED = "allowed values are 'Utilization' or 'AverageValue'";
+
+/** The HPA target, or why the value does not fit the metric type. */
+function resourceTarget(config: CpuMemoryConfig, input: ScalerInput): { target: MetricTarget } | { error: string } {
+  const metricType = input.metricType ?? '';
+  if (metricType === 'Utilization') {
+    if (!/^[+-]?\d+$/.test(config.value) || Math.abs(Number(config.value)) > 2147483647)
+      return { error: `value ${q(config.value)} must be an integer percentage (a 32-bit integer) with metricType Utilization` };
+    return { target: { type: 'Utilization', averageUtilization: Number(config.value) } };
+  }
+  if (metricType === 'AverageValue') {
+    const quantity = parseQuantity(config.value);
+    if (!quantity) return { error: `value ${q(config.value)} must be a Kubernetes quantity such as 500m or 256Mi with metricType AverageValue` };
+    return { target: { type: 'AverageValue', averageValue: quantity.canonical } };
+  }
+  return { error: `unknown metric type: ${metricType}, ${ALLOWED}` };
+}
+
+class CpuMemoryScaler implements Scaler {
+  constructor(
+    readonly type: 'cpu' | 'memory',
+    private readonly spec: MetricSpec,
+  ) {}
+
+  getMetricSpecForScaling(): MetricSpec[] {
+    return [structuredClone(this.spec)];
+  }
+
+  getMetricsAndActivity(): Promise<never> {
+    return Promise.reject(
+      new Error(
+        `the ${this.type} scaler has no external metric (the HPA reads ${this.type} from metrics.k8s.io) and is always active; do not poll it`,
+      ),
+    );
+  }
+
+  async close(): Promise<void> {
+    // nothing to release
+  }
+}
+
+function resourceScaler(resource: 'cpu' | 'memory'): ScalerDescriptor<typeof params> {
+  return defineScaler({
+    type: resource,
+    description:
+      `Scales on the pods' ${resource} usage through the HPA's own Resource metric (or ContainerResource with \`containerName\`). ` +
+      'Needs `metricType` `Utilization` or `AverageValue`. Always active: alone it never scales to zero. Not allowed in ScaledJobs.',
+    params,
+    metricTypes: ['Utilization', 'AverageValue', 'Value'],
+    kinds: ['ScaledObject'],
+    validate(config, input) {
+      const t = resourceTarget(config, input);
+      return 'error' in t ? [{ parameter: input.metricType ? 'value' : 'metricType', message: t.error }] : [];
+    },
+    create(config, input) {
+      const t = resourceTarget(config, input);
+      if ('error' in t) throw new Error(t.error);
+      const spec: MetricSpec = config.containerName
+        ? { type: 'ContainerResource', containerResource: { name: resource, container: config.containerName, target: t.target } }
+        : { type: 'Resource', resource: { name: resource, target: t.target } };
+      return new CpuMemoryScaler(resource, spec);
+    },
+  });
+}
+
+export const cpuScaler = resourceScaler('cpu');
+export const memoryScaler = resourceScaler('memory');

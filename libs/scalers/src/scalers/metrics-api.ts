@@ -1,0 +1,269 @@
+/**
+ * `metrics-api` (KEDA metrics_api_scaler.go): GET `url`, read the number at `valueLocation`.
+ * Connections are shared per origin + TLS settings (see http/agent-pool.ts).
+ */
+import { parse as parseYaml } from 'yaml';
+import { defineScaler, type ValidationIssue } from '../descriptor';
+import { displayUrl, httpGet } from '../http/get';
+import { sharedAgentPool, type TlsSettings } from '../http/agent-pool';
+import { externalMetricSpec, externalMetricType, isActiveValue, metricName, metricTargetMilli, metricValue } from '../metrics';
+import { param, q, type ParsedParams } from '../params';
+import type { MetricsAndActivity, Scaler, ScalerContext } from '../types';
+import { locate, numberFrom, parsePromSelector, promValue, unsupportedPathSyntax } from '../value-location';
+
+export const METRICS_API_FORMATS = ['prometheus', 'json', 'xml', 'yaml'] as const;
+/** Formats this implementation reads (xml is declared by KEDA but not supported here yet). */
+export const SUPPORTED_METRICS_API_FORMATS = ['json', 'yaml', 'prometheus'] as const;
+export const AUTH_MODES = ['apiKey', 'basic', 'tls', 'bearer', 'custom', 'oauth'] as const;
+export const SUPPORTED_AUTH_MODES = ['apiKey', 'basic', 'tls', 'bearer', 'custom'] as const;
+
+const M = ['triggerMetadata'] as const;
+const A = ['authParams'] as const;
+const MA = ['triggerMetadata', 'authParams'] as const;
+
+const params = {
+  url: param.string({ name: 'url', order: M, description: 'Full URL of the API, `http://` or `https://`.' }),
+  valueLocation: param.string({
+    name: 'valueLocation',
+    order: M,
+    description:
+      'Where the number is: a gjson path for json (`components.worker.tasks`, `items.0.count`, `items.#`), a dot path for yaml, a metric selector for prometheus (`queue_depth{queue="a"}`). The value may be a number or a string holding a Kubernetes quantity (`"10k"`).',
+  }),
+  targetValue: param.float({
+    name: 'targetValue',
+    order: M,
+    optional: true,
+    description: 'Target value per replica; required (and non-zero) unless the trigger only feeds scaling modifiers.',
+  }),
+  activationTargetValue: param.float({
+    name: 'activationTargetValue',
+    order: M,
+    default: '0',
+    description: 'Active when the value is greater than this.',
+  }),
+  format: param.enum(METRICS_API_FORMATS, {
+    name: 'format',
+    order: M,
+    default: 'json',
+    description: 'Response format: `json`, `yaml` or `prometheus` (text exposition). `xml` is not supported yet.',
+  }),
+  unsafeSsl: param.bool({
+    name: 'unsafeSsl',
+    order: M,
+    default: 'false',
+    description: "Skip verification of the server's TLS certificate.",
+  }),
+  timeout: param.duration({
+    name: 'timeout',
+    order: M,
+    optional: true,
+    description: 'Request timeout (`5s`, or milliseconds); defaults to the operator-wide HTTP timeout.',
+  }),
+  aggregateFromKubeServiceEndpoints: param.bool({
+    name: 'aggregateFromKubeServiceEndpoints',
+    order: M,
+    default: 'false',
+    description: 'Query every endpoint of the Service named in the URL host and aggregate (not supported yet).',
+  }),
+  aggregationType: param.enum(['average', 'sum', 'max', 'min'], {
+    name: 'aggregationType',
+    order: M,
+    default: 'average',
+    description: 'How endpoint values are combined with `aggregateFromKubeServiceEndpoints`.',
+  }),
+  authModes: param.list({
+    name: ['authModes', 'authMode'],
+    order: MA,
+    optional: true,
+    values: AUTH_MODES,
+    exclusiveSet: ['bearer', 'basic', 'oauth'],
+    description: 'Comma-separated authentication modes: `apiKey`, `basic`, `bearer`, `tls`, `custom` (`oauth` is not supported yet).',
+  }),
+  bearerToken: param.string({
+    name: ['bearerToken', 'token'],
+    order: A,
+    optional: true,
+    secret: true,
+    description: 'bearer: the token sent as `Authorization: Bearer <token>`.',
+  }),
+  username: param.string({ name: 'username', order: A, optional: true, description: 'basic: user name.' }),
+  password: param.string({ name: 'password', order: A, optional: true, secret: true, description: 'basic: password (may be empty).' }),
+  ca: param.string({ name: 'ca', order: A, optional: true, description: 'tls: PEM CA certificate added to the system roots.' }),
+  cert: param.string({ name: 'cert', order: A, optional: true, description: 'tls: PEM client certificate.' }),
+  key: param.string({ name: 'key', order: A, optional: true, secret: true, description: 'tls: PEM client key.' }),
+  customAuthHeader: param.string({ name: 'customAuthHeader', order: A, optional: true, description: 'custom: header name.' }),
+  customAuthValue: param.string({ name: 'customAuthValue', order: A, optional: true, secret: true, description: 'custom: header value.' }),
+  apiKey: param.string({ name: 'apiKey', order: MA, optional: true, secret: true, description: 'apiKey: the key.' }),
+  method: param.enum(['header', 'query'], {
+    name: 'method',
+    order: MA,
+    default: 'header',
+    description: 'apiKey: send the key as a header or as a query parameter.',
+  }),
+  keyParamName: param.string({
+    name: 'keyParamName',
+    order: MA,
+    optional: true,
+    description: 'apiKey: header name (default `X-API-KEY`) or query parameter name (default `api_key`).',
+  }),
+};
+
+export type MetricsApiConfig = ParsedParams<typeof params>;
+
+function validate(config: MetricsApiConfig, asMetricSource: boolean): ValidationIssue[] {
+  const problems: ValidationIssue[] = [];
+  if ((config.targetValue ?? 0) === 0 && !asMetricSource)
+    problems.push({ parameter: 'targetValue', message: 'no targetValue given in metadata' });
+  let url: URL | undefined;
+  try {
+    url = new URL(config.url);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    problems.push({ parameter: 'url', message: `parameter "url" must be an absolute http:// or https:// URL, got ${q(displayUrl(config.url))}` });
+  if (config.format === 'xml') {
+    problems.push({
+      parameter: 'format',
+      message: `parameter "format" value "xml" is not supported yet, supported values are [${SUPPORTED_METRICS_API_FORMATS.join(' ')}]`,
+    });
+  } else if (config.format === 'prometheus') {
+    const selector = parsePromSelector(config.valueLocation);
+    if ('error' in selector) problems.push({ parameter: 'valueLocation', message: selector.error });
+  } else {
+    const unsupported = unsupportedPathSyntax(config.valueLocation);
+    if (unsupported) problems.push({ parameter: 'valueLocation', message: `valueLocation ${q(config.valueLocation)}: ${unsupported}` });
+  }
+  if (config.aggregateFromKubeServiceEndpoints)
+    problems.push({ parameter: 'aggregateFromKubeServiceEndpoints', message: 'aggregateFromKubeServiceEndpoints is not supported yet' });
+  const modes = new Set(config.authModes ?? []);
+  if (modes.has('oauth'))
+    problems.push({
+      parameter: 'authModes',
+      message: `authMode "oauth" is not supported yet, supported values are [${SUPPORTED_AUTH_MODES.join(' ')}]`,
+    });
+  if (modes.has('bearer') && !config.bearerToken) problems.push('bearer token is required when bearer auth is enabled');
+  if (modes.has('basic') && !config.username) problems.push('username is required when basic auth is enabled');
+  if (modes.has('tls') && (!config.cert || !config.key)) problems.push('cert and key are required when tls auth is enabled');
+  else if (modes.has('tls') && !config.ca) problems.push('ca is required when tls auth is enabled');
+  if (modes.has('custom') && (!config.customAuthHeader || !config.customAuthValue))
+    problems.push('customAuthHeader and customAuthValue are required when custom auth is enabled');
+  if (modes.has('apiKey') && !config.apiKey) problems.push('apiKey is required when apiKey auth is enabled');
+  return problems;
+}
+
+/** The request URL and headers for a config (auth applied). */
+export function buildRequest(config: MetricsApiConfig): { url: URL; headers: Record<string, string> } {
+  const url = new URL(config.url);
+  const headers: Record<string, string> = {};
+  const modes = new Set(config.authModes ?? []);
+  if (modes.has('apiKey') && config.apiKey) {
+    if (config.method === 'query') url.searchParams.set(config.keyParamName || 'api_key', config.apiKey);
+    else headers[config.keyParamName || 'X-API-KEY'] = config.apiKey;
+  }
+  if (modes.has('basic')) {
+    headers['authorization'] = `Basic ${Buffer.from(`${config.username ?? ''}:${config.password ?? ''}`).toString('base64')}`;
+  }
+  if (modes.has('bearer')) headers['authorization'] = `Bearer ${config.bearerToken ?? ''}`;
+  if (modes.has('custom') && config.customAuthHeader) headers[config.customAuthHeader] = config.customAuthValue ?? '';
+  return { url, headers };
+}
+
+/** The number in a response body. Errors say what is wrong (never the body's secrets: only the location). */
+export function valueFromBody(body: string, config: Pick<MetricsApiConfig, 'format' | 'valueLocation'>): number {
+  if (config.format === 'prometheus') {
+    const selector = parsePromSelector(config.valueLocation);
+    if ('error' in selector) throw new Error(selector.error);
+    const v = promValue(body, selector);
+    if ('error' in v) throw new Error(v.error);
+    return v.value;
+  }
+  let doc: unknown;
+  try {
+    doc = config.format === 'yaml' ? parseYaml(body) : JSON.parse(body);
+  } catch (err) {
+    throw new Error(`invalid ${config.format.toUpperCase()} in response: ${(err as Error).message.split('\n')[0]}`, {
+      cause: err,
+    });
+  }
+  const found = locate(doc, config.valueLocation);
+  if (!found.found) throw new Error(`valueLocation ${q(config.valueLocation)} not found in the response`);
+  const n = numberFrom(found.value);
+  if ('error' in n) throw new Error(n.error);
+  return n.value;
+}
+
+class MetricsApiScaler implements Scaler {
+  readonly type = 'metrics-api';
+  private readonly lease;
+  private readonly request;
+  private readonly where: string;
+  private closed = false;
+
+  constructor(
+    private readonly config: MetricsApiConfig,
+    private readonly name: string,
+    private readonly metricType: 'AverageValue' | 'Value',
+    private readonly ctx: ScalerContext,
+  ) {
+    this.request = buildRequest(config);
+    this.where = `GET ${displayUrl(this.request.url)}`;
+    const modes = new Set(config.authModes ?? []);
+    const tls: TlsSettings = { unsafeSsl: config.unsafeSsl };
+    if (modes.has('tls')) Object.assign(tls, { ca: config.ca, cert: config.cert, key: config.key });
+    this.lease = sharedAgentPool.acquire(this.request.url, tls);
+  }
+
+  getMetricSpecForScaling() {
+    return [externalMetricSpec(this.name, metricTargetMilli(this.metricType, this.config.targetValue ?? 0))];
+  }
+
+  async getMetricsAndActivity(requested: string, options?: { signal?: AbortSignal }): Promise<MetricsAndActivity> {
+    if (this.closed) throw new Error('error requesting metrics endpoint: the scaler is closed');
+    const value = await this.fetchValue(options?.signal);
+    return {
+      metrics: [metricValue(requested, value, this.ctx.now())],
+      isActive: isActiveValue(value, this.config.activationTargetValue),
+    };
+  }
+
+  private async fetchValue(signal?: AbortSignal): Promise<number> {
+    const prefix = 'error requesting metrics endpoint';
+    let response;
+    try {
+      response = await httpGet(this.request.url, {
+        agent: this.lease.agent,
+        headers: this.request.headers,
+        timeoutMs: this.config.timeout ?? this.ctx.httpTimeoutMs,
+        signal,
+      });
+    } catch (err) {
+      throw new Error(`${prefix}: ${(err as Error).message}`, { cause: err });
+    }
+    if (response.status !== 200) throw new Error(`${prefix}: ${this.where}: api returned ${response.status}`);
+    try {
+      return valueFromBody(response.body.toString('utf8'), this.config);
+    } catch (err) {
+      throw new Error(`${prefix}: ${this.where}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.lease.release();
+  }
+}
+
+export const metricsApiScaler = defineScaler({
+  type: 'metrics-api',
+  description:
+    'Scales on a number read from an HTTP(S) endpoint that returns JSON, YAML or Prometheus text. ' +
+    'Authentication (authParams or metadata `authModes`): apiKey (header or query), basic, bearer, custom header, tls client certificate.',
+  params,
+  validate: (config, input) => validate(config, Boolean(input.asMetricSource)),
+  create(config, input, ctx) {
+    const name = metricName(input.triggerIndex, `metric-api-${config.valueLocation}`);
+    return new MetricsApiScaler(config, name, externalMetricType(input.metricType), ctx);
+  },
+});

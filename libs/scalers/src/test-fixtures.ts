@@ -1,0 +1,20 @@
+/** Helpers for the scaler tests. */
+import type { KubernetesReader, ScalerContext, ScalerInput } from './types';
+
+export function input(overrides: Partial<ScalerInput> & Pick<ScalerInput, 'triggerType'>): ScalerInput {
+  return {
+    triggerIndex: 0,
+    metadata: {},
+    resolvedEnv: {},
+    authParams: {},
+    scalableObject: { kind: 'ScaledObject', namespace: 'default', name: 'so' },
+    ...overrides,
+  };
+}
+
+export function context(overrides: Partial<ScalerContext> = {}): ScalerContext {
+  const kubernetes: KubernetesReader = {
+    countPods: () => Promise.reject(new Error('countPods not faked')),
+  };
+  return { httpTimeoutMs: 3000, now: () => new Date('2026-01-01T00:00:00Z'), kubernetes, ...overrides };
+}

@@ -1,0 +1,115 @@
+/**
+ * The contracts between scalers and their users: the controller builds and polls scalers, the
+ * webhook validates trigger metadata. Shapes follow KEDA (pkg/scalers/scaler.go) and the
+ * autoscaling/v2 JSON of the HPA; nothing here depends on @kubernetes/client-node.
+ */
+
+/** HPA metric target type (autoscaling/v2 MetricTargetType). */
+export type MetricTargetTypeName = 'AverageValue' | 'Value' | 'Utilization';
+
+/** Everything a scaler is built from: one trigger of a ScaledObject/ScaledJob, already resolved. */
+export interface ScalerInput {
+  /** 0-based position of the trigger in `spec.triggers` (metric names are `s<triggerIndex>-…`). */
+  triggerIndex: number;
+  /** The trigger `type`, e.g. `metrics-api`. */
+  triggerType: string;
+  /** The trigger `name` (used by scaling modifiers). */
+  triggerName?: string;
+  /** The trigger `metadata` map. */
+  metadata: Record<string, string>;
+  /** Env of the scale target's container; `<param>FromEnv: NAME` reads `resolvedEnv[NAME]`. */
+  resolvedEnv: Record<string, string>;
+  /** Parameters resolved from the TriggerAuthentication / ClusterTriggerAuthentication. */
+  authParams: Record<string, string>;
+  /** The trigger `metricType`; empty means AverageValue. */
+  metricType?: MetricTargetTypeName;
+  useCachedMetrics?: boolean;
+  /**
+   * True when the trigger only feeds a scaling-modifiers formula (KEDA `AsMetricSource`): then a
+   * scaler's own target may be left unset.
+   */
+  asMetricSource?: boolean;
+  scalableObject: { kind: 'ScaledObject' | 'ScaledJob'; namespace: string; name: string };
+}
+
+/** autoscaling/v2 MetricTarget; quantities are Kubernetes quantity strings in canonical form. */
+export interface MetricTarget {
+  type: MetricTargetTypeName;
+  value?: string;
+  averageValue?: string;
+  averageUtilization?: number;
+}
+
+/** autoscaling/v2 MetricIdentifier. */
+export interface MetricIdentifier {
+  name: string;
+  selector?: { matchLabels?: Record<string, string> };
+}
+
+/**
+ * autoscaling/v2 MetricSpec as JSON: `type` says which one of `external`, `resource` or
+ * `containerResource` is set.
+ */
+export interface MetricSpec {
+  type: 'External' | 'Resource' | 'ContainerResource';
+  external?: { metric: MetricIdentifier; target: MetricTarget };
+  resource?: { name: string; target: MetricTarget };
+  containerResource?: { name: string; container: string; target: MetricTarget };
+}
+
+/** One external metric value. `value` is already clamped (NaN, ±Inf, negative -> 0) and rounded to milli. */
+export interface MetricValue {
+  metricName: string;
+  value: number;
+  timestamp: Date;
+}
+
+export interface MetricsAndActivity {
+  metrics: MetricValue[];
+  isActive: boolean;
+}
+
+export interface Scaler {
+  /** The trigger type this scaler serves. */
+  readonly type: string;
+  /** The HPA metric specs of this trigger (one per metric). */
+  getMetricSpecForScaling(): MetricSpec[];
+  /** Polls the event source for `metricName` (one of the names from getMetricSpecForScaling). */
+  getMetricsAndActivity(metricName: string, options?: { signal?: AbortSignal }): Promise<MetricsAndActivity>;
+  /** Releases connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A pino-compatible logger (`logger.info({ fields }, 'message')`). */
+export interface ScalerLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Read access to the cluster that some scalers need. Implemented in libs/k8s. */
+export interface KubernetesReader {
+  /**
+   * Number of pods in `namespace` (empty string = all namespaces) matching `labelSelector`, not
+   * counting pods in phase Succeeded or Failed (KEDA's kubernetes-workload semantics).
+   */
+  countPods(namespace: string, labelSelector: string, options?: { signal?: AbortSignal }): Promise<number>;
+}
+
+/** What the process gives every scaler it builds. */
+export interface ScalerContext {
+  /** Default HTTP timeout (KEDA_HTTP_DEFAULT_TIMEOUT, 3000 ms in KEDA). */
+  httpTimeoutMs: number;
+  /** The clock (injectable for tests). */
+  now(): Date;
+  kubernetes: KubernetesReader;
+  logger?: ScalerLogger;
+}
+
+/** One problem with a trigger's parameters. */
+export interface ParameterProblem {
+  /** The parameter concerned (its first name), when the problem is about one parameter. */
+  parameter?: string;
+  message: string;
+}

@@ -1,0 +1,42 @@
+/**
+ * Generates libs/scalers/docs from the parameter declarations (the single source of truth):
+ *   docs/README.md               index of every scaler
+ *   docs/<type>.md               parameter table per scaler
+ *   docs/<type>.schema.json      JSON Schema of the trigger metadata per scaler
+ * Run with `npx nx run scalers:generate`. Deterministic: no timestamps; stale files are removed.
+ */
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { SCALER_DESCRIPTORS } from '../src/all';
+import { scalerDocs, scalersIndex } from '../src/docs';
+import { scalerJsonSchema } from '../src/schema';
+
+export const LIB_ROOT = resolve(__dirname, '..');
+export const WORKSPACE_ROOT = resolve(LIB_ROOT, '../..');
+export const DOCS_DIR = join(LIB_ROOT, 'docs');
+
+/** File name -> content of everything generated. */
+export function generatedFiles(): Map<string, string> {
+  const files = new Map<string, string>();
+  files.set('README.md', scalersIndex(SCALER_DESCRIPTORS));
+  for (const d of SCALER_DESCRIPTORS) {
+    files.set(`${d.type}.md`, scalerDocs(d));
+    files.set(`${d.type}.schema.json`, `${JSON.stringify(scalerJsonSchema(d), null, 2)}\n`);
+  }
+  return files;
+}
+
+export function generate(): string[] {
+  mkdirSync(DOCS_DIR, { recursive: true });
+  const files = generatedFiles();
+  for (const existing of readdirSync(DOCS_DIR)) {
+    if (!files.has(existing)) rmSync(join(DOCS_DIR, existing));
+  }
+  for (const [name, content] of files) writeFileSync(join(DOCS_DIR, name), content);
+  return [...files.keys()];
+}
+
+if (require.main === module) {
+  const written = generate();
+  console.log(`scalers:generate: wrote ${written.length} files to ${DOCS_DIR}`);
+}

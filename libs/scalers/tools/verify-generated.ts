@@ -1,0 +1,32 @@
+/**
+ * Regenerates libs/scalers/docs into the working tree and fails when git sees a difference
+ * (modified, deleted or untracked files), i.e. when the committed output is stale.
+ * Run with `npx nx run scalers:verify-generated`.
+ */
+import { execFileSync } from 'node:child_process';
+import { relative } from 'node:path';
+import { DOCS_DIR, WORKSPACE_ROOT, generate } from './generate';
+
+const git = (...args: string[]) =>
+  execFileSync('git', args, { cwd: WORKSPACE_ROOT, encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+
+generate();
+const pathspec = relative(WORKSPACE_ROOT, DOCS_DIR);
+const drifted = [
+  ...git('diff', '--name-only', '--', pathspec).map((f) => `${f} (differs from the committed version)`),
+  ...git('ls-files', '--others', '--exclude-standard', '--', pathspec).map((f) => `${f} (not committed)`),
+];
+if (drifted.length > 0) {
+  console.error(
+    [
+      'scalers:verify-generated FAILED: libs/scalers/docs does not match the parameter declarations.',
+      ...drifted.map((f) => `  - ${f}`),
+      'Run `npx nx run scalers:generate` and commit the result (the files above now hold the regenerated output).',
+    ].join('\n'),
+  );
+  process.exit(1);
+}
+console.log('scalers:verify-generated: generated files are up to date.');

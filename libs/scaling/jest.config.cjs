@@ -1,0 +1,1 @@
+module.exports = { displayName: 'scaling', preset: '../../jest.preset.js' };
