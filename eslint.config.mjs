@@ -24,6 +24,8 @@ export default [
             { sourceTag: 'scope:controller', onlyDependOnLibsWithTags: ['scope:controller', 'scope:shared'] },
             { sourceTag: 'scope:metrics-adapter', onlyDependOnLibsWithTags: ['scope:metrics-adapter', 'scope:shared'] },
             { sourceTag: 'scope:webhook', onlyDependOnLibsWithTags: ['scope:webhook', 'scope:shared'] },
+            { sourceTag: 'type:config', onlyDependOnLibsWithTags: ['type:util'] },
+            { sourceTag: 'scope:chart', onlyDependOnLibsWithTags: ['scope:chart', 'scope:shared'] },
             { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:e2e', 'scope:shared', 'scope:controller', 'scope:metrics-adapter', 'scope:webhook'] }
           ]
         }

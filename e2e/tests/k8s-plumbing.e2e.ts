@@ -121,7 +121,7 @@ describe('libs/k8s against the real API server', () => {
         throw new Error(`${m}: ${JSON.stringify(o)}`);
       },
     };
-    await new EventRecorder(client, failOnWarn as typeof logger).write(
+    await new EventRecorder(client, failOnWarn as unknown as typeof logger).write(
       { ...cm, apiVersion: 'v1', kind: 'ConfigMap' },
       {
         type: 'Normal',

@@ -36,7 +36,7 @@ function asError(err: unknown): Error {
  */
 export class ApiServerConnection {
   readonly server: string;
-  private readonly kubeConfig: KubeConfig;
+  readonly kubeConfig: KubeConfig;
   private readonly logger: Logger;
   private readonly checkIntervalMs: number;
   private readonly requestTimeoutMs: number;

@@ -1,8 +1,14 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '@keda-ts/runtime';
 import type { KubeClient } from './kube-client';
 
 export type EventType = 'Normal' | 'Warning';
+
+/** The object an event is about (any Kubernetes object shape will do). */
+export interface EventSubject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
+}
 
 export interface RecordedEvent {
   type: EventType;
@@ -29,11 +35,11 @@ export class EventRecorder {
     private readonly reportingInstance = `keda-operator-${process.pid}`,
   ) {}
 
-  emit(regarding: KubernetesObject, event: RecordedEvent): void {
+  emit(regarding: EventSubject, event: RecordedEvent): void {
     void this.write(regarding, event);
   }
 
-  async write(regarding: KubernetesObject, event: RecordedEvent): Promise<void> {
+  async write(regarding: EventSubject, event: RecordedEvent): Promise<void> {
     const namespace = regarding.metadata?.namespace || 'default';
     const name = regarding.metadata?.name ?? 'unknown';
     const body = {

@@ -18,6 +18,7 @@ export { TokenBucket } from './token-bucket';
 export { WorkQueue, type Reconcile, type WorkQueueOptions } from './work-queue';
 export {
   KubeClient,
+  PodReader,
   KubeApiError,
   isNotFound,
   isConflict,
@@ -28,5 +29,5 @@ export {
   type PatchType,
   type ResolvedResource,
 } from './kube-client';
-export { Watched, objectKey, type WatchEventType, type WatchHandler, type WatchedOptions } from './informer';
-export { EventRecorder, microTime, type EventType, type RecordedEvent } from './events';
+export { Watched, objectKey, type WatchableObject, type WatchEventType, type WatchHandler, type WatchedOptions } from './informer';
+export { EventRecorder, microTime, type EventSubject, type EventType, type RecordedEvent } from './events';

@@ -19,7 +19,12 @@ export interface WatchedOptions {
   restartDelayMs?: number;
 }
 
-export const objectKey = (obj: KubernetesObject): string =>
+/** Any Kubernetes object shape (our generated types as well as client-node's). */
+export interface WatchableObject {
+  metadata?: { name?: string; namespace?: string };
+}
+
+export const objectKey = (obj: WatchableObject): string =>
   obj.metadata?.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : (obj.metadata?.name ?? '');
 
 /**
@@ -27,7 +32,7 @@ export const objectKey = (obj: KubernetesObject): string =>
  * handlers the previous version of an object, so callers can filter updates (generation changed,
  * an annotation changed...) as controller-runtime predicates do.
  */
-export class Watched<T extends KubernetesObject> {
+export class Watched<T extends WatchableObject> {
   private readonly informer;
   private readonly previous = new Map<string, T>();
   private readonly handlers: WatchHandler<T>[] = [];
@@ -45,15 +50,15 @@ export class Watched<T extends KubernetesObject> {
     const listPath = options.labelSelector
       ? `${options.path}?labelSelector=${encodeURIComponent(options.labelSelector)}`
       : options.path;
-    this.informer = makeInformer<T>(
+    this.informer = makeInformer<KubernetesObject>(
       kubeConfig,
       options.path,
-      () => client.get<KubernetesListObject<T>>(listPath),
+      () => client.get<KubernetesListObject<KubernetesObject>>(listPath),
       options.labelSelector,
     );
-    this.informer.on('add', (obj) => this.dispatch('add', obj));
-    this.informer.on('update', (obj) => this.dispatch('update', obj));
-    this.informer.on('delete', (obj) => this.dispatch('delete', obj));
+    this.informer.on('add', (obj) => this.dispatch('add', obj as T));
+    this.informer.on('update', (obj) => this.dispatch('update', obj as T));
+    this.informer.on('delete', (obj) => this.dispatch('delete', obj as T));
     this.informer.on('connect', () => {
       this.failures = 0;
       if (!this.synced) {
@@ -114,11 +119,11 @@ export class Watched<T extends KubernetesObject> {
   }
 
   get(name: string, namespace?: string): T | undefined {
-    return this.informer.get(name, namespace);
+    return this.informer.get(name, namespace) as T | undefined;
   }
 
   list(namespace?: string): readonly T[] {
-    return this.informer.list(namespace);
+    return this.informer.list(namespace) as readonly T[];
   }
 
   async stop(): Promise<void> {

@@ -245,3 +245,30 @@ export class KubeClient {
     this.agent = undefined;
   }
 }
+
+/** Counts and reads Pods; what scalers such as kubernetes-workload and fallback (ready pods) need. */
+export class PodReader {
+  constructor(private readonly client: KubeClient) {}
+
+  private list(namespace: string, labelSelector: string) {
+    const q = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : '';
+    const base = namespace ? `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods` : '/api/v1/pods';
+    return this.client.get<{ items: { status?: { phase?: string; conditions?: { type: string; status: string }[] } }[] }>(
+      `${base}${q}`,
+    );
+  }
+
+  /** Pods matching `labelSelector` in `namespace` ('' = all) that have not terminated (Succeeded/Failed). */
+  async countPods(namespace: string, labelSelector: string): Promise<number> {
+    return (await this.list(namespace, labelSelector)).items.filter(
+      (p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed',
+    ).length;
+  }
+
+  /** Pods that are Running and whose Ready condition is True. */
+  async countReadyPods(namespace: string, labelSelector: string): Promise<number> {
+    return (await this.list(namespace, labelSelector)).items.filter(
+      (p) => p.status?.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    ).length;
+  }
+}

@@ -1,0 +1,194 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { LocalControlPlane } from '../src/control-plane';
+import { KEDA_CRD_NAMES } from '../src/crds';
+import { waitFor } from '../src/testing';
+import { ensureToolchain } from '../src/toolchain';
+
+/*
+ * `helm install` of charts/keda into a control plane of its own (the run's shared cluster already has
+ * the CRDs, applied by the global setup, and other test files use it), then `helm upgrade` and
+ * `helm uninstall`. That cluster has no Pod network: Service ClusterIPs lead nowhere. So the install
+ * uses ci/install-test-values.yaml, which leaves out the APIService and the ValidatingWebhookConfiguration;
+ * nothing then makes the API server dial the adapter or the webhook. Their rendering is covered by the
+ * chart's unit tests (charts/keda/test). Pods are scheduled onto a kwok node but no image is pulled.
+ */
+
+const CHART = path.resolve(__dirname, '..', '..', 'charts', 'keda');
+const RELEASE = 'keda';
+const NAMESPACE = 'keda';
+const INSTALL_VALUES = path.join(CHART, 'ci', 'install-test-values.yaml');
+
+interface Obj {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+}
+
+const cp = new LocalControlPlane({ nodes: 1, log: () => undefined });
+let helmBin: string;
+let helmHome: string;
+const timings: Record<string, number> = {};
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** helm against the test's control plane, with its config and cache in a temp dir. */
+async function helm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = {
+    ...process.env,
+    KUBECONFIG: cp.cluster.kubeconfig,
+    HELM_CONFIG_HOME: path.join(helmHome, 'config'),
+    HELM_CACHE_HOME: path.join(helmHome, 'cache'),
+    HELM_DATA_HOME: path.join(helmHome, 'data'),
+  };
+  const r = await run(helmBin, args, env);
+  // charts/crds/generated links to the generated CRDs; helm notes every symlink it follows.
+  r.stderr = r.stderr
+    .split('\n')
+    .filter((l) => !l.includes('found symbolic link in path'))
+    .join('\n')
+    .trim();
+  return r;
+}
+
+async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    return await fn();
+  } finally {
+    timings[name] = Date.now() - started;
+  }
+}
+
+/** The release's objects, from `helm get manifest` (the chart puts every namespaced object in a namespace). */
+async function releaseObjects(): Promise<Obj[]> {
+  const r = await helm(['get', 'manifest', RELEASE, '--namespace', NAMESPACE]);
+  expect(r.stderr).toBe('');
+  return parseAllDocuments(r.stdout)
+    .map((d) => d.toJS() as Obj | null)
+    .filter((o): o is Obj => o !== null)
+    .map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace } }));
+}
+
+/** Which of `objects` the API server has, as kubectl names them (`kind.group/name`). */
+async function existing(objects: Obj[]): Promise<string[]> {
+  const out = await cp.kubectl(['get', '-f', '-', '-o', 'name', '--ignore-not-found'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+  return out.trim().split('\n').filter(Boolean).sort();
+}
+
+describe('helm install of charts/keda into a real control plane', () => {
+  let installed: Obj[] = [];
+
+  beforeAll(async () => {
+    helmHome = mkdtempSync(path.join(os.tmpdir(), 'keda-ts-helm-'));
+    const [tools] = await Promise.all([ensureToolchain('extras'), timed('control plane start', () => cp.start())]);
+    helmBin = tools.helm;
+    await cp.kubectl(['create', 'namespace', NAMESPACE]);
+  }, 180_000);
+
+  afterAll(async () => {
+    process.stderr.write(
+      `[helm-chart] ${Object.entries(timings)
+        .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
+        .join(', ')}\n`,
+    );
+    await cp.stop();
+    rmSync(helmHome, { recursive: true, force: true });
+  });
+
+  it('refuses values that break the schema, naming the field, and creates nothing', async () => {
+    const r = await helm([
+      'install', 'bad', CHART, '--namespace', NAMESPACE,
+      '--set', 'webhooks.failurePolicy=Never', '--set', 'controller.replicaCount=-1', '--set', 'operator.enabled=true',
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("values don't meet the specifications of the schema");
+    expect(r.stderr).toContain("at '/webhooks/failurePolicy': value must be one of 'Ignore', 'Fail'");
+    expect(r.stderr).toContain("at '/controller/replicaCount': minimum: got -1, want 0");
+    expect(r.stderr).toContain("additional properties 'operator' not allowed");
+    expect((await helm(['list', '--all', '--namespace', NAMESPACE, '-q'])).stdout.trim()).toBe('');
+    expect((await cp.kubectl(['get', 'crd', '-o', 'name'])).trim()).toBe('');
+  });
+
+  it('installs: the API server accepts every object and establishes the CRDs', async () => {
+    const r = await timed('helm install', () =>
+      helm(['install', RELEASE, CHART, '--namespace', NAMESPACE, '-f', INSTALL_VALUES, '--timeout', '2m']),
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('STATUS: deployed');
+    expect(r.stdout).toContain('keda-ts 0.1.0 is installed in namespace keda');
+
+    installed = await releaseObjects();
+    const kinds = installed.map((o) => o.kind);
+    expect(kinds.filter((k) => k === 'CustomResourceDefinition')).toHaveLength(4);
+    expect(kinds.filter((k) => k === 'Deployment')).toHaveLength(3);
+    expect(kinds).not.toContain('APIService');
+    expect(kinds).not.toContain('ValidatingWebhookConfiguration');
+    expect(await existing(installed)).toHaveLength(installed.length);
+
+    await timed('CRDs established', () =>
+      cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...KEDA_CRD_NAMES.map((n) => `crd/${n}`)]),
+    );
+    const served = await cp.kubectl(['api-resources', '--api-group=keda.sh', '-o', 'name']);
+    expect(served.trim().split('\n').sort()).toEqual([...KEDA_CRD_NAMES].sort());
+
+    // The Deployments were accepted and rolled out as far as a cluster without images goes.
+    await waitFor(
+      async () => {
+        const pods = JSON.parse(await cp.kubectl(['get', 'pods', '-n', NAMESPACE, '-o', 'json'])) as { items: { spec: { nodeName?: string } }[] };
+        return pods.items.length === 3 && pods.items.every((p) => p.spec.nodeName === 'kwok-node-0');
+      },
+      { description: 'the three Pods scheduled onto the kwok node', timeoutMs: 60_000 },
+    );
+  }, 180_000);
+
+  it('upgrades the CRDs with the release', async () => {
+    const r = await timed('helm upgrade', () =>
+      helm([
+        'upgrade', RELEASE, CHART, '--namespace', NAMESPACE, '-f', INSTALL_VALUES,
+        '--set-string', 'crds.additionalAnnotations.keda-ts\\.dev/upgraded=yes',
+      ]),
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const annotation = await cp.kubectl([
+      'get', 'crd', 'scaledobjects.keda.sh', '-o', 'jsonpath={.metadata.annotations.keda-ts\\.dev/upgraded}',
+    ]);
+    expect(annotation).toBe('yes');
+  }, 120_000);
+
+  it('uninstalls everything it created', async () => {
+    expect(installed.length).toBeGreaterThan(0);
+    const r = await timed('helm uninstall', () => helm(['uninstall', RELEASE, '--namespace', NAMESPACE, '--wait', '--timeout', '2m']));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(await existing(installed)).toEqual([]);
+    // What the Deployments made (ReplicaSets, Pods) goes too, and so do Helm's release Secrets.
+    await waitFor(
+      async () =>
+        (await cp.kubectl(['get', 'deploy,rs,pods,svc,sa,role,rolebinding,secret', '-n', NAMESPACE, '-o', 'name']))
+          .trim()
+          .split('\n')
+          .filter((n) => n && !n.startsWith('serviceaccount/default'))
+          .length === 0 || false,
+      { description: 'the release namespace to be empty', timeoutMs: 60_000 },
+    );
+    expect((await cp.kubectl(['get', 'crd', '-o', 'name'])).trim()).toBe('');
+    expect((await cp.kubectl(['get', 'clusterrole,clusterrolebinding', '-l', 'app.kubernetes.io/part-of=keda', '-o', 'name'])).trim()).toBe('');
+  }, 180_000);
+
+  it('never made the API server dial a Service ClusterIP', () => {
+    const log = readFileSync(path.join(cp.cluster.stateDir, 'logs', 'kube-apiserver.log'), 'utf8');
+    expect(log.split('\n').filter((l) => /dial tcp 10\.0\.0\.\d+/.test(l))).toEqual([]);
+  });
+});

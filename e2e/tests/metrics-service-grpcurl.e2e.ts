@@ -1,0 +1,148 @@
+/**
+ * The controller's metrics gRPC service as KEDA's own tooling sees it: the real `grpcurl` binary
+ * (built by e2e/toolchain) lists, describes and calls it through server reflection over mutual TLS.
+ * Runs a metrics server with a fake provider on 127.0.0.1; needs no cluster objects.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  createMetricsServer,
+  metricEncounteredError,
+  scaledObjectNotFoundError,
+  type MetricsServer,
+  type MetricsServiceLogger,
+} from '@keda-ts/metrics-service';
+import { createServingCertificate, issueCert } from '../src/pki';
+import { ensureToolchain } from '../src/toolchain';
+
+const run = promisify(execFile);
+const silent: MetricsServiceLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+const TIMESTAMP = new Date('2026-05-06T07:08:09.500Z');
+
+let dir: string;
+let grpcurlBin: string;
+let server: MetricsServer;
+
+beforeAll(async () => {
+  grpcurlBin = (await ensureToolchain('extras')).grpcurl;
+  dir = mkdtempSync(path.join(os.tmpdir(), 'keda-ts-grpcurl-'));
+  const serving = await createServingCertificate(dir, ['127.0.0.1', 'localhost']);
+  await issueCert(dir, 'serving-ca', 'client', '/O=KEDAORG/CN=keda-metrics-apiserver', 'client');
+  const certDir = path.join(dir, 'certs');
+  mkdirSync(certDir);
+  writeFileSync(path.join(certDir, 'ca.crt'), serving.caPem);
+  writeFileSync(path.join(certDir, 'tls.crt'), serving.certPem);
+  writeFileSync(path.join(certDir, 'tls.key'), serving.keyPem);
+  server = createMetricsServer({
+    provider: {
+      async getMetrics(ref) {
+        if (ref.name !== 'so') throw scaledObjectNotFoundError(ref.name);
+        if (ref.metricName !== 's0-x') throw metricEncounteredError(ref.metricName);
+        return [{ metricName: ref.metricName, timestamp: TIMESTAMP, value: 1.5 }];
+      },
+    },
+    tls: { certDir },
+    bindAddress: '127.0.0.1',
+    port: 0,
+    logger: silent,
+  });
+  await server.start();
+}, 600_000);
+
+afterAll(async () => {
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** `grpcurl [tls flags] [flags] 127.0.0.1:PORT [command...]`. */
+async function grpcurl(
+  flags: string[],
+  command: string[],
+  withClientCert = true,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const tls = ['-cacert', path.join(dir, 'serving-ca.crt')];
+  if (withClientCert) tls.push('-cert', path.join(dir, 'client.crt'), '-key', path.join(dir, 'client.key'));
+  try {
+    const { stdout, stderr } = await run(
+      grpcurlBin,
+      [...tls, '-max-time', '10', ...flags, server.address, ...command],
+      { timeout: 30_000 },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+it('lists the services through server reflection', async () => {
+  const { code, stdout, stderr } = await grpcurl([], ['list']);
+  expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+  expect(stdout.split('\n').filter(Boolean)).toEqual(
+    expect.arrayContaining(['api.MetricsService', 'grpc.health.v1.Health']),
+  );
+});
+
+it('describes api.MetricsService', async () => {
+  const { code, stdout } = await grpcurl([], ['describe', 'api.MetricsService']);
+  expect(code).toBe(0);
+  expect(stdout).toContain('service MetricsService {');
+  expect(stdout).toMatch(
+    /rpc GetMetrics \( \.api\.ScaledObjectRef \) returns \( \.api\.ExternalMetricValueList \)/,
+  );
+  const msg = await grpcurl([], ['describe', 'api.ExternalMetricValue']);
+  expect(msg.stdout).toMatch(/map<string, string> metricLabels = 2;/);
+  expect(msg.stdout).toMatch(/\.api\.Quantity value = 5;/);
+});
+
+it('calls api.MetricsService/GetMetrics and gets KEDA wire values', async () => {
+  const { code, stdout, stderr } = await grpcurl(
+    ['-d', '{"name":"so","namespace":"ns","metricName":"s0-x"}'],
+    ['api.MetricsService/GetMetrics'],
+  );
+  expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+  expect(JSON.parse(stdout)).toEqual({
+    items: [
+      {
+        metricName: 's0-x',
+        timestamp: { seconds: String(Math.floor(TIMESTAMP.getTime() / 1000)) },
+        value: { string: '1500m' },
+      },
+    ],
+  });
+});
+
+it('returns KEDA’s errors as gRPC status', async () => {
+  const missing = await grpcurl(
+    ['-d', '{"name":"nope","namespace":"ns","metricName":"s0-x"}'],
+    ['api.MetricsService/GetMetrics'],
+  );
+  expect(missing.code).not.toBe(0);
+  expect(missing.stderr).toContain('Code: NotFound');
+  expect(missing.stderr).toContain('scaledobjects.keda.sh "nope" not found');
+  const failing = await grpcurl(
+    ['-d', '{"name":"so","namespace":"ns","metricName":"s0-y"}'],
+    ['api.MetricsService/GetMetrics'],
+  );
+  expect(failing.stderr).toContain('Code: Unknown');
+  expect(failing.stderr).toContain('metric:s0-y encountered error');
+});
+
+it('reports SERVING on grpc.health.v1.Health/Check', async () => {
+  const { code, stdout } = await grpcurl([], ['grpc.health.v1.Health/Check']);
+  expect(code).toBe(0);
+  expect(JSON.parse(stdout)).toEqual({ status: 'SERVING' });
+});
+
+it('refuses grpcurl without a client certificate', async () => {
+  const { code } = await grpcurl(['-connect-timeout', '3'], ['list'], false);
+  expect(code).not.toBe(0);
+});

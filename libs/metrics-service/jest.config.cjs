@@ -1,0 +1,1 @@
+module.exports = { displayName: 'metrics-service', preset: '../../jest.preset.js', testTimeout: 30_000 };

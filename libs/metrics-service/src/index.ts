@@ -1,0 +1,44 @@
+export {
+  createMetricsClient,
+  metricsServiceConfig,
+  type ConnectivityStateName,
+  type MetricsClient,
+  type MetricsClientOptions,
+} from './client';
+export { fromWireList, fromWireValue, toWireList, toWireValue } from './convert';
+export { descriptorSet, loadEmbeddedPackageDefinition, type DescriptorSetName } from './descriptors';
+export {
+  CONNECTION_TIMEOUT_MESSAGE,
+  MetricsServiceError,
+  metricEncounteredError,
+  noMatchingMetricsError,
+  scaledObjectNotFoundError,
+} from './errors';
+export { HealthService, type ServingStatus } from './health';
+export type { MetricsServiceLogger } from './logger';
+export { formatMilliQuantity, parseQuantity } from './quantity';
+export { addReflection } from './reflection';
+export {
+  DEFAULT_METRICS_SERVICE_PORT,
+  METRICS_SERVICE_NAME,
+  createMetricsServer,
+  type MetricsServer,
+  type MetricsServerOptions,
+} from './server';
+export {
+  DEFAULT_CERT_DIR,
+  TlsMaterialSource,
+  createReloadingChannelCredentials,
+  createReloadingServerCredentials,
+  isCertDirSource,
+  type CertDirSource,
+  type MinTlsVersion,
+  type ServerTlsOptions,
+  type TlsMaterial,
+  type TlsSource,
+} from './tls';
+export type { ExternalMetricValue, MetricRef, MetricsProvider } from './types';
+/** The generated ts-proto code of proto/metrics/metrics.proto (package `api`). */
+export * as metricsProto from './generated/metrics/metrics';
+/** The generated ts-proto code of proto/externalscaler/externalscaler.proto (package `externalscaler`). */
+export * as externalScalerProto from './generated/externalscaler/externalscaler';

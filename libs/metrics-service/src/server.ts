@@ -1,0 +1,186 @@
+import { Server, status, type ServerUnaryCall, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
+import { toWireList } from './convert';
+import { MetricsServiceError } from './errors';
+import {
+  MetricsServiceService,
+  type ExternalMetricValueList,
+  type MetricsServiceServer,
+  type ScaledObjectRef,
+} from './generated/metrics/metrics';
+import { HealthService } from './health';
+import type { MetricsServiceLogger } from './logger';
+import { addReflection } from './reflection';
+import {
+  TlsMaterialSource,
+  createReloadingServerCredentials,
+  type ServerTlsOptions,
+  type TlsSource,
+} from './tls';
+import type { MetricsProvider } from './types';
+
+export const METRICS_SERVICE_NAME = 'api.MetricsService';
+export const DEFAULT_METRICS_SERVICE_PORT = 9666;
+
+export interface MetricsServerOptions extends ServerTlsOptions {
+  provider: MetricsProvider;
+  /** Fixed PEM material, or a cert directory (`ca.crt`, `tls.crt`, `tls.key`) that is watched for changes. */
+  tls: TlsSource;
+  /** Interface to listen on; default `0.0.0.0` (KEDA's `:9666`). */
+  bindAddress?: string;
+  /** Default 9666; 0 picks a free port (see {@link MetricsServer.port}). */
+  port?: number;
+  logger: MetricsServiceLogger;
+  /** How long stop() lets in-flight calls finish before cancelling them; default 5000 ms. */
+  drainTimeoutMs?: number;
+  /** Expose server reflection (grpcurl list/describe); default true. */
+  reflection?: boolean;
+}
+
+export interface MetricsServer {
+  /** Binds, starts serving and sets the health status to SERVING; resolves with the bound port. */
+  start(): Promise<number>;
+  /** The bound port (after start()). */
+  readonly port: number;
+  /** `host:port` as bound (after start()). */
+  readonly address: string;
+  /** NOT_SERVING, then drains in-flight calls for up to drainTimeoutMs, then cancels the rest. */
+  stop(): Promise<void>;
+  /** The grpc.health.v1 service, e.g. to report NOT_SERVING while leadership is lost. */
+  readonly health: HealthService;
+  /** Re-read the cert directory now (it is also watched). */
+  reloadCertificates(): Promise<void>;
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function toServiceError(err: unknown, signal: AbortSignal): Partial<ServiceError> {
+  if (err instanceof MetricsServiceError) return { code: err.code, details: err.message };
+  if (signal.aborted) return { code: status.CANCELLED, details: 'the call was cancelled' };
+  return { code: status.UNKNOWN, details: err instanceof Error ? err.message : String(err) };
+}
+
+/**
+ * The controller side of KEDA's metrics link: `api.MetricsService` over mutual TLS, plus the
+ * standard health service and server reflection.
+ */
+export function createMetricsServer(options: MetricsServerOptions): MetricsServer {
+  const { provider, logger } = options;
+  const bindAddress = options.bindAddress ?? '0.0.0.0';
+  const drainTimeoutMs = options.drainTimeoutMs ?? 5000;
+  const health = new HealthService({ '': 'NOT_SERVING', [METRICS_SERVICE_NAME]: 'NOT_SERVING' });
+  let server: Server | null = null;
+  let tlsSource: TlsMaterialSource | null = null;
+  let credentials: ReturnType<typeof createReloadingServerCredentials> | null = null;
+  let boundPort = -1;
+
+  const impl: MetricsServiceServer = {
+    getMetrics(
+      call: ServerUnaryCall<ScaledObjectRef, ExternalMetricValueList>,
+      callback: sendUnaryData<ExternalMetricValueList>,
+    ) {
+      const ref = {
+        name: call.request.name,
+        namespace: call.request.namespace,
+        metricName: call.request.metricName,
+      };
+      const controller = new AbortController();
+      call.on('cancelled', () => controller.abort());
+      const started = Date.now();
+      provider.getMetrics(ref, controller.signal).then(
+        (values) => {
+          let list: ExternalMetricValueList;
+          try {
+            list = toWireList(values);
+          } catch (err) {
+            logger.error({ err, ...ref }, 'the metrics provider returned a value that is not a quantity');
+            callback({ code: status.INTERNAL, details: `metric:${ref.metricName} encountered error` });
+            return;
+          }
+          logger.debug({ ...ref, items: list.items.length, durationMs: Date.now() - started }, 'GetMetrics');
+          callback(null, list);
+        },
+        (err: unknown) => {
+          const e = toServiceError(err, controller.signal);
+          logger.warn(
+            { ...ref, code: status[e.code ?? status.UNKNOWN], err },
+            `GetMetrics failed: ${e.details}`,
+          );
+          callback(e);
+        },
+      );
+    },
+  };
+
+  return {
+    health,
+    get port() {
+      return boundPort;
+    },
+    get address() {
+      return hostPort(bindAddress, boundPort);
+    },
+    async start() {
+      if (server) throw new Error('the metrics server is already started');
+      tlsSource = await TlsMaterialSource.open(options.tls, logger);
+      const creds = createReloadingServerCredentials(tlsSource, options);
+      credentials = creds;
+      const s = new Server();
+      s.addService(MetricsServiceService, impl);
+      health.addToServer(s);
+      if (options.reflection ?? true)
+        addReflection(s, ['metrics', 'health'], [METRICS_SERVICE_NAME, 'grpc.health.v1.Health']);
+      try {
+        boundPort = await new Promise<number>((resolve, reject) =>
+          s.bindAsync(
+            hostPort(bindAddress, options.port ?? DEFAULT_METRICS_SERVICE_PORT),
+            creds,
+            (err, port) => (err ? reject(err) : resolve(port)),
+          ),
+        );
+      } catch (err) {
+        creds.detach();
+        tlsSource.close();
+        s.forceShutdown();
+        throw err;
+      }
+      server = s;
+      health.setStatus('', 'SERVING');
+      health.setStatus(METRICS_SERVICE_NAME, 'SERVING');
+      logger.info(
+        { address: hostPort(bindAddress, boundPort), minTlsVersion: options.minTlsVersion ?? 'TLS13' },
+        'metrics gRPC server started',
+      );
+      return boundPort;
+    },
+    async stop() {
+      const s = server;
+      if (!s) return;
+      server = null;
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus(METRICS_SERVICE_NAME, 'NOT_SERVING');
+      health.endWatches();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          logger.warn(
+            { drainTimeoutMs },
+            'metrics gRPC server did not drain in time; cancelling the remaining calls',
+          );
+          s.forceShutdown();
+          resolve();
+        }, drainTimeoutMs);
+        s.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      credentials?.detach();
+      tlsSource?.close();
+      logger.info({}, 'metrics gRPC server stopped');
+    },
+    reloadCertificates() {
+      return tlsSource ? tlsSource.reload() : Promise.resolve();
+    },
+  };
+}

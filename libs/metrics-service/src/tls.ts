@@ -1,0 +1,266 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import { ServerCredentials, experimental, type ChannelCredentials } from '@grpc/grpc-js';
+import type { MetricsServiceLogger } from './logger';
+
+/** PEM material for one side of the mutual TLS link. */
+export interface TlsMaterial {
+  /** CA bundle the peer's certificate must chain to (KEDA's `ca.crt`). */
+  ca: string | Buffer;
+  /** Our certificate chain (KEDA's `tls.crt`). */
+  cert: string | Buffer;
+  /** Our private key (KEDA's `tls.key`). */
+  key: string | Buffer;
+}
+
+/**
+ * A certificate directory as KEDA mounts it (`--cert-dir`, default `/certs`): `ca.crt`, `tls.crt`
+ * and `tls.key`. Changes are picked up without a restart: the directory is watched (a Kubernetes
+ * Secret volume swaps a `..data` symlink) and, as a safety net, re-read every `pollIntervalMs`.
+ */
+export interface CertDirSource {
+  certDir: string;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  /** Re-read interval in addition to the directory watch; default 60 s, 0 turns polling off. */
+  pollIntervalMs?: number;
+}
+
+export type TlsSource = TlsMaterial | CertDirSource;
+
+/** KEDA_SERVICE_MIN_TLS_VERSION values. */
+export type MinTlsVersion = 'TLS12' | 'TLS13';
+
+export const DEFAULT_CERT_DIR = '/certs';
+
+export function isCertDirSource(source: TlsSource): source is CertDirSource {
+  return typeof (source as CertDirSource).certDir === 'string';
+}
+
+export function toNodeTlsVersion(version: MinTlsVersion): 'TLSv1.2' | 'TLSv1.3' {
+  return version === 'TLS12' ? 'TLSv1.2' : 'TLSv1.3';
+}
+
+interface LoadedMaterial {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+const toBuffer = (v: string | Buffer) => (Buffer.isBuffer(v) ? v : Buffer.from(v));
+
+function sameMaterial(a: LoadedMaterial | null, b: LoadedMaterial): boolean {
+  return a !== null && a.ca.equals(b.ca) && a.cert.equals(b.cert) && a.key.equals(b.key);
+}
+
+/** Throws when the PEMs do not parse or the key does not belong to the certificate. */
+function checkMaterial(m: LoadedMaterial): void {
+  createSecureContext({ ca: m.ca, cert: m.cert, key: m.key });
+}
+
+/**
+ * The current TLS material, fixed or read from a certificate directory and reloaded when it
+ * changes. Also a grpc-js `experimental.CertificateProvider`, so channel credentials can follow it.
+ * A reload that reads an inconsistent set (a key that does not match the certificate, a half
+ * written file) is logged and ignored; the last good material stays in use.
+ */
+export class TlsMaterialSource implements experimental.CertificateProvider {
+  private material: LoadedMaterial | null = null;
+  private readonly changeListeners = new Set<(m: LoadedMaterial) => void>();
+  private readonly caListeners = new Set<experimental.CaCertificateUpdateListener>();
+  private readonly identityListeners = new Set<experimental.IdentityCertificateUpdateListener>();
+  private watcher: FSWatcher | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private debounceTimer: NodeJS.Timeout | null = null;
+  private reloading: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly source: TlsSource,
+    private readonly logger: MetricsServiceLogger,
+  ) {}
+
+  /** Loads the material once (throwing when it is missing or invalid) and starts watching. */
+  static async open(source: TlsSource, logger: MetricsServiceLogger): Promise<TlsMaterialSource> {
+    const s = new TlsMaterialSource(source, logger);
+    const first = await s.read();
+    checkMaterial(first);
+    s.material = first;
+    s.startWatching();
+    return s;
+  }
+
+  get current(): LoadedMaterial {
+    if (!this.material) throw new Error('TLS material is not loaded');
+    return this.material;
+  }
+
+  /** Calls `listener` after every reload that changed the material. */
+  onChange(listener: (m: LoadedMaterial) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** Re-reads the directory now (no-op for fixed material); resolves when done. */
+  reload(): Promise<void> {
+    this.reloading = this.reloading.then(() => this.doReload());
+    return this.reloading;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.watcher?.close();
+    this.watcher = null;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.debounceTimer) clearTimeout(this.debounceTimer);
+    this.changeListeners.clear();
+  }
+
+  // experimental.CertificateProvider: listeners get the current value at once, then each change.
+  addCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    this.caListeners.add(listener);
+    if (this.material) listener({ caCertificate: this.material.ca });
+  }
+  removeCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    this.caListeners.delete(listener);
+  }
+  addIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
+    this.identityListeners.add(listener);
+    if (this.material) listener({ certificate: this.material.cert, privateKey: this.material.key });
+  }
+  removeIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
+    this.identityListeners.delete(listener);
+  }
+
+  private async read(): Promise<LoadedMaterial> {
+    const src = this.source;
+    if (!isCertDirSource(src))
+      return { ca: toBuffer(src.ca), cert: toBuffer(src.cert), key: toBuffer(src.key) };
+    const file = (name: string) => join(src.certDir, name);
+    const [ca, cert, key] = await Promise.all([
+      readFile(file(src.caFile ?? 'ca.crt')),
+      readFile(file(src.certFile ?? 'tls.crt')),
+      readFile(file(src.keyFile ?? 'tls.key')),
+    ]);
+    return { ca, cert, key };
+  }
+
+  private startWatching(): void {
+    const src = this.source;
+    if (!isCertDirSource(src)) return;
+    try {
+      this.watcher = watch(src.certDir, { persistent: false }, () => this.scheduleReload());
+      this.watcher.on('error', (err) =>
+        this.logger.warn(
+          { err, certDir: src.certDir },
+          'watching the certificate directory failed; relying on polling',
+        ),
+      );
+    } catch (err) {
+      this.logger.warn(
+        { err, certDir: src.certDir },
+        'cannot watch the certificate directory; relying on polling',
+      );
+    }
+    const interval = src.pollIntervalMs ?? 60_000;
+    if (interval > 0) {
+      this.pollTimer = setInterval(() => void this.reload(), interval);
+      this.pollTimer.unref();
+    }
+  }
+
+  private scheduleReload(): void {
+    if (this.closed) return;
+    if (this.debounceTimer) clearTimeout(this.debounceTimer);
+    // Secret volume updates and `cp` of three files arrive as bursts of events.
+    this.debounceTimer = setTimeout(() => void this.reload(), 100);
+    this.debounceTimer.unref();
+  }
+
+  private async doReload(): Promise<void> {
+    if (this.closed || !isCertDirSource(this.source)) return;
+    let next: LoadedMaterial;
+    try {
+      next = await this.read();
+      if (sameMaterial(this.material, next)) return;
+      checkMaterial(next);
+    } catch (err) {
+      this.logger.warn(
+        { err, certDir: this.source.certDir },
+        'could not reload the TLS certificates; keeping the current ones',
+      );
+      return;
+    }
+    if (this.closed) return;
+    this.material = next;
+    this.logger.info({ certDir: this.source.certDir }, 'reloaded the TLS certificates');
+    for (const l of this.caListeners) l({ caCertificate: next.ca });
+    for (const l of this.identityListeners) l({ certificate: next.cert, privateKey: next.key });
+    for (const l of this.changeListeners) l(next);
+  }
+}
+
+/**
+ * Server credentials for mutual TLS that follow a {@link TlsMaterialSource}: a client must present
+ * a certificate that chains to `ca.crt` (Go's RequireAndVerifyClientCert), the minimum protocol
+ * version is enforced, and new connections use reloaded material at once (existing ones keep
+ * theirs). Built on grpc-js's ServerCredentials watcher mechanism, the same one its
+ * `experimental.createCertificateProviderServerCredentials` uses; that function takes no TLS
+ * version or cipher options, hence this small subclass.
+ */
+class ReloadingServerCredentials extends ServerCredentials {
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    source: TlsMaterialSource,
+    private readonly contextExtras: Pick<SecureContextOptions, 'minVersion' | 'ciphers'>,
+  ) {
+    super(
+      { requestCert: true, rejectUnauthorized: true, ...contextExtras },
+      ReloadingServerCredentials.contextOptions(source.current, contextExtras),
+    );
+    this.unsubscribe = source.onChange((m) =>
+      this.updateSecureContextOptions(ReloadingServerCredentials.contextOptions(m, this.contextExtras)),
+    );
+  }
+
+  private static contextOptions(
+    m: LoadedMaterial,
+    extras: Pick<SecureContextOptions, 'minVersion' | 'ciphers'>,
+  ): SecureContextOptions {
+    return { ca: m.ca, cert: m.cert, key: m.key, ...extras };
+  }
+
+  detach(): void {
+    this.unsubscribe();
+  }
+
+  override _equals(other: ServerCredentials): boolean {
+    return other === this;
+  }
+}
+
+export interface ServerTlsOptions {
+  minTlsVersion?: MinTlsVersion;
+  /** OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are not affected); default: Node's. */
+  ciphers?: string;
+}
+
+export function createReloadingServerCredentials(
+  source: TlsMaterialSource,
+  options: ServerTlsOptions = {},
+): ServerCredentials & { detach(): void } {
+  const extras: Pick<SecureContextOptions, 'minVersion' | 'ciphers'> = {
+    minVersion: toNodeTlsVersion(options.minTlsVersion ?? 'TLS13'),
+  };
+  if (options.ciphers) extras.ciphers = options.ciphers;
+  return new ReloadingServerCredentials(source, extras);
+}
+
+/** Channel credentials (client side of mutual TLS) that follow the source's reloads. */
+export function createReloadingChannelCredentials(source: TlsMaterialSource): ChannelCredentials {
+  return experimental.createCertificateProviderChannelCredentials(source, source);
+}

@@ -1,0 +1,1 @@
+module.exports = { displayName: 'operator', preset: '../../jest.preset.js' };

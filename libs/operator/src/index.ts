@@ -1,0 +1,7 @@
+export { Operator, scaledObjectChangeMatters, hpaChangeMatters, type OperatorOptions } from './operator';
+export { ScaledObjectReconciler } from './scaledobject-reconciler';
+export { ScaledObjectPoller } from './scaledobject-poller';
+export { ScaledObjectMetricsProvider } from './metrics-provider';
+export { ScaleLoops } from './scale-loops';
+export { ScalersCache } from './scalers-cache';
+export { evaluateMetrics, type Evaluation, type MetricReading } from './metric-evaluation';

@@ -1,0 +1,78 @@
+import { COMPOSITE_METRIC_NAME, type ScaledObject } from '@keda-ts/api';
+import type { KubeClient, PodReader } from '@keda-ts/k8s';
+import {
+  metricEncounteredError,
+  noMatchingMetricsError,
+  scaledObjectNotFoundError,
+  type ExternalMetricValue,
+  type MetricRef,
+  type MetricsProvider,
+} from '@keda-ts/metrics-service';
+import { evaluateMetrics } from './metric-evaluation';
+import type { CachedReadings } from './scaledobject-poller';
+import type { ScalersCache } from './scalers-cache';
+import { readScale } from './scale-target';
+import { patchScaledObjectStatus } from './status';
+
+export interface MetricsProviderDeps {
+  getScaledObject(namespace: string, name: string): ScaledObject | undefined;
+  scalers: ScalersCache;
+  cached: CachedReadings;
+  client: KubeClient;
+  pods: PodReader;
+  now(): Date;
+  metricTimeoutMs: number;
+}
+
+/**
+ * Answers the HPA's metric requests (through the adapter's GetMetrics) as KEDA's scale handler does
+ * (M-6..M-11): live reads (or the cached record for useCachedMetrics), fallback, scaling modifiers.
+ */
+export class ScaledObjectMetricsProvider implements MetricsProvider {
+  constructor(private readonly deps: MetricsProviderDeps) {}
+
+  async getMetrics(ref: MetricRef): Promise<ExternalMetricValue[]> {
+    const so = this.deps.getScaledObject(ref.namespace, ref.name);
+    if (!so) throw scaledObjectNotFoundError(`${ref.namespace}/${ref.name}`);
+    const key = `${ref.namespace}/${ref.name}`;
+    const built = await this.deps.scalers.get(key, so).catch((err: unknown) => {
+      throw metricEncounteredError(ref.metricName, err);
+    });
+    const modifiers = so.spec.advanced?.scalingModifiers;
+    const usesComposite = Boolean(modifiers?.target);
+    const target = so.status?.scaleTargetGVKR
+      ? { resource: { ...so.status.scaleTargetGVKR, namespaced: true, scalable: true }, namespace: ref.namespace, name: so.spec.scaleTargetRef.name, gvkString: so.status.scaleTargetKind ?? '' }
+      : undefined;
+    const evaluation = await evaluateMetrics({
+      so,
+      built,
+      metricNames: usesComposite ? (so.status?.externalMetricNames ?? []) : [ref.metricName],
+      health: so.status?.health as never,
+      currentReplicas: async () => (target ? (await readScale(this.deps.client, target)).replicas : undefined),
+      readyPods: async () => {
+        if (!target) return 0;
+        const scale = await readScale(this.deps.client, target);
+        return scale.selector ? this.deps.pods.countReadyPods(ref.namespace, scale.selector) : 0;
+      },
+      timeoutMs: this.deps.metricTimeoutMs,
+      now: this.deps.now,
+      cached: this.deps.cached.get(key),
+    });
+    // Failures seen here count towards fallback too (C-75).
+    if (evaluation.trackHealth) {
+      await patchScaledObjectStatus(this.deps.client, so, so.status, { ...so.status, health: evaluation.health as never }).catch(() => undefined);
+    }
+    if (evaluation.isError) {
+      await this.deps.scalers.invalidate(key);
+      const failed = evaluation.readings.find((r) => r.outcome === 'error');
+      throw metricEncounteredError(ref.metricName, failed?.error);
+    }
+    if (usesComposite) {
+      if (evaluation.composite?.value === undefined) throw metricEncounteredError(COMPOSITE_METRIC_NAME, evaluation.composite?.error);
+      return [{ metricName: COMPOSITE_METRIC_NAME, value: evaluation.composite.value, timestamp: this.deps.now() }];
+    }
+    const values = evaluation.readings.flatMap((r) => r.metrics.map((m) => ({ metricName: ref.metricName, value: m.value, timestamp: m.timestamp })));
+    if (values.length === 0) throw noMatchingMetricsError(ref.metricName);
+    return values;
+  }
+}

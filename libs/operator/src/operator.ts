@@ -1,0 +1,209 @@
+import {
+  API_GROUP,
+  API_VERSION,
+  Annotations,
+  ConditionStatus,
+  ConditionType,
+  getCondition,
+  type ScaledObject,
+} from '@keda-ts/api';
+import { EventRecorder, KubeClient, PodReader, Watched, WorkQueue } from '@keda-ts/k8s';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from '@keda-ts/runtime';
+import type { HorizontalPodAutoscaler } from '@keda-ts/scaling';
+import type { ScalerRegistry } from '@keda-ts/scalers';
+import { ScaledObjectPoller } from './scaledobject-poller';
+import { ScaledObjectReconciler } from './scaledobject-reconciler';
+import { ScaleLoops } from './scale-loops';
+import { ScalersCache } from './scalers-cache';
+import { resolveScaleTarget, resolveTargetEnv } from './scale-target';
+import { ScaledObjectMetricsProvider } from './metrics-provider';
+
+export interface OperatorOptions {
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  registry: ScalerRegistry;
+  kedaVersion: string;
+  /** Namespaces to watch; empty watches all (WATCH_NAMESPACE). */
+  watchNamespaces?: string[];
+  /** Only ScaledObjects with these labels (WATCH_LABEL_SELECTOR). */
+  labelSelector?: string;
+  qps?: number;
+  burst?: number;
+  /** Default HTTP timeout of scalers (KEDA_HTTP_DEFAULT_TIMEOUT). */
+  httpTimeoutMs?: number;
+  /** Upper bound of one metric read in the scale loop. */
+  metricTimeoutMs?: number;
+  now?: () => Date;
+  onRequest?: (method: string, path: string) => void;
+}
+
+const PAUSE_KEYS = [
+  Annotations.Paused,
+  Annotations.PausedReplicas,
+  Annotations.PausedScaleIn,
+  Annotations.PausedScaleOut,
+  Annotations.ForceActivation,
+];
+
+const keyOf = (obj: { metadata?: { namespace?: string; name?: string } }) => `${obj.metadata?.namespace}/${obj.metadata?.name}`;
+
+/** C-2: which ScaledObject updates deserve a reconcile. */
+export function scaledObjectChangeMatters(old: ScaledObject | undefined, obj: ScaledObject): boolean {
+  if (!old) return true;
+  if (old.metadata?.generation !== obj.metadata?.generation) return true;
+  if (PAUSE_KEYS.some((k) => old.metadata?.annotations?.[k] !== obj.metadata?.annotations?.[k])) return true;
+  if (Boolean(old.metadata?.deletionTimestamp) !== Boolean(obj.metadata?.deletionTimestamp)) return true;
+  const readyBefore = getCondition(old.status?.conditions, ConditionType.Ready)?.status === ConditionStatus.True;
+  const readyNow = getCondition(obj.status?.conditions, ConditionType.Ready)?.status === ConditionStatus.True;
+  return !readyBefore && readyNow;
+}
+
+/** C-3: which changes of an owned HPA deserve a reconcile of its ScaledObject. */
+export function hpaChangeMatters(old: HorizontalPodAutoscaler | undefined, obj: HorizontalPodAutoscaler): boolean {
+  if (!old) return false;
+  return (
+    JSON.stringify(old.metadata.labels ?? {}) !== JSON.stringify(obj.metadata.labels ?? {}) ||
+    JSON.stringify(old.metadata.annotations ?? {}) !== JSON.stringify(obj.metadata.annotations ?? {}) ||
+    JSON.stringify(old.spec) !== JSON.stringify(obj.spec)
+  );
+}
+
+function ownerScaledObject(hpa: HorizontalPodAutoscaler): string | undefined {
+  const owner = (hpa.metadata as { ownerReferences?: { kind: string; name: string; apiVersion: string }[] }).ownerReferences?.find(
+    (o) => o.kind === 'ScaledObject' && o.apiVersion.startsWith(`${API_GROUP}/`),
+  );
+  return owner ? `${hpa.metadata.namespace}/${owner.name}` : undefined;
+}
+
+/**
+ * The controller's ScaledObject machinery: informers, the work queue and reconciler, one scale loop
+ * per ScaledObject, and the metrics provider the gRPC service answers from.
+ */
+export class Operator {
+  readonly client: KubeClient;
+  readonly metricsProvider: ScaledObjectMetricsProvider;
+  private readonly scaledObjects: Watched<ScaledObject>[] = [];
+  private readonly hpas: Watched<HorizontalPodAutoscaler>;
+  private readonly queue: WorkQueue;
+  private readonly loops: ScaleLoops;
+  private readonly scalers: ScalersCache;
+  private readonly poller: ScaledObjectPoller;
+
+  constructor(options: OperatorOptions) {
+    const { logger } = options;
+    const now = options.now ?? (() => new Date());
+    this.client = new KubeClient(options.kubeConfig, { qps: options.qps, burst: options.burst, onRequest: options.onRequest });
+    const events = new EventRecorder(this.client, logger);
+    const pods = new PodReader(this.client);
+    const namespaces = options.watchNamespaces?.length ? options.watchNamespaces : [''];
+    for (const ns of namespaces) {
+      const path = ns ? `/apis/${API_GROUP}/${API_VERSION}/namespaces/${ns}/scaledobjects` : `/apis/${API_GROUP}/${API_VERSION}/scaledobjects`;
+      this.scaledObjects.push(new Watched<ScaledObject>(options.kubeConfig, this.client, { path, labelSelector: options.labelSelector, logger }));
+    }
+    this.hpas = new Watched<HorizontalPodAutoscaler>(options.kubeConfig, this.client, { path: '/apis/autoscaling/v2/horizontalpodautoscalers', logger });
+    const getScaledObject = (namespace: string, name: string) => {
+      for (const w of this.scaledObjects) {
+        const so = w.get(name, namespace);
+        if (so) return so;
+      }
+      return undefined;
+    };
+    this.scalers = new ScalersCache(
+      options.registry,
+      { httpTimeoutMs: options.httpTimeoutMs ?? 3000, now, kubernetes: pods, logger },
+      async (so) => {
+        // *FromEnv parameters read the target container's env (C-27); auth params arrive with TriggerAuthentication support.
+        const target = await resolveScaleTarget(this.client, so).catch(() => undefined);
+        const resolvedEnv = target ? await resolveTargetEnv(this.client, target, so.spec.scaleTargetRef.envSourceContainerName).catch(() => ({})) : {};
+        return { resolvedEnv, authParams: () => ({}) };
+      },
+    );
+    this.poller = new ScaledObjectPoller({
+      client: this.client,
+      pods,
+      events,
+      scalers: this.scalers,
+      logger,
+      getScaledObject,
+      now,
+      metricTimeoutMs: options.metricTimeoutMs ?? 10_000,
+    });
+    this.loops = new ScaleLoops(
+      {
+        poll: (key) => this.poller.poll(key),
+        intervalMs: (key) => this.poller.intervalMs(key),
+        onStop: (key) => this.poller.forget(key),
+      },
+      (key) => {
+        const [ns, name] = key.split('/');
+        return getScaledObject(ns, name)?.metadata?.generation ?? 0;
+      },
+    );
+    const reconciler = new ScaledObjectReconciler({
+      client: this.client,
+      events,
+      scalers: this.scalers,
+      loops: this.loops,
+      logger,
+      kedaVersion: options.kedaVersion,
+      getScaledObject,
+    });
+    this.queue = new WorkQueue(
+      async (key) => {
+        const [ns, name] = key.split('/');
+        await reconciler.reconcile(ns, name);
+      },
+      {
+        concurrency: 4,
+        baseBackoffMs: 100,
+        maxBackoffMs: 60_000,
+        onError: (key, err, retryInMs) =>
+          logger.warn({ key, err: err instanceof Error ? err.message : String(err), retryInMs }, 'reconcile failed; retrying'),
+      },
+    );
+    for (const w of this.scaledObjects) {
+      w.on((type, obj, old) => {
+        if (type !== 'update' || scaledObjectChangeMatters(old, obj)) this.queue.add(keyOf(obj));
+      });
+    }
+    this.hpas.on((type, obj, old) => {
+      const owner = ownerScaledObject(obj);
+      if (owner && (type === 'delete' || (type === 'update' && hpaChangeMatters(old, obj)))) this.queue.add(owner);
+    });
+    this.metricsProvider = new ScaledObjectMetricsProvider({
+      getScaledObject,
+      scalers: this.scalers,
+      cached: this.poller.cached,
+      client: this.client,
+      pods,
+      now,
+      metricTimeoutMs: options.metricTimeoutMs ?? 10_000,
+    });
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.hpas.start(), ...this.scaledObjects.map((w) => w.start())]);
+  }
+
+  /** Caches synced: the readiness of the controller. */
+  get ready(): boolean {
+    return this.hpas.hasSynced && this.scaledObjects.every((w) => w.hasSynced);
+  }
+
+  async waitForSync(): Promise<void> {
+    await Promise.all([this.hpas.waitForSync(), ...this.scaledObjects.map((w) => w.waitForSync())]);
+  }
+
+  get scaleLoopCount(): number {
+    return this.loops.size;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.hpas.stop(), ...this.scaledObjects.map((w) => w.stop())]);
+    await this.queue.stop();
+    await this.loops.stopAll();
+    await this.scalers.closeAll();
+    this.client.close();
+  }
+}

@@ -1,0 +1,42 @@
+import { ScaleLoops } from './scale-loops';
+
+const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('ScaleLoops', () => {
+  it('polls at once and then every interval, measured from the start of the previous poll', async () => {
+    const times: number[] = [];
+    const loops = new ScaleLoops({ poll: async () => void times.push(performance.now()), intervalMs: () => 20 }, () => 1);
+    loops.start('a');
+    await tick(75);
+    await loops.stopAll();
+    expect(times.length).toBeGreaterThanOrEqual(3);
+    expect(times.length).toBeLessThanOrEqual(5);
+  });
+
+  it('a slow poll of one object does not delay another', async () => {
+    let fast = 0;
+    const loops = new ScaleLoops(
+      { poll: async (k) => void (k === 'slow' ? await tick(200) : fast++), intervalMs: () => 10 },
+      () => 1,
+    );
+    loops.start('slow');
+    loops.start('fast');
+    await tick(60);
+    expect(fast).toBeGreaterThanOrEqual(4);
+    await loops.stopAll();
+  });
+
+  it('restarting cancels the old loop; stop reports whether one ran and calls onStop', async () => {
+    const stopped: string[] = [];
+    let polls = 0;
+    const loops = new ScaleLoops({ poll: async () => void polls++, intervalMs: () => 1000, onStop: (k) => stopped.push(k) }, () => 7);
+    expect(loops.start('a')).toBe(false);
+    expect(loops.start('a')).toBe(true);
+    expect(loops.generation('a')).toBe(7);
+    await tick(5);
+    expect(polls).toBe(2);
+    expect(loops.stop('a')).toBe(true);
+    expect(loops.stop('a')).toBe(false);
+    expect(stopped).toEqual(['a']);
+  });
+});

@@ -1,0 +1,67 @@
+import { effectiveScaleTargetRef, gvkString, type ScaledObject } from '@keda-ts/api';
+import { isNotFound, KubeClient, resourcePath, type ResolvedResource } from '@keda-ts/k8s';
+
+/** The workload a ScaledObject scales, resolved through discovery. */
+export interface ScaleTarget {
+  resource: ResolvedResource;
+  namespace: string;
+  name: string;
+  /** `<group>/<version>.<Kind>`, e.g. `apps/v1.Deployment` (status.scaleTargetKind). */
+  gvkString: string;
+}
+
+/** A scale target that cannot be used, with KEDA's message (C-23, C-24). */
+export class ScaleTargetError extends Error {}
+
+export async function resolveScaleTarget(client: KubeClient, so: ScaledObject): Promise<ScaleTarget> {
+  const ref = effectiveScaleTargetRef(so);
+  const apiVersion = ref.group ? `${ref.group}/${ref.version}` : ref.version;
+  const resource = await client.resolveKind(apiVersion, ref.kind);
+  const namespace = so.metadata?.namespace ?? 'default';
+  const target = { resource, namespace, name: ref.name, gvkString: gvkString(ref) };
+  if (!resource.scalable) {
+    try {
+      await client.get(resourcePath(resource, namespace, ref.name));
+    } catch (err) {
+      if (isNotFound(err)) throw new ScaleTargetError("Target resource doesn't exist");
+      throw err;
+    }
+    throw new ScaleTargetError("Target resource doesn't expose /scale subresource");
+  }
+  return target;
+}
+
+export interface ScaleState {
+  replicas: number;
+  /** `status.selector` of the /scale subresource (label selector of the pods). */
+  selector?: string;
+}
+
+export async function readScale(client: KubeClient, target: ScaleTarget): Promise<ScaleState> {
+  try {
+    const scale = await client.get<{ spec?: { replicas?: number }; status?: { selector?: string } }>(
+      resourcePath(target.resource, target.namespace, target.name, 'scale'),
+    );
+    return { replicas: scale.spec?.replicas ?? 0, selector: scale.status?.selector };
+  } catch (err) {
+    if (isNotFound(err)) throw new ScaleTargetError("Target resource doesn't exist");
+    throw err;
+  }
+}
+
+export function writeScale(client: KubeClient, target: ScaleTarget, replicas: number): Promise<number> {
+  return client.updateScale(target.resource, target.namespace, target.name, replicas);
+}
+
+/** Literal env values of the target's container, for `*FromEnv` parameters (valueFrom comes with issue 7). */
+export async function resolveTargetEnv(client: KubeClient, target: ScaleTarget, containerName?: string): Promise<Record<string, string>> {
+  const obj = await client.get<{ spec?: { template?: { spec?: { containers?: { name: string; env?: { name: string; value?: string }[] }[] } } } }>(
+    resourcePath(target.resource, target.namespace, target.name),
+  );
+  const containers = obj.spec?.template?.spec?.containers ?? [];
+  const container = containerName ? containers.find((c) => c.name === containerName) : containers[0];
+  if (containerName && !container) throw new Error(`container ${containerName} not found in ${target.gvkString} ${target.namespace}/${target.name}`);
+  const env: Record<string, string> = {};
+  for (const e of container?.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+  return env;
+}

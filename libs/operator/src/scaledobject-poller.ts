@@ -1,0 +1,155 @@
+import {
+  ConditionType,
+  effectivePollingIntervalSeconds,
+  getCondition,
+  setCondition,
+  type ScaledObject,
+  type ScaledObjectStatus,
+} from '@keda-ts/api';
+import { EventRecorder, KubeClient, PodReader } from '@keda-ts/k8s';
+import type { Logger } from '@keda-ts/runtime';
+import { fallbackCondition, fallbackTransitionEvent, requestScale, requestScaleInputFor } from '@keda-ts/scaling';
+import { evaluateMetrics, type Evaluation, type MetricReading } from './metric-evaluation';
+import { ScalersCache } from './scalers-cache';
+import { readScale, writeScale, type ScaleTarget } from './scale-target';
+import { withKind } from './scaledobject-reconciler';
+import { patchScaledObjectStatus } from './status';
+
+export interface PollerDeps {
+  client: KubeClient;
+  pods: PodReader;
+  events: EventRecorder;
+  scalers: ScalersCache;
+  logger: Logger;
+  getScaledObject(namespace: string, name: string): ScaledObject | undefined;
+  now(): Date;
+  /** Upper bound of one metric read (a hanging source must not hold the loop). */
+  metricTimeoutMs: number;
+  /** Called with each finished poll (for metrics and debugging). */
+  onPoll?(key: string, so: ScaledObject, evaluation: Evaluation | undefined, decision: string, ms: number): void;
+}
+
+/** Records the last poll of triggers with useCachedMetrics (M-12), read by GetMetrics. */
+export type CachedReadings = Map<string, Map<string, MetricReading>>;
+
+function targetOf(so: ScaledObject): ScaleTarget | undefined {
+  const gvkr = so.status?.scaleTargetGVKR;
+  if (!gvkr) return undefined;
+  return {
+    resource: { ...gvkr, namespaced: true, scalable: true },
+    namespace: so.metadata?.namespace ?? '',
+    name: so.spec.scaleTargetRef.name,
+    gvkString: so.status?.scaleTargetKind ?? '',
+  };
+}
+
+/** One iteration of a ScaledObject's scale loop (C-48..C-92). Never throws. */
+export class ScaledObjectPoller {
+  readonly cached: CachedReadings = new Map();
+
+  constructor(private readonly deps: PollerDeps) {}
+
+  intervalMs(key: string): number | undefined {
+    const [ns, name] = key.split('/');
+    const so = this.deps.getScaledObject(ns, name);
+    return so ? effectivePollingIntervalSeconds(so) * 1000 : undefined;
+  }
+
+  async poll(key: string): Promise<void> {
+    const started = performance.now();
+    const [namespace, name] = key.split('/');
+    const so = this.deps.getScaledObject(namespace, name);
+    if (!so) return;
+    try {
+      const decision = await this.pollOnce(key, so);
+      this.deps.onPoll?.(key, so, decision.evaluation, decision.rule, performance.now() - started);
+    } catch (err) {
+      this.deps.logger.warn({ err: err instanceof Error ? err.message : String(err), namespace, name }, 'scale loop iteration failed');
+      this.deps.onPoll?.(key, so, undefined, 'error', performance.now() - started);
+    }
+  }
+
+  private async pollOnce(key: string, so: ScaledObject): Promise<{ evaluation?: Evaluation; rule: string }> {
+    const target = targetOf(so);
+    if (!target) return { rule: 'target-not-resolved' };
+    const status: ScaledObjectStatus = { ...(so.status ?? {}) };
+    let current: number | undefined;
+    let currentError: unknown;
+    try {
+      current = (await readScale(this.deps.client, target)).replicas;
+    } catch (err) {
+      currentError = err;
+    }
+    let evaluation: Evaluation | undefined;
+    try {
+      const built = await this.deps.scalers.get(key, so);
+      evaluation = await evaluateMetrics({
+        so,
+        built,
+        health: so.status?.health as never,
+        currentReplicas: async () => current,
+        readyPods: async () => {
+          const scale = await readScale(this.deps.client, target);
+          return scale.selector ? this.deps.pods.countReadyPods(target.namespace, scale.selector) : 0;
+        },
+        timeoutMs: this.deps.metricTimeoutMs,
+        now: this.deps.now,
+      });
+    } catch (err) {
+      // Building the scalers failed (C-49): an error for every trigger.
+      this.deps.events.emit(withKind(so), { type: 'Warning', reason: 'KEDAScalerFailed', note: err instanceof Error ? err.message : String(err) });
+      await this.deps.scalers.invalidate(key);
+    }
+    for (const r of evaluation?.readings ?? []) {
+      if (r.outcome === 'error' && r.error) {
+        this.deps.events.emit(withKind(so), { type: 'Warning', reason: so.spec.advanced?.scalingModifiers?.formula ? 'KEDAMetricSourceFailed' : 'KEDAScalerFailed', note: r.error });
+      }
+    }
+    if (evaluation?.isError) await this.deps.scalers.invalidate(key);
+
+    // Records for useCachedMetrics (M-12): replaced when this poll produced any.
+    const cachedTriggers = new Set(so.spec.triggers.flatMap((t, i) => (t.useCachedMetrics ? [i] : [])));
+    const records = new Map((evaluation?.readings ?? []).filter((r) => cachedTriggers.has(r.triggerIndex)).map((r) => [r.metricName, r] as const));
+    if (records.size) this.cached.set(key, records);
+
+    const decision = requestScale(
+      requestScaleInputFor(so, {
+        currentReplicas: current ?? 0,
+        currentReplicasError: currentError,
+        isActive: evaluation?.isActive ?? false,
+        isError: evaluation ? evaluation.isError : true,
+        activeMetricNames: evaluation?.activeMetricNames ?? [],
+        now: this.deps.now(),
+      }),
+    );
+    let wroteOk = true;
+    if (decision.scaleTo !== undefined) {
+      try {
+        await writeScale(this.deps.client, target, decision.scaleTo);
+        if (decision.event) this.deps.events.emit(withKind(so), decision.event);
+      } catch (err) {
+        wroteOk = false;
+        this.deps.logger.warn({ err: String(err), key, to: decision.scaleTo }, 'scaling the target failed');
+        if (decision.failureEvent) this.deps.events.emit(withKind(so), decision.failureEvent);
+      }
+    }
+    for (const c of decision.conditions) status.conditions = setCondition(status.conditions, c);
+    if (decision.setLastActiveTime && wroteOk) status.lastActiveTime = this.deps.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    if (evaluation) {
+      status.triggersActivity = Object.fromEntries(evaluation.readings.map((r) => [r.metricName, { isActive: r.isActive && r.outcome !== 'error' }]));
+      if (evaluation.trackHealth) {
+        status.health = evaluation.health as never;
+        const next = fallbackCondition(evaluation.health, so);
+        const transition = fallbackTransitionEvent(getCondition(so.status?.conditions, ConditionType.Fallback), next);
+        if (transition) this.deps.events.emit(withKind(so), transition);
+        status.conditions = setCondition(status.conditions, next);
+      }
+    }
+    await patchScaledObjectStatus(this.deps.client, so, so.status, status);
+    return { evaluation, rule: decision.rule };
+  }
+
+  forget(key: string): void {
+    this.cached.delete(key);
+  }
+}

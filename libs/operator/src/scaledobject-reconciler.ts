@@ -1,0 +1,310 @@
+import {
+  API_GROUP_VERSION,
+  CONDITIONS,
+  ConditionStatus,
+  ConditionType,
+  KEDA_FINALIZER,
+  Labels,
+  ScaledObjectCheckMessage,
+  authenticationsTypesOf,
+  checkReplicaCountBounds,
+  conditionFrom,
+  getCondition,
+  hpaNameFor,
+  initialConditions,
+  needsInitialConditions,
+  parsePauseAnnotations,
+  scaledObjectCheckFailedCondition,
+  setCondition,
+  triggersTypesOf,
+  validateTriggers,
+  type Condition,
+  type ScaledObject,
+  type ScaledObjectStatus,
+} from '@keda-ts/api';
+import { EventRecorder, isNotFound, KubeClient, resourcePath } from '@keda-ts/k8s';
+import type { Logger } from '@keda-ts/runtime';
+import { desiredHpa, hpaNeedsUpdate, type HorizontalPodAutoscaler } from '@keda-ts/scaling';
+import { ScalersCache } from './scalers-cache';
+import { readScale, resolveScaleTarget, ScaleTargetError, writeScale } from './scale-target';
+import { patchScaledObjectStatus, scaledObjectsResource } from './status';
+
+const hpaResource = { group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers' };
+
+/** What the reconciler needs from the scale loops (kept as an interface so tests can fake it). */
+export interface ScaleLoopControl {
+  /** Starts the loop, or restarts it when `restart`; resolves whether one was running before. */
+  start(key: string, restart: boolean): boolean;
+  stop(key: string): boolean;
+  /** Generation the running loop was started for. */
+  generation(key: string): number | undefined;
+}
+
+export interface ScaledObjectReconcilerDeps {
+  client: KubeClient;
+  events: EventRecorder;
+  scalers: ScalersCache;
+  loops: ScaleLoopControl;
+  logger: Logger;
+  kedaVersion: string;
+  /** Reads the latest ScaledObject from the informer cache. */
+  getScaledObject(namespace: string, name: string): ScaledObject | undefined;
+}
+
+/** A reconcile step failed: `message` is the step's message (the Ready=False prefix, C-19). */
+class StepError extends Error {
+  constructor(
+    readonly step: string,
+    override readonly cause: unknown,
+  ) {
+    super(`${step}: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+async function step<T>(message: string, fn: () => Promise<T> | T): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new StepError(message, err);
+  }
+}
+
+const soKey = (ns: string, name: string) => `${ns}/${name}`;
+
+/**
+ * The ScaledObject reconcile pipeline (spec §2.2, C-6..C-20): finalizer, conditions, pause,
+ * target, checks, HPA, scale loop, status. Idempotent; a thrown error is retried with backoff.
+ */
+export class ScaledObjectReconciler {
+  constructor(private readonly deps: ScaledObjectReconcilerDeps) {}
+
+  async reconcile(namespace: string, name: string): Promise<void> {
+    const { logger } = this.deps;
+    const so = this.deps.getScaledObject(namespace, name);
+    const key = soKey(namespace, name);
+    if (!so) {
+      this.deps.loops.stop(key);
+      await this.deps.scalers.invalidate(key);
+      return;
+    }
+    if (so.metadata?.deletionTimestamp) return this.finalize(key, so);
+    const current = await this.ensureFinalizerAndLabel(so);
+    let status: ScaledObjectStatus = { ...(current.status ?? {}) };
+    if (needsInitialConditions(status.conditions)) status.conditions = mergeInitial(status.conditions);
+    const readyBefore = getCondition(current.status?.conditions, ConditionType.Ready)?.status;
+    try {
+      status = await this.reconcileSpec(key, current, status);
+      const paused = parsePauseAnnotations(current.metadata?.annotations).fullyPaused;
+      status.conditions = setCondition(status.conditions, conditionFrom(paused ? CONDITIONS.scaledObjectReadyPaused : CONDITIONS.scaledObjectReady));
+      if (readyBefore !== ConditionStatus.True) {
+        this.deps.events.emit(withKind(current), { type: 'Normal', reason: 'ScaledObjectReady', note: 'ScaledObject is ready for scaling' });
+      }
+      await patchScaledObjectStatus(this.deps.client, current, current.status, status);
+    } catch (err) {
+      const stepMessage = err instanceof StepError ? err.step : 'ScaledObject reconcile failed';
+      const cause = err instanceof StepError ? err.cause : err;
+      const failed = scaledObjectCheckFailedCondition(stepMessage, cause);
+      status.conditions = setCondition(setCondition(status.conditions, failed), conditionFrom(CONDITIONS.scaledObjectCheckFailedActive));
+      this.deps.events.emit(withKind(current), { type: 'Warning', reason: 'ScaledObjectCheckFailed', note: failed.message ?? stepMessage });
+      await patchScaledObjectStatus(this.deps.client, current, current.status, status).catch((e: unknown) =>
+        logger.warn({ err: String(e), namespace, name }, 'could not write the failed status'),
+      );
+      throw err;
+    }
+  }
+
+  /** C-10..C-18: everything between the finalizer and the final Ready condition. */
+  private async reconcileSpec(key: string, so: ScaledObject, statusIn: ScaledObjectStatus): Promise<ScaledObjectStatus> {
+    const status = { ...statusIn };
+    const pause = parsePauseAnnotations(so.metadata?.annotations);
+    const wasPaused = getCondition(status.conditions, ConditionType.Paused)?.status === ConditionStatus.True;
+
+    if (pause.fullyPaused) {
+      if (!wasPaused) {
+        status.conditions = setCondition(status.conditions, conditionFrom(CONDITIONS.scaledObjectPaused));
+        // Persisted first, so the pause is visible even if the rest fails (C-85.1).
+        await patchScaledObjectStatus(this.deps.client, so, so.status, status);
+        this.deps.events.emit(withKind(so), { type: 'Normal', reason: 'ScaledObjectPaused', note: 'ScaledObject is paused' });
+      }
+      if (this.deps.loops.stop(key)) {
+        this.deps.events.emit(withKind(so), { type: 'Normal', reason: 'KEDAScalersStopped', note: 'Stopped scalers watch' });
+      }
+      await this.deps.scalers.invalidate(key);
+      await this.deleteHpa(so, status.hpaName ?? hpaNameFor(so));
+      status.hpaName = undefined;
+      if (pause.problems.length) throw new StepError('Failed to parse the pause annotations', new Error(pause.problems.map((p) => p.message).join('; ')));
+      if (pause.pausedReplicasSet && pause.pausedReplicaCount !== undefined) {
+        const target = await step(ScaledObjectCheckMessage.ScaleTargetRef, () => resolveScaleTarget(this.deps.client, so));
+        const scale = await readScale(this.deps.client, target);
+        if (scale.replicas !== pause.pausedReplicaCount) await writeScale(this.deps.client, target, pause.pausedReplicaCount);
+        status.pausedReplicaCount = pause.pausedReplicaCount;
+      } else {
+        status.pausedReplicaCount = undefined;
+      }
+      return status;
+    }
+
+    if (wasPaused && !pause.anyPause) {
+      status.conditions = setCondition(status.conditions, conditionFrom(CONDITIONS.scaledObjectUnpaused));
+      this.deps.events.emit(withKind(so), { type: 'Normal', reason: 'ScaledObjectUnpaused', note: 'pause annotation removed for ScaledObject' });
+      status.pausedReplicaCount = undefined;
+    } else if (pause.anyPause && !wasPaused) {
+      status.conditions = setCondition(status.conditions, conditionFrom(CONDITIONS.scaledObjectPaused));
+      this.deps.events.emit(withKind(so), { type: 'Normal', reason: 'ScaledObjectPaused', note: 'ScaledObject is paused' });
+    }
+
+    if (!so.spec.scaleTargetRef?.name) {
+      throw new StepError(ScaledObjectCheckMessage.ScaleTargetRef, new Error("ScaledObject doesn't have correct scaleTargetRef specification"));
+    }
+    const target = await step(ScaledObjectCheckMessage.ScaleTargetRef, async () => {
+      try {
+        return await resolveScaleTarget(this.deps.client, so);
+      } catch (err) {
+        if (err instanceof ScaleTargetError) {
+          this.deps.events.emit(withKind(so), { type: 'Warning', reason: 'ScaledObjectCheckFailed', note: err.message });
+        }
+        throw err;
+      }
+    });
+    status.scaleTargetKind = target.gvkString;
+    status.scaleTargetGVKR = { group: target.resource.group, version: target.resource.version, kind: target.resource.kind, resource: target.resource.resource };
+    if (status.originalReplicaCount === undefined) {
+      const scale = await step(ScaledObjectCheckMessage.ScaleTargetRef, () => readScale(this.deps.client, target));
+      status.originalReplicaCount = scale.replicas;
+    }
+
+    const bounds = checkReplicaCountBounds(so);
+    if (bounds.length) throw new StepError(ScaledObjectCheckMessage.ReplicaCounts, new Error(bounds.map((p) => p.message).join('; ')));
+    const triggerProblems = validateTriggers(so.spec.triggers);
+    if (triggerProblems.length) throw new StepError(ScaledObjectCheckMessage.Triggers, new Error(triggerProblems.map((p) => p.message).join('; ')));
+    status.triggersTypes = triggersTypesOf(so.spec.triggers) || undefined;
+    status.authenticationsTypes = authenticationsTypesOf(so.spec.triggers) || undefined;
+
+    const createdHpa = await step(ScaledObjectCheckMessage.Hpa, () => this.ensureHpa(key, so, status, target.resource, pause));
+    const generation = so.metadata?.generation ?? 0;
+    if (createdHpa || this.deps.loops.generation(key) !== generation) {
+      const hadLoop = this.deps.loops.start(key, true);
+      if (!hadLoop) this.deps.events.emit(withKind(so), { type: 'Normal', reason: 'KEDAScalersStarted', action: 'ScalersWatchStarted', note: 'Started scalers watch' });
+    }
+    if (!so.spec.fallback) {
+      status.conditions = setCondition(status.conditions, conditionFrom(CONDITIONS.noFallbackFound));
+    }
+    return status;
+  }
+
+  /** Creates or updates the HPA (C-28..C-42); resolves true when it was created. */
+  private async ensureHpa(
+    key: string,
+    so: ScaledObject,
+    status: ScaledObjectStatus,
+    targetGvk: { group: string; version: string; kind: string },
+    pause: { pausedScaleIn: boolean; pausedScaleOut: boolean },
+  ): Promise<boolean> {
+    const built = await this.deps.scalers.get(key, so).catch((err: unknown) => {
+      this.deps.events.emit(withKind(so), { type: 'Warning', reason: 'KEDAScalerFailed', note: err instanceof Error ? err.message : String(err) });
+      throw err;
+    });
+    const desired = desiredHpa({
+      so: { ...so, status },
+      targetGvk,
+      metricSpecs: ScalersCache.metricSpecs(built) as never,
+      kedaVersion: this.deps.kedaVersion,
+      pausedScaleIn: pause.pausedScaleIn,
+      pausedScaleOut: pause.pausedScaleOut,
+    });
+    if (!desired.ok) throw new Error(desired.error);
+    Object.assign(status, desired.status);
+    const namespace = so.metadata?.namespace ?? '';
+    const wanted = desired.hpa.metadata.name ?? hpaNameFor(so);
+    const existingName = status.hpaName ?? wanted;
+    const existing = await this.readHpa(namespace, existingName);
+    if (existing && existingName !== wanted) await this.deleteHpa(so, existingName);
+    status.hpaName = wanted;
+    if (!existing || existingName !== wanted) {
+      const current = existingName !== wanted ? await this.readHpa(namespace, wanted) : undefined;
+      if (!current) {
+        await this.deps.client.create(resourcePath(hpaResource, namespace), desired.hpa);
+        return true;
+      }
+      if (hpaNeedsUpdate(current, desired.hpa)) await this.replaceHpa(current, desired.hpa);
+      return false;
+    }
+    if (hpaNeedsUpdate(existing, desired.hpa)) await this.replaceHpa(existing, desired.hpa);
+    return false;
+  }
+
+  private async replaceHpa(existing: HorizontalPodAutoscaler, desired: HorizontalPodAutoscaler): Promise<void> {
+    await this.deps.client.replace(resourcePath(hpaResource, existing.metadata.namespace, existing.metadata.name ?? desired.metadata.name), {
+      ...desired,
+      metadata: { ...desired.metadata, resourceVersion: existing.metadata.resourceVersion },
+      status: existing.status,
+    });
+  }
+
+  private async readHpa(namespace: string, name: string): Promise<HorizontalPodAutoscaler | undefined> {
+    try {
+      return await this.deps.client.get<HorizontalPodAutoscaler>(resourcePath(hpaResource, namespace, name));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  private async deleteHpa(so: ScaledObject, name: string): Promise<void> {
+    try {
+      await this.deps.client.delete(resourcePath(hpaResource, so.metadata?.namespace, name));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** C-8, C-12: the finalizer and the `scaledobject.keda.sh/name` label, in one optimistic patch. */
+  private async ensureFinalizerAndLabel(so: ScaledObject): Promise<ScaledObject> {
+    const finalizers = so.metadata?.finalizers ?? [];
+    const name = so.metadata?.name ?? '';
+    const hasLabel = so.metadata?.labels?.[Labels.ScaledObjectName] === name;
+    if (finalizers.includes(KEDA_FINALIZER) && hasLabel) return so;
+    return this.deps.client.patch<ScaledObject>(resourcePath(scaledObjectsResource, so.metadata?.namespace, name), {
+      metadata: {
+        resourceVersion: so.metadata?.resourceVersion,
+        finalizers: finalizers.includes(KEDA_FINALIZER) ? finalizers : [...finalizers, KEDA_FINALIZER],
+        labels: { [Labels.ScaledObjectName]: name },
+      },
+    });
+  }
+
+  /** C-94..C-97: stop the loop, delete the HPA, restore the original replicas if asked, drop the finalizer. */
+  private async finalize(key: string, so: ScaledObject): Promise<void> {
+    const finalizers = so.metadata?.finalizers ?? [];
+    if (!finalizers.includes(KEDA_FINALIZER)) return;
+    this.deps.loops.stop(key);
+    await this.deps.scalers.invalidate(key);
+    // KEDA leaves the HPA to the garbage collector; deleting it here first means it cannot scale
+    // the target away from the restored count while the collector catches up.
+    await this.deleteHpa(so, so.status?.hpaName ?? hpaNameFor(so)).catch((err: unknown) =>
+      this.deps.logger.warn({ err: String(err), key }, 'could not delete the HPA; the garbage collector will'),
+    );
+    const gvkr = so.status?.scaleTargetGVKR;
+    if (so.spec.advanced?.restoreToOriginalReplicaCount && gvkr && so.status?.originalReplicaCount !== undefined) {
+      try {
+        await this.deps.client.updateScale(gvkr, so.metadata?.namespace ?? '', so.spec.scaleTargetRef.name, so.status.originalReplicaCount);
+      } catch (err) {
+        this.deps.logger.warn({ err: String(err), key }, 'could not restore the original replica count');
+      }
+    }
+    await this.deps.client.patch(resourcePath(scaledObjectsResource, so.metadata?.namespace, so.metadata?.name), {
+      metadata: { resourceVersion: so.metadata?.resourceVersion, finalizers: finalizers.filter((f) => f !== KEDA_FINALIZER) },
+    });
+    this.deps.events.emit(withKind(so), { type: 'Warning', reason: 'ScaledObjectDeleted', note: 'ScaledObject was deleted' });
+  }
+}
+
+function mergeInitial(existing: Condition[] | undefined): Condition[] {
+  let list = existing ?? [];
+  for (const c of initialConditions()) if (!getCondition(list, c.type)) list = setCondition(list, c);
+  return list;
+}
+
+export function withKind(so: ScaledObject): ScaledObject {
+  return { ...so, apiVersion: API_GROUP_VERSION, kind: 'ScaledObject' };
+}
