@@ -1,5 +1,12 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, renameSync } from 'node:fs';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { createServingCertificate, issueCert } from '../src/pki';
+import { ensureToolchain } from '../src/toolchain';
 import { apply, deleteObject, k8s, kubeConfig, readClusterInfo, readObject, useTestNamespace, waitFor, waitForCondition } from '../src/testing';
 import { startApps, stopApps, type RunningApp } from '../src/local-system';
 import { freePort } from '../src/processes';
@@ -15,18 +22,37 @@ const metricsServer = http.createServer((_req, res) => {
   res.end(JSON.stringify({ value: metricValue }));
 });
 let metricsPort = 0;
+let grpcPort = 0;
 let controller: RunningApp[] = [];
+const certDir = mkdtempSync(path.join(os.tmpdir(), 'keda-ts-controller-certs-'));
+
+/** ca.crt, tls.crt, tls.key (server and client use) as the controller reads them, plus a client pair for grpcurl. */
+async function writeCertDir(): Promise<void> {
+  await createServingCertificate(certDir, ['127.0.0.1', 'localhost']);
+  await issueCert(certDir, 'serving-ca', 'tls', '/CN=keda-operator', 'both', ['IP:127.0.0.1', 'DNS:localhost']);
+  await issueCert(certDir, 'serving-ca', 'client', '/CN=grpcurl', 'client');
+  renameSync(path.join(certDir, 'serving-ca.crt'), path.join(certDir, 'ca.crt'));
+}
 
 beforeAll(async () => {
   await new Promise<void>((r) => metricsServer.listen(0, '127.0.0.1', r));
   metricsPort = (metricsServer.address() as AddressInfo).port;
+  await writeCertDir();
+  grpcPort = await freePort();
   controller = await startApps(readClusterInfo().kubeconfig, [
     {
       name: 'controller',
-      args: [`--watch-namespace=${ns.name}`, `--metrics-service-bind-address=127.0.0.1:${await freePort()}`, '--log-level=debug'],
+      args: [`--watch-namespace=${ns.name}`, `--metrics-service-bind-address=127.0.0.1:${grpcPort}`, `--cert-dir=${certDir}`, '--log-level=debug'],
     },
   ]);
 });
+
+async function grpcurl(args: string[]): Promise<string> {
+  const { grpcurl: bin } = await ensureToolchain('extras');
+  const tls = ['-cacert', path.join(certDir, 'ca.crt'), '-cert', path.join(certDir, 'client.crt'), '-key', path.join(certDir, 'client.key')];
+  const { stdout } = await promisify(execFile)(bin, [...tls, ...args]);
+  return stdout;
+}
 
 afterAll(async () => {
   await stopApps(controller);
@@ -117,6 +143,13 @@ describe('ScaledObject controller', () => {
     expect(reasons).toEqual(expect.arrayContaining(['KEDAScalersStarted', 'ScaledObjectReady', 'KEDAScaleTargetDeactivated', 'KEDAScaleTargetActivated']));
     const activated = events.items.find((e) => e.reason === 'KEDAScaleTargetActivated');
     expect(activated?.note).toBe(`Scaled apps/v1.Deployment ${ns.name}/web from 0 to 1, triggered by s0-metric-api-value`);
+
+    // The gRPC metrics service the adapter calls, listed and called through reflection with grpcurl.
+    expect(await grpcurl([`127.0.0.1:${grpcPort}`, 'list'])).toContain('api.MetricsService');
+    const reply = JSON.parse(
+      await grpcurl(['-d', JSON.stringify({ name: 'web', namespace: ns.name, metricName: 's0-metric-api-value' }), `127.0.0.1:${grpcPort}`, 'api.MetricsService/GetMetrics']),
+    ) as { items: { metricName: string; value: { string: string } }[] };
+    expect(reply.items).toEqual([expect.objectContaining({ metricName: 's0-metric-api-value', value: { string: '20' } })]);
 
     // Delete: the original 3 replicas come back and the HPA goes with its owner.
     await deleteObject(kc, ref);

@@ -17,6 +17,13 @@ export const controllerOptions = {
     default: ':9666',
     description: 'Address of the gRPC metrics service that the metrics adapter calls.',
   }),
+  certDir: option.string({
+    flag: 'cert-dir',
+    env: 'CERT_DIR',
+    default: '/certs',
+    placeholder: '<dir>',
+    description: 'Directory with ca.crt, tls.crt and tls.key for the gRPC metrics service (mutual TLS); reloaded when they change.',
+  }),
   watchNamespace: option.string({
     flag: 'watch-namespace',
     env: 'WATCH_NAMESPACE',
