@@ -10,13 +10,13 @@ import {
 import { EventRecorder, KubeClient, PodReader, Watched, WorkQueue } from '@keda-ts/k8s';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '@keda-ts/runtime';
-import type { HorizontalPodAutoscaler } from '@keda-ts/scaling';
+import { isDeepDerivative, type HorizontalPodAutoscaler } from '@keda-ts/scaling';
 import type { ScalerRegistry } from '@keda-ts/scalers';
 import { ScaledObjectPoller } from './scaledobject-poller';
 import { ScaledObjectReconciler } from './scaledobject-reconciler';
 import { ScaleLoops } from './scale-loops';
 import { ScalersCache } from './scalers-cache';
-import { resolveScaleTarget, resolveTargetEnv } from './scale-target';
+import { resolveScaleTarget, resolveTargetEnv, type ScaleTarget } from './scale-target';
 import { ScaledObjectMetricsProvider } from './metrics-provider';
 
 export interface OperatorOptions {
@@ -36,6 +36,8 @@ export interface OperatorOptions {
   metricTimeoutMs?: number;
   now?: () => Date;
   onRequest?: (method: string, path: string) => void;
+  /** How late each scale-loop tick ran against its plan (keda_internal_scale_loop_latency_seconds). */
+  onScaleLoopLag?: (key: string, lagMs: number) => void;
 }
 
 const PAUSE_KEYS = [
@@ -45,6 +47,11 @@ const PAUSE_KEYS = [
   Annotations.PausedScaleOut,
   Annotations.ForceActivation,
 ];
+
+interface WorkloadObject {
+  metadata?: { name?: string; namespace?: string };
+  spec?: { replicas?: number };
+}
 
 const keyOf = (obj: { metadata?: { namespace?: string; name?: string } }) => `${obj.metadata?.namespace}/${obj.metadata?.name}`;
 
@@ -65,7 +72,8 @@ export function hpaChangeMatters(old: HorizontalPodAutoscaler | undefined, obj: 
   return (
     JSON.stringify(old.metadata.labels ?? {}) !== JSON.stringify(obj.metadata.labels ?? {}) ||
     JSON.stringify(old.metadata.annotations ?? {}) !== JSON.stringify(obj.metadata.annotations ?? {}) ||
-    JSON.stringify(old.spec) !== JSON.stringify(obj.spec)
+    (old.spec?.metrics?.length ?? 0) !== (obj.spec?.metrics?.length ?? 0) ||
+    !isDeepDerivative(obj.spec, old.spec)
   );
 }
 
@@ -82,9 +90,12 @@ function ownerScaledObject(hpa: HorizontalPodAutoscaler): string | undefined {
  */
 export class Operator {
   readonly client: KubeClient;
+  private readonly eventsClient: KubeClient;
   readonly metricsProvider: ScaledObjectMetricsProvider;
   private readonly scaledObjects: Watched<ScaledObject>[] = [];
   private readonly hpas: Watched<HorizontalPodAutoscaler>;
+  /** Deployments and StatefulSets, so the loops read current replicas without API calls (C-26). */
+  private readonly workloads = new Map<string, Watched<WorkloadObject>[]>();
   private readonly queue: WorkQueue;
   private readonly loops: ScaleLoops;
   private readonly scalers: ScalersCache;
@@ -94,7 +105,9 @@ export class Operator {
     const { logger } = options;
     const now = options.now ?? (() => new Date());
     this.client = new KubeClient(options.kubeConfig, { qps: options.qps, burst: options.burst, onRequest: options.onRequest });
-    const events = new EventRecorder(this.client, logger);
+    // Events get their own rate limit, so that they never hold up reconciles and scaling.
+    this.eventsClient = new KubeClient(options.kubeConfig, { qps: options.qps, burst: options.burst, onRequest: options.onRequest });
+    const events = new EventRecorder(this.eventsClient, logger);
     const pods = new PodReader(this.client);
     const namespaces = options.watchNamespaces?.length ? options.watchNamespaces : [''];
     for (const ns of namespaces) {
@@ -102,6 +115,32 @@ export class Operator {
       this.scaledObjects.push(new Watched<ScaledObject>(options.kubeConfig, this.client, { path, labelSelector: options.labelSelector, logger }));
     }
     this.hpas = new Watched<HorizontalPodAutoscaler>(options.kubeConfig, this.client, { path: '/apis/autoscaling/v2/horizontalpodautoscalers', logger });
+    for (const resource of ['deployments', 'statefulsets']) {
+      this.workloads.set(
+        resource,
+        namespaces.map(
+          (ns) =>
+            new Watched<WorkloadObject>(options.kubeConfig, this.client, {
+              path: ns ? `/apis/apps/v1/namespaces/${ns}/${resource}` : `/apis/apps/v1/${resource}`,
+              logger,
+            }),
+        ),
+      );
+    }
+    const cachedWorkload = (target: ScaleTarget): WorkloadObject | undefined => {
+      if (target.resource.group !== 'apps') return undefined;
+      for (const w of this.workloads.get(target.resource.resource) ?? []) {
+        if (!w.hasSynced) return undefined;
+        const obj = w.get(target.name, target.namespace);
+        if (obj) return obj;
+      }
+      return undefined;
+    };
+    // A nil spec.replicas counts as 1, as the apps/v1 default.
+    const cachedReplicas = (target: ScaleTarget): number | undefined => {
+      const obj = cachedWorkload(target);
+      return obj ? (obj.spec?.replicas ?? 1) : undefined;
+    };
     const getScaledObject = (namespace: string, name: string) => {
       for (const w of this.scaledObjects) {
         const so = w.get(name, namespace);
@@ -115,7 +154,9 @@ export class Operator {
       async (so) => {
         // *FromEnv parameters read the target container's env (C-27); auth params arrive with TriggerAuthentication support.
         const target = await resolveScaleTarget(this.client, so).catch(() => undefined);
-        const resolvedEnv = target ? await resolveTargetEnv(this.client, target, so.spec.scaleTargetRef.envSourceContainerName).catch(() => ({})) : {};
+        const resolvedEnv = target
+          ? await resolveTargetEnv(this.client, target, so.spec.scaleTargetRef.envSourceContainerName, cachedWorkload(target) as never).catch(() => ({}))
+          : {};
         return { resolvedEnv, authParams: () => ({}) };
       },
     );
@@ -126,14 +167,17 @@ export class Operator {
       scalers: this.scalers,
       logger,
       getScaledObject,
+      getHpa: (namespace, name) => this.hpas.get(name, namespace),
       now,
       metricTimeoutMs: options.metricTimeoutMs ?? 10_000,
+      cachedReplicas,
     });
     this.loops = new ScaleLoops(
       {
         poll: (key) => this.poller.poll(key),
         intervalMs: (key) => this.poller.intervalMs(key),
         onStop: (key) => this.poller.forget(key),
+        onLag: options.onScaleLoopLag,
       },
       (key) => {
         const [ns, name] = key.split('/');
@@ -148,6 +192,8 @@ export class Operator {
       logger,
       kedaVersion: options.kedaVersion,
       getScaledObject,
+      cachedHpa: (namespace, name) => (this.hpas.hasSynced ? (this.hpas.get(name, namespace) ?? null) : undefined),
+      cachedReplicas,
     });
     this.queue = new WorkQueue(
       async (key) => {
@@ -182,17 +228,25 @@ export class Operator {
     });
   }
 
+  private get informers(): Watched<{ metadata?: { name?: string; namespace?: string } }>[] {
+    return [this.hpas, ...this.scaledObjects, ...[...this.workloads.values()].flat()];
+  }
+
+  /** Starts the informers; ScaledObjects last, so reconciles find the HPA and workload caches synced. */
   async start(): Promise<void> {
-    await Promise.all([this.hpas.start(), ...this.scaledObjects.map((w) => w.start())]);
+    const dependencies = [this.hpas, ...[...this.workloads.values()].flat()];
+    await Promise.all(dependencies.map((w) => w.start()));
+    await Promise.all(dependencies.map((w) => w.waitForSync()));
+    await Promise.all(this.scaledObjects.map((w) => w.start()));
   }
 
   /** Caches synced: the readiness of the controller. */
   get ready(): boolean {
-    return this.hpas.hasSynced && this.scaledObjects.every((w) => w.hasSynced);
+    return this.informers.every((w) => w.hasSynced);
   }
 
   async waitForSync(): Promise<void> {
-    await Promise.all([this.hpas.waitForSync(), ...this.scaledObjects.map((w) => w.waitForSync())]);
+    await Promise.all(this.informers.map((w) => w.waitForSync()));
   }
 
   get scaleLoopCount(): number {
@@ -200,10 +254,11 @@ export class Operator {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.hpas.stop(), ...this.scaledObjects.map((w) => w.stop())]);
+    await Promise.all(this.informers.map((w) => w.stop()));
     await this.queue.stop();
     await this.loops.stopAll();
     await this.scalers.closeAll();
     this.client.close();
+    this.eventsClient.close();
   }
 }

@@ -22,11 +22,11 @@ import {
   type ScaledObject,
   type ScaledObjectStatus,
 } from '@keda-ts/api';
-import { EventRecorder, isNotFound, KubeClient, resourcePath } from '@keda-ts/k8s';
+import { EventRecorder, isConflict, isNotFound, KubeClient, resourcePath } from '@keda-ts/k8s';
 import type { Logger } from '@keda-ts/runtime';
 import { desiredHpa, hpaNeedsUpdate, type HorizontalPodAutoscaler } from '@keda-ts/scaling';
 import { ScalersCache } from './scalers-cache';
-import { readScale, resolveScaleTarget, ScaleTargetError, writeScale } from './scale-target';
+import { readScale, resolveScaleTarget, ScaleTargetError, writeScale, type ScaleTarget } from './scale-target';
 import { patchScaledObjectStatus, scaledObjectsResource } from './status';
 
 const hpaResource = { group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers' };
@@ -49,6 +49,10 @@ export interface ScaledObjectReconcilerDeps {
   kedaVersion: string;
   /** Reads the latest ScaledObject from the informer cache. */
   getScaledObject(namespace: string, name: string): ScaledObject | undefined;
+  /** The HPA from the informer cache, once synced; undefined means "ask the API server". */
+  cachedHpa?(namespace: string, name: string): HorizontalPodAutoscaler | null | undefined;
+  /** `spec.replicas` of the target from an informer cache, when one covers its kind. */
+  cachedReplicas?(target: ScaleTarget): number | undefined;
 }
 
 /** A reconcile step failed: `message` is the step's message (the Ready=False prefix, C-19). */
@@ -156,21 +160,25 @@ export class ScaledObjectReconciler {
     if (!so.spec.scaleTargetRef?.name) {
       throw new StepError(ScaledObjectCheckMessage.ScaleTargetRef, new Error("ScaledObject doesn't have correct scaleTargetRef specification"));
     }
-    const target = await step(ScaledObjectCheckMessage.ScaleTargetRef, async () => {
-      try {
-        return await resolveScaleTarget(this.deps.client, so);
-      } catch (err) {
-        if (err instanceof ScaleTargetError) {
-          this.deps.events.emit(withKind(so), { type: 'Warning', reason: 'ScaledObjectCheckFailed', note: err.message });
+    // C-23, C-24: an unusable target also gets its own event with the bare message.
+    const targetStep = <T>(fn: () => Promise<T>) =>
+      step(ScaledObjectCheckMessage.ScaleTargetRef, async () => {
+        try {
+          return await fn();
+        } catch (err) {
+          if (err instanceof ScaleTargetError) {
+            this.deps.events.emit(withKind(so), { type: 'Warning', reason: 'ScaledObjectCheckFailed', note: err.message });
+          }
+          throw err;
         }
-        throw err;
-      }
-    });
+      });
+    const target = await targetStep(() => resolveScaleTarget(this.deps.client, so));
     status.scaleTargetKind = target.gvkString;
     status.scaleTargetGVKR = { group: target.resource.group, version: target.resource.version, kind: target.resource.kind, resource: target.resource.resource };
     if (status.originalReplicaCount === undefined) {
-      const scale = await step(ScaledObjectCheckMessage.ScaleTargetRef, () => readScale(this.deps.client, target));
-      status.originalReplicaCount = scale.replicas;
+      status.originalReplicaCount =
+        this.deps.cachedReplicas?.(target) ??
+        (await targetStep(() => readScale(this.deps.client, target))).replicas;
     }
 
     const bounds = checkReplicaCountBounds(so);
@@ -223,8 +231,16 @@ export class ScaledObjectReconciler {
     if (!existing || existingName !== wanted) {
       const current = existingName !== wanted ? await this.readHpa(namespace, wanted) : undefined;
       if (!current) {
-        await this.deps.client.create(resourcePath(hpaResource, namespace), desired.hpa);
-        return true;
+        try {
+          await this.deps.client.create(resourcePath(hpaResource, namespace), desired.hpa);
+          return true;
+        } catch (err) {
+          // The cache had not seen it yet: compare with the live object instead.
+          if (!isConflict(err)) throw err;
+          const live = await this.readHpa(namespace, wanted, true);
+          if (live && hpaNeedsUpdate(live, desired.hpa)) await this.replaceHpa(live, desired.hpa);
+          return false;
+        }
       }
       if (hpaNeedsUpdate(current, desired.hpa)) await this.replaceHpa(current, desired.hpa);
       return false;
@@ -241,7 +257,9 @@ export class ScaledObjectReconciler {
     });
   }
 
-  private async readHpa(namespace: string, name: string): Promise<HorizontalPodAutoscaler | undefined> {
+  private async readHpa(namespace: string, name: string, live = false): Promise<HorizontalPodAutoscaler | undefined> {
+    const cached = live ? undefined : this.deps.cachedHpa?.(namespace, name);
+    if (cached !== undefined) return cached ?? undefined;
     try {
       return await this.deps.client.get<HorizontalPodAutoscaler>(resourcePath(hpaResource, namespace, name));
     } catch (err) {
