@@ -12,6 +12,12 @@ import { ensureToolchain } from './toolchain';
 import { installCrds } from './crds';
 import { defaultAppSpecs, RunningApp, startApps, stopApps } from './local-system';
 import { probeOnce } from './processes';
+import { writeCertDir } from './certs';
+import { registerApiServiceToLocalhost, unregisterApiService } from './testing/registration';
+import { KubeConfig } from '@kubernetes/client-node';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 function usage(): never {
   process.stdout.write(`usage: keda-local-cluster <up|start|build> [--nodes N]
@@ -51,10 +57,13 @@ async function main(): Promise<void> {
   let controlPlane: LocalControlPlane | undefined;
   let apps: RunningApp[] = [];
   let stopping = false;
+  let cleanup: (() => Promise<void>) | undefined;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     process.stderr.write('\nstopping...\n');
+    // The APIService goes first: while it is unavailable, namespace deletion and GC stall.
+    await cleanup?.().catch(() => undefined);
     await stopApps(apps);
     await controlPlane?.stop();
     process.exit(code);
@@ -78,7 +87,21 @@ async function main(): Promise<void> {
   try {
     const kc = kubeconfig;
     await installCrds((args, input) => runKubectl(tools.kubectl, kc, args, input));
-    if (command === 'start') apps = await startApps(kc, await defaultAppSpecs());
+    if (command === 'start') {
+      const certDir = mkdtempSync(path.join(os.tmpdir(), 'keda-ts-certs-'));
+      const certs = await writeCertDir(certDir);
+      const { specs, ports } = await defaultAppSpecs(certDir);
+      apps = await startApps(kc, specs);
+      // The metrics adapter behind external.metrics.k8s.io, reached through an ExternalName Service to localhost.
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromFile(kc);
+      const apiService = { group: 'external.metrics.k8s.io', version: 'v1beta1', namespace: 'keda', serviceName: 'keda-metrics-apiserver' };
+      await registerApiServiceToLocalhost(kubeConfig, { ...apiService, port: ports.adapterSecure, caPem: certs.caPem });
+      cleanup = async () => {
+        await unregisterApiService(kubeConfig, apiService);
+        rmSync(certDir, { recursive: true, force: true });
+      };
+    }
   } catch (err) {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     await stop(1);

@@ -55,11 +55,40 @@ export async function stopApps(apps: RunningApp[]): Promise<void> {
   await Promise.all(apps.map((a) => a.process.stop(10_000)));
 }
 
-/** The flags `npm start` gives each app so that all three can run side by side on loopback. */
-export async function defaultAppSpecs(): Promise<AppProcessSpec[]> {
-  return [
-    { name: 'controller', args: [`--metrics-bind-address=127.0.0.1:${await freePort()}`] },
-    { name: 'metrics-adapter', args: ['--bind-address=127.0.0.1', `--secure-port=${await freePort()}`] },
-    { name: 'webhook', args: [`--port=${await freePort()}`] },
+/** Ports `npm start` gives the apps (all on 127.0.0.1). */
+export interface SystemPorts {
+  grpc: number;
+  adapterSecure: number;
+  webhook: number;
+}
+
+/**
+ * The flags `npm start` gives each app so that all three run side by side on loopback, sharing
+ * one KEDA-style cert dir (ca.crt, tls.crt, tls.key): the controller serves gRPC with it, the
+ * adapter calls it and serves HTTPS, the webhook serves HTTPS.
+ */
+export async function defaultAppSpecs(certDir: string): Promise<{ specs: AppProcessSpec[]; ports: SystemPorts }> {
+  const ports = { grpc: await freePort(), adapterSecure: await freePort(), webhook: await freePort() };
+  const specs: AppProcessSpec[] = [
+    {
+      name: 'controller',
+      args: [
+        `--metrics-bind-address=127.0.0.1:${await freePort()}`,
+        `--metrics-service-bind-address=127.0.0.1:${ports.grpc}`,
+        `--cert-dir=${certDir}`,
+      ],
+    },
+    {
+      name: 'metrics-adapter',
+      args: [
+        '--bind-address=127.0.0.1',
+        `--secure-port=${ports.adapterSecure}`,
+        `--port=${await freePort()}`,
+        `--cert-dir=${certDir}`,
+        `--metrics-service-address=127.0.0.1:${ports.grpc}`,
+      ],
+    },
+    { name: 'webhook', args: [`--port=${ports.webhook}`, `--cert-dir=${certDir}`, `--metrics-bind-address=127.0.0.1:${await freePort()}`] },
   ];
+  return { specs, ports };
 }

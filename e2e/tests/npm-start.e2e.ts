@@ -42,6 +42,11 @@ describe('npm start', () => {
       expect(kubeconfig).not.toBe(readClusterInfo().kubeconfig);
       const crds = await runKubectl(readClusterInfo().kubectl, kubeconfig, ['get', 'crd', '-o', 'name']);
       for (const name of KEDA_CRD_NAMES) expect(crds).toContain(`customresourcedefinition.apiextensions.k8s.io/${name}`);
+      // The metrics adapter is registered behind the aggregation layer.
+      const discovery = JSON.parse(
+        await runKubectl(readClusterInfo().kubectl, kubeconfig, ['get', '--raw', '/apis/external.metrics.k8s.io/v1beta1']),
+      ) as { groupVersion: string };
+      expect(discovery.groupVersion).toBe('external.metrics.k8s.io/v1beta1');
 
       const probePorts = [...stderr.matchAll(/^(controller|metrics-adapter|webhook): probes on http:\/\/127\.0\.0\.1:(\d+)/gm)];
       expect(probePorts.map((m) => m[1]).sort()).toEqual(['controller', 'metrics-adapter', 'webhook']);

@@ -1,5 +1,7 @@
+import { join } from 'node:path';
+import { startMetricsAdapter } from '@keda-ts/external-metrics';
 import { connectToApiServer } from '@keda-ts/k8s';
-import { KEDA_TS_VERSION, runApp } from '@keda-ts/runtime';
+import { KEDA_TS_VERSION, formatHostPort, runApp } from '@keda-ts/runtime';
 import { metricsAdapterOptions } from './options';
 
 void runApp({
@@ -10,7 +12,21 @@ void runApp({
   },
   component: 'metrics-adapter',
   options: metricsAdapterOptions,
-  start({ config, ...app }) {
-    connectToApiServer(app, { kubeconfigPath: config.kubeconfig });
+  async start({ config, ...app }) {
+    const connection = connectToApiServer(app, { kubeconfigPath: config.kubeconfig });
+    await startMetricsAdapter(app, {
+      kubeConfig: connection.kubeConfig,
+      kubeApiQps: config.kubeApiQps,
+      kubeApiBurst: config.kubeApiBurst,
+      bindAddress: config.bindAddress,
+      securePort: config.securePort,
+      certDir: config.certDir,
+      tlsCertFile: config.tlsCertFile || join(config.certDir, 'tls.crt'),
+      tlsPrivateKeyFile: config.tlsPrivateKeyFile || join(config.certDir, 'tls.key'),
+      clientCaFile: config.clientCaFile,
+      metricsServiceAddress: formatHostPort(config.metricsServiceAddress),
+      metricsServiceGrpcAuthority: config.metricsServiceGrpcAuthority,
+      metricsPort: config.port,
+    });
   },
 });

@@ -1,5 +1,6 @@
 import { connectToApiServer } from '@keda-ts/k8s';
 import { KEDA_TS_VERSION, runApp } from '@keda-ts/runtime';
+import { startWebhook } from './webhook';
 import { webhookOptions } from './options';
 
 void runApp({
@@ -10,7 +11,8 @@ void runApp({
   },
   component: 'webhook',
   options: webhookOptions,
-  start({ config, ...app }) {
-    connectToApiServer(app, { kubeconfigPath: config.kubeconfig });
+  async start({ config, ...app }) {
+    const connection = connectToApiServer(app, { kubeconfigPath: config.kubeconfig });
+    await startWebhook(app, config, connection.kubeConfig);
   },
 });

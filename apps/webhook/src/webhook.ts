@@ -1,0 +1,64 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { KubeConfig } from '@kubernetes/client-node';
+import {
+  AdmissionServer,
+  ClusterCaches,
+  ScaledJobValidator,
+  ScaledObjectValidator,
+  TriggerAuthenticationValidator,
+  WebhookMetrics,
+  createAdmissionApp,
+  servingCertificateIn,
+} from '@keda-ts/admission';
+import type { AppContext, ConfigOf } from '@keda-ts/runtime';
+import type { webhookOptions } from './options';
+
+type Config = ConfigOf<typeof webhookOptions>;
+
+/** Wires caches, validators, the HTTPS server and the metrics endpoint. */
+export async function startWebhook(app: Omit<AppContext<Config>, 'config'>, config: Config, kubeConfig: KubeConfig): Promise<void> {
+  const { logger, health } = app;
+  const metrics = new WebhookMetrics({ defaultMetrics: true });
+  const caches = new ClusterCaches({ kubeConfig, logger, qps: config.kubeApiQps, burst: config.kubeApiBurst });
+  app.onShutdown('informers', () => caches.stop());
+  void caches.start();
+
+  const scaledObjects = new ScaledObjectValidator(caches.lookups, metrics);
+  const scaledJobs = new ScaledJobValidator(metrics);
+  const ta = new TriggerAuthenticationValidator('TriggerAuthentication');
+  const cta = new TriggerAuthenticationValidator('ClusterTriggerAuthentication');
+  const expressApp = createAdmissionApp({
+    logger,
+    metrics,
+    validators: {
+      scaledobject: (r) => scaledObjects.validate(r),
+      scaledjob: (r) => scaledJobs.validate(r),
+      triggerauthentication: (r) => ta.validate(r),
+      clustertriggerauthentication: (r) => cta.validate(r),
+    },
+  });
+  const server = new AdmissionServer(expressApp, servingCertificateIn(config.certDir), logger);
+  health.addReadinessCheck('caches', () =>
+    caches.synced ? { ok: true } : { ok: false, message: 'informer caches not synced yet' },
+  );
+  health.addReadinessCheck('serving-certificate', () =>
+    server.hasCertificate ? { ok: true } : { ok: false, message: `no serving certificate in ${config.certDir}` },
+  );
+  await server.listen(config.port);
+  app.onShutdown('admission server', () => server.close());
+
+  const metricsApp = express();
+  metricsApp.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  const metricsServer: Server = createServer(metricsApp);
+  metricsServer.listen(config.metricsBindAddress.port, config.metricsBindAddress.host || undefined);
+  metricsServer.on('listening', () =>
+    logger.info({ port: (metricsServer.address() as AddressInfo).port }, 'metrics server listening'),
+  );
+  // Not fatal: admission works without metrics.
+  metricsServer.on('error', (err) => logger.error({ err: err.message }, 'metrics server failed'));
+  app.onShutdown('metrics server', () => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
+}

@@ -1,0 +1,1 @@
+module.exports = { displayName: 'admission', preset: '../../jest.preset.js' };

@@ -1,0 +1,76 @@
+/**
+ * Cluster-side state of the webhook: informers (list+watch, no per-admission list) for
+ * ScaledObjects, HPAs and LimitRanges feeding the indexes, and a GET of the target workload for
+ * the cpu/memory request check (one request per such admission, independent of the object count).
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { ScaledObject } from '@keda-ts/api';
+import { KubeApiError, KubeClient, Watched } from '@keda-ts/k8s';
+import type { Logger } from '@keda-ts/runtime';
+import { HpaIndex, LimitRangeIndex, ScaledObjectIndex, type HpaLike, type LimitRangeLike } from './indexes';
+import type { ContainerLike, ScaledObjectLookups, WorkloadReader } from './scaledobject';
+
+export class KubeWorkloadReader implements WorkloadReader {
+  constructor(private readonly client: KubeClient) {}
+
+  async containers(namespace: string, kind: 'Deployment' | 'StatefulSet', name: string): Promise<ContainerLike[]> {
+    const resource = kind === 'Deployment' ? 'deployments' : 'statefulsets';
+    const path = `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/${resource}/${encodeURIComponent(name)}`;
+    try {
+      const obj = await this.client.get<{ spec?: { template?: { spec?: { containers?: ContainerLike[] } } } }>(path);
+      return obj.spec?.template?.spec?.containers ?? [];
+    } catch (err) {
+      // The API server's own message, e.g. `deployments.apps "x" not found` (what KEDA returns).
+      if (err instanceof KubeApiError && err.apiMessage) throw new Error(err.apiMessage, { cause: err });
+      throw err;
+    }
+  }
+}
+
+export interface ClusterCachesOptions {
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  qps?: number;
+  burst?: number;
+}
+
+export class ClusterCaches {
+  readonly client: KubeClient;
+  readonly lookups: ScaledObjectLookups;
+  private readonly informers: Watched<never>[] = [];
+
+  constructor(options: ClusterCachesOptions) {
+    const { kubeConfig, logger } = options;
+    this.client = new KubeClient(kubeConfig, { qps: options.qps ?? 20, burst: options.burst ?? 30 });
+    const scaledObjects = new ScaledObjectIndex();
+    const hpas = new HpaIndex();
+    const limitRanges = new LimitRangeIndex();
+    const so = new Watched<ScaledObject>(kubeConfig, this.client, { path: '/apis/keda.sh/v1alpha1/scaledobjects', logger });
+    so.on((type, obj) => scaledObjects.apply(type, obj));
+    const hpa = new Watched<HpaLike & { metadata?: { name?: string; namespace?: string } }>(kubeConfig, this.client, {
+      path: '/apis/autoscaling/v2/horizontalpodautoscalers',
+      logger,
+    });
+    hpa.on((type, obj) => hpas.apply(type, obj));
+    const lr = new Watched<LimitRangeLike & { metadata?: { name?: string; namespace?: string } }>(kubeConfig, this.client, {
+      path: '/api/v1/limitranges',
+      logger,
+    });
+    lr.on((type, obj) => limitRanges.apply(type, obj));
+    this.informers.push(so as unknown as Watched<never>, hpa as unknown as Watched<never>, lr as unknown as Watched<never>);
+    this.lookups = { scaledObjects, hpas, limitRanges, workloads: new KubeWorkloadReader(this.client) };
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.informers.map((i) => i.start()));
+  }
+
+  get synced(): boolean {
+    return this.informers.every((i) => i.hasSynced);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.informers.map((i) => i.stop()));
+    this.client.close();
+  }
+}

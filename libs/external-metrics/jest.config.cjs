@@ -1,0 +1,1 @@
+module.exports = { displayName: 'external-metrics', preset: '../../jest.preset.js', testTimeout: 30_000 };

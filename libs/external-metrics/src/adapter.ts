@@ -1,0 +1,122 @@
+import { existsSync } from 'node:fs';
+import type http from 'node:http';
+import { KubeClient } from '@keda-ts/k8s';
+import { createMetricsClient, type MetricsClient } from '@keda-ts/metrics-service';
+import type { AppContext, CheckResult } from '@keda-ts/runtime';
+import { AuthConfigSource } from './auth-config';
+import { SUBJECT_ACCESS_REVIEW_PATH, SarAuthorizer, type SubjectAccessReview } from './authz';
+import { AdapterMetrics } from './prom';
+import { ExternalMetricsServer, startPrometheusServer } from './server';
+
+export interface MetricsAdapterConfig {
+  kubeConfig: KubeClient['kubeConfig'];
+  kubeApiQps: number;
+  kubeApiBurst: number;
+  /** HTTPS external metrics API. */
+  bindAddress: string;
+  securePort: number;
+  /** ca.crt, tls.crt, tls.key: the gRPC client's credentials (and the serving pair by default). */
+  certDir: string;
+  tlsCertFile: string;
+  tlsPrivateKeyFile: string;
+  /** More CAs for client-certificate users; empty: only the ConfigMap's. */
+  clientCaFile: string;
+  metricsServiceAddress: string;
+  metricsServiceGrpcAuthority: string;
+  /** Plain HTTP `/metrics`; 0 picks a free port, negative disables. */
+  metricsPort: number;
+  grpcTimeoutMs?: number;
+}
+
+export interface RunningMetricsAdapter {
+  server?: ExternalMetricsServer;
+  client?: MetricsClient;
+  prom: AdapterMetrics;
+  authConfig: AuthConfigSource;
+  authorizer: SarAuthorizer;
+}
+
+/**
+ * Wires the adapter into an app: API-server client, authentication settings, SubjectAccessReview
+ * authorizer, gRPC client to the controller, the HTTPS API and `/metrics`; readiness follows the
+ * gRPC channel and the authentication settings.
+ */
+export async function startMetricsAdapter(
+  app: Pick<AppContext<unknown>, 'logger' | 'health' | 'onShutdown'>,
+  config: MetricsAdapterConfig,
+): Promise<RunningMetricsAdapter> {
+  const { logger } = app;
+  const prom = new AdapterMetrics();
+  const kube = new KubeClient(config.kubeConfig, { qps: config.kubeApiQps, burst: config.kubeApiBurst });
+  app.onShutdown('API server client', () => kube.close());
+
+  const holder: { server?: ExternalMetricsServer } = {};
+  const authConfig = new AuthConfigSource({
+    getConfigMap: (path) => kube.get(path),
+    clientCaFile: config.clientCaFile && existsSync(config.clientCaFile) ? config.clientCaFile : undefined,
+    logger,
+    onChange: () => holder.server?.reloadSecureContext(),
+  });
+  app.onShutdown('authentication config', () => authConfig.close());
+  app.health.addReadinessCheck('authentication-config', () => authConfig.readiness());
+
+  const authorizer = new SarAuthorizer({
+    review: (review) => kube.create<SubjectAccessReview>(SUBJECT_ACCESS_REVIEW_PATH, review),
+  });
+
+  if (config.metricsPort >= 0) {
+    try {
+      const promServer: http.Server = await startPrometheusServer(prom, config.bindAddress, config.metricsPort, logger);
+      app.onShutdown('Prometheus metrics server', () => new Promise<void>((r) => promServer.close(() => r())));
+    } catch (err) {
+      logger.error({ err: (err as Error).message, port: config.metricsPort }, 'cannot serve Prometheus metrics');
+    }
+  }
+
+  const address = config.metricsServiceAddress;
+  const grpcFiles = ['ca.crt', 'tls.crt', 'tls.key'].map((f) => `${config.certDir}/${f}`);
+  const servingFiles = [config.tlsCertFile, config.tlsPrivateKeyFile];
+  const missing = [...new Set([...grpcFiles, ...servingFiles])].filter((f) => !existsSync(f));
+  if (missing.length) {
+    const message = `certificates missing: ${missing.join(', ')}`;
+    logger.error({ certDir: config.certDir, missing }, 'external metrics API not started: certificates missing');
+    app.health.addReadinessCheck('metrics-service', () => ({ ok: false, message }));
+    void authConfig.start();
+    return { prom, authConfig, authorizer };
+  }
+
+  const client = createMetricsClient({
+    address,
+    tls: { certDir: config.certDir },
+    authority: config.metricsServiceGrpcAuthority || undefined,
+    timeoutMs: config.grpcTimeoutMs ?? 3_000,
+    logger,
+  });
+  app.onShutdown('gRPC metrics client', () => client.close());
+  const grpcReadiness = (): CheckResult => {
+    if (client.isReady()) return { ok: true };
+    return { ok: false, message: `KEDA metrics service ${address}: gRPC channel ${client.connectivityState(true)}` };
+  };
+  app.health.addReadinessCheck('metrics-service', grpcReadiness);
+  client.connectivityState(true);
+
+  const server = new ExternalMetricsServer({
+    metrics: client,
+    controllerAddress: address,
+    authentication: () => ({ config: authConfig.config, generation: authConfig.generation }),
+    authorize: (user, attributes) => authorizer.authorize(user, attributes),
+    readiness: { 'metrics-service': grpcReadiness, 'authentication-config': () => authConfig.readiness() },
+    tls: { certFile: config.tlsCertFile, keyFile: config.tlsPrivateKeyFile },
+    bindAddress: config.bindAddress,
+    port: config.securePort,
+    logger,
+    prom,
+    grpcTimeoutMs: config.grpcTimeoutMs,
+  });
+  holder.server = server;
+  // Client CAs first, so the TLS server asks for the right certificates from the start.
+  await authConfig.start();
+  app.onShutdown('external metrics API', () => server.close());
+  await server.listen();
+  return { server, client, prom, authConfig, authorizer };
+}
