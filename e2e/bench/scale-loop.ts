@@ -63,6 +63,7 @@ spec:
     const lags: number[] = [];
     let requests = 0;
     let measuring = false;
+    const steadyRequests = new Map<string, number>();
     const rssBefore = process.memoryUsage().rss;
     const operator = new Operator({
       kubeConfig,
@@ -72,7 +73,13 @@ spec:
       watchNamespaces: ['bench'],
       qps,
       burst,
-      onRequest: () => requests++,
+      onRequest: (method, path) => {
+        requests++;
+        if (measuring) {
+          const kind = `${method} ${path.replace(/\/namespaces\/[^/]+/, '/namespaces/*').replace(/\/(w\d+|[a-z0-9-]+\.[0-9a-f]+)(\/|$|\?)/, '/*$2').split('?')[0]}`;
+          steadyRequests.set(kind, (steadyRequests.get(kind) ?? 0) + 1);
+        }
+      },
       onScaleLoopLag: (_k, lag) => {
         if (measuring) lags.push(lag);
       },
@@ -103,6 +110,7 @@ spec:
       initialReconcileSeconds: +initialSeconds.toFixed(2),
       apiRequestsPerReconcile: +requestsPerReconcile.toFixed(2),
       steadyStateApiQps: +steadyQps.toFixed(2),
+      steadyStateRequests: Object.fromEntries([...steadyRequests].sort((a, b) => b[1] - a[1]).slice(0, 8)),
       rssMiB: +(rss / 2 ** 20).toFixed(1),
       rssPer1000ObjectsMiB: +(((rss - rssBefore) / 2 ** 20 / objects) * 1000).toFixed(1),
     };

@@ -64,6 +64,15 @@ function targetValueOf(spec: MetricSpec): number {
   return parseQuantity((t?.type === 'Value' ? t.value : t?.averageValue) ?? '0');
 }
 
+/** Bounds a read even when the scaler does not honour the abort signal. */
+function withTimeout<T>(read: Promise<T>, timeoutMs: number, metricName: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`reading metric ${metricName} timed out after ${timeoutMs}ms`)), timeoutMs);
+  });
+  return Promise.race([read, timeout]).finally(() => clearTimeout(timer));
+}
+
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
@@ -98,7 +107,7 @@ export async function evaluateMetrics(input: EvaluationInput): Promise<Evaluatio
           const started = performance.now();
           const base = { triggerIndex: entry.index, triggerName: entry.triggerName, triggerType: entry.triggerType, metricName };
           try {
-            const r = await entry.scaler.getMetricsAndActivity(metricName, { signal: AbortSignal.timeout(input.timeoutMs) });
+            const r = await withTimeout(entry.scaler.getMetricsAndActivity(metricName, { signal: AbortSignal.timeout(input.timeoutMs) }), input.timeoutMs, metricName);
             return { ...base, metrics: r.metrics, isActive: r.isActive, outcome: 'ok', latencyMs: performance.now() - started };
           } catch (err) {
             return { ...base, metrics: [], isActive: false, error: errorText(err), outcome: 'error', latencyMs: performance.now() - started };

@@ -2,13 +2,21 @@ import {
   ConditionType,
   effectivePollingIntervalSeconds,
   getCondition,
+  hpaNameFor,
   setCondition,
   type ScaledObject,
   type ScaledObjectStatus,
 } from '@keda-ts/api';
 import { EventRecorder, KubeClient, PodReader } from '@keda-ts/k8s';
 import type { Logger } from '@keda-ts/runtime';
-import { fallbackCondition, fallbackTransitionEvent, requestScale, requestScaleInputFor } from '@keda-ts/scaling';
+import {
+  fallbackCondition,
+  fallbackTransitionEvent,
+  hpaActiveCondition,
+  requestScale,
+  requestScaleInputFor,
+  type HorizontalPodAutoscaler,
+} from '@keda-ts/scaling';
 import { evaluateMetrics, type Evaluation, type MetricReading } from './metric-evaluation';
 import { ScalersCache } from './scalers-cache';
 import { readScale, writeScale, type ScaleTarget } from './scale-target';
@@ -22,7 +30,14 @@ export interface PollerDeps {
   scalers: ScalersCache;
   logger: Logger;
   getScaledObject(namespace: string, name: string): ScaledObject | undefined;
+  /** The owned HPA from the informer cache, for the HPAActive condition (C-62). */
+  getHpa?(namespace: string, name: string): HorizontalPodAutoscaler | undefined;
   now(): Date;
+  /**
+   * `spec.replicas` of the target from an informer cache, when one covers its kind (C-26: apps
+   * Deployments and StatefulSets); undefined falls back to a GET of `/scale`.
+   */
+  cachedReplicas?(target: ScaleTarget): number | undefined;
   /** Upper bound of one metric read (a hanging source must not hold the loop). */
   metricTimeoutMs: number;
   /** Called with each finished poll (for metrics and debugging). */
@@ -76,7 +91,7 @@ export class ScaledObjectPoller {
     let current: number | undefined;
     let currentError: unknown;
     try {
-      current = (await readScale(this.deps.client, target)).replicas;
+      current = this.deps.cachedReplicas?.(target) ?? (await readScale(this.deps.client, target)).replicas;
     } catch (err) {
       currentError = err;
     }
@@ -134,6 +149,8 @@ export class ScaledObjectPoller {
       }
     }
     for (const c of decision.conditions) status.conditions = setCondition(status.conditions, c);
+    const hpaActive = hpaActiveCondition(this.deps.getHpa?.(target.namespace, so.status?.hpaName ?? hpaNameFor(so)));
+    if (hpaActive) status.conditions = setCondition(status.conditions, hpaActive);
     if (decision.setLastActiveTime && wroteOk) status.lastActiveTime = this.deps.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
     if (evaluation) {
       status.triggersActivity = Object.fromEntries(evaluation.readings.map((r) => [r.metricName, { isActive: r.isActive && r.outcome !== 'error' }]));

@@ -1,20 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { ScaledObject, ScaledObjectStatus } from '@keda-ts/api';
-import { API_GROUP, API_VERSION } from '@keda-ts/api';
-import { KubeClient, resourcePath } from '@keda-ts/k8s';
+import type { Condition, ScaledObject, ScaledObjectStatus } from '@keda-ts/api';
+import { API_GROUP, API_VERSION, setCondition } from '@keda-ts/api';
+import { isConflict, KubeClient, resourcePath } from '@keda-ts/k8s';
 
 export const scaledObjectsResource = { group: API_GROUP, version: API_VERSION, resource: 'scaledobjects' };
 
-/**
- * Merge-patches the fields of `next` that differ from `current` into the status subresource.
- * Nothing is sent when nothing changed; `null` clears a field.
- */
-export async function patchScaledObjectStatus(
-  client: KubeClient,
-  so: ScaledObject,
-  current: ScaledObjectStatus | undefined,
-  next: ScaledObjectStatus,
-): Promise<ScaledObject | undefined> {
+/** The status fields of `next` that differ from `current`; `null` clears a field. */
+export function statusDelta(current: ScaledObjectStatus | undefined, next: ScaledObjectStatus): Record<string, unknown> {
   const delta: Record<string, unknown> = {};
   const keys = new Set([...Object.keys(current ?? {}), ...Object.keys(next)]) as Set<keyof ScaledObjectStatus>;
   for (const key of keys) {
@@ -22,9 +14,59 @@ export async function patchScaledObjectStatus(
     const after = next[key];
     if (!isDeepStrictEqual(before, after)) delta[key] = after === undefined ? null : after;
   }
-  if (Object.keys(delta).length === 0) return undefined;
-  return client.patch<ScaledObject>(
-    resourcePath(scaledObjectsResource, so.metadata?.namespace, so.metadata?.name, 'status'),
-    { status: delta },
-  );
+  return delta;
+}
+
+/**
+ * Re-applies a change (`current` → `next`) on top of a newer status: the fields that changed are
+ * taken from `next`; `conditions` (one array in a merge patch) only by the condition types that
+ * changed, so that a writer never puts back another writer's older conditions.
+ */
+export function rebaseStatus(latest: ScaledObjectStatus | undefined, current: ScaledObjectStatus | undefined, next: ScaledObjectStatus): ScaledObjectStatus {
+  const rebased: ScaledObjectStatus = { ...(latest ?? {}) };
+  for (const [key, value] of Object.entries(statusDelta(current, next))) {
+    if (key === 'conditions') continue;
+    (rebased as Record<string, unknown>)[key] = value === null ? undefined : value;
+  }
+  const before = new Map((current?.conditions ?? []).map((c) => [c.type, c] as const));
+  let conditions = rebased.conditions as Condition[] | undefined;
+  for (const c of (next.conditions ?? []) as Condition[]) {
+    if (!isDeepStrictEqual(before.get(c.type), c)) conditions = setCondition(conditions, c);
+  }
+  if (conditions) rebased.conditions = conditions as never;
+  return rebased;
+}
+
+/**
+ * Merge-patches the fields of `next` that differ from `current` into the status subresource,
+ * with `so`'s resourceVersion as a precondition: the scale loop, the reconciler and the metrics
+ * service write the same status from informer snapshots, and a plain merge patch of
+ * `conditions` from a stale snapshot would undo another writer's change (e.g. put `Paused=True`
+ * back right after an unpause). On a conflict the change is rebased on the live object and sent
+ * again. Nothing is sent when nothing changed.
+ */
+export async function patchScaledObjectStatus(
+  client: KubeClient,
+  so: ScaledObject,
+  current: ScaledObjectStatus | undefined,
+  next: ScaledObjectStatus,
+): Promise<ScaledObject | undefined> {
+  const path = resourcePath(scaledObjectsResource, so.metadata?.namespace, so.metadata?.name, 'status');
+  let base: { resourceVersion?: string; status: ScaledObjectStatus | undefined } = { resourceVersion: so.metadata?.resourceVersion, status: current };
+  let wanted = next;
+  for (let attempt = 0; ; attempt++) {
+    const delta = statusDelta(base.status, wanted);
+    if (Object.keys(delta).length === 0) return undefined;
+    try {
+      return await client.patch<ScaledObject>(path, {
+        ...(base.resourceVersion ? { metadata: { resourceVersion: base.resourceVersion } } : {}),
+        status: delta,
+      });
+    } catch (err) {
+      if (!isConflict(err) || attempt >= 4) throw err;
+      const live = await client.get<ScaledObject>(resourcePath(scaledObjectsResource, so.metadata?.namespace, so.metadata?.name));
+      wanted = rebaseStatus(live.status, current, next);
+      base = { resourceVersion: live.metadata?.resourceVersion, status: live.status };
+    }
+  }
 }

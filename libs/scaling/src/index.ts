@@ -6,3 +6,4 @@ export * from './fallback';
 export * from './formula';
 export * from './request-scale';
 export * from './pause-plan';
+export * from './hpa-active';

@@ -1,0 +1,90 @@
+import type { ScaledObject } from '@keda-ts/api';
+import type { HorizontalPodAutoscaler } from '@keda-ts/scaling';
+import { hpaChangeMatters, scaledObjectChangeMatters } from './operator';
+
+function so(patch: { generation?: number; annotations?: Record<string, string>; labels?: Record<string, string>; deletionTimestamp?: string; ready?: string; status?: Record<string, unknown> } = {}): ScaledObject {
+  return {
+    apiVersion: 'keda.sh/v1alpha1',
+    kind: 'ScaledObject',
+    metadata: {
+      name: 'web',
+      namespace: 'ns',
+      generation: patch.generation ?? 1,
+      resourceVersion: String(Math.random()),
+      ...(patch.annotations ? { annotations: patch.annotations } : {}),
+      ...(patch.labels ? { labels: patch.labels } : {}),
+      ...(patch.deletionTimestamp ? { deletionTimestamp: patch.deletionTimestamp } : {}),
+    },
+    spec: { scaleTargetRef: { name: 'web' }, triggers: [] },
+    status: {
+      ...(patch.ready ? { conditions: [{ type: 'Ready', status: patch.ready, reason: 'x', message: 'y' }] } : {}),
+      ...(patch.status ?? {}),
+    },
+  } as unknown as ScaledObject;
+}
+
+describe('scaledObjectChangeMatters (C-2)', () => {
+  it.each([
+    ['an add (no old object)', undefined, so(), true],
+    ['a spec change (generation)', so({ generation: 1 }), so({ generation: 2 }), true],
+    ['a status-only update', so({ ready: 'True' }), so({ ready: 'True', status: { lastActiveTime: '2025-01-01T00:00:00Z' } }), false],
+    ['an unrelated annotation', so({ annotations: { a: '1' } }), so({ annotations: { a: '2' } }), false],
+    ['a label change', so({ labels: { a: '1' } }), so({ labels: { a: '2' } }), false],
+    ['paused added', so(), so({ annotations: { 'autoscaling.keda.sh/paused': 'true' } }), true],
+    ['paused value changed', so({ annotations: { 'autoscaling.keda.sh/paused': 'true' } }), so({ annotations: { 'autoscaling.keda.sh/paused': 'false' } }), true],
+    ['paused-replicas changed', so({ annotations: { 'autoscaling.keda.sh/paused-replicas': '1' } }), so({ annotations: { 'autoscaling.keda.sh/paused-replicas': '2' } }), true],
+    ['paused-scale-in removed', so({ annotations: { 'autoscaling.keda.sh/paused-scale-in': 'true' } }), so(), true],
+    ['paused-scale-out added', so(), so({ annotations: { 'autoscaling.keda.sh/paused-scale-out': 'true' } }), true],
+    ['force-activation added', so(), so({ annotations: { 'autoscaling.keda.sh/force-activation': 'true' } }), true],
+    ['deletion started', so(), so({ deletionTimestamp: '2025-01-01T00:00:00Z' }), true],
+    ['Ready becomes True', so({ ready: 'False' }), so({ ready: 'True' }), true],
+    ['Ready from none to True', so(), so({ ready: 'True' }), true],
+    ['Ready becomes False', so({ ready: 'True' }), so({ ready: 'False' }), false],
+    ['Ready stays True', so({ ready: 'True' }), so({ ready: 'True' }), false],
+  ] as const)('%s', (_name, old, obj, want) => {
+    expect(scaledObjectChangeMatters(old, obj)).toBe(want);
+  });
+});
+
+function hpa(patch: { labels?: Record<string, string>; annotations?: Record<string, string>; maxReplicas?: number; status?: Record<string, unknown> } = {}): HorizontalPodAutoscaler {
+  return {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: 'keda-hpa-web', namespace: 'ns', resourceVersion: String(Math.random()), labels: patch.labels, annotations: patch.annotations },
+    spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, minReplicas: 1, maxReplicas: patch.maxReplicas ?? 10 },
+    status: patch.status ?? {},
+  } as unknown as HorizontalPodAutoscaler;
+}
+
+describe('hpaChangeMatters (C-3)', () => {
+  it.each([
+    ['an add', undefined, hpa(), false],
+    ['a status-only update (HPA sync)', hpa({ status: { currentReplicas: 1 } }), hpa({ status: { currentReplicas: 2 } }), false],
+    ['a spec edit', hpa({ maxReplicas: 10 }), hpa({ maxReplicas: 3 }), true],
+    ['a label edit', hpa({ labels: { a: '1' } }), hpa({ labels: { a: '2' } }), true],
+    ['an annotation edit', hpa(), hpa({ annotations: { a: '1' } }), true],
+    ['no labels vs empty labels', hpa(), hpa({ labels: {} }), false],
+  ] as const)('%s', (_name, old, obj, want) => {
+    expect(hpaChangeMatters(old, obj)).toBe(want);
+  });
+});
+
+describe('hpaChangeMatters: deep derivative of the spec (C-3)', () => {
+  const withSpec = (spec: Record<string, unknown>) => ({ ...hpa(), spec: { ...hpa().spec, ...spec } }) as unknown as HorizontalPodAutoscaler;
+  const metric = (name: string) => ({ type: 'External', external: { metric: { name }, target: { type: 'AverageValue', averageValue: '5' } } });
+
+  it('a field removed from the new spec is a derivative: no reconcile', () => {
+    expect(hpaChangeMatters(withSpec({ behavior: { scaleDown: { selectPolicy: 'Disabled' } } }), withSpec({}))).toBe(false);
+  });
+  it('a field added or edited is not: reconcile', () => {
+    expect(hpaChangeMatters(withSpec({}), withSpec({ behavior: { scaleDown: { selectPolicy: 'Disabled' } } }))).toBe(true);
+  });
+  it('a different number of metrics: reconcile, even when one is removed', () => {
+    expect(hpaChangeMatters(withSpec({ metrics: [metric('a'), metric('b')] }), withSpec({ metrics: [metric('a')] }))).toBe(true);
+  });
+  it('quantities are compared by value', () => {
+    const q = (v: string) => ({ metrics: [{ type: 'External', external: { metric: { name: 'a' }, target: { type: 'AverageValue', averageValue: v } } }] });
+    expect(hpaChangeMatters(withSpec(q('1000m')), withSpec(q('1')))).toBe(false);
+    expect(hpaChangeMatters(withSpec(q('1')), withSpec(q('2')))).toBe(true);
+  });
+});
