@@ -21,7 +21,9 @@ import { startApps, stopApps, type RunningApp } from '../src/local-system';
 import { issueCert } from '../src/pki';
 import { freePort, probeOnce } from '../src/processes';
 import {
+  acquireClusterLock,
   apply,
+  EXTERNAL_METRICS_API_LOCK,
   k8s,
   kubeConfig,
   kubectl,
@@ -48,6 +50,7 @@ let securePort: number;
 let promPort: number;
 let adapter: RunningApp[] = [];
 let registered = false;
+let releaseLock: (() => void) | undefined;
 
 function startFakeController(): Promise<number> {
   grpc = createMetricsServer({
@@ -120,6 +123,7 @@ function direct(p: string, cert?: { cert: string; key: string }): Promise<{ stat
 }
 
 beforeAll(async () => {
+  releaseLock = await acquireClusterLock(EXTERNAL_METRICS_API_LOCK);
   dir = mkdtempSync(path.join(os.tmpdir(), 'keda-ts-madapter-'));
   certs = await writeCertDir(path.join(dir, 'certs'), [`${SERVICE}.${ns.name}.svc`]);
   grpcPort = await freePort();
@@ -163,6 +167,7 @@ afterAll(async () => {
   ((await rawClient)?.opts.agent as https.Agent | undefined)?.destroy();
   await grpc?.stop();
   if (process.env['KEDA_E2E_KEEP_STATE'] !== '1') rmSync(dir, { recursive: true, force: true });
+  releaseLock?.();
 }, 60_000);
 
 describe('metrics adapter through the aggregation layer', () => {
