@@ -16,7 +16,7 @@ export async function acquireClusterLock(name: string, timeoutMs = 300_000): Pro
       return () => rmdirSync(dir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (Date.now() > deadline) throw new Error(`cluster lock ${name} still held after ${timeoutMs} ms (${dir})`);
+      if (Date.now() > deadline) throw new Error(`cluster lock ${name} still held after ${timeoutMs} ms (${dir})`, { cause: err });
       await new Promise((r) => setTimeout(r, 250));
     }
   }
