@@ -1,0 +1,162 @@
+/**
+ * Metrics adapter benchmark (issue 4): metric requests at a steady rate through the aggregation
+ * layer (kube-apiserver -> adapter) and directly to the adapter, for a bounded time, with a fake
+ * controller over gRPC (mTLS) answering for 10,000 ScaledObjects. Reports mean/p50/p99/p99.9,
+ * errors, and the adapter's CPU and memory.
+ *
+ *   node --import tsx --conditions=@keda-ts/source e2e/bench/metrics-adapter.ts [--rps 700] [--seconds 60]
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as https from 'node:https';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { createMetricsServer } from '@keda-ts/metrics-service';
+import { writeCertDir } from '../src/certs';
+import { LocalControlPlane } from '../src/control-plane';
+import { startApps, stopApps } from '../src/local-system';
+import { freePort } from '../src/processes';
+import { registerApiServiceToLocalhost, unregisterApiService } from '../src/testing/registration';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const rps = arg('rps', 700);
+const seconds = arg('seconds', 60);
+const scaledObjects = 10_000;
+const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 10 ms
+}
+const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+interface Target {
+  name: string;
+  agent: https.Agent;
+  host: string;
+  port: number;
+  path: (i: number) => string;
+  headers?: Record<string, string>;
+}
+
+async function load(target: Target): Promise<Record<string, number>> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const total = rps * seconds;
+  const started = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rps;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    inflight.push(
+      new Promise<void>((resolve) => {
+        const t0 = performance.now();
+        const req = https.request(
+          { host: target.host, port: target.port, path: target.path(i), agent: target.agent, headers: target.headers, timeout: 10_000 },
+          (res) => {
+            res.resume();
+            res.on('end', () => {
+              if (res.statusCode === 200) latencies.push(performance.now() - t0);
+              else errors++;
+              resolve();
+            });
+          },
+        );
+        req.on('error', () => {
+          errors++;
+          resolve();
+        });
+        req.end();
+      }),
+    );
+    if (inflight.length > 5000) await Promise.all(inflight.splice(0, 2500));
+  }
+  await Promise.all(inflight);
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => +(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0).toFixed(2);
+  return {
+    requests: total,
+    errors,
+    meanMs: +(latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length)).toFixed(2),
+    p50Ms: pct(50),
+    p99Ms: pct(99),
+    p999Ms: pct(99.9),
+    maxMs: +(latencies.at(-1) ?? 0).toFixed(2),
+  };
+}
+
+async function main(): Promise<void> {
+  const cp = new LocalControlPlane({ nodes: 1, log: () => undefined });
+  const info = await cp.start();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'keda-ts-adapter-bench-'));
+  const apiService = { group: 'external.metrics.k8s.io', version: 'v1beta1', namespace: 'keda', serviceName: 'keda-metrics-apiserver' };
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(info.kubeconfig);
+  const certs = await writeCertDir(path.join(dir, 'certs'));
+  const grpcPort = await freePort();
+  const controller = createMetricsServer({
+    provider: { getMetrics: async (ref) => [{ metricName: ref.metricName, timestamp: new Date(), value: 42 }] },
+    tls: { certDir: certs.dir },
+    bindAddress: '127.0.0.1',
+    port: grpcPort,
+    logger: silent,
+  });
+  await controller.start();
+  const securePort = await freePort();
+  const apps = await startApps(
+    info.kubeconfig,
+    [
+      {
+        name: 'metrics-adapter',
+        args: ['--bind-address=127.0.0.1', `--secure-port=${securePort}`, `--port=${await freePort()}`, `--cert-dir=${certs.dir}`, `--metrics-service-address=127.0.0.1:${grpcPort}`, '--metrics-service-grpc-authority=keda-operator.keda.svc', '--log-level=warn'],
+      },
+    ],
+    dir,
+  );
+  try {
+    await registerApiServiceToLocalhost(kubeConfig, { ...apiService, port: securePort, caPem: certs.caPem });
+    const pid = apps[0].process.pid!;
+    const metricPath = (i: number) =>
+      `/apis/external.metrics.k8s.io/v1beta1/namespaces/bench/s0-metric-${i % scaledObjects}?labelSelector=${encodeURIComponent(`scaledobject.keda.sh/name=so-${i % scaledObjects}`)}`;
+    const admin = { ca: readFileSync(info.pki.caCert), cert: readFileSync(info.pki.adminCert), key: readFileSync(info.pki.adminKey) };
+    const results: Record<string, unknown> = { rps, seconds, scaledObjects };
+    // Through the aggregator, as the HPA controller calls it (admin is system:masters: no SubjectAccessReview).
+    const viaApiServer = new https.Agent({ ...admin, keepAlive: true, maxSockets: 64 });
+    // Directly, as the aggregator does: front-proxy client cert and X-Remote-User headers.
+    const direct = new https.Agent({
+      ca: certs.caPem,
+      cert: readFileSync(info.pki.frontProxyClientCert),
+      key: readFileSync(info.pki.frontProxyClientKey),
+      keepAlive: true,
+      maxSockets: 64,
+      servername: 'localhost',
+    });
+    for (const target of [
+      { name: 'throughAggregator', agent: viaApiServer, host: '127.0.0.1', port: info.ports['apiserver'], path: metricPath },
+      { name: 'directToAdapter', agent: direct, host: '127.0.0.1', port: securePort, path: metricPath, headers: { 'X-Remote-User': 'system:kube-controller-manager', 'X-Remote-Group': 'system:masters' } },
+    ] satisfies Target[]) {
+      const cpu0 = cpuSeconds(pid);
+      const t0 = performance.now();
+      const r = await load(target);
+      const wall = (performance.now() - t0) / 1000;
+      results[target.name] = { ...r, adapterCpuCores: +((cpuSeconds(pid) - cpu0) / wall).toFixed(2), adapterRssMiB: +rssMiB(pid).toFixed(1) };
+    }
+    results['fakeControllerRssMiB'] = +(process.memoryUsage().rss / 2 ** 20).toFixed(1);
+    process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+  } finally {
+    await unregisterApiService(kubeConfig, apiService).catch(() => undefined);
+    await stopApps(apps);
+    await controller.stop();
+    await cp.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
