@@ -1,26 +1,12 @@
-import { apply, k8s, kubeConfig, useTestNamespace, waitFor, waitForCondition, readClusterInfo } from '../src/testing';
+import { apply, deploymentManifest, k8s, kubeConfig, useTestNamespace, waitFor, waitForCondition, readClusterInfo } from '../src/testing';
 
 const ns = useTestNamespace('cp');
 const kc = kubeConfig();
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const batch = kc.makeApiClient(k8s.BatchV1Api);
 const autoscaling = kc.makeApiClient(k8s.AutoscalingV2Api);
-
-function deployment(name: string, replicas: number): k8s.V1Deployment {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: 'main', image: 'registry.invalid/demo:1', resources: { requests: { cpu: '100m' } } }] },
-      },
-    },
-  };
-}
+const deployment = (name: string, replicas: number) =>
+  deploymentManifest(name, replicas, { image: 'registry.invalid/demo:1', resources: { requests: { cpu: '100m' } } });
 
 describe('the local control plane', () => {
   it('reports the pinned Kubernetes version', async () => {

@@ -1,6 +1,6 @@
 import { EventRecorder, KubeClient, KubeApiError, resourcePath, Watched, isNotFound } from '@keda-ts/k8s';
 import { createLogger } from '@keda-ts/runtime';
-import { apply, k8s, kubeConfig, useTestNamespace, waitFor } from '../src/testing';
+import { apply, deploymentManifest, k8s, kubeConfig, useTestNamespace, waitFor } from '../src/testing';
 
 const ns = useTestNamespace('k8s');
 const kc = kubeConfig();
@@ -8,20 +8,6 @@ const logger = createLogger({ component: 'e2e', version: 'test', level: 'error' 
 let requests = 0;
 const client = new KubeClient(kc, { qps: 50, burst: 50, onRequest: () => requests++ });
 afterAll(() => client.close());
-
-const deployment = (name: string, replicas: number) => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name },
-  spec: {
-    replicas,
-    selector: { matchLabels: { app: name } },
-    template: {
-      metadata: { labels: { app: name } },
-      spec: { containers: [{ name: 'main', image: 'registry.invalid/x:1' }] },
-    },
-  },
-});
 
 describe('libs/k8s against the real API server', () => {
   it('resolves kinds through discovery and reads and writes /scale', async () => {
@@ -38,7 +24,7 @@ describe('libs/k8s against the real API server', () => {
       'no resource of kind Nope in apps/v1',
     );
 
-    await apply(kc, deployment('scaled', 2), ns.name);
+    await apply(kc, deploymentManifest('scaled', 2), ns.name);
     const path = resourcePath(gvr, ns.name, 'scaled', 'scale');
     const scale = await client.get<{ spec: { replicas: number }; status: { selector: string } }>(path);
     expect(scale.spec.replicas).toBe(2);

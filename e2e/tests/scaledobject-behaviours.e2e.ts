@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
-import { apply, k8s, kubeConfig, kubectl, readClusterInfo, readObject, useTestNamespace, waitFor } from '../src/testing';
+import { apply, deploymentManifest, k8s, kubeConfig, kubectl, readClusterInfo, readObject, useTestNamespace, waitFor } from '../src/testing';
 import { startApps, stopApps, type RunningApp } from '../src/local-system';
 import { freePort } from '../src/processes';
 
@@ -79,19 +79,6 @@ const condition = (so: SO | undefined, type: string) => so?.status?.conditions?.
 const replicasOf = async (name: string) => (await appsApi.readNamespacedDeployment({ name, namespace: ns.name })).spec?.replicas;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const url = (path: string) => `http://127.0.0.1:${metricsPort}${path}`;
-
-function deployment(name: string, replicas: number): k8s.KubernetesObject {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'main', image: 'registry.invalid/x:1' }] } },
-    },
-  } as k8s.KubernetesObject;
-}
 
 /** A metrics-api trigger reading `/<path>` (activation above 5, target 5 unless given). */
 function trigger(path: string, extra: Record<string, string> = {}, name?: string) {
@@ -175,7 +162,7 @@ jest.setTimeout(120_000);
 describe('pause annotations', () => {
   it('paused: "true" deletes the HPA, freezes the replicas, and unpausing brings the HPA and the loop back', async () => {
     sources.set('/paused', { value: 20 });
-    await apply(kc, deployment('paused', 2), ns.name);
+    await apply(kc, deploymentManifest('paused', 2), ns.name);
     await scaledObject('paused', { triggers: [trigger('/paused')] });
     await waitCondition('paused', 'Active', { status: 'True' });
     await waitFor(() => readHpa('paused'), { description: 'HPA keda-hpa-paused' });
@@ -203,7 +190,7 @@ describe('pause annotations', () => {
 
   it('paused-replicas: "2" sets the target to 2 and holds it; a new value moves it; removal unpauses', async () => {
     sources.set('/pr', { value: 0 });
-    await apply(kc, deployment('pr', 1), ns.name);
+    await apply(kc, deploymentManifest('pr', 1), ns.name);
     await scaledObject('pr', { triggers: [trigger('/pr')] }, { [PAUSED_REPLICAS]: '2' });
     const so = await waitCondition('pr', 'Paused', { status: 'True', reason: 'ScaledObjectPaused' });
     await waitReplicas('pr', 2);
@@ -227,7 +214,7 @@ describe('pause annotations', () => {
 
   it('paused-scale-in keeps the HPA with scaleDown Disabled and blocks the scale to zero', async () => {
     sources.set('/psi', { value: 0 });
-    await apply(kc, deployment('psi', 2), ns.name);
+    await apply(kc, deploymentManifest('psi', 2), ns.name);
     await scaledObject('psi', { triggers: [trigger('/psi')] }, { [PAUSED_SCALE_IN]: 'true' });
     await waitCondition('psi', 'Paused', { status: 'True', reason: 'ScaledObjectPaused', message: 'ScaledObject is paused' });
     const hpa = await waitFor(() => readHpa('psi'), { description: 'HPA keda-hpa-psi' });
@@ -245,7 +232,7 @@ describe('pause annotations', () => {
 
   it('paused-scale-out keeps the HPA with scaleUp Disabled and blocks the activation from zero', async () => {
     sources.set('/pso', { value: 20 });
-    await apply(kc, deployment('pso', 0), ns.name);
+    await apply(kc, deploymentManifest('pso', 0), ns.name);
     await scaledObject('pso', { triggers: [trigger('/pso')] }, { [PAUSED_SCALE_OUT]: 'true' });
     await waitCondition('pso', 'Paused', { status: 'True', reason: 'ScaledObjectPaused' });
     const hpa = await waitFor(() => readHpa('pso'), { description: 'HPA keda-hpa-pso' });
@@ -260,7 +247,7 @@ describe('pause annotations', () => {
 
   it('force-activation scales an inactive object from idle to min, and its removal lets it go back', async () => {
     sources.set('/fa', { value: 0 });
-    await apply(kc, deployment('fa', 0), ns.name);
+    await apply(kc, deploymentManifest('fa', 0), ns.name);
     await scaledObject('fa', { idleReplicaCount: 0, minReplicaCount: 2, triggers: [trigger('/fa')] }, { [FORCE_ACTIVATION]: 'true' });
     await waitReplicas('fa', 2);
     const so = await waitCondition('fa', 'Active', { status: 'True', reason: 'ScalerActive' });
@@ -279,7 +266,7 @@ describe('pause annotations', () => {
 describe('fallback', () => {
   it('a source answering 500: health counts failures, Fallback=True after the threshold, activation from 0, recovery', async () => {
     sources.set('/fb', { status: 500 });
-    await apply(kc, deployment('fb', 0), ns.name);
+    await apply(kc, deploymentManifest('fb', 0), ns.name);
     await scaledObject('fb', { fallback: { failureThreshold: 2, replicas: 3 }, triggers: [trigger('/fb')] });
     const metric = 's0-metric-api-value';
 
@@ -307,8 +294,8 @@ describe('fallback', () => {
   it('a hanging source is bounded (--http-default-timeout, or the trigger timeout) and never scaled to 0 while failing', async () => {
     sources.set('/hang', { hang: true });
     // currentReplicasIfHigher with the flag's timeout; currentReplicas with the trigger's own timeout.
-    await apply(kc, deployment('hang', 2), ns.name);
-    await apply(kc, deployment('hang2', 2), ns.name);
+    await apply(kc, deploymentManifest('hang', 2), ns.name);
+    await apply(kc, deploymentManifest('hang2', 2), ns.name);
     await scaledObject('hang', { fallback: { failureThreshold: 1, replicas: 1, behavior: 'currentReplicasIfHigher' }, triggers: [trigger('/hang')] });
     await scaledObject('hang2', { fallback: { failureThreshold: 3, replicas: 1, behavior: 'currentReplicas' }, triggers: [trigger('/hang', { timeout: '250' })] });
 
@@ -343,7 +330,7 @@ describe('scalingModifiers', () => {
   it('one composite-metric on the HPA; activation follows a + b against activationTarget', async () => {
     sources.set('/ma', { value: 1 });
     sources.set('/mb', { value: 2 });
-    await apply(kc, deployment('mod', 0), ns.name);
+    await apply(kc, deploymentManifest('mod', 0), ns.name);
     await scaledObject('mod', {
       advanced: { scalingModifiers: { formula: 'a + b', target: '10', activationTarget: '5' } },
       triggers: [trigger('/ma', {}, 'a'), trigger('/mb', {}, 'b')],
@@ -376,7 +363,7 @@ describe('scalingModifiers', () => {
 describe('replica counts', () => {
   it('idleReplicaCount 0 with min 2: inactive -> 0 after the cooldown; active -> 2', async () => {
     sources.set('/idle', { value: 0 });
-    await apply(kc, deployment('idle', 4), ns.name);
+    await apply(kc, deploymentManifest('idle', 4), ns.name);
     await scaledObject('idle', { idleReplicaCount: 0, minReplicaCount: 2, triggers: [trigger('/idle')] });
     const hpa = await waitFor(() => readHpa('idle'), { description: 'HPA keda-hpa-idle' });
     expect(hpa.spec?.minReplicas).toBe(2);
@@ -390,7 +377,7 @@ describe('replica counts', () => {
 
   it('initialCooldownPeriod keeps a new object at its replicas until creation + initialCooldownPeriod', async () => {
     sources.set('/ic', { value: 0 });
-    await apply(kc, deployment('ic', 3), ns.name);
+    await apply(kc, deploymentManifest('ic', 3), ns.name);
     await scaledObject('ic', { initialCooldownPeriod: 8, triggers: [trigger('/ic')] });
     const created = new Date((await readSo('ic')).metadata?.creationTimestamp ?? 0).getTime();
     const cooling = await waitCondition('ic', 'Active', { status: 'False', reason: 'ScalerCooldown' });
@@ -403,7 +390,7 @@ describe('replica counts', () => {
 
   it('minReplicaCount 1 without idle: an inactive object at 0 goes to min at once', async () => {
     sources.set('/min', { value: 0 });
-    await apply(kc, deployment('minone', 0), ns.name);
+    await apply(kc, deploymentManifest('minone', 0), ns.name);
     await scaledObject('minone', { minReplicaCount: 1, cooldownPeriod: 300, triggers: [trigger('/min')] });
     await waitReplicas('minone', 1);
     expect((await readHpa('minone'))?.spec?.minReplicas).toBe(1);

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { createServingCertificate, issueCert } from '../src/pki';
 import { ensureToolchain } from '../src/toolchain';
-import { apply, deleteObject, k8s, kubeConfig, readClusterInfo, readObject, useTestNamespace, waitFor, waitForCondition } from '../src/testing';
+import { apply, deploymentManifest, deleteObject, k8s, kubeConfig, readClusterInfo, readObject, useTestNamespace, waitFor, waitForCondition } from '../src/testing';
 import { startApps, stopApps, type RunningApp } from '../src/local-system';
 import { freePort } from '../src/processes';
 
@@ -61,23 +61,10 @@ afterAll(async () => {
 
 const replicasOf = async (name: string) => (await appsApi.readNamespacedDeployment({ name, namespace: ns.name })).spec?.replicas;
 
-function deployment(name: string, replicas: number): k8s.KubernetesObject {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'main', image: 'registry.invalid/x:1' }] } },
-    },
-  } as k8s.KubernetesObject;
-}
-
 describe('ScaledObject controller', () => {
   it('creates the HPA, scales to zero after the cooldown, activates from zero, and restores on delete', async () => {
     metricValue = 3;
-    await apply(kc, deployment('web', 3), ns.name);
+    await apply(kc, deploymentManifest('web', 3), ns.name);
     await apply(
       kc,
       {

@@ -11,6 +11,8 @@ import { startApps, stopApps, type RunningApp } from '../src/local-system';
 import { createServingCertificate } from '../src/pki';
 import { freePort } from '../src/processes';
 import {
+  deploymentManifest,
+  k8s,
   kubeConfig,
   kubectl,
   readClusterInfo,
@@ -50,15 +52,8 @@ const sj = (name: string, triggers: unknown[]): Obj => ({
   spec: { jobTargetRef: { template: { spec: { containers: [{ name: 'c', image: 'busybox' }], restartPolicy: 'Never' } } }, triggers },
 });
 const ta = (name: string, spec: Obj, kind = 'TriggerAuthentication'): Obj => ({ apiVersion: 'keda.sh/v1alpha1', kind, metadata: { name }, spec });
-const deployment = (name: string, resources?: Obj): Obj => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name },
-  spec: {
-    replicas: 1,
-    selector: { matchLabels: { app: name } },
-    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'nginx', ...(resources ? { resources } : {}) }] } },
-  },
+const deployment = (name: string, resources?: k8s.V1ResourceRequirements): Obj => ({
+  ...deploymentManifest(name, 1, { containerName: 'app', image: 'nginx', resources }),
 });
 const named = (n: string) => ({ ...cron, name: n });
 const sm = (scalingModifiers: Obj, triggers: unknown[] = [named('a')]) => ({ advanced: { scalingModifiers }, triggers });

@@ -1,4 +1,4 @@
-import { kubeconfigOption } from '@keda-ts/k8s';
+import { kubeApiBurstOption, kubeApiQpsOption, kubeconfigOption } from '@keda-ts/k8s';
 import { option, runtimeOptions } from '@keda-ts/runtime';
 
 /** Flags follow KEDA's operator where it has them. */
@@ -36,22 +36,8 @@ export const controllerOptions = {
     placeholder: '<selector>',
     description: 'Only ScaledObjects with these labels; empty means all.',
   }),
-  kubeApiQps: option.int({
-    flag: 'kube-api-qps',
-    env: 'KUBE_API_QPS',
-    default: 20,
-    min: 1,
-    max: 10_000,
-    description: 'Requests per second to the API server (token bucket).',
-  }),
-  kubeApiBurst: option.int({
-    flag: 'kube-api-burst',
-    env: 'KUBE_API_BURST',
-    default: 30,
-    min: 1,
-    max: 10_000,
-    description: 'Burst of requests to the API server above --kube-api-qps.',
-  }),
+  kubeApiQps: kubeApiQpsOption,
+  kubeApiBurst: kubeApiBurstOption,
   httpDefaultTimeout: option.int({
     flag: 'http-default-timeout',
     env: 'KEDA_HTTP_DEFAULT_TIMEOUT',

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { kubeconfigOption } from '@keda-ts/k8s';
+import { kubeApiBurstOption, kubeApiQpsOption, kubeconfigOption } from '@keda-ts/k8s';
 import { option, runtimeOptions } from '@keda-ts/runtime';
 
 /** Flags follow KEDA's metrics API server (a Kubernetes aggregated API server) where it has them. */
@@ -67,22 +67,8 @@ export const metricsAdapterOptions = {
     placeholder: '<host>',
     description: 'Overrides the :authority and TLS server name of the gRPC calls to the metrics service.',
   }),
-  kubeApiQps: option.int({
-    flag: 'kube-api-qps',
-    env: 'KUBE_API_QPS',
-    default: 20,
-    min: 1,
-    max: 10_000,
-    description: 'Requests per second to the API server (token bucket).',
-  }),
-  kubeApiBurst: option.int({
-    flag: 'kube-api-burst',
-    env: 'KUBE_API_BURST',
-    default: 30,
-    min: 1,
-    max: 10_000,
-    description: 'Burst of requests to the API server above --kube-api-qps.',
-  }),
+  kubeApiQps: kubeApiQpsOption,
+  kubeApiBurst: kubeApiBurstOption,
   port: option.int({
     flag: 'port',
     env: 'METRICS_PORT',

@@ -1,4 +1,4 @@
-import { kubeconfigOption } from '@keda-ts/k8s';
+import { kubeApiBurstOption, kubeApiQpsOption, kubeconfigOption } from '@keda-ts/k8s';
 import { option, runtimeOptions } from '@keda-ts/runtime';
 
 /** Flags follow KEDA's admission webhooks where it has them. */
@@ -28,18 +28,6 @@ export const webhookOptions = {
     default: ':8080',
     description: 'Address the Prometheus /metrics endpoint binds to.',
   }),
-  kubeApiQps: option.int({
-    flag: 'kube-api-qps',
-    env: 'KUBE_API_QPS',
-    default: 20,
-    min: 1,
-    description: 'Client-side rate limit of requests to the API server (per second).',
-  }),
-  kubeApiBurst: option.int({
-    flag: 'kube-api-burst',
-    env: 'KUBE_API_BURST',
-    default: 30,
-    min: 1,
-    description: 'Burst of the client-side rate limit.',
-  }),
+  kubeApiQps: kubeApiQpsOption,
+  kubeApiBurst: kubeApiBurstOption,
 };

@@ -12,3 +12,4 @@ export * from './validation';
 export * from './crd-defaults';
 export * from './crd';
 export * from './crds';
+export * from './quantity';

@@ -4,7 +4,8 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { formatMilliQuantity, type ExternalMetricValue, type MetricRef } from '@keda-ts/metrics-service';
+import { signedMilliQuantity } from '@keda-ts/api';
+import type { ExternalMetricValue, MetricRef } from '@keda-ts/metrics-service';
 import type { CheckResult, Logger } from '@keda-ts/runtime';
 import {
   authenticateRequest,
@@ -82,7 +83,7 @@ export function externalMetricValueList(values: ExternalMetricValue[]) {
       metricName: v.metricName,
       metricLabels: v.metricLabels ?? {},
       timestamp: rfc3339(v.timestamp),
-      value: formatMilliQuantity(v.value),
+      value: signedMilliQuantity(v.value),
     })),
   };
 }

@@ -6,6 +6,8 @@ export {
 } from './api-server-connection';
 export {
   SERVICE_ACCOUNT_TOKEN_PATH,
+  kubeApiBurstOption,
+  kubeApiQpsOption,
   kubeconfigOption,
   loadKubeConfig,
   summarizeKubeConfig,

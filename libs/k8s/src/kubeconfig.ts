@@ -12,6 +12,26 @@ export const kubeconfigOption = option.string({
     'Path to a kubeconfig (several joined by the OS path delimiter are merged). Empty: in-cluster config, else ~/.kube/config.',
 });
 
+/** `--kube-api-qps` / `KUBE_API_QPS`: the client-side rate limit of API requests (KEDA's default 20). */
+export const kubeApiQpsOption = option.int({
+  flag: 'kube-api-qps',
+  env: 'KUBE_API_QPS',
+  default: 20,
+  min: 1,
+  max: 10_000,
+  description: 'Requests per second to the API server (token bucket).',
+});
+
+/** `--kube-api-burst` / `KUBE_API_BURST`: the burst above {@link kubeApiQpsOption} (KEDA's default 30). */
+export const kubeApiBurstOption = option.int({
+  flag: 'kube-api-burst',
+  env: 'KUBE_API_BURST',
+  default: 30,
+  min: 1,
+  max: 10_000,
+  description: 'Burst of requests to the API server above --kube-api-qps.',
+});
+
 export const SERVICE_ACCOUNT_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 export type KubeConfigSource = 'kubeconfig-file' | 'in-cluster' | 'default';

@@ -1,5 +1,5 @@
 import type { ExternalMetricValue as WireValue, ExternalMetricValueList } from './generated/metrics/metrics';
-import { formatMilliQuantity, parseQuantity } from './quantity';
+import { parseWireQuantity, signedMilliQuantity } from '@keda-ts/api';
 import type { ExternalMetricValue } from './types';
 
 /** Our value → the wire message: whole-second timestamp (omitted for an invalid date), milli quantity. */
@@ -9,7 +9,7 @@ export function toWireValue(v: ExternalMetricValue): WireValue {
     metricName: v.metricName,
     metricLabels: { ...(v.metricLabels ?? {}) },
     timestamp: Number.isFinite(ms) ? { seconds: Math.floor(ms / 1000), nanos: 0 } : undefined,
-    value: { string: formatMilliQuantity(v.value) },
+    value: { string: signedMilliQuantity(v.value) },
   };
 }
 
@@ -18,7 +18,7 @@ export function fromWireValue(w: WireValue): ExternalMetricValue {
   const out: ExternalMetricValue = {
     metricName: w.metricName,
     timestamp: new Date((w.timestamp?.seconds ?? 0) * 1000 + Math.floor((w.timestamp?.nanos ?? 0) / 1e6)),
-    value: parseQuantity(w.value?.string ?? ''),
+    value: parseWireQuantity(w.value?.string ?? ''),
   };
   if (Object.keys(w.metricLabels).length > 0) out.metricLabels = { ...w.metricLabels };
   return out;

@@ -16,7 +16,6 @@ export {
 } from './errors';
 export { HealthService, type ServingStatus } from './health';
 export type { MetricsServiceLogger } from './logger';
-export { formatMilliQuantity, parseQuantity } from './quantity';
 export { addReflection } from './reflection';
 export {
   DEFAULT_METRICS_SERVICE_PORT,

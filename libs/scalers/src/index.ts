@@ -3,7 +3,7 @@ export * from './params';
 export * from './descriptor';
 export * from './registry';
 export * from './metrics';
-export * from './quantity';
+export { formatMilliQuantity, toMilliUnits } from '@keda-ts/api';
 export * from './schema';
 export * from './docs';
 export * from './label-selector';

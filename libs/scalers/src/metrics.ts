@@ -1,5 +1,5 @@
 /** Small helpers every scaler uses: metric names, values, targets and activation (KEDA scaler.go). */
-import { formatMilliQuantity, toMilliUnits } from './quantity';
+import { formatMilliQuantity, toMilliUnits } from '@keda-ts/api';
 import type { MetricSpec, MetricTarget, MetricTargetTypeName, MetricValue } from './types';
 
 /** KEDA's NormalizeString: each of `/ . : % ( )` becomes `-`. */

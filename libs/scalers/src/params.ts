@@ -7,9 +7,8 @@
  * metadata `<name>FromEnv`. Missing -> default -> (optional: undefined) -> error
  * `missing required parameter "<names>" in [<order>]`. Every problem is collected.
  */
-import { parseGoBool } from '@keda-ts/api';
+import { parseExactQuantity, parseGoBool } from '@keda-ts/api';
 import type { ParameterProblem } from './types';
-import { parseQuantity } from './quantity';
 
 export type ParamSource = 'triggerMetadata' | 'resolvedEnv' | 'authParams';
 export const PARAM_SOURCES: readonly ParamSource[] = ['triggerMetadata', 'resolvedEnv', 'authParams'];
@@ -176,7 +175,7 @@ export const param = {
   /** A Kubernetes quantity (`500m`, `1.5`, `256Mi`), parsed to an approximate number. */
   quantity<const O extends ParamOptions>(opts: O) {
     return spec<number, O>('quantity', opts, (raw) => {
-      const q = parseQuantity(raw);
+      const q = parseExactQuantity(raw);
       return q ? { value: q.value } : { error: 'must be a Kubernetes quantity such as 500m, 2 or 256Mi' };
     });
   },

@@ -8,7 +8,7 @@
  * Prometheus text format: `valueLocation` is a metric selector (`queue_depth{queue="a"}`); the first
  * untyped, counter or gauge sample whose labels contain every `label="value"` pair wins.
  */
-import { parseQuantity } from './quantity';
+import { parseExactQuantity } from '@keda-ts/api';
 
 export type Located = { found: true; value: unknown } | { found: false };
 
@@ -92,7 +92,7 @@ export function numberFrom(value: unknown): { value: number } | { error: string 
   if (typeof value === 'number') return { value };
   if (typeof value === 'bigint') return { value: Number(value) };
   if (typeof value === 'string') {
-    const q = parseQuantity(value);
+    const q = parseExactQuantity(value);
     if (q) return { value: q.value };
     return { error: `valueLocation must point to value of type number or a string representing a Quantity got: '${value}'` };
   }

@@ -6,6 +6,7 @@ import {
   CONDITIONS,
   ConditionStatus,
   conditionFrom,
+  formatMilliQuantity,
   isUsingModifiers,
   type Condition,
   type FallbackBehavior,
@@ -13,7 +14,6 @@ import {
   type ScaledObjectLike,
 } from '@keda-ts/api';
 import { ScaleEventReason, type ScaleEvent } from './events';
-import { formatMilliQuantity } from './quantity';
 
 export const HealthStatusValue = { Happy: 'Happy', Failing: 'Failing' } as const;
 

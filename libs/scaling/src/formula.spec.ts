@@ -1,4 +1,4 @@
-import { checkScalingModifiers, type ScaledObject } from '@keda-ts/api';
+import { checkScalingModifiers, int64MilliQuantity, type ScaledObject } from '@keda-ts/api';
 import {
   checkFormula,
   compileFormula,
@@ -8,7 +8,6 @@ import {
   scalingModifiersTarget,
   type CompiledFormula,
 } from './formula';
-import { int64MilliQuantity } from './quantity';
 import { scaledObject } from './test-fixtures';
 
 const NAMES = ['metrics_api', 'kw_trig', 'trig_one', 'trig_two', 'primary', 'secondary'];

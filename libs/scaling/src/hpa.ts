@@ -14,16 +14,17 @@ import {
   hpaMaxReplicas,
   hpaMinReplicas,
   hpaNameFor,
+  int64MilliQuantity,
   isUsingModifiers,
   parseExcludedLabels,
   parseGoFloat,
+  parseQuantity,
   type HealthStatus,
   type HorizontalPodAutoscalerBehavior,
   type HPAScalingRules,
   type ScaledObject,
 } from '@keda-ts/api';
 import { HPA_API_VERSION, HPA_KIND, type HorizontalPodAutoscaler, type MetricSpec } from './hpa-types';
-import { int64MilliQuantity, parseQuantity } from './quantity';
 
 /** Kubernetes label values are at most 63 characters. */
 const MAX_LABEL_VALUE_LENGTH = 63;

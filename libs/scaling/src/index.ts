@@ -1,6 +1,13 @@
 export * from './events';
 export * from './hpa-types';
-export * from './quantity';
+export {
+  formatMilliQuantity,
+  int64MilliQuantity,
+  metricTargetQuantity,
+  parseQuantity,
+  toMilliQuantity,
+} from '@keda-ts/api';
+export * from './metric-target';
 export * from './hpa';
 export * from './fallback';
 export * from './formula';

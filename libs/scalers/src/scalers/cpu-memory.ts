@@ -5,7 +5,7 @@
  */
 import { defineScaler, type ScalerDescriptor } from '../descriptor';
 import { param, q, type ParsedParams } from '../params';
-import { parseQuantity } from '../quantity';
+import { parseExactQuantity } from '@keda-ts/api';
 import type { MetricSpec, MetricTarget, Scaler, ScalerInput } from '../types';
 
 const params = {
@@ -43,7 +43,7 @@ function resourceTarget(config: CpuMemoryConfig, input: ScalerInput): { target: 
     return { target: { type: 'Utilization', averageUtilization: Number(config.value) } };
   }
   if (metricType === 'AverageValue') {
-    const quantity = parseQuantity(config.value);
+    const quantity = parseExactQuantity(config.value);
     if (!quantity) return { error: `value ${q(config.value)} must be a Kubernetes quantity such as 500m or 256Mi with metricType AverageValue` };
     return { target: { type: 'AverageValue', averageValue: quantity.canonical } };
   }
