@@ -322,6 +322,88 @@ describe('fallback', () => {
     await waitEvent('hang', 'ScaledObjectFallbackDeactivated');
     await waitReplicas('hang', 0);
   });
+
+  it('currentReplicasIfLower with a source answering 500: counted, Fallback=True, never scaled to 0 while failing, recovery', async () => {
+    sources.set('/fblow', { status: 500 });
+    await apply(kc, deploymentManifest('fblow', 2), ns.name);
+    await scaledObject('fblow', { fallback: { failureThreshold: 2, replicas: 1, behavior: 'currentReplicasIfLower' }, triggers: [trigger('/fblow')] });
+    const metric = 's0-metric-api-value';
+    type Health = Record<string, { numberOfFailures: number; status: string }>;
+
+    await waitFor(async () => ((await readSo('fblow')).status?.health as Health | undefined)?.[metric]?.status === 'Failing', { description: 'health Failing' });
+    const so = await waitCondition('fblow', 'Fallback', { status: 'True', reason: 'FallbackExists', message: 'At least one trigger is falling back on this scaled object' });
+    // C-76: strictly greater than the threshold.
+    expect((so.status?.health as Health)[metric].numberOfFailures).toBeGreaterThan(2);
+    expect((await waitEvent('fblow', 'ScaledObjectFallbackActivated')).note).toBe('ScaledObject fallback is active');
+    expect((await waitEvent('fblow', 'KEDAScalerFailed')).note).toContain('500');
+
+    // C-61a / C-79: failing (erroring, then falling back to min(2, 1) as an active trigger) never scales to 0,
+    // although the cooldown (1 s) has long passed; the failures keep counting.
+    const failuresOf = async () => ((await readSo('fblow')).status?.health as Health)[metric].numberOfFailures;
+    const before = await failuresOf();
+    await holdsReplicas('fblow', 2, 4000);
+    expect(await failuresOf()).toBeGreaterThanOrEqual(before + 2);
+    expect(condition(await readSo('fblow'), 'Active')).toMatchObject({ status: 'True', reason: 'ScalerActive' });
+    expect(condition(await readSo('fblow'), 'Fallback')).toMatchObject({ status: 'True', reason: 'FallbackExists' });
+
+    // The source recovers, below activation: health resets, Fallback off (with its event), and the usual scale to 0.
+    sources.set('/fblow', { value: 0 });
+    const recovered = await waitCondition('fblow', 'Fallback', { status: 'False', reason: 'NoFallbackFound', message: 'No fallbacks are active on this scaled object' });
+    expect((recovered.status?.health as Health)[metric]).toEqual({ numberOfFailures: 0, status: 'Happy' });
+    expect((await waitEvent('fblow', 'ScaledObjectFallbackDeactivated')).note).toBe('ScaledObject fallback is no longer active');
+    await waitReplicas('fblow', 0);
+    await waitCondition('fblow', 'Active', { status: 'False', reason: 'ScalerNotActive' });
+  });
+
+  it('behavior scalingModifiers: a failing trigger is nil in `a ?? b`, b drives the composite, and the fallback is not active (C-81)', async () => {
+    sources.set('/fsma', { status: 500 });
+    sources.set('/fsmb', { value: 0 });
+    await apply(kc, deploymentManifest('fsm', 0), ns.name);
+    await scaledObject('fsm', {
+      fallback: { failureThreshold: 1, replicas: 3, behavior: 'scalingModifiers' },
+      advanced: { scalingModifiers: { formula: 'a ?? b', target: '10', activationTarget: '1' } },
+      triggers: [trigger('/fsma', {}, 'a'), trigger('/fsmb', {}, 'b')],
+    });
+    const metricA = 's0-metric-api-value';
+    type Health = Record<string, { numberOfFailures: number; status: string }>;
+    const healthOf = async () => (await readSo('fsm')).status?.health as Health | undefined;
+
+    // a is counted (the fallback is valid: target "10" is an integer > 0) and goes past the threshold.
+    await waitFor(async () => ((await healthOf())?.[metricA]?.numberOfFailures ?? 0) > 2, { description: 'health of a past the threshold' });
+    expect((await healthOf())?.[metricA]?.status).toBe('Failing');
+    await waitCondition('fsm', 'Ready', { status: 'True', reason: 'ScaledObjectReady' });
+
+    // a is nil, so `a ?? b` = b = 0, not above activationTarget 1: inactive, stays at 0. The fallback is not
+    // considered active: no Fallback=True, no ScaledObjectFallbackActivated.
+    await waitCondition('fsm', 'Active', { status: 'False', reason: 'ScalerNotActive' });
+    const holdUntil = Date.now() + 3000;
+    while (Date.now() < holdUntil) {
+      const so = await readSo('fsm');
+      expect(condition(so, 'Fallback')?.status).not.toBe('True');
+      expect(await replicasOf('fsm')).toBe(0);
+      await sleep(400);
+    }
+    expect(condition(await readSo('fsm'), 'Fallback')).toMatchObject({ status: 'False', reason: 'NoFallbackFound' });
+
+    // b = 5 > activationTarget 1: the composite (a ?? b = 5) activates the target from 0, while a keeps failing.
+    sources.set('/fsmb', { value: 5 });
+    await waitReplicas('fsm', 1);
+    const active = await waitCondition('fsm', 'Active', { status: 'True', reason: 'ScalerActive' });
+    expect(condition(active, 'Ready')).toMatchObject({ status: 'True' });
+    expect(condition(active, 'Fallback')).toMatchObject({ status: 'False', reason: 'NoFallbackFound' });
+    expect((active.status?.health as Health)[metricA].status).toBe('Failing');
+    expect(active.status?.compositeScalerName).toBe('composite-metric');
+    await waitEvent('fsm', 'KEDAScaleTargetActivated');
+
+    // b back to 0: inactive again and scaled to 0 after the cooldown, a still nil.
+    sources.set('/fsmb', { value: 0 });
+    await waitReplicas('fsm', 0);
+    await waitCondition('fsm', 'Active', { status: 'False', reason: 'ScalerNotActive' });
+    expect(condition(await readSo('fsm'), 'Fallback')?.status).not.toBe('True');
+    const reasons = (await eventsOf('fsm')).map((e) => e.reason);
+    expect(reasons).not.toContain('ScaledObjectFallbackActivated');
+    expect(reasons).not.toContain('ScaledObjectFallbackDeactivated');
+  });
 });
 
 // ---- scalingModifiers (M-15..M-18, C-52) -------------------------------------------------------

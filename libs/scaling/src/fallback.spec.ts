@@ -185,6 +185,16 @@ describe('fallbackCondition and fallbackExists (C-74, C-20)', () => {
     ['C-74 no health', so, undefined, 'False', 'NoFallbackFound'],
     ['C-20 no fallback configured', scaledObject(), failing(9), 'False', 'NoFallbackFound'],
     [
+      'C-81 behavior scalingModifiers: the fallback is not considered active',
+      withFallback(
+        { failureThreshold: 2, replicas: 5, behavior: 'scalingModifiers' },
+        { advanced: { scalingModifiers: { formula: 'm ?? 1', target: '2' } } },
+      ),
+      failing(3),
+      'False',
+      'NoFallbackFound',
+    ],
+    [
       'C-20 invalid fallback',
       withFallback({ failureThreshold: -1, replicas: 5 }),
       failing(9),

@@ -65,10 +65,15 @@ export function isFallbackActive(entry: HealthStatus | undefined, failureThresho
   return entry?.status === HealthStatusValue.Failing && (entry.numberOfFailures ?? 0) > failureThreshold;
 }
 
-/** Some metric of the ScaledObject is falling back (and the fallback is valid). */
+/**
+ * Some metric of the ScaledObject is falling back (and the fallback is valid). With behavior
+ * scalingModifiers (and modifiers in use) a metric over the threshold is only nil in the formula, and
+ * the fallback is not considered active (C-81).
+ */
 export function fallbackExists(health: Readonly<HealthMap> | undefined, so: ScaledObjectLike): boolean {
   const fallback = so.spec?.fallback;
   if (!fallback || !isFallbackValid(so)) return false;
+  if (fallback.behavior === 'scalingModifiers' && isUsingModifiers(so)) return false;
   return Object.values(health ?? {}).some((entry) => isFallbackActive(entry, fallback.failureThreshold));
 }
 
