@@ -34,7 +34,10 @@ export async function startApps(kubeconfig: string, specs: AppProcessSpec[], log
       const bundle = appBundle(spec.name);
       if (!existsSync(bundle)) throw new Error(`${bundle} is missing: build it first (npx nx run ${spec.name}:build)`);
       const healthPort = await freePort();
+      // KEDA_E2E_NODE_ARGS adds node flags to every app, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+      const nodeArgs = process.env['KEDA_E2E_NODE_ARGS']?.split(' ').filter(Boolean) ?? [];
       const proc = new ManagedProcess(spec.name, process.execPath, [
+        ...nodeArgs,
         bundle,
         `--kubeconfig=${kubeconfig}`,
         `--health-probe-bind-address=127.0.0.1:${healthPort}`,
