@@ -11,7 +11,7 @@ import {
 import { evaluateMetrics } from './metric-evaluation';
 import type { CachedReadings } from './scaledobject-poller';
 import type { ScalersCache } from './scalers-cache';
-import { readScale } from './scale-target';
+import { readScale, readyPodsOf, scaleTargetFromStatus } from './scale-target';
 import { patchScaledObjectStatus } from './status';
 
 export interface MetricsProviderDeps {
@@ -40,20 +40,14 @@ export class ScaledObjectMetricsProvider implements MetricsProvider {
     });
     const modifiers = so.spec.advanced?.scalingModifiers;
     const usesComposite = Boolean(modifiers?.target);
-    const target = so.status?.scaleTargetGVKR
-      ? { resource: { ...so.status.scaleTargetGVKR, namespaced: true, scalable: true }, namespace: ref.namespace, name: so.spec.scaleTargetRef.name, gvkString: so.status.scaleTargetKind ?? '' }
-      : undefined;
+    const target = scaleTargetFromStatus(so);
     const evaluation = await evaluateMetrics({
       so,
       built,
       metricNames: usesComposite ? (so.status?.externalMetricNames ?? []) : [ref.metricName],
       health: so.status?.health as never,
       currentReplicas: async () => (target ? (await readScale(this.deps.client, target)).replicas : undefined),
-      readyPods: async () => {
-        if (!target) return 0;
-        const scale = await readScale(this.deps.client, target);
-        return scale.selector ? this.deps.pods.countReadyPods(ref.namespace, scale.selector) : 0;
-      },
+      readyPods: async () => (target ? readyPodsOf(this.deps.client, this.deps.pods, target) : 0),
       timeoutMs: this.deps.metricTimeoutMs,
       now: this.deps.now,
       cached: this.deps.cached.get(key),

@@ -1,5 +1,5 @@
 import { effectiveScaleTargetRef, gvkString, type ScaledObject } from '@keda-ts/api';
-import { isNotFound, KubeClient, resourcePath, type ResolvedResource } from '@keda-ts/k8s';
+import { isNotFound, KubeClient, PodReader, resourcePath, type ResolvedResource } from '@keda-ts/k8s';
 
 /** The workload a ScaledObject scales, resolved through discovery. */
 export interface ScaleTarget {
@@ -74,4 +74,22 @@ export async function resolveTargetEnv(
 ): Promise<Record<string, string>> {
   const obj = cached ?? (await client.get<PodTemplateOwner>(resourcePath(target.resource, target.namespace, target.name)));
   return envOfPodTemplate(obj, target, containerName);
+}
+
+/** The target as the reconciler recorded it in status (scaleTargetGVKR), without a lookup. */
+export function scaleTargetFromStatus(so: ScaledObject): ScaleTarget | undefined {
+  const gvkr = so.status?.scaleTargetGVKR;
+  if (!gvkr) return undefined;
+  return {
+    resource: { ...gvkr, namespaced: true, scalable: true },
+    namespace: so.metadata?.namespace ?? '',
+    name: so.spec.scaleTargetRef.name,
+    gvkString: so.status?.scaleTargetKind ?? '',
+  };
+}
+
+/** Running and Ready pods of the target, found through the `/scale` selector (for the Value fallback, C-78). */
+export async function readyPodsOf(client: KubeClient, pods: PodReader, target: ScaleTarget): Promise<number> {
+  const scale = await readScale(client, target);
+  return scale.selector ? pods.countReadyPods(target.namespace, scale.selector) : 0;
 }

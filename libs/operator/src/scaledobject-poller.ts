@@ -19,7 +19,7 @@ import {
 } from '@keda-ts/scaling';
 import { evaluateMetrics, type Evaluation, type MetricReading } from './metric-evaluation';
 import { ScalersCache } from './scalers-cache';
-import { readScale, writeScale, type ScaleTarget } from './scale-target';
+import { readScale, readyPodsOf, scaleTargetFromStatus, writeScale, type ScaleTarget } from './scale-target';
 import { withKind } from './scaledobject-reconciler';
 import { patchScaledObjectStatus } from './status';
 
@@ -46,17 +46,6 @@ export interface PollerDeps {
 
 /** Records the last poll of triggers with useCachedMetrics (M-12), read by GetMetrics. */
 export type CachedReadings = Map<string, Map<string, MetricReading>>;
-
-function targetOf(so: ScaledObject): ScaleTarget | undefined {
-  const gvkr = so.status?.scaleTargetGVKR;
-  if (!gvkr) return undefined;
-  return {
-    resource: { ...gvkr, namespaced: true, scalable: true },
-    namespace: so.metadata?.namespace ?? '',
-    name: so.spec.scaleTargetRef.name,
-    gvkString: so.status?.scaleTargetKind ?? '',
-  };
-}
 
 /** One iteration of a ScaledObject's scale loop (C-48..C-92). Never throws. */
 export class ScaledObjectPoller {
@@ -85,7 +74,7 @@ export class ScaledObjectPoller {
   }
 
   private async pollOnce(key: string, so: ScaledObject): Promise<{ evaluation?: Evaluation; rule: string }> {
-    const target = targetOf(so);
+    const target = scaleTargetFromStatus(so);
     if (!target) return { rule: 'target-not-resolved' };
     const status: ScaledObjectStatus = { ...(so.status ?? {}) };
     let current: number | undefined;
@@ -103,10 +92,7 @@ export class ScaledObjectPoller {
         built,
         health: so.status?.health as never,
         currentReplicas: async () => current,
-        readyPods: async () => {
-          const scale = await readScale(this.deps.client, target);
-          return scale.selector ? this.deps.pods.countReadyPods(target.namespace, scale.selector) : 0;
-        },
+        readyPods: () => readyPodsOf(this.deps.client, this.deps.pods, target),
         timeoutMs: this.deps.metricTimeoutMs,
         now: this.deps.now,
       });
