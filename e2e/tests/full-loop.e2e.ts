@@ -14,6 +14,7 @@ import { freePort } from '../src/processes';
 import {
   acquireClusterLock,
   apply,
+  deploymentManifest,
   EXTERNAL_METRICS_API_LOCK,
   k8s,
   kubeConfig,
@@ -29,7 +30,12 @@ import {
 const ns = useTestNamespace('loop');
 const kc = kubeConfig();
 const SERVICE = 'keda-metrics-apiserver';
-const apiService = () => ({ group: 'external.metrics.k8s.io', version: 'v1beta1', namespace: ns.name, serviceName: SERVICE });
+const apiService = () => ({
+  group: 'external.metrics.k8s.io',
+  version: 'v1beta1',
+  namespace: ns.name,
+  serviceName: SERVICE,
+});
 
 let sourceValue = 0;
 const source = http.createServer((_req, res) => {
@@ -53,7 +59,12 @@ beforeAll(async () => {
     [
       {
         name: 'controller',
-        args: [`--watch-namespace=${ns.name}`, `--metrics-service-bind-address=127.0.0.1:${grpcPort}`, `--cert-dir=${certs.dir}`, `--metrics-bind-address=127.0.0.1:${await freePort()}`],
+        args: [
+          `--watch-namespace=${ns.name}`,
+          `--metrics-service-bind-address=127.0.0.1:${grpcPort}`,
+          `--cert-dir=${certs.dir}`,
+          `--metrics-bind-address=127.0.0.1:${await freePort()}`,
+        ],
       },
       {
         name: 'metrics-adapter',
@@ -82,28 +93,20 @@ afterAll(async () => {
 }, 60_000);
 
 const replicas = async () =>
-  (await kc.makeApiClient(k8s.AppsV1Api).readNamespacedDeployment({ name: 'web', namespace: ns.name })).spec?.replicas;
+  (await kc.makeApiClient(k8s.AppsV1Api).readNamespacedDeployment({ name: 'web', namespace: ns.name })).spec
+    ?.replicas;
 
 async function expectReplicas(n: number, timeoutMs = 60_000): Promise<void> {
-  await waitFor(async () => (await replicas()) === n, { description: `web at ${n} replicas (now ${await replicas()})`, timeoutMs, intervalMs: 250 });
+  await waitFor(async () => (await replicas()) === n, {
+    description: `web at ${n} replicas (now ${await replicas()})`,
+    timeoutMs,
+    intervalMs: 250,
+  });
 }
 
 describe('the full loop: source -> controller -> adapter -> real HPA', () => {
   it('scales 0 -> 5 -> 10 -> 0 as the source reports 0, 45, 200 and 0', async () => {
-    await apply(
-      kc,
-      {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'web' },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: 'web' } },
-          template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'main', image: 'registry.invalid/web:1' }] } },
-        },
-      } as k8s.KubernetesObject,
-      ns.name,
-    );
+    await apply(kc, deploymentManifest('web', 1), ns.name);
     await apply(
       kc,
       {
@@ -116,7 +119,16 @@ describe('the full loop: source -> controller -> adapter -> real HPA', () => {
           cooldownPeriod: 2,
           minReplicaCount: 0,
           maxReplicaCount: 10,
-          triggers: [{ type: 'metrics-api', metadata: { url: `http://127.0.0.1:${(source.address() as AddressInfo).port}/`, valueLocation: 'value', targetValue: '10' } }],
+          triggers: [
+            {
+              type: 'metrics-api',
+              metadata: {
+                url: `http://127.0.0.1:${(source.address() as AddressInfo).port}/`,
+                valueLocation: 'value',
+                targetValue: '10',
+              },
+            },
+          ],
         },
       } as k8s.KubernetesObject,
       ns.name,
@@ -126,14 +138,23 @@ describe('the full loop: source -> controller -> adapter -> real HPA', () => {
     const selector = encodeURIComponent('scaledobject.keda.sh/name=web');
     sourceValue = 45;
     const raw = JSON.parse(
-      await kubectl(['get', '--raw', `/apis/external.metrics.k8s.io/v1beta1/namespaces/${ns.name}/s0-metric-api-value?labelSelector=${selector}`]),
+      await kubectl([
+        'get',
+        '--raw',
+        `/apis/external.metrics.k8s.io/v1beta1/namespaces/${ns.name}/s0-metric-api-value?labelSelector=${selector}`,
+      ]),
     ) as { items: { metricName: string; value: string }[] };
     expect(raw.items).toEqual([expect.objectContaining({ metricName: 's0-metric-api-value', value: '45' })]);
     await expectReplicas(5, 90_000);
 
     sourceValue = 200;
     await expectReplicas(10, 90_000);
-    const hpa = await readObject<k8s.V2HorizontalPodAutoscaler>(kc, { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', name: 'keda-hpa-web', namespace: ns.name });
+    const hpa = await readObject<k8s.V2HorizontalPodAutoscaler>(kc, {
+      apiVersion: 'autoscaling/v2',
+      kind: 'HorizontalPodAutoscaler',
+      name: 'keda-hpa-web',
+      namespace: ns.name,
+    });
     expect(hpa?.status?.currentMetrics?.[0]?.external?.metric.name).toBe('s0-metric-api-value');
 
     sourceValue = 0;

@@ -23,6 +23,7 @@ import { freePort, probeOnce } from '../src/processes';
 import {
   acquireClusterLock,
   apply,
+  deploymentManifest,
   EXTERNAL_METRICS_API_LOCK,
   k8s,
   kubeConfig,
@@ -38,7 +39,12 @@ const ns = useTestNamespace('madapter');
 const kc = kubeConfig();
 const SERVICE = 'keda-metrics-apiserver';
 const GV = 'external.metrics.k8s.io/v1beta1';
-const silent: MetricsServiceLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+const silent: MetricsServiceLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 
 /** What the fake controller answers: `<namespace>/<scaledObject>/<metric>` → value. */
 const values = new Map<string, number>();
@@ -60,7 +66,14 @@ function startFakeController(): Promise<number> {
         if (![...values.keys()].some((k) => k.startsWith(prefix))) throw scaledObjectNotFoundError(ref.name);
         const v = values.get(prefix + ref.metricName);
         if (v === undefined) throw noMatchingMetricsError(ref.metricName);
-        return [{ metricName: ref.metricName, metricLabels: { scaledobject: ref.name }, timestamp: new Date(), value: v }];
+        return [
+          {
+            metricName: ref.metricName,
+            metricLabels: { scaledobject: ref.name },
+            timestamp: new Date(),
+            value: v,
+          },
+        ];
       },
     },
     tls: { certDir: certs.dir },
@@ -85,22 +98,29 @@ async function raw(p: string): Promise<{ ok: boolean; body: Record<string, unkno
     await client.applyToHTTPSOptions(base);
     const tls = (base.agent as https.Agent & { options: https.AgentOptions }).options;
     // One keep-alive connection pool, as the HPA controller has.
-    return { server: client.getCurrentCluster()!.server, opts: { ...base, agent: new https.Agent({ ...tls, keepAlive: true }) } };
+    return {
+      server: client.getCurrentCluster()!.server,
+      opts: { ...base, agent: new https.Agent({ ...tls, keepAlive: true }) },
+    };
   })();
   const { server, opts } = await rawClient;
   const url = new URL(server + p);
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { ...opts, method: 'GET', headers: { Accept: 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => {
-        try {
-          resolve({ ok: (res.statusCode ?? 0) < 300, body: JSON.parse(text) as Record<string, unknown> });
-        } catch {
-          reject(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 300)}`));
-        }
-      });
-    });
+    const req = https.request(
+      url,
+      { ...opts, method: 'GET', headers: { Accept: 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => {
+          try {
+            resolve({ ok: (res.statusCode ?? 0) < 300, body: JSON.parse(text) as Record<string, unknown> });
+          } catch {
+            reject(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 300)}`));
+          }
+        });
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -110,7 +130,15 @@ async function raw(p: string): Promise<{ ok: boolean; body: Record<string, unkno
 function direct(p: string, cert?: { cert: string; key: string }): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: '127.0.0.1', port: securePort, path: p, method: 'GET', ca: certs.caPem, servername: 'localhost', ...(cert ?? {}) },
+      {
+        host: '127.0.0.1',
+        port: securePort,
+        path: p,
+        method: 'GET',
+        ca: certs.caPem,
+        servername: 'localhost',
+        ...(cert ?? {}),
+      },
       (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
@@ -162,7 +190,12 @@ beforeAll(async () => {
 afterAll(async () => {
   // The APIService first: while it is unavailable, namespace deletion blocks on discovery.
   if (registered)
-    await unregisterApiService(kc, { group: 'external.metrics.k8s.io', version: 'v1beta1', namespace: ns.name, serviceName: SERVICE });
+    await unregisterApiService(kc, {
+      group: 'external.metrics.k8s.io',
+      version: 'v1beta1',
+      namespace: ns.name,
+      serviceName: SERVICE,
+    });
   await stopApps(adapter);
   ((await rawClient)?.opts.agent as https.Agent | undefined)?.destroy();
   await grpc?.stop();
@@ -172,10 +205,18 @@ afterAll(async () => {
 
 describe('metrics adapter through the aggregation layer', () => {
   it('serves discovery: kubectl get --raw /apis/external.metrics.k8s.io/v1beta1', async () => {
-    const list = JSON.parse(await kubectl(['get', '--raw', `/apis/${GV}`])) as { kind: string; resources: unknown[] };
+    const list = JSON.parse(await kubectl(['get', '--raw', `/apis/${GV}`])) as {
+      kind: string;
+      resources: unknown[];
+    };
     expect(list.kind).toBe('APIResourceList');
     expect(list.resources).toEqual([
-      expect.objectContaining({ name: 'externalmetrics', namespaced: true, kind: 'ExternalMetricValueList', verbs: ['get'] }),
+      expect.objectContaining({
+        name: 'externalmetrics',
+        namespaced: true,
+        kind: 'ExternalMetricValueList',
+        verbs: ['get'],
+      }),
     ]);
     const groups = await kubectl(['api-versions']);
     expect(groups.split('\n')).toContain(GV);
@@ -183,7 +224,9 @@ describe('metrics adapter through the aggregation layer', () => {
 
   it('returns the value the controller reports, and measures the latency through the aggregator', async () => {
     values.set(`${ns.name}/so/s0-x`, 1.5);
-    const out = JSON.parse(await kubectl(['get', '--raw', metricPath('s0-x', 'scaledobject.keda.sh/name=so')])) as {
+    const out = JSON.parse(
+      await kubectl(['get', '--raw', metricPath('s0-x', 'scaledobject.keda.sh/name=so')]),
+    ) as {
       kind: string;
       apiVersion: string;
       items: { metricName: string; metricLabels: Record<string, string>; timestamp: string; value: string }[];
@@ -191,7 +234,11 @@ describe('metrics adapter through the aggregation layer', () => {
     expect(out.kind).toBe('ExternalMetricValueList');
     expect(out.apiVersion).toBe(GV);
     expect(out.items).toHaveLength(1);
-    expect(out.items[0]).toMatchObject({ metricName: 's0-x', metricLabels: { scaledobject: 'so' }, value: '1500m' });
+    expect(out.items[0]).toMatchObject({
+      metricName: 's0-x',
+      metricLabels: { scaledobject: 'so' },
+      value: '1500m',
+    });
     expect(out.items[0].timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 
     const samples: number[] = [];
@@ -204,17 +251,29 @@ describe('metrics adapter through the aggregation layer', () => {
     samples.sort((a, b) => a - b);
     const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
     const p = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
-    console.log(`latency through the aggregator (200 sequential GETs, admin): mean ${mean.toFixed(2)} ms, p50 ${p(0.5).toFixed(2)} ms, p99 ${p(0.99).toFixed(2)} ms, max ${p(1).toFixed(2)} ms`);
+    console.log(
+      `latency through the aggregator (200 sequential GETs, admin): mean ${mean.toFixed(2)} ms, p50 ${p(0.5).toFixed(2)} ms, p99 ${p(0.99).toFixed(2)} ms, max ${p(1).toFixed(2)} ms`,
+    );
     expect(p(0.99)).toBeLessThan(250);
   });
 
   it('answers errors as Status objects: 400 without the ScaledObject, 404 for unknown ones', async () => {
     const noSelector = await raw(metricPath('s0-x'));
-    expect(noSelector.body).toMatchObject({ kind: 'Status', code: 400, reason: 'BadRequest', message: 'scaledObject name is not specified' });
+    expect(noSelector.body).toMatchObject({
+      kind: 'Status',
+      code: 400,
+      reason: 'BadRequest',
+      message: 'scaledObject name is not specified',
+    });
     const otherLabel = await raw(metricPath('s0-x', 'app=x'));
     expect(otherLabel.body).toMatchObject({ code: 400, message: 'scaledObject name is not specified' });
     const unknownSo = await raw(metricPath('s0-x', 'scaledobject.keda.sh/name=nope'));
-    expect(unknownSo.body).toMatchObject({ kind: 'Status', code: 404, reason: 'NotFound', message: 'scaledobjects.keda.sh "nope" not found' });
+    expect(unknownSo.body).toMatchObject({
+      kind: 'Status',
+      code: 404,
+      reason: 'NotFound',
+      message: 'scaledobjects.keda.sh "nope" not found',
+    });
     const unknownMetric = await raw(metricPath('s9-y', 'scaledobject.keda.sh/name=so'));
     expect(unknownMetric.body).toMatchObject({ code: 404, message: 'no matching metrics found for s9-y' });
   });
@@ -266,34 +325,36 @@ describe('metrics adapter through the aggregation layer', () => {
     await apply(
       kc,
       [
-        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'metrics-reader' }, rules: [{ apiGroups: ['external.metrics.k8s.io'], resources: ['*'], verbs: ['get', 'list'] }] },
-        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'alice-metrics' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'metrics-reader' }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }] },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'Role',
+          metadata: { name: 'metrics-reader' },
+          rules: [{ apiGroups: ['external.metrics.k8s.io'], resources: ['*'], verbs: ['get', 'list'] }],
+        },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'RoleBinding',
+          metadata: { name: 'alice-metrics' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'metrics-reader' },
+          subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }],
+        },
       ] as unknown as k8s.KubernetesObject[],
       ns.name,
     );
     // The adapter caches the denial for 10 s.
-    await waitFor(async () => (await asAlice(metricPath('s0-x', 'scaledobject.keda.sh/name=so'))).status === 200 || undefined, {
-      timeoutMs: 30_000,
-      description: 'alice allowed after the RoleBinding',
-    });
+    await waitFor(
+      async () =>
+        (await asAlice(metricPath('s0-x', 'scaledobject.keda.sh/name=so'))).status === 200 || undefined,
+      {
+        timeoutMs: 30_000,
+        description: 'alice allowed after the RoleBinding',
+      },
+    );
   });
 
   it('drives the real HPA controller: a Deployment scales up and down with the reported value', async () => {
     values.set(`${ns.name}/web/s0-x`, 10);
-    await apply(
-      kc,
-      {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'web' },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: 'web' } },
-          template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'main', image: 'registry.invalid/x:1' }] } },
-        },
-      } as k8s.KubernetesObject,
-      ns.name,
-    );
+    await apply(kc, deploymentManifest('web', 1), ns.name);
     await apply(
       kc,
       {
@@ -319,12 +380,19 @@ describe('metrics adapter through the aggregation layer', () => {
     );
     const apps = kc.makeApiClient(k8s.AppsV1Api);
     const autoscaling = kc.makeApiClient(k8s.AutoscalingV2Api);
-    const replicas = async () => (await apps.readNamespacedDeployment({ name: 'web', namespace: ns.name })).spec?.replicas;
-    await waitFor(async () => ((await replicas()) === 5 ? true : undefined), { timeoutMs: 60_000, description: 'web scaled to 5 (10 / 2)' });
+    const replicas = async () =>
+      (await apps.readNamespacedDeployment({ name: 'web', namespace: ns.name })).spec?.replicas;
+    await waitFor(async () => ((await replicas()) === 5 ? true : undefined), {
+      timeoutMs: 60_000,
+      description: 'web scaled to 5 (10 / 2)',
+    });
     // The HPA's status shows the external metric (10 over 5 replicas = 2 per replica).
     const current = await waitFor(
       async () => {
-        const hpa = await autoscaling.readNamespacedHorizontalPodAutoscaler({ name: 'web', namespace: ns.name });
+        const hpa = await autoscaling.readNamespacedHorizontalPodAutoscaler({
+          name: 'web',
+          namespace: ns.name,
+        });
         const m = hpa.status?.currentMetrics?.find((x) => x.type === 'External');
         return m?.external?.current.averageValue === '2' ? m : undefined;
       },
@@ -333,9 +401,15 @@ describe('metrics adapter through the aggregation layer', () => {
     expect(current.external?.metric.name).toBe('s0-x');
 
     values.set(`${ns.name}/web/s0-x`, 50);
-    await waitFor(async () => ((await replicas()) === 10 ? true : undefined), { timeoutMs: 90_000, description: 'web scaled to 10 (max)' });
+    await waitFor(async () => ((await replicas()) === 10 ? true : undefined), {
+      timeoutMs: 90_000,
+      description: 'web scaled to 10 (max)',
+    });
     values.set(`${ns.name}/web/s0-x`, 3);
-    await waitFor(async () => ((await replicas()) === 2 ? true : undefined), { timeoutMs: 60_000, description: 'web scaled down to 2 (3 / 2)' });
+    await waitFor(async () => ((await replicas()) === 2 ? true : undefined), {
+      timeoutMs: 60_000,
+      description: 'web scaled down to 2 (3 / 2)',
+    });
   });
 
   it('answers 503 naming the controller while it is down, and reconnects when it is back', async () => {
@@ -359,10 +433,16 @@ describe('metrics adapter through the aggregation layer', () => {
       { timeoutMs: 60_000, description: 'values flow again after the controller restart' },
     );
     expect((back.body['items'] as { value: string }[])[0].value).toBe('4');
-    await waitFor(async () => ((await probeOnce({ url: `http://127.0.0.1:${adapter[0].healthPort}/readyz` })) === 200 ? true : undefined), {
-      timeoutMs: 30_000,
-      description: 'adapter ready again',
-    });
+    await waitFor(
+      async () =>
+        (await probeOnce({ url: `http://127.0.0.1:${adapter[0].healthPort}/readyz` })) === 200
+          ? true
+          : undefined,
+      {
+        timeoutMs: 30_000,
+        description: 'adapter ready again',
+      },
+    );
   });
 
   it('exports Prometheus metrics for requests and gRPC calls', async () => {
@@ -374,8 +454,12 @@ describe('metrics adapter through the aggregation layer', () => {
       });
       req.on('error', reject);
     });
-    expect(text).toMatch(/keda_internal_metricsservice_grpc_client_handled_total\{[^}]*grpc_code="OK"[^}]*\} \d+/);
-    expect(text).toMatch(/keda_internal_metricsservice_grpc_client_handled_total\{[^}]*grpc_code="(UNAVAILABLE|DEADLINE_EXCEEDED)"/);
+    expect(text).toMatch(
+      /keda_internal_metricsservice_grpc_client_handled_total\{[^}]*grpc_code="OK"[^}]*\} \d+/,
+    );
+    expect(text).toMatch(
+      /keda_internal_metricsservice_grpc_client_handled_total\{[^}]*grpc_code="(UNAVAILABLE|DEADLINE_EXCEEDED)"/,
+    );
     expect(text).toContain('keda_internal_metricsservice_grpc_client_handling_seconds_bucket');
     expect(text).toMatch(/apiserver_request_total\{[^}]*code="200"/);
     expect(text).toContain('apiserver_request_duration_seconds_bucket');
