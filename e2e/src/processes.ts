@@ -178,9 +178,17 @@ export function recordOwner(stateDir: string, pids: number[]): void {
  * (a killed test run), and removes their state dirs, so no orphan outlives a run for long.
  */
 export function reapStaleControlPlanes(): string[] {
+  return reapStaleStateDirs('keda-ts-cp-');
+}
+
+/**
+ * Kills the recorded processes of every `<prefix>*` state dir under the temp dir whose owning
+ * process is gone, and removes the dir. Shared by control planes and test servers.
+ */
+export function reapStaleStateDirs(prefix: string): string[] {
   const reaped: string[] = [];
   for (const entry of readdirSync(stateRoot)) {
-    if (!entry.startsWith('keda-ts-cp-')) continue;
+    if (!entry.startsWith(prefix)) continue;
     const dir = path.join(stateRoot, entry);
     const owner = path.join(dir, ownerFile);
     if (!existsSync(owner)) continue;

@@ -1,0 +1,3 @@
+export * from './launcher';
+export * from './tcp';
+export * from './redis';
