@@ -11,6 +11,11 @@ export const ConditionType = {
   Paused: 'Paused',
   /** ScaledObject only; mirrors the HPA's ScalingActive condition. Not part of the initial set. */
   HPAActive: 'HPAActive',
+  /**
+   * keda-ts only: the latest scaling decision in words (what happened, what would change it). Not
+   * part of the initial set; tools that know only KEDA's types ignore it.
+   */
+  Decision: 'Decision',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 

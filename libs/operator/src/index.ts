@@ -5,3 +5,11 @@ export { ScaledObjectMetricsProvider } from './metrics-provider';
 export { ScaleLoops } from './scale-loops';
 export { ScalersCache } from './scalers-cache';
 export { evaluateMetrics, type Evaluation, type MetricReading } from './metric-evaluation';
+export {
+  DecisionTraces,
+  DECISION_CONDITION_TYPE,
+  DECISION_CONDITION_MIN_INTERVAL_MS,
+  observeTriggers,
+  type DecisionRecord,
+  type TracedKind,
+} from './decision-trace';

@@ -12,6 +12,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '@keda-ts/runtime';
 import { isDeepDerivative, type HorizontalPodAutoscaler } from '@keda-ts/scaling';
 import type { ScalerRegistry } from '@keda-ts/scalers';
+import { DecisionTraces } from './decision-trace';
 import { ScaledObjectPoller } from './scaledobject-poller';
 import { ScaledObjectReconciler } from './scaledobject-reconciler';
 import { ScaleLoops } from './scale-loops';
@@ -38,6 +39,8 @@ export interface OperatorOptions {
   onRequest?: (method: string, path: string) => void;
   /** How late each scale-loop tick ran against its plan (keda_internal_scale_loop_latency_seconds). */
   onScaleLoopLag?: (key: string, lagMs: number) => void;
+  /** Decisions remembered per ScaledObject/ScaledJob for `keda-ts explain` (default 10). */
+  decisionTraceSize?: number;
 }
 
 const PAUSE_KEYS = [
@@ -100,10 +103,13 @@ export class Operator {
   private readonly loops: ScaleLoops;
   private readonly scalers: ScalersCache;
   private readonly poller: ScaledObjectPoller;
+  /** The recent decisions per object, served by the debug gRPC service. */
+  readonly traces: DecisionTraces;
 
   constructor(options: OperatorOptions) {
     const { logger } = options;
     const now = options.now ?? (() => new Date());
+    this.traces = new DecisionTraces(options.decisionTraceSize ?? 10);
     this.client = new KubeClient(options.kubeConfig, { qps: options.qps, burst: options.burst, onRequest: options.onRequest });
     // Events get their own rate limit, so that they never hold up reconciles and scaling.
     this.eventsClient = new KubeClient(options.kubeConfig, { qps: options.qps, burst: options.burst, onRequest: options.onRequest });
@@ -171,6 +177,7 @@ export class Operator {
       now,
       metricTimeoutMs: options.metricTimeoutMs ?? 10_000,
       cachedReplicas,
+      traces: this.traces,
     });
     this.loops = new ScaleLoops(
       {

@@ -1,24 +1,30 @@
 import {
   ConditionType,
+  effectiveMaxReplicaCount,
   effectivePollingIntervalSeconds,
   getCondition,
   hpaNameFor,
   setCondition,
+  type Condition,
   type ScaledObject,
   type ScaledObjectStatus,
 } from '@keda-ts/api';
 import { EventRecorder, KubeClient, PodReader } from '@keda-ts/k8s';
 import type { Logger } from '@keda-ts/runtime';
 import {
+  explainPoll,
   fallbackCondition,
   fallbackTransitionEvent,
   hpaActiveCondition,
   requestScale,
   requestScaleInputFor,
   type HorizontalPodAutoscaler,
+  type RequestScaleInput,
+  type ScaleDecision,
 } from '@keda-ts/scaling';
+import { observeTriggers, type DecisionTraces } from './decision-trace';
 import { evaluateMetrics, type Evaluation, type MetricReading } from './metric-evaluation';
-import { ScalersCache } from './scalers-cache';
+import { ScalersCache, type BuiltScalers } from './scalers-cache';
 import { readScale, readyPodsOf, scaleTargetFromStatus, writeScale, type ScaleTarget } from './scale-target';
 import { withKind } from './scaledobject-reconciler';
 import { patchScaledObjectStatus } from './status';
@@ -42,6 +48,8 @@ export interface PollerDeps {
   metricTimeoutMs: number;
   /** Called with each finished poll (for metrics and debugging). */
   onPoll?(key: string, so: ScaledObject, evaluation: Evaluation | undefined, decision: string, ms: number): void;
+  /** Where each poll's readings and decision are remembered and explained (keda-ts explain). */
+  traces?: DecisionTraces;
 }
 
 /** Records the last poll of triggers with useCachedMetrics (M-12), read by GetMetrics. */
@@ -74,6 +82,7 @@ export class ScaledObjectPoller {
   }
 
   private async pollOnce(key: string, so: ScaledObject): Promise<{ evaluation?: Evaluation; rule: string }> {
+    const started = performance.now();
     const target = scaleTargetFromStatus(so);
     if (!target) return { rule: 'target-not-resolved' };
     const status: ScaledObjectStatus = { ...(so.status ?? {}) };
@@ -85,8 +94,9 @@ export class ScaledObjectPoller {
       currentError = err;
     }
     let evaluation: Evaluation | undefined;
+    let built: BuiltScalers | undefined;
     try {
-      const built = await this.deps.scalers.get(key, so);
+      built = await this.deps.scalers.get(key, so);
       evaluation = await evaluateMetrics({
         so,
         built,
@@ -113,16 +123,15 @@ export class ScaledObjectPoller {
     const records = new Map((evaluation?.readings ?? []).filter((r) => cachedTriggers.has(r.triggerIndex)).map((r) => [r.metricName, r] as const));
     if (records.size) this.cached.set(key, records);
 
-    const decision = requestScale(
-      requestScaleInputFor(so, {
-        currentReplicas: current ?? 0,
-        currentReplicasError: currentError,
-        isActive: evaluation?.isActive ?? false,
-        isError: evaluation ? evaluation.isError : true,
-        activeMetricNames: evaluation?.activeMetricNames ?? [],
-        now: this.deps.now(),
-      }),
-    );
+    const scaleInput = requestScaleInputFor(so, {
+      currentReplicas: current ?? 0,
+      currentReplicasError: currentError,
+      isActive: evaluation?.isActive ?? false,
+      isError: evaluation ? evaluation.isError : true,
+      activeMetricNames: evaluation?.activeMetricNames ?? [],
+      now: this.deps.now(),
+    });
+    const decision = requestScale(scaleInput);
     let wroteOk = true;
     if (decision.scaleTo !== undefined) {
       try {
@@ -148,11 +157,56 @@ export class ScaledObjectPoller {
         status.conditions = setCondition(status.conditions, next);
       }
     }
+    const condition = this.recordDecision(so, { built, evaluation, scaleInput, decision, current, wroteOk, started });
+    if (condition) status.conditions = setCondition(status.conditions, condition);
     await patchScaledObjectStatus(this.deps.client, so, so.status, status);
     return { evaluation, rule: decision.rule };
   }
 
+  /** Remembers and explains this poll; returns the Decision condition when it is due for a write. */
+  private recordDecision(
+    so: ScaledObject,
+    poll: { built?: BuiltScalers; evaluation?: Evaluation; scaleInput: RequestScaleInput; decision: ScaleDecision; current?: number; wroteOk: boolean; started: number },
+  ): Condition | undefined {
+    const traces = this.deps.traces;
+    if (!traces) return undefined;
+    const { decision, scaleInput } = poll;
+    const namespace = so.metadata?.namespace ?? '';
+    const name = so.metadata?.name ?? '';
+    const triggers = observeTriggers(poll.built, poll.evaluation);
+    const formula = so.spec.advanced?.scalingModifiers?.formula;
+    const wrote = decision.scaleTo === undefined ? undefined : poll.wroteOk;
+    const summary = { action: decision.action, rule: decision.rule, scaleTo: decision.scaleTo, cooldownRemainingMs: decision.cooldownRemainingMs };
+    const explanation = explainPoll({
+      triggers,
+      decision: summary,
+      currentReplicas: poll.current,
+      wrote,
+      minReplicaCount: scaleInput.minReplicaCount ?? 0,
+      maxReplicaCount: effectiveMaxReplicaCount(so),
+      idleReplicaCount: scaleInput.idleReplicaCount,
+      hpaName: so.status?.hpaName ?? hpaNameFor(so),
+      forceActivation: scaleInput.forceActivation,
+      pausedScaleIn: scaleInput.pausedScaleIn,
+      pausedScaleOut: scaleInput.pausedScaleOut,
+      fallbackReplicas: so.spec.fallback?.replicas,
+      composite: formula && poll.evaluation?.composite ? { formula, ...poll.evaluation.composite } : undefined,
+    });
+    const now = this.deps.now();
+    traces.record('ScaledObject', namespace, name, {
+      time: now,
+      triggers,
+      decision: { ...summary, wrote },
+      currentReplicas: poll.current,
+      explanation,
+      durationMs: Math.round((performance.now() - poll.started) * 10) / 10,
+    });
+    return traces.conditionToWrite('ScaledObject', namespace, name, explanation, now);
+  }
+
   forget(key: string): void {
     this.cached.delete(key);
+    const [namespace, name] = key.split('/');
+    this.deps.traces?.forget('ScaledObject', namespace, name);
   }
 }

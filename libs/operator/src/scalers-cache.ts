@@ -1,10 +1,18 @@
 import { isUsingModifiers, type ScaledObject } from '@keda-ts/api';
-import type { MetricSpec, Scaler, ScalerContext, ScalerRegistry } from '@keda-ts/scalers';
+import { activationThresholdOf, type ActivationThreshold, type MetricSpec, type Scaler, type ScalerContext, type ScalerInput, type ScalerRegistry } from '@keda-ts/scalers';
 
 /** The scalers of one ScaledObject generation: one per trigger, in trigger order. */
 export interface BuiltScalers {
   generation: number;
-  scalers: { index: number; triggerName?: string; triggerType: string; useCachedMetrics: boolean; scaler: Scaler }[];
+  scalers: {
+    index: number;
+    triggerName?: string;
+    triggerType: string;
+    useCachedMetrics: boolean;
+    scaler: Scaler;
+    /** The trigger's activation parameter and value, for explaining decisions. */
+    activation?: ActivationThreshold;
+  }[];
 }
 
 export type ScalerEnvResolver = (so: ScaledObject) => Promise<{ resolvedEnv: Record<string, string>; authParams: (index: number) => Record<string, string> }>;
@@ -43,23 +51,23 @@ export class ScalersCache {
     const built: BuiltScalers = { generation, scalers: [] };
     try {
       so.spec.triggers.forEach((trigger, index) => {
-        const scaler = this.registry.build(
-          {
-            triggerIndex: index,
-            triggerType: trigger.type,
-            triggerName: trigger.name,
-            metadata: trigger.metadata ?? {},
-            resolvedEnv,
-            authParams: authParams(index),
-            metricType: (trigger.metricType || undefined) as 'AverageValue' | 'Value' | 'Utilization' | undefined,
-            useCachedMetrics: trigger.useCachedMetrics,
-            // Triggers feeding a scaling-modifiers formula are metric sources: their own targets may be 0.
-            asMetricSource: isUsingModifiers(so),
-            scalableObject: { kind: 'ScaledObject', namespace: so.metadata?.namespace ?? '', name: so.metadata?.name ?? '' },
-          },
-          this.context,
-        );
-        built.scalers.push({ index, triggerName: trigger.name, triggerType: trigger.type, useCachedMetrics: !!trigger.useCachedMetrics, scaler });
+        const input: ScalerInput = {
+          triggerIndex: index,
+          triggerType: trigger.type,
+          triggerName: trigger.name,
+          metadata: trigger.metadata ?? {},
+          resolvedEnv,
+          authParams: authParams(index),
+          metricType: (trigger.metricType || undefined) as 'AverageValue' | 'Value' | 'Utilization' | undefined,
+          useCachedMetrics: trigger.useCachedMetrics,
+          // Triggers feeding a scaling-modifiers formula are metric sources: their own targets may be 0.
+          asMetricSource: isUsingModifiers(so),
+          scalableObject: { kind: 'ScaledObject', namespace: so.metadata?.namespace ?? '', name: so.metadata?.name ?? '' },
+        };
+        const scaler = this.registry.build(input, this.context);
+        const descriptor = this.registry.descriptor(trigger.type);
+        const activation = descriptor ? activationThresholdOf(descriptor, input) : undefined;
+        built.scalers.push({ index, triggerName: trigger.name, triggerType: trigger.type, useCachedMetrics: !!trigger.useCachedMetrics, scaler, activation });
       });
     } catch (err) {
       await Promise.allSettled(built.scalers.map((s) => s.scaler.close()));

@@ -2,6 +2,7 @@ export * from './types';
 export * from './params';
 export * from './descriptor';
 export * from './registry';
+export * from './activation';
 export * from './metrics';
 export { formatMilliQuantity, toMilliUnits } from '@keda-ts/api';
 export * from './schema';

@@ -1,0 +1,145 @@
+import { explainPoll, explanationConditionMessage, formatDuration, type PollObservation, type TriggerObservation } from './explain';
+
+const trigger = (over: Partial<TriggerObservation> = {}): TriggerObservation => ({
+  index: 0,
+  type: 'rabbitmq',
+  metricName: 's0-rabbitmq-orders',
+  value: 3,
+  activation: { parameter: 'activationValue', threshold: 5 },
+  target: { type: 'AverageValue', value: 10 },
+  isActive: false,
+  outcome: 'ok',
+  latencyMs: 4,
+  ...over,
+});
+
+const poll = (over: Partial<PollObservation> = {}): PollObservation => ({
+  triggers: [trigger()],
+  decision: { action: 'none', rule: 'C-61e' },
+  currentReplicas: 0,
+  minReplicaCount: 0,
+  maxReplicaCount: 100,
+  hpaName: 'keda-hpa-orders',
+  ...over,
+});
+
+describe('explainPoll', () => {
+  it.each<[string, PollObservation, Partial<ReturnType<typeof explainPoll>>, RegExp[]]>([
+    [
+      'held at 0 by an activation threshold names the trigger, its value and the threshold',
+      poll(),
+      { outcome: 'held-inactive', reason: 'HeldByActivation' },
+      [/held at 0 replicas: no trigger is active: trigger 0 \(rabbitmq\) value 3 is not above activationValue 5/],
+    ],
+    [
+      'cooldown shows the time left',
+      poll({ currentReplicas: 2, decision: { action: 'none', rule: 'C-66', cooldownRemainingMs: 250_000 } }),
+      { outcome: 'cooldown', reason: 'CoolingDown' },
+      [/scale-in to 0 in 4m10s/],
+    ],
+    [
+      'paused',
+      poll({ decision: { action: 'none', rule: 'C-59' } }),
+      { outcome: 'paused', reason: 'Paused' },
+      [/paused by annotation/],
+    ],
+    [
+      'fallback shows the failing trigger and its error',
+      poll({
+        currentReplicas: 3,
+        fallbackReplicas: 3,
+        triggers: [trigger({ outcome: 'fallback', isActive: true, value: undefined, error: 'connect ECONNREFUSED 127.0.0.1:5672' })],
+      }),
+      { outcome: 'fallback', reason: 'Fallback' },
+      [/fallback in effect \(fallback.replicas 3\): trigger 0 \(rabbitmq\) failed and its fallback stands in: connect ECONNREFUSED 127.0.0.1:5672/],
+    ],
+    [
+      'activation names the active trigger and the write',
+      poll({ triggers: [trigger({ value: 12, isActive: true })], decision: { action: 'activate', rule: 'C-60a', scaleTo: 1 } }),
+      { outcome: 'activated', reason: 'Activated' },
+      [/activated: trigger 0 \(rabbitmq\) value 12 is above activationValue 5; scaled 0 -> 1/],
+    ],
+    [
+      'a failed write is said',
+      poll({ triggers: [trigger({ value: 12, isActive: true })], decision: { action: 'activate', rule: 'C-60a', scaleTo: 1 }, wrote: false }),
+      { outcome: 'activated' },
+      [/writing 1 replicas FAILED/],
+    ],
+    [
+      'forced activation',
+      poll({ forceActivation: true, decision: { action: 'activate', rule: 'C-60a', scaleTo: 1 } }),
+      { outcome: 'activated' },
+      [/forced by annotation autoscaling.keda.sh\/force-activation/],
+    ],
+    [
+      'deactivation after the cooldown',
+      poll({ currentReplicas: 4, decision: { action: 'deactivate', rule: 'C-61c', scaleTo: 0 } }),
+      { outcome: 'deactivated' },
+      [/deactivated after the cooldown: no trigger is active; scaled 4 -> 0/],
+    ],
+    [
+      'handed to the HPA with its arithmetic',
+      poll({ currentReplicas: 3, triggers: [trigger({ value: 25, isActive: true })], decision: { action: 'none', rule: 'C-60c' } }),
+      { outcome: 'handed-to-hpa', reason: 'HandedToHPA' },
+      [/active at 3 replicas; the HPA keda-hpa-orders scales between 1 and 100: s0-rabbitmq-orders: 25 \/ target 10 per replica -> 3 replicas/],
+    ],
+    [
+      'raise to min',
+      poll({ minReplicaCount: 2, decision: { action: 'raiseToMin', rule: 'C-61d', scaleTo: 2 } }),
+      { outcome: 'raised-to-min' },
+      [/below minReplicaCount 2; raised 0 -> 2/],
+    ],
+    [
+      'a failing trigger without fallback',
+      poll({ triggers: [trigger({ outcome: 'error', value: undefined, error: 'ACCESS_REFUSED' })], decision: { action: 'none', rule: 'C-61b' } }),
+      { outcome: 'error', reason: 'TriggerError' },
+      [/trigger 0 \(rabbitmq\) failed: ACCESS_REFUSED/],
+    ],
+    [
+      'current replicas unknown',
+      poll({ currentReplicas: undefined, decision: { action: 'none', rule: 'C-58' } }),
+      { outcome: 'error' },
+      [/could not be read/],
+    ],
+    [
+      'paused scale-out while active at 0',
+      poll({ pausedScaleOut: true, triggers: [trigger({ value: 9, isActive: true })], decision: { action: 'none', rule: 'C-60a/C-90' } }),
+      { outcome: 'paused' },
+      [/paused-scale-out/],
+    ],
+    [
+      'inactive above min without idle: the HPA keeps it',
+      poll({ currentReplicas: 2, minReplicaCount: 2 }),
+      { outcome: 'held-inactive' },
+      [/inactive at 2 replicas \(minReplicaCount 2\)/],
+    ],
+    [
+      'formula error',
+      poll({ composite: { formula: 'a + b', error: 'undefined symbol b' }, currentReplicas: 1 }),
+      { outcome: 'error' },
+      [/formula failed: undefined symbol b/],
+    ],
+  ])('%s', (_name, input, want, patterns) => {
+    const got = explainPoll(input);
+    expect(got).toMatchObject(want);
+    for (const p of patterns) expect(got.summary).toMatch(p);
+  });
+
+  it('hints at what would change the outcome', () => {
+    expect(explainPoll(poll()).hints).toEqual(['s0-rabbitmq-orders activates when its value exceeds activationValue 5 (now 3)']);
+  });
+
+  it('builds one condition message from the summary and the first hint, bounded', () => {
+    const e = explainPoll(poll());
+    expect(explanationConditionMessage(e)).toBe(`${e.summary}. To change it: ${e.hints[0]}`);
+    expect(explanationConditionMessage({ ...e, summary: 'x'.repeat(5000) })).toHaveLength(1024);
+  });
+
+  it.each([
+    [0, '0s'],
+    [1, '1s'],
+    [59_000, '59s'],
+    [61_000, '1m1s'],
+    [3_720_000, '1h2m'],
+  ])('formatDuration(%d) = %s', (ms, want) => expect(formatDuration(ms)).toBe(want));
+});
