@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectToApiServer } from '@keda-ts/k8s';
 import { createMetricsServer } from '@keda-ts/metrics-service';
-import { Operator } from '@keda-ts/operator';
+import { decisionDebugProvider, Operator } from '@keda-ts/operator';
 import { KEDA_TS_VERSION, runApp } from '@keda-ts/runtime';
 import { scalers } from '@keda-ts/scalers';
 import { controllerOptions } from './options';
@@ -45,6 +45,7 @@ void runApp({
     }
     const metricsServer = createMetricsServer({
       provider: operator.metricsProvider,
+      debug: decisionDebugProvider(operator.traces),
       tls: { certDir: config.certDir },
       bindAddress: config.metricsServiceBindAddress.host || '0.0.0.0',
       port: config.metricsServiceBindAddress.port,

@@ -1,17 +1,19 @@
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { loadFileDescriptorSetFromBuffer, type Options, type PackageDefinition } from '@grpc/proto-loader';
 import {
+  DEBUG_DESCRIPTOR_SET,
   EXTERNAL_SCALER_DESCRIPTOR_SET,
   HEALTH_DESCRIPTOR_SET,
   METRICS_DESCRIPTOR_SET,
   REFLECTION_DESCRIPTOR_SET,
 } from './generated/descriptors';
 
-export type DescriptorSetName = 'metrics' | 'externalscaler' | 'health' | 'reflection';
+export type DescriptorSetName = 'metrics' | 'externalscaler' | 'debug' | 'health' | 'reflection';
 
 const SETS: Record<DescriptorSetName, string> = {
   metrics: METRICS_DESCRIPTOR_SET,
   externalscaler: EXTERNAL_SCALER_DESCRIPTOR_SET,
+  debug: DEBUG_DESCRIPTOR_SET,
   health: HEALTH_DESCRIPTOR_SET,
   reflection: REFLECTION_DESCRIPTOR_SET,
 };

@@ -18,8 +18,10 @@ export { HealthService, type ServingStatus } from './health';
 export type { MetricsServiceLogger } from './logger';
 export { addReflection } from './reflection';
 export {
+  DECISION_DEBUG_SERVICE_NAME,
   DEFAULT_METRICS_SERVICE_PORT,
   METRICS_SERVICE_NAME,
+  type DecisionDebugProvider,
   createMetricsServer,
   type MetricsServer,
   type MetricsServerOptions,
@@ -41,3 +43,5 @@ export type { ExternalMetricValue, MetricRef, MetricsProvider } from './types';
 export * as metricsProto from './generated/metrics/metrics';
 /** The generated ts-proto code of proto/externalscaler/externalscaler.proto (package `externalscaler`). */
 export * as externalScalerProto from './generated/externalscaler/externalscaler';
+/** The generated ts-proto code of proto/debug/debug.proto (package `kedats.debug.v1`, keda-ts's own). */
+export * as debugProto from './generated/debug/debug';

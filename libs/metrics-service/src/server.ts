@@ -7,6 +7,14 @@ import {
   type MetricsServiceServer,
   type ScaledObjectRef,
 } from './generated/metrics/metrics';
+import {
+  DecisionDebugService,
+  type DecisionDebugServer,
+  type ExplainRequest,
+  type ExplainResponse,
+  type ListTracedRequest,
+  type ListTracedResponse,
+} from './generated/debug/debug';
 import { HealthService } from './health';
 import type { MetricsServiceLogger } from './logger';
 import { addReflection } from './reflection';
@@ -19,6 +27,15 @@ import {
 import type { MetricsProvider } from './types';
 
 export const METRICS_SERVICE_NAME = 'api.MetricsService';
+export const DECISION_DEBUG_SERVICE_NAME = 'kedats.debug.v1.DecisionDebug';
+
+/** What the debug service (`kedats.debug.v1.DecisionDebug`) serves: the controller's decision traces. */
+export interface DecisionDebugProvider {
+  /** The polls of one object, newest first; undefined when the controller has no trace of it. */
+  explain(request: ExplainRequest): ExplainResponse | undefined;
+  /** Every traced object as `kind/namespace/name`. */
+  listTraced(): string[];
+}
 export const DEFAULT_METRICS_SERVICE_PORT = 9666;
 
 export interface MetricsServerOptions extends ServerTlsOptions {
@@ -34,6 +51,8 @@ export interface MetricsServerOptions extends ServerTlsOptions {
   drainTimeoutMs?: number;
   /** Expose server reflection (grpcurl list/describe); default true. */
   reflection?: boolean;
+  /** Also serve keda-ts's decision debug service. */
+  debug?: DecisionDebugProvider;
 }
 
 export interface MetricsServer {
@@ -113,6 +132,31 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
     },
   };
 
+  const debug = options.debug;
+  const debugImpl: DecisionDebugServer | undefined = debug && {
+    explain(call: ServerUnaryCall<ExplainRequest, ExplainResponse>, callback: sendUnaryData<ExplainResponse>) {
+      const req = call.request;
+      const kind = req.kind || 'ScaledObject';
+      if (kind !== 'ScaledObject' && kind !== 'ScaledJob') {
+        callback({ code: status.INVALID_ARGUMENT, details: `kind must be ScaledObject or ScaledJob, got ${JSON.stringify(req.kind)}` });
+        return;
+      }
+      if (!req.namespace || !req.name) {
+        callback({ code: status.INVALID_ARGUMENT, details: 'namespace and name are required' });
+        return;
+      }
+      const found = debug.explain({ ...req, kind });
+      if (!found) {
+        callback({ code: status.NOT_FOUND, details: `no decisions recorded for ${kind} ${req.namespace}/${req.name} (not found, not yet polled, or paused)` });
+        return;
+      }
+      callback(null, found);
+    },
+    listTraced(_call: ServerUnaryCall<ListTracedRequest, ListTracedResponse>, callback: sendUnaryData<ListTracedResponse>) {
+      callback(null, { objects: debug.listTraced() });
+    },
+  };
+
   return {
     health,
     get port() {
@@ -128,9 +172,15 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
       credentials = creds;
       const s = new Server();
       s.addService(MetricsServiceService, impl);
+      if (debugImpl) s.addService(DecisionDebugService, debugImpl);
       health.addToServer(s);
-      if (options.reflection ?? true)
-        addReflection(s, ['metrics', 'health'], [METRICS_SERVICE_NAME, 'grpc.health.v1.Health']);
+      if (options.reflection ?? true) {
+        addReflection(
+          s,
+          debugImpl ? ['metrics', 'debug', 'health'] : ['metrics', 'health'],
+          [METRICS_SERVICE_NAME, ...(debugImpl ? [DECISION_DEBUG_SERVICE_NAME] : []), 'grpc.health.v1.Health'],
+        );
+      }
       try {
         boundPort = await new Promise<number>((resolve, reject) =>
           s.bindAsync(

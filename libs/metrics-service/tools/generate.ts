@@ -74,6 +74,11 @@ export function generate(outputBase: string = WORKSPACE_ROOT): string {
         descriptorSet('proto', ['proto/externalscaler/externalscaler.proto'], scratch),
       ],
       [
+        'DEBUG_DESCRIPTOR_SET',
+        'proto/debug/debug.proto (keda-ts decision traces) and google/protobuf/timestamp.proto',
+        descriptorSet('proto', ['proto/debug/debug.proto'], scratch),
+      ],
+      [
         'HEALTH_DESCRIPTOR_SET',
         'grpc.health.v1 (health/v1/health.proto of grpc-health-check)',
         descriptorSet('node_modules/grpc-health-check/proto', [], scratch),

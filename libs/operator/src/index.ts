@@ -13,3 +13,4 @@ export {
   type DecisionRecord,
   type TracedKind,
 } from './decision-trace';
+export { decisionDebugProvider } from './decision-debug';
