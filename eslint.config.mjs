@@ -24,9 +24,11 @@ export default [
             { sourceTag: 'scope:controller', onlyDependOnLibsWithTags: ['scope:controller', 'scope:shared'] },
             { sourceTag: 'scope:metrics-adapter', onlyDependOnLibsWithTags: ['scope:metrics-adapter', 'scope:shared'] },
             { sourceTag: 'scope:webhook', onlyDependOnLibsWithTags: ['scope:webhook', 'scope:shared'] },
+            // The keda-ts CLI runs the controller's and the webhook's logic locally (explain, check).
+            { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:cli', 'scope:shared', 'scope:controller', 'scope:webhook'] },
             { sourceTag: 'type:config', onlyDependOnLibsWithTags: ['type:util'] },
             { sourceTag: 'scope:chart', onlyDependOnLibsWithTags: ['scope:chart', 'scope:shared'] },
-            { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:e2e', 'scope:shared', 'scope:controller', 'scope:metrics-adapter', 'scope:webhook'] }
+            { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:e2e', 'scope:shared', 'scope:controller', 'scope:metrics-adapter', 'scope:webhook', 'scope:cli'] }
           ]
         }
       ],

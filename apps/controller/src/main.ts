@@ -29,6 +29,7 @@ void runApp({
       qps: config.kubeApiQps,
       burst: config.kubeApiBurst,
       httpTimeoutMs: config.httpDefaultTimeout,
+      decisionTraceSize: config.decisionTraceSize,
     });
     app.health.addReadinessCheck('informers', () =>
       operator.ready ? { ok: true } : { ok: false, message: 'informer caches not synced yet' },

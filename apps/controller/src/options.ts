@@ -46,4 +46,12 @@ export const controllerOptions = {
     max: 600_000,
     description: 'Timeout in milliseconds of the HTTP requests scalers make.',
   }),
+  decisionTraceSize: option.int({
+    flag: 'decision-trace-size',
+    env: 'KEDA_TS_DECISION_TRACE_SIZE',
+    default: 10,
+    min: 1,
+    max: 1000,
+    description: 'Recent scaling decisions kept per ScaledObject/ScaledJob for `keda-ts explain` (memory grows with it).',
+  }),
 };

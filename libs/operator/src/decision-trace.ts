@@ -131,7 +131,7 @@ export function observeTriggers(
       activation: entry?.activation,
       target: targetOf(spec),
       isActive: r.isActive,
-      error: r.error,
+      error: r.error ?? r.sourceError,
       outcome: r.outcome,
       latencyMs: Math.round(r.latencyMs * 10) / 10,
     };

@@ -3,7 +3,8 @@ export { ScaledObjectReconciler } from './scaledobject-reconciler';
 export { ScaledObjectPoller } from './scaledobject-poller';
 export { ScaledObjectMetricsProvider } from './metrics-provider';
 export { ScaleLoops } from './scale-loops';
-export { ScalersCache } from './scalers-cache';
+export { ScalersCache, buildScalers, type BuiltScalers, type ScalableForScalers } from './scalers-cache';
+export { readScale, resolveScaleTarget, resolveTargetEnv, type ScaleTarget } from './scale-target';
 export { evaluateMetrics, type Evaluation, type MetricReading } from './metric-evaluation';
 export {
   DecisionTraces,

@@ -24,6 +24,8 @@ export interface MetricReading {
   /** Scaler activity, or true when a fallback stands in (C-79). */
   isActive: boolean;
   error?: string;
+  /** With outcome `fallback`: the source's error that the fallback stands in for. */
+  sourceError?: string;
   outcome: 'ok' | 'error' | 'fallback' | 'formulaNil';
   latencyMs: number;
 }
@@ -150,6 +152,7 @@ export async function evaluateMetrics(input: EvaluationInput): Promise<Evaluatio
       }
       reading.outcome = 'fallback';
       reading.isActive = true;
+      reading.sourceError = reading.error;
       reading.error = undefined;
       reading.metrics = [{ metricName: reading.metricName, value: value.value, timestamp: input.now() }];
     } else if (result.outcome === 'formulaNil') {

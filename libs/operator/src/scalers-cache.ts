@@ -15,6 +15,60 @@ export interface BuiltScalers {
   }[];
 }
 
+/** What a scalable object gives the scalers it is built from. */
+export interface ScalableForScalers {
+  kind: 'ScaledObject' | 'ScaledJob';
+  namespace: string;
+  name: string;
+  generation: number;
+  triggers: readonly {
+    type: string;
+    name?: string;
+    metadata?: Record<string, string>;
+    metricType?: string;
+    useCachedMetrics?: boolean;
+  }[];
+  /** Scaling modifiers in use: the triggers are metric sources whose own targets may be 0. */
+  asMetricSource?: boolean;
+}
+
+/**
+ * Builds one scaler per trigger (C-49). A build failure closes the scalers built so far and is
+ * thrown with the trigger named. Shared by the scale loops and `keda-ts check`.
+ */
+export async function buildScalers(
+  registry: ScalerRegistry,
+  context: ScalerContext,
+  obj: ScalableForScalers,
+  env: { resolvedEnv: Record<string, string>; authParams: (index: number) => Record<string, string> },
+): Promise<BuiltScalers> {
+  const built: BuiltScalers = { generation: obj.generation, scalers: [] };
+  try {
+    obj.triggers.forEach((trigger, index) => {
+      const input: ScalerInput = {
+        triggerIndex: index,
+        triggerType: trigger.type,
+        triggerName: trigger.name,
+        metadata: trigger.metadata ?? {},
+        resolvedEnv: env.resolvedEnv,
+        authParams: env.authParams(index),
+        metricType: (trigger.metricType || undefined) as 'AverageValue' | 'Value' | 'Utilization' | undefined,
+        useCachedMetrics: trigger.useCachedMetrics,
+        asMetricSource: obj.asMetricSource,
+        scalableObject: { kind: obj.kind, namespace: obj.namespace, name: obj.name },
+      };
+      const scaler = registry.build(input, context);
+      const descriptor = registry.descriptor(trigger.type);
+      const activation = descriptor ? activationThresholdOf(descriptor, input) : undefined;
+      built.scalers.push({ index, triggerName: trigger.name, triggerType: trigger.type, useCachedMetrics: !!trigger.useCachedMetrics, scaler, activation });
+    });
+  } catch (err) {
+    await Promise.allSettled(built.scalers.map((s) => s.scaler.close()));
+    throw err;
+  }
+  return built;
+}
+
 export type ScalerEnvResolver = (so: ScaledObject) => Promise<{ resolvedEnv: Record<string, string>; authParams: (index: number) => Record<string, string> }>;
 
 /**
@@ -47,33 +101,20 @@ export class ScalersCache {
   }
 
   private async build(so: ScaledObject, generation: number): Promise<BuiltScalers> {
-    const { resolvedEnv, authParams } = await this.resolveEnv(so);
-    const built: BuiltScalers = { generation, scalers: [] };
-    try {
-      so.spec.triggers.forEach((trigger, index) => {
-        const input: ScalerInput = {
-          triggerIndex: index,
-          triggerType: trigger.type,
-          triggerName: trigger.name,
-          metadata: trigger.metadata ?? {},
-          resolvedEnv,
-          authParams: authParams(index),
-          metricType: (trigger.metricType || undefined) as 'AverageValue' | 'Value' | 'Utilization' | undefined,
-          useCachedMetrics: trigger.useCachedMetrics,
-          // Triggers feeding a scaling-modifiers formula are metric sources: their own targets may be 0.
-          asMetricSource: isUsingModifiers(so),
-          scalableObject: { kind: 'ScaledObject', namespace: so.metadata?.namespace ?? '', name: so.metadata?.name ?? '' },
-        };
-        const scaler = this.registry.build(input, this.context);
-        const descriptor = this.registry.descriptor(trigger.type);
-        const activation = descriptor ? activationThresholdOf(descriptor, input) : undefined;
-        built.scalers.push({ index, triggerName: trigger.name, triggerType: trigger.type, useCachedMetrics: !!trigger.useCachedMetrics, scaler, activation });
-      });
-    } catch (err) {
-      await Promise.allSettled(built.scalers.map((s) => s.scaler.close()));
-      throw err;
-    }
-    return built;
+    const env = await this.resolveEnv(so);
+    return buildScalers(
+      this.registry,
+      this.context,
+      {
+        kind: 'ScaledObject',
+        namespace: so.metadata?.namespace ?? '',
+        name: so.metadata?.name ?? '',
+        generation,
+        triggers: so.spec.triggers,
+        asMetricSource: isUsingModifiers(so),
+      },
+      env,
+    );
   }
 
   /** The metric specs of every trigger, in trigger order. */

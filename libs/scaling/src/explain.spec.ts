@@ -1,4 +1,4 @@
-import { explainPoll, explanationConditionMessage, formatDuration, type PollObservation, type TriggerObservation } from './explain';
+import { explainPoll, explanationConditionMessage, formatDuration, predictReplicas, type PollObservation, type TriggerObservation } from './explain';
 
 const trigger = (over: Partial<TriggerObservation> = {}): TriggerObservation => ({
   index: 0,
@@ -142,4 +142,22 @@ describe('explainPoll', () => {
     [61_000, '1m1s'],
     [3_720_000, '1h2m'],
   ])('formatDuration(%d) = %s', (ms, want) => expect(formatDuration(ms)).toBe(want));
+});
+
+describe('predictReplicas', () => {
+  const m = (value: number | undefined, type = 'AverageValue', target = 10) => ({ metricName: 's0-x', value, target: { type, value: target } });
+  it.each([
+    ['inactive -> min', { isActive: false, metrics: [m(3)], minReplicaCount: 0, maxReplicaCount: 10 }, 0, /minReplicaCount/],
+    ['inactive -> idle', { isActive: false, metrics: [m(3)], minReplicaCount: 2, maxReplicaCount: 10, idleReplicaCount: 0 }, 0, /idleReplicaCount/],
+    ['AverageValue', { isActive: true, metrics: [m(25)], minReplicaCount: 0, maxReplicaCount: 10 }, 3, /ceil\(25 \/ 10\) = 3/],
+    ['capped at max', { isActive: true, metrics: [m(500)], minReplicaCount: 0, maxReplicaCount: 10 }, 10, /-> 10 within \[1, 10\]/],
+    ['raised to min', { isActive: true, metrics: [m(1)], minReplicaCount: 3, maxReplicaCount: 10 }, 3, /-> 3 within \[3, 10\]/],
+    ['Value uses the current count', { isActive: true, metrics: [m(20, 'Value')], currentReplicas: 2, minReplicaCount: 0, maxReplicaCount: 10 }, 4, /ceil\(2 \* 20 \/ 10\) = 4/],
+    ['largest metric wins', { isActive: true, metrics: [m(25), m(61)], minReplicaCount: 0, maxReplicaCount: 10 }, 7, /= 7/],
+    ['no metric', { isActive: true, metrics: [m(undefined)], minReplicaCount: 0, maxReplicaCount: 10 }, 1, /at least 1/],
+  ])('%s', (_name, input, replicas, reason) => {
+    const got = predictReplicas(input);
+    expect(got.replicas).toBe(replicas);
+    expect(got.reason).toMatch(reason);
+  });
 });

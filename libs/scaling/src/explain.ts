@@ -260,3 +260,51 @@ export function explanationConditionMessage(e: PollExplanation): string {
   const text = e.hints.length > 0 ? `${e.summary}. To change it: ${e.hints[0]}` : e.summary;
   return text.length > 1024 ? `${text.slice(0, 1021)}...` : text;
 }
+
+export interface ReplicaPredictionInput {
+  isActive: boolean;
+  /** Each External metric's value and HPA target. */
+  metrics: { metricName: string; value?: number; target?: { type: string; value: number } }[];
+  /** `spec.replicas` of the target now (for Value targets); 0 or unknown counts as 1 once active. */
+  currentReplicas?: number;
+  minReplicaCount: number;
+  maxReplicaCount: number;
+  idleReplicaCount?: number;
+}
+
+export interface ReplicaPrediction {
+  replicas: number;
+  /** How the count follows from the values. */
+  reason: string;
+}
+
+/**
+ * The replica count a ScaledObject would settle at for these values: inactive -> idle/min (after
+ * the cooldown); active -> the HPA's arithmetic (AverageValue: ceil(value / target); Value:
+ * ceil(current * value / target)), the largest over the metrics, within [max(1, min), max].
+ * The HPA's 10 % tolerance and its stabilization window are left out: this is where it heads.
+ */
+export function predictReplicas(input: ReplicaPredictionInput): ReplicaPrediction {
+  if (!input.isActive) {
+    const to = input.idleReplicaCount ?? input.minReplicaCount;
+    return { replicas: to, reason: `no trigger is active: ${to} replicas (${input.idleReplicaCount !== undefined ? 'idleReplicaCount' : 'minReplicaCount'}) after the cooldown` };
+  }
+  const floor = Math.max(1, input.minReplicaCount);
+  const current = Math.max(1, input.currentReplicas ?? 0);
+  const parts: { replicas: number; text: string }[] = [];
+  for (const m of input.metrics) {
+    if (m.value === undefined || !m.target || m.target.value <= 0) continue;
+    if (m.target.type === 'Value') {
+      const replicas = Math.ceil((current * m.value) / m.target.value);
+      parts.push({ replicas, text: `${m.metricName}: ceil(${current} * ${formatNumber(m.value)} / ${formatNumber(m.target.value)}) = ${replicas}` });
+    } else if (m.target.type === 'AverageValue') {
+      const replicas = Math.ceil(m.value / m.target.value);
+      parts.push({ replicas, text: `${m.metricName}: ceil(${formatNumber(m.value)} / ${formatNumber(m.target.value)}) = ${replicas}` });
+    }
+  }
+  if (parts.length === 0) return { replicas: floor, reason: `active, no External metric to compute from: at least ${floor}` };
+  const wanted = Math.max(...parts.map((p) => p.replicas));
+  const replicas = Math.min(input.maxReplicaCount, Math.max(floor, wanted));
+  const bound = replicas !== wanted ? ` -> ${replicas} within [${floor}, ${input.maxReplicaCount}]` : '';
+  return { replicas, reason: `${parts.map((p) => p.text).join('; ')}${bound}` };
+}

@@ -1,0 +1,1 @@
+module.exports = { displayName: 'cli-app', preset: '../../jest.preset.js', testTimeout: 30_000 };

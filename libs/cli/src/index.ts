@@ -1,0 +1,5 @@
+export * from './exit-codes';
+export * from './table';
+export * from './explain';
+export * from './check';
+export { createProgram, runCli, type CliIo } from './program';

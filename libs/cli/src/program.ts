@@ -1,0 +1,213 @@
+/**
+ * The `keda-ts` command line: explain and check wired to a real cluster (kubeconfig) and the
+ * controller's gRPC port. apps/cli only calls runCli.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { credentials, Metadata, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { ClusterCaches, ScaledJobValidator, ScaledObjectValidator, TriggerAuthenticationValidator } from '@keda-ts/admission';
+import type { ScaledJob, ScaledObject } from '@keda-ts/api';
+import { KubeApiError, KubeClient, loadKubeConfig, PodReader } from '@keda-ts/k8s';
+import { debugProto } from '@keda-ts/metrics-service';
+import { readScale, resolveScaleTarget, resolveTargetEnv } from '@keda-ts/operator';
+import { createLogger } from '@keda-ts/runtime';
+import { scalers } from '@keda-ts/scalers';
+import { Command, CommanderError, Option } from 'commander';
+import { checkDocument, overallExitCode, parseManifests, renderCheckReport, type CheckDeps, type CheckedKind } from './check';
+import { CliError, ExitCode } from './exit-codes';
+import { buildExplainReport, parseObjectRef, renderExplainReport, type ExplainKind, type ExplainSources } from './explain';
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+const PLURAL: Record<ExplainKind, string> = { ScaledObject: 'scaledobjects', ScaledJob: 'scaledjobs' };
+
+function connect(kubeconfig: string | undefined) {
+  try {
+    const loaded = loadKubeConfig(kubeconfig);
+    const namespace = loaded.kubeConfig.getContextObject(loaded.kubeConfig.getCurrentContext())?.namespace || 'default';
+    return { kubeConfig: loaded.kubeConfig, client: new KubeClient(loaded.kubeConfig, { qps: 50, burst: 100 }), namespace };
+  } catch (err) {
+    throw new CliError(`cannot load the kubeconfig: ${err instanceof Error ? err.message : String(err)}`, ExitCode.Unreachable);
+  }
+}
+
+async function getOrUndefined<T>(client: KubeClient, path: string): Promise<T | undefined> {
+  try {
+    return await client.get<T>(path);
+  } catch (err) {
+    if (err instanceof KubeApiError && err.status === 404) return undefined;
+    throw new CliError(`cannot read ${path} from the cluster: ${err instanceof Error ? err.message : String(err)}`, ExitCode.Unreachable);
+  }
+}
+
+function readCertDir(dir: string): { ca: Buffer; cert: Buffer; key: Buffer } {
+  try {
+    return { ca: readFileSync(join(dir, 'ca.crt')), cert: readFileSync(join(dir, 'tls.crt')), key: readFileSync(join(dir, 'tls.key')) };
+  } catch (err) {
+    throw new CliError(
+      `cannot read the client certificate from --cert-dir ${dir} (ca.crt, tls.crt, tls.key): ${err instanceof Error ? err.message : String(err)}`,
+      ExitCode.Usage,
+    );
+  }
+}
+
+function fetchTraces(address: string, certDir: string, req: debugProto.ExplainRequest): Promise<debugProto.ExplainResponse | undefined> {
+  const { ca, cert, key } = readCertDir(certDir);
+  const client = new debugProto.DecisionDebugClient(address, credentials.createSsl(ca, key, cert));
+  return new Promise<debugProto.ExplainResponse | undefined>((resolve, reject) => {
+    client.explain(req, new Metadata(), { deadline: Date.now() + 10_000 }, (err: ServiceError | null, res?: debugProto.ExplainResponse) => {
+      client.close();
+      if (!err) resolve(res);
+      else if (err.code === grpcStatus.NOT_FOUND) resolve(undefined);
+      else reject(new CliError(`cannot get the decisions from the controller at ${address}: ${err.details || err.message}`, ExitCode.Unreachable));
+    });
+  });
+}
+
+/** Env of the scale target / job template container; auth params from TriggerAuthentications come with the auth resolver. */
+async function resolveAuthFromCluster(client: KubeClient, kind: 'ScaledObject' | 'ScaledJob', obj: ScaledObject | ScaledJob) {
+  if (kind === 'ScaledObject') {
+    const so = obj as ScaledObject;
+    const target = await resolveScaleTarget(client, so);
+    const resolvedEnv = await resolveTargetEnv(client, target, so.spec.scaleTargetRef.envSourceContainerName);
+    return { resolvedEnv, authParams: () => ({}) };
+  }
+  const sj = obj as ScaledJob;
+  const template = sj.spec.jobTargetRef?.template as { spec?: { containers?: { name: string; env?: { name: string; value?: string }[] }[] } } | undefined;
+  const containers = template?.spec?.containers ?? [];
+  const wanted = sj.spec.envSourceContainerName;
+  const container = wanted ? containers.find((c) => c.name === wanted) : containers[0];
+  const resolvedEnv = Object.fromEntries((container?.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]));
+  return { resolvedEnv, authParams: () => ({}) };
+}
+
+function outputOption() {
+  return new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table');
+}
+
+export function createProgram(io: CliIo, setExitCode: (code: number) => void): Command {
+  const program = new Command('keda-ts')
+    .description('Explain keda-ts scaling decisions and check ScaledObjects/ScaledJobs before applying them.')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)', io.env['KUBECONFIG'])
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+
+  program
+    .command('explain')
+    .description('Show the latest polls and decisions of a ScaledObject or ScaledJob, the HPA view, and what would change the outcome.')
+    .argument('<kind/name>', 'scaledobject/<name> (so/<name>) or scaledjob/<name> (sj/<name>)')
+    .option('-n, --namespace <namespace>', 'namespace (default: the kubeconfig context namespace)')
+    .option('--controller <host:port>', 'the controller gRPC address', io.env['KEDA_TS_CONTROLLER_ADDRESS'] ?? 'keda-operator.keda.svc:9666')
+    .option('--cert-dir <dir>', 'client certificate for the controller (ca.crt, tls.crt, tls.key)', io.env['KEDA_TS_CERT_DIR'] ?? '/certs')
+    .option('--limit <n>', 'polls to show', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new CliError(`--limit must be a positive whole number, got ${JSON.stringify(v)}`, ExitCode.Usage);
+      return n;
+    }, 5)
+    .addOption(outputOption())
+    .action(async (ref: string, opts: { namespace?: string; controller: string; certDir: string; limit: number; output: string }) => {
+      const { kind, name } = parseObjectRef(ref);
+      const cluster = connect(program.opts<{ kubeconfig?: string }>().kubeconfig);
+      const namespace = opts.namespace ?? cluster.namespace;
+      const sources: ExplainSources = {
+        getObject: (k, ns, n) => getOrUndefined(cluster.client, `/apis/keda.sh/v1alpha1/namespaces/${ns}/${PLURAL[k]}/${n}`),
+        getHpa: (ns, n) => getOrUndefined(cluster.client, `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers/${n}`),
+        traces: (k, ns, n, limit) => fetchTraces(opts.controller, opts.certDir, { kind: k, namespace: ns, name: n, limit }),
+      };
+      try {
+        const report = await buildExplainReport({ kind, namespace, name }, sources, opts.limit);
+        io.stdout(opts.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : `${renderExplainReport(report)}\n`);
+      } finally {
+        cluster.client.close();
+      }
+    });
+
+  program
+    .command('check')
+    .description('Validate a manifest as the webhook would, query each trigger once, and print the resulting replica count. Creates nothing.')
+    .argument('<file>', 'a YAML file with ScaledObjects, ScaledJobs or TriggerAuthentications (- for stdin)')
+    .option('-n, --namespace <namespace>', 'namespace for objects that name none (default: the kubeconfig context namespace)')
+    .option('--timeout <ms>', 'upper bound of one trigger query in ms', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new CliError(`--timeout must be a positive whole number of milliseconds, got ${JSON.stringify(v)}`, ExitCode.Usage);
+      return n;
+    }, 10_000)
+    .addOption(outputOption())
+    .action(async (file: string, opts: { namespace?: string; timeout: number; output: string }) => {
+      let text: string;
+      try {
+        text = readFileSync(file === '-' ? 0 : file, 'utf8');
+      } catch (err) {
+        throw new CliError(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`, ExitCode.Usage);
+      }
+      const docs = parseManifests(text, file);
+      const cluster = connect(program.opts<{ kubeconfig?: string }>().kubeconfig);
+      const logger = createLogger({ component: 'keda-ts-cli', version: '0', level: 'error', destination: { write: (line: string) => io.stderr(line) } });
+      const caches = new ClusterCaches({ kubeConfig: cluster.kubeConfig, logger });
+      const httpTimeout = Number(io.env['KEDA_HTTP_DEFAULT_TIMEOUT'] ?? '');
+      try {
+        await caches.start();
+        for (let waited = 0; !caches.synced; waited += 100) {
+          if (waited > 30_000) throw new CliError('the cluster caches for the webhook checks did not sync within 30 s', ExitCode.Unreachable);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const soValidator = new ScaledObjectValidator(caches.lookups);
+        const sjValidator = new ScaledJobValidator();
+        const validators: Record<CheckedKind, (obj: Record<string, unknown>, ns: string) => Promise<{ allowed: boolean; message?: string; warnings?: string[] }>> = {
+          ScaledObject: (obj, ns) => soValidator.validate(admissionRequest(obj, ns)),
+          ScaledJob: async (obj, ns) => sjValidator.validate(admissionRequest(obj, ns)),
+          TriggerAuthentication: async (obj, ns) => new TriggerAuthenticationValidator('TriggerAuthentication').validate(admissionRequest(obj, ns)),
+          ClusterTriggerAuthentication: async (obj, ns) =>
+            new TriggerAuthenticationValidator('ClusterTriggerAuthentication').validate(admissionRequest(obj, ns)),
+        };
+        const deps: CheckDeps = {
+          validate: (kind, obj, ns) => validators[kind](obj, ns),
+          resolveAuth: (kind, obj) => resolveAuthFromCluster(cluster.client, kind, obj),
+          currentReplicas: async (so) => (await readScale(cluster.client, await resolveScaleTarget(cluster.client, so))).replicas,
+          registry: scalers,
+          scalerContext: {
+            httpTimeoutMs: Number.isInteger(httpTimeout) && httpTimeout > 0 ? httpTimeout : 3000,
+            now: () => new Date(),
+            kubernetes: new PodReader(cluster.client),
+          },
+          timeoutMs: opts.timeout,
+          now: () => new Date(),
+        };
+        const reports = [];
+        for (const doc of docs) reports.push(await checkDocument(doc, opts.namespace ?? cluster.namespace, deps));
+        io.stdout(opts.output === 'json' ? `${JSON.stringify(reports, null, 2)}\n` : `${reports.map(renderCheckReport).join('\n\n')}\n`);
+        setExitCode(overallExitCode(reports));
+      } finally {
+        await caches.stop();
+        cluster.client.close();
+      }
+    });
+  return program;
+}
+
+function admissionRequest(obj: Record<string, unknown>, namespace: string) {
+  const name = String((obj['metadata'] as { name?: unknown } | undefined)?.name ?? '');
+  return { uid: 'keda-ts-check', operation: 'CREATE' as const, namespace, name, object: obj, oldObject: undefined, dryRun: true };
+}
+
+/** Runs the CLI; resolves with the exit code. Never throws. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let exitCode: number = ExitCode.Ok;
+  const program = createProgram(io, (code) => (exitCode = code));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    if (err instanceof CliError) {
+      io.stderr(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    io.stderr(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return ExitCode.Unreachable;
+  }
+}
