@@ -8,7 +8,7 @@ import path from 'node:path';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = { ...process.env, NX_NO_CLOUD: 'true', NX_TUI: 'false' };
 
-const build = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '-p', 'controller', 'metrics-adapter', 'webhook', '--parallel=2', '--output-style=static'], {
+const build = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '-p', 'controller', 'metrics-adapter', 'webhook', 'keda-ts', '--parallel=2', '--output-style=static'], {
   cwd: root,
   env,
   stdio: ['ignore', process.stderr, 'inherit'],

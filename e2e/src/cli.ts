@@ -84,13 +84,17 @@ async function main(): Promise<void> {
       return stop(1);
     }
   }
+  let certDir: string | undefined;
+  let grpcPort: number | undefined;
   try {
     const kc = kubeconfig;
     await installCrds((args, input) => runKubectl(tools.kubectl, kc, args, input));
     if (command === 'start') {
-      const certDir = mkdtempSync(path.join(os.tmpdir(), 'keda-ts-certs-'));
+      certDir = mkdtempSync(path.join(os.tmpdir(), 'keda-ts-certs-'));
       const certs = await writeCertDir(certDir);
-      const { specs, ports } = await defaultAppSpecs(certDir);
+      const defaults = await defaultAppSpecs(certDir);
+      const { specs, ports } = defaults;
+      grpcPort = ports.grpc;
       apps = await startApps(kc, specs);
       // The metrics adapter behind external.metrics.k8s.io, reached through an ExternalName Service to localhost.
       const kubeConfig = new KubeConfig();
@@ -99,7 +103,7 @@ async function main(): Promise<void> {
       await registerApiServiceToLocalhost(kubeConfig, { ...apiService, port: ports.adapterSecure, caPem: certs.caPem });
       cleanup = async () => {
         await unregisterApiService(kubeConfig, apiService);
-        rmSync(certDir, { recursive: true, force: true });
+        if (certDir) rmSync(certDir, { recursive: true, force: true });
       };
     }
   } catch (err) {
@@ -124,7 +128,13 @@ spec:
   triggers: [{ type: cron, metadata: { timezone: UTC, start: "0 * * * *", end: "30 * * * *", desiredReplicas: "2" } }]
 YAML
   kubectl get so
-(kubectl for this Kubernetes version: ${tools.kubectl})
+${
+  certDir && grpcPort
+    ? `  # why it scales (or not), from the controller's own record:
+  KEDA_TS_CONTROLLER_ADDRESS=127.0.0.1:${grpcPort} KEDA_TS_CERT_DIR=${certDir} node apps/cli/dist/main.js explain so/demo
+`
+    : ''
+}(kubectl for this Kubernetes version: ${tools.kubectl})
 Ctrl-C stops everything.
 `);
   // Stay up; watch that the apps keep running.
