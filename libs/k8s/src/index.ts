@@ -38,10 +38,12 @@ export {
   DEFAULT_LEADER_ELECTION_TIMING,
   KubeLeaseStore,
   LeaderElector,
+  LeaderOnly,
   checkLeaderElectionTiming,
   type Lease,
   type LeaseSpec,
   type LeaseStore,
   type LeaderElectionTiming,
   type LeaderElectorOptions,
+  type LeaderOnlyService,
 } from './leader-election';

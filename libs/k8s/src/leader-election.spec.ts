@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { KubeApiError } from './kube-client';
-import { checkLeaderElectionTiming, LeaderElector, type Lease, type LeaseStore } from './leader-election';
+import { checkLeaderElectionTiming, LeaderElector, LeaderOnly, type Lease, type LeaseStore } from './leader-election';
 
 /** An in-memory Lease with the API server's compare-and-swap on resourceVersion. */
 class FakeLeaseServer {
@@ -264,5 +264,41 @@ describe('LeaderElector', () => {
     expect(() => new LeaderElector({ ...TIMING, leaseDurationMs: 5_000, store: new Link(new FakeLeaseServer(), 'x'), identity: 'x', logger, onStartedLeading: () => undefined, onStoppedLeading: () => undefined })).toThrow(
       /invalid leader election timing: lease duration \(5000 ms\)/,
     );
+  });
+});
+
+describe('LeaderOnly', () => {
+  it('follows the latest wish, one start or stop at a time', async () => {
+    const calls: string[] = [];
+    let active = 0;
+    const step = (name: string) => async () => {
+      active++;
+      expect(active).toBe(1);
+      calls.push(name);
+      await new Promise((r) => setTimeout(r, 5));
+      active--;
+    };
+    const svc = new LeaderOnly('grpc', { start: step('start'), stop: step('stop') }, logger);
+    void svc.set(true);
+    void svc.set(false);
+    await svc.set(true);
+    expect(svc.isRunning).toBe(true);
+    // The second wish (stop) was overtaken before it ran; the first start happened once.
+    expect(calls).toEqual(['start']);
+    await svc.set(false);
+    await svc.set(false);
+    expect(calls).toEqual(['start', 'stop']);
+    expect(svc.isRunning).toBe(false);
+  });
+
+  it('logs a failed start and tries again at the next change', async () => {
+    let fail = true;
+    const svc = new LeaderOnly('grpc', { start: async () => { if (fail) throw new Error('EADDRINUSE'); }, stop: async () => undefined }, logger);
+    await svc.set(true);
+    expect(svc.isRunning).toBe(false);
+    fail = false;
+    await svc.set(false);
+    await svc.set(true);
+    expect(svc.isRunning).toBe(true);
   });
 });

@@ -336,3 +336,50 @@ export class LeaderElector {
     }
   }
 }
+
+/** Something that runs only while this replica leads, e.g. the gRPC metrics service. */
+export interface LeaderOnlyService {
+  start(): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts and stops a service as leadership comes and goes. Calls are serialized and the latest
+ * wish wins, so a quick lose-then-win never leaves two starts racing; a failed start is logged and
+ * retried at the next change.
+ */
+export class LeaderOnly {
+  private wanted = false;
+  private running = false;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly name: string,
+    private readonly service: LeaderOnlyService,
+    private readonly logger: Logger,
+  ) {}
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Resolves once the service matches the latest wish. */
+  set(leading: boolean): Promise<void> {
+    this.wanted = leading;
+    this.chain = this.chain.then(() => this.converge());
+    return this.chain;
+  }
+
+  private async converge(): Promise<void> {
+    if (this.wanted === this.running) return;
+    const starting = this.wanted;
+    try {
+      if (starting) await this.service.start();
+      else await this.service.stop();
+      this.running = starting;
+      this.logger.info({ service: this.name }, starting ? 'leader-only service started' : 'leader-only service stopped');
+    } catch (err) {
+      this.logger.error({ service: this.name, err: err instanceof Error ? err.message : String(err) }, starting ? 'leader-only service failed to start' : 'leader-only service failed to stop');
+    }
+  }
+}
