@@ -194,7 +194,12 @@ export class Operator {
     });
     this.loops = new ScaleLoops(
       {
-        poll: (key) => this.poller.poll(key),
+        // A loop started by a reconcile that was still running when leadership ended stops at its first tick.
+        poll: (key) => {
+          if (this.leading) return this.poller.poll(key);
+          this.loops.stop(key);
+          return Promise.resolve();
+        },
         intervalMs: (key) => this.poller.intervalMs(key),
         onStop: (key) => this.poller.forget(key),
         onLag: options.onScaleLoopLag,
