@@ -1,4 +1,4 @@
-import pino from 'pino';
+import { createLogger } from '@keda-ts/runtime';
 import { KubeApiError } from './kube-client';
 import { checkLeaderElectionTiming, LeaderElector, LeaderOnly, type Lease, type LeaseStore } from './leader-election';
 
@@ -68,7 +68,7 @@ class Link implements LeaseStore {
   }
 }
 
-const logger = pino({ level: 'silent' });
+const logger = createLogger({ component: 'test', version: '0.0.0', destination: { write: () => undefined } });
 const TIMING = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
 
 interface Replica {
