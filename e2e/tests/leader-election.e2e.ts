@@ -19,6 +19,7 @@ import {
   k8s,
   killHard,
   kubeConfig,
+  logLines,
   MetricsSource,
   readClusterInfo,
   startController,
@@ -182,6 +183,10 @@ describe('leader election between two controllers', () => {
       await standby.app.process.stop(20_000);
       await waitFor(() => becameLeaderAt(third).length === 1, { description: `${third.label} taking over after SIGTERM`, timeoutMs: 15_000, intervalMs: 100 });
       const handoverMs = becameLeaderAt(third)[0] - stoppedAt;
+      // The graceful path: loops and reconciles drained, then the Lease released, then a clean exit.
+      const stoppedLog = logLines(standby.logFile).map((l) => l.msg);
+      expect(stoppedLog).toEqual(expect.arrayContaining(['stopped leading', 'released the leader election lease', 'shutdown complete']));
+      expect(stoppedLog.indexOf('released the leader election lease')).toBeLessThan(stoppedLog.indexOf('shutdown complete'));
       process.stderr.write(`[leader-election] handover after SIGTERM: ${handoverMs} ms\n`);
       // Drain + release, then the standby's next attempt (retry period 2 s with jitter); without the
       // release it would wait out the lease (13-15 s).
