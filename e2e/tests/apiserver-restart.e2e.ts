@@ -43,7 +43,7 @@ beforeAll(async () => {
     `--watch-namespace=${NS}`,
     `--metrics-service-bind-address=127.0.0.1:${await freePort()}`,
     `--metrics-bind-address=127.0.0.1:${await freePort()}`,
-  ]);
+  ], info.stateDir);
 }, 300_000);
 
 afterAll(async () => {

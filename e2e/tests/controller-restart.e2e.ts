@@ -58,7 +58,7 @@ async function startReplica(label: string): Promise<ControllerProcess> {
     `--metrics-service-bind-address=127.0.0.1:${grpcPort}`,
     `--cert-dir=${certDir}`,
     `--metrics-bind-address=127.0.0.1:${await freePort()}`,
-  ]);
+  ], dir);
   controllers.push(c);
   return c;
 }

@@ -61,7 +61,7 @@ async function start(label: string): Promise<ControllerProcess> {
     `--metrics-service-bind-address=127.0.0.1:${grpcPort}`,
     `--cert-dir=${certDir}`,
     `--metrics-bind-address=127.0.0.1:${await freePort()}`,
-  ]).then((c) => {
+  ], dir).then((c) => {
     controllers.push(c);
     return c;
   });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
@@ -33,10 +33,12 @@ export function logLines(logFile: string): LogLine[] {
 
 /**
  * Starts a built controller with `args` (give it `--leader-elect` and the Lease flags) and waits
- * until it is ready and has logged its leader election identity (when it campaigns).
+ * until it is ready and has logged its leader election identity (when it campaigns). Its log goes
+ * to `<parentDir>/<label>/controller.log` (a temp dir without parentDir).
  */
-export async function startController(kubeconfig: string, label: string, args: string[]): Promise<ControllerProcess> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `keda-ts-${label}-`));
+export async function startController(kubeconfig: string, label: string, args: string[], parentDir?: string): Promise<ControllerProcess> {
+  const dir = parentDir ? path.join(parentDir, label) : mkdtempSync(path.join(os.tmpdir(), `keda-ts-${label}-`));
+  mkdirSync(dir, { recursive: true });
   const [app] = await startApps(kubeconfig, [{ name: 'controller', args }], dir);
   const logFile = app.process.logFile;
   let identity = '';
