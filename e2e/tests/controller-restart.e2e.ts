@@ -210,7 +210,6 @@ describe('controller crashes while scaling', () => {
     source.set('/cool', { value: 8 });
     await scaledObject('cool', COOLDOWN_S, 3);
     await allAt({ cool: 1 }, 'cool activated', 60_000);
-    source.set('/cool', { value: 0 });
     const readLastActive = async () =>
       (
         await readObject<k8s.KubernetesObject & { status?: { lastActiveTime?: string } }>(kc, {
@@ -220,7 +219,12 @@ describe('controller crashes while scaling', () => {
           namespace: ns.name,
         })
       )?.status?.lastActiveTime;
-    // lastActiveTime settles on the last active poll.
+    // Active polls move lastActiveTime on (beyond the activation) ...
+    const activatedAt = await readLastActive();
+    await waitFor(async () => (await readLastActive()) !== activatedAt, { description: 'lastActiveTime moving on while active', timeoutMs: 30_000 });
+    source.set('/cool', { value: 0 });
+    const idleSince = Date.now();
+    // ... and settles on the last active poll.
     let lastActive = await readLastActive();
     await waitFor(
       async () => {
@@ -242,9 +246,14 @@ describe('controller crashes while scaling', () => {
     expect(await readLastActive()).toBe(lastActive);
 
     await allAt({ cool: 0 }, 'cool idled after its cooldown', 90_000);
-    const idledAt = history.find((h) => h.at > lastActiveAt && h.replicas['cool'] === 0)?.at ?? 0;
+    const idledAt = history.find((h) => h.at > idleSince && h.replicas['cool'] === 0)?.at ?? 0;
     const afterMs = idledAt - lastActiveAt;
-    process.stderr.write(`[controller-restart] idled ${afterMs} ms after lastActiveTime (cooldown ${COOLDOWN_S} s)\n`);
+    const transitions = history
+      .filter((h, i) => i > 0 && h.replicas['cool'] !== history[i - 1].replicas['cool'])
+      .map((h) => `${new Date(h.at).toISOString()} ${h.replicas['cool']}`);
+    process.stderr.write(
+      `[controller-restart] idled ${afterMs} ms after lastActiveTime ${lastActive} (cooldown ${COOLDOWN_S} s); source idle since ${new Date(idleSince).toISOString()}; replicas of cool: ${transitions.join(', ')}\n`,
+    );
     // lastActiveTime has second precision; a reset cooldown would idle >= 30 s after the handover,
     // a skipped one right after it.
     expect(afterMs).toBeGreaterThanOrEqual(COOLDOWN_S * 1000 - 1000);
