@@ -112,8 +112,13 @@ status:
  * kube-scheduler and kwok with fake Nodes, all on 127.0.0.1 with fresh PKI, free ports and a temp
  * state dir. `stop()` tears everything down; a stopped instance can be started again.
  */
+/** Components `LocalControlPlane.restartComponent` can restart. */
+export type ControlPlaneComponent = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
+
 export class LocalControlPlane {
   private processes: ManagedProcess[] = [];
+  /** How each component's health is probed, for restarts. */
+  private readonly probes = new Map<string, { probe: Parameters<typeof waitHealthy>[1]; timeoutMs: number }>();
   private info?: ClusterInfo;
   private readonly exitHandler = () => this.processes.forEach((p) => p.killNow());
 
@@ -186,6 +191,7 @@ export class LocalControlPlane {
       '--quota-backend-bytes=8589934592',
       '--log-level=warn',
     ]);
+    this.probes.set('etcd', { probe: { url: `${etcdUrl}/health` }, timeoutMs: 30_000 });
     await waitHealthy(etcd, { url: `${etcdUrl}/health` }, 30_000);
     this.log('etcd healthy');
 
@@ -228,6 +234,7 @@ export class LocalControlPlane {
       `--proxy-client-key-file=${pki.frontProxyClientKey}`,
       ...auditArgs,
     ]);
+    this.probes.set('kube-apiserver', { probe: { url: `${server}/readyz`, ca }, timeoutMs: 90_000 });
     await waitHealthy(apiserver, { url: `${server}/readyz`, ca }, 90_000);
     this.log('kube-apiserver ready');
 
@@ -269,6 +276,9 @@ export class LocalControlPlane {
       '--node-lease-duration-seconds=40',
       `--server-address=127.0.0.1:${ports.kwok}`,
     ]);
+    this.probes.set('kube-controller-manager', { probe: { url: `https://127.0.0.1:${ports.controllerManager}/healthz`, insecure: true }, timeoutMs: 60_000 });
+    this.probes.set('kube-scheduler', { probe: { url: `https://127.0.0.1:${ports.scheduler}/healthz`, insecure: true }, timeoutMs: 60_000 });
+    this.probes.set('kwok', { probe: { url: `http://127.0.0.1:${ports.kwok}/healthz` }, timeoutMs: 60_000 });
     await Promise.all([
       waitHealthy(kcm, { url: `https://127.0.0.1:${ports.controllerManager}/healthz`, insecure: true }, 60_000),
       waitHealthy(scheduler, { url: `https://127.0.0.1:${ports.scheduler}/healthz`, insecure: true }, 60_000),
@@ -291,6 +301,25 @@ export class LocalControlPlane {
       auditLog,
       ports,
     };
+  }
+
+  /**
+   * Kills one component (SIGKILL: no graceful shutdown), keeps it down for `downMs`, starts it
+   * again with the same flags, ports and data, and resolves once it is healthy. Clients see the
+   * outage as refused connections and broken watches, as in a crash of that component.
+   */
+  async restartComponent(name: ControlPlaneComponent, options: { downMs?: number } = {}): Promise<{ downMs: number }> {
+    const proc = this.processes.find((p) => p.name === name);
+    const health = this.probes.get(name);
+    if (!proc || !health) throw new Error(`no running component ${name} (components: ${this.processes.map((p) => p.name).join(', ')})`);
+    const killedAt = Date.now();
+    await proc.kill();
+    if (options.downMs) await new Promise((r) => setTimeout(r, options.downMs));
+    proc.start();
+    recordOwner(this.cluster.stateDir, this.processes.map((p) => p.pid ?? 0));
+    await waitHealthy(proc, health.probe, health.timeoutMs);
+    this.log(`${name} restarted; down ${Date.now() - killedAt} ms`);
+    return { downMs: Date.now() - killedAt };
   }
 
   /** Runs kubectl against this control plane; resolves with stdout. */

@@ -44,7 +44,10 @@ export class ManagedProcess {
     return this.child?.pid;
   }
 
+  /** Starts the process; after it exited, starts it again with the same command line. */
   start(): void {
+    this.exited = false;
+    this.exitCode = null;
     const fd = openSync(this.logFile, 'a');
     // Own process group: a Ctrl-C in the terminal reaches us, and we stop the children in order.
     this.child = spawn(this.command, this.args, { stdio: ['ignore', fd, fd], detached: true, env: this.env });
@@ -68,6 +71,23 @@ export class ManagedProcess {
     } catch {
       return '(no log)';
     }
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && !this.exited;
+  }
+
+  /** SIGKILL; resolves once the process is gone. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || this.exited || child.pid === undefined) return;
+    const done = new Promise<void>((r) => child.once('exit', () => r()));
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      return;
+    }
+    await done;
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`. */

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { connectToApiServer } from '@keda-ts/k8s';
+import { connectToApiServer, KubeClient, KubeLeaseStore, LeaderElector, LeaderOnly } from '@keda-ts/k8s';
 import { createMetricsServer } from '@keda-ts/metrics-service';
 import { decisionDebugProvider, Operator } from '@keda-ts/operator';
 import { KEDA_TS_VERSION, runApp } from '@keda-ts/runtime';
@@ -19,7 +21,11 @@ void runApp({
   options: controllerOptions,
   start({ config, ...app }) {
     const connection = connectToApiServer(app, { kubeconfigPath: config.kubeconfig });
+    // Unique per process: a restarted container must not mistake its predecessor's Lease for its own.
+    const identity = `${config.podName || hostname()}_${randomUUID()}`;
     const operator = new Operator({
+      standby: config.leaderElect,
+      userAgent: `keda-ts-controller/${KEDA_TS_VERSION} (${identity})`,
       kubeConfig: connection.kubeConfig,
       logger: app.logger,
       registry: scalers,
@@ -34,6 +40,38 @@ void runApp({
     app.health.addReadinessCheck('informers', () =>
       operator.ready ? { ok: true } : { ok: false, message: 'informer caches not synced yet' },
     );
+    // Only the leader serves gRPC: a standby does not listen, so the adapter reaches the leader.
+    const leaderOnly: LeaderOnly[] = [];
+    if (config.leaderElect) {
+      const timing = {
+        leaseDurationMs: config.leaderElectionLeaseDuration,
+        renewDeadlineMs: config.leaderElectionRenewDeadline,
+        retryPeriodMs: config.leaderElectionRetryPeriod,
+      };
+      // Its own client: the Lease is never queued behind the controller's rate-limited work.
+      const leaseClient = new KubeClient(connection.kubeConfig, { requestTimeoutMs: timing.renewDeadlineMs / 2, userAgent: `keda-ts-controller/${KEDA_TS_VERSION} (${identity})` });
+      const elector = new LeaderElector({
+        ...timing,
+        store: new KubeLeaseStore(leaseClient, config.podNamespace, config.leaderElectionId),
+        identity,
+        logger: app.logger,
+        onStartedLeading: () => {
+          operator.startLeading();
+          for (const s of leaderOnly) void s.set(true);
+        },
+        onStoppedLeading: () => {
+          operator.stopLeading();
+          for (const s of leaderOnly) void s.set(false);
+        },
+      });
+      app.logger.info({ identity, lease: `${config.podNamespace}/${config.leaderElectionId}`, ...timing }, 'leader election: campaigning');
+      // Runs after the operator drained (hooks run in reverse order): the successor starts at once.
+      app.onShutdown('leader election lease', async () => {
+        await elector.release();
+        leaseClient.close();
+      });
+      elector.start();
+    }
     app.onShutdown('operator', () => operator.stop());
     void operator.start();
 
@@ -52,10 +90,9 @@ void runApp({
       port: config.metricsServiceBindAddress.port,
       logger: app.logger,
     });
-    app.onShutdown('gRPC metrics service', () => metricsServer.stop());
-    void metricsServer.start().then(
-      (port) => app.logger.info({ port }, 'gRPC metrics service listening'),
-      (err: unknown) => app.logger.error({ err }, 'gRPC metrics service failed to start'),
-    );
+    const grpc = new LeaderOnly('gRPC metrics service', metricsServer, app.logger);
+    leaderOnly.push(grpc);
+    app.onShutdown('gRPC metrics service', () => grpc.set(false));
+    if (operator.isLeading) void grpc.set(true);
   },
 });

@@ -22,6 +22,7 @@ export {
   KubeClient,
   PodReader,
   KubeApiError,
+  WriteRefusedError,
   isNotFound,
   isConflict,
   groupVersionPath,
@@ -33,3 +34,16 @@ export {
 } from './kube-client';
 export { Watched, objectKey, type WatchableObject, type WatchEventType, type WatchHandler, type WatchedOptions } from './informer';
 export { EventRecorder, microTime, type EventSubject, type EventType, type RecordedEvent } from './events';
+export {
+  DEFAULT_LEADER_ELECTION_TIMING,
+  KubeLeaseStore,
+  LeaderElector,
+  LeaderOnly,
+  checkLeaderElectionTiming,
+  type Lease,
+  type LeaseSpec,
+  type LeaseStore,
+  type LeaderElectionTiming,
+  type LeaderElectorOptions,
+  type LeaderOnlyService,
+} from './leader-election';

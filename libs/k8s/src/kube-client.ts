@@ -19,6 +19,20 @@ export class KubeApiError extends Error {
   }
 }
 
+/** A write this process may not make now (e.g. it is not the leader); nothing was sent. */
+export class WriteRefusedError extends Error {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    reason: string,
+  ) {
+    super(`${method} ${path} not sent: ${reason}`);
+    this.name = 'WriteRefusedError';
+  }
+}
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 export const isNotFound = (err: unknown): boolean => err instanceof KubeApiError && err.status === 404;
 export const isConflict = (err: unknown): boolean => err instanceof KubeApiError && err.status === 409;
 
@@ -29,6 +43,13 @@ export interface KubeClientOptions {
   requestTimeoutMs?: number;
   /** Counts every request; for benchmarks ("API requests per reconcile"). */
   onRequest?: (method: string, path: string) => void;
+  /**
+   * Checked right before each write is sent (after the rate limiter): a string refuses it with a
+   * WriteRefusedError naming that reason. Leader election fences the controller's writes this way.
+   */
+  refuseWrite?: () => string | undefined;
+  /** User-Agent header, so the API server's audit log names the process. */
+  userAgent?: string;
 }
 
 export type PatchType = 'merge' | 'json' | 'strategic' | 'apply';
@@ -101,8 +122,15 @@ export class KubeClient {
     contentType = 'application/json',
   ): Promise<T> {
     await this.limiter.take();
+    if (WRITE_METHODS.has(method)) {
+      const refused = this.options.refuseWrite?.();
+      if (refused) throw new WriteRefusedError(method, path, refused);
+    }
     this.options.onRequest?.(method, path);
-    const opts: https.RequestOptions = { method, headers: { Accept: 'application/json' } };
+    const opts: https.RequestOptions = {
+      method,
+      headers: { Accept: 'application/json', ...(this.options.userAgent ? { 'User-Agent': this.options.userAgent } : {}) },
+    };
     await this.kubeConfig.applyToHTTPSOptions(opts);
     const tlsAgent = opts.agent as (https.Agent & { options: https.AgentOptions }) | undefined;
     if (!this.agent) {

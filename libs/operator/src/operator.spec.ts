@@ -1,6 +1,10 @@
 import type { ScaledObject } from '@keda-ts/api';
 import type { HorizontalPodAutoscaler } from '@keda-ts/scaling';
-import { hpaChangeMatters, scaledObjectChangeMatters } from './operator';
+import { KubeConfig } from '@kubernetes/client-node';
+import { WriteRefusedError } from '@keda-ts/k8s';
+import { createRegistry } from '@keda-ts/scalers';
+import { createLogger } from '@keda-ts/runtime';
+import { hpaChangeMatters, Operator, scaledObjectChangeMatters } from './operator';
 
 function so(patch: { generation?: number; annotations?: Record<string, string>; labels?: Record<string, string>; deletionTimestamp?: string; ready?: string; status?: Record<string, unknown> } = {}): ScaledObject {
   return {
@@ -86,5 +90,40 @@ describe('hpaChangeMatters: deep derivative of the spec (C-3)', () => {
     const q = (v: string) => ({ metrics: [{ type: 'External', external: { metric: { name: 'a' }, target: { type: 'AverageValue', averageValue: v } } }] });
     expect(hpaChangeMatters(withSpec(q('1000m')), withSpec(q('1')))).toBe(false);
     expect(hpaChangeMatters(withSpec(q('1')), withSpec(q('2')))).toBe(true);
+  });
+});
+
+describe('Operator leadership fence', () => {
+  // Nothing listens on port 1: a write that is sent fails with ECONNREFUSED, a refused one never leaves.
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  const make = (standby: boolean) =>
+    new Operator({ kubeConfig, logger: createLogger({ component: 'test', version: '0.0.0', destination: { write: () => undefined } }), registry: createRegistry([]), kedaVersion: 'test', standby });
+  const patchScale = (op: Operator) => op.client.patch('/apis/apps/v1/namespaces/n/deployments/d/scale', { spec: { replicas: 0 } });
+
+  it('a standby refuses every write until it leads, and again the moment it stops leading', async () => {
+    const op = make(true);
+    expect(op.isLeading).toBe(false);
+    await expect(patchScale(op)).rejects.toBeInstanceOf(WriteRefusedError);
+    op.startLeading();
+    expect(op.isLeading).toBe(true);
+    await expect(patchScale(op)).rejects.toThrow(/ECONNREFUSED/);
+    op.stopLeading();
+    await expect(patchScale(op)).rejects.toThrow('not sent: this replica is not the leader');
+    await op.stop();
+  });
+
+  it('without leader election it leads from the start; after stop() it writes nothing', async () => {
+    const op = make(false);
+    expect(op.isLeading).toBe(true);
+    await expect(patchScale(op)).rejects.toThrow(/ECONNREFUSED/);
+    await op.stop();
+    expect(op.isLeading).toBe(false);
+    await expect(patchScale(op)).rejects.toBeInstanceOf(WriteRefusedError);
   });
 });

@@ -41,6 +41,13 @@ export interface OperatorOptions {
   onScaleLoopLag?: (key: string, lagMs: number) => void;
   /** Decisions remembered per ScaledObject/ScaledJob for `keda-ts explain` (default 10). */
   decisionTraceSize?: number;
+  /**
+   * Start as a standby: informers run and caches stay warm, but nothing is reconciled, no scale
+   * loop runs and every write is refused until startLeading() (leader election).
+   */
+  standby?: boolean;
+  /** User-Agent of the API requests, naming this replica (audit log). */
+  userAgent?: string;
 }
 
 const PAUSE_KEYS = [
@@ -105,14 +112,27 @@ export class Operator {
   private readonly poller: ScaledObjectPoller;
   /** The recent decisions per object, served by the debug gRPC service. */
   readonly traces: DecisionTraces;
+  private readonly logger: Logger;
+  private leading: boolean;
+  private stopping = false;
 
   constructor(options: OperatorOptions) {
     const { logger } = options;
+    this.logger = logger;
+    this.leading = !options.standby;
     const now = options.now ?? (() => new Date());
     this.traces = new DecisionTraces(options.decisionTraceSize ?? 10);
-    this.client = new KubeClient(options.kubeConfig, { qps: options.qps, burst: options.burst, onRequest: options.onRequest });
+    // The fence: a standby, or a leader that just lost the Lease, sends no write at all.
+    const clientOptions = {
+      qps: options.qps,
+      burst: options.burst,
+      onRequest: options.onRequest,
+      userAgent: options.userAgent,
+      refuseWrite: () => (this.leading ? undefined : 'this replica is not the leader'),
+    };
+    this.client = new KubeClient(options.kubeConfig, clientOptions);
     // Events get their own rate limit, so that they never hold up reconciles and scaling.
-    this.eventsClient = new KubeClient(options.kubeConfig, { qps: options.qps, burst: options.burst, onRequest: options.onRequest });
+    this.eventsClient = new KubeClient(options.kubeConfig, clientOptions);
     const events = new EventRecorder(this.eventsClient, logger);
     const pods = new PodReader(this.client);
     const namespaces = options.watchNamespaces?.length ? options.watchNamespaces : [''];
@@ -181,7 +201,12 @@ export class Operator {
     });
     this.loops = new ScaleLoops(
       {
-        poll: (key) => this.poller.poll(key),
+        // A loop started by a reconcile that was still running when leadership ended stops at its first tick.
+        poll: (key) => {
+          if (this.leading) return this.poller.poll(key);
+          this.loops.stop(key);
+          return Promise.resolve();
+        },
         intervalMs: (key) => this.poller.intervalMs(key),
         onStop: (key) => this.poller.forget(key),
         onLag: options.onScaleLoopLag,
@@ -204,6 +229,8 @@ export class Operator {
     });
     this.queue = new WorkQueue(
       async (key) => {
+        // A standby drops keys: startLeading() queues every ScaledObject again.
+        if (!this.leading || this.stopping) return;
         const [ns, name] = key.split('/');
         await reconciler.reconcile(ns, name);
       },
@@ -260,10 +287,41 @@ export class Operator {
     return this.loops.size;
   }
 
+  get isLeading(): boolean {
+    return this.leading;
+  }
+
+  /** This replica leads from now on: every cached ScaledObject is reconciled, which starts its scale loop. */
+  startLeading(): void {
+    if (this.leading || this.stopping) return;
+    this.leading = true;
+    const keys = this.scaledObjects.flatMap((w) => w.list().map(keyOf));
+    this.logger.info({ scaledObjects: keys.length }, 'leading: reconciling every ScaledObject and starting the scale loops');
+    for (const key of keys) this.queue.add(key);
+  }
+
+  /**
+   * This replica no longer leads: writes are refused from this moment (a request already on the
+   * wire cannot be recalled), scale loops are cancelled and queued reconciles become no-ops.
+   * Informers keep running, so leading again starts from warm caches.
+   */
+  stopLeading(): void {
+    if (!this.leading) return;
+    this.leading = false;
+    this.logger.warn({ scaleLoops: this.loops.size }, 'not leading: stopped the scale loops, writes are refused');
+    void this.loops.stopAll();
+  }
+
+  /**
+   * Graceful shutdown: no new reconcile or scale-loop tick starts; the ones running finish (their
+   * writes included), then the informers and connections close. Status written by the last polls
+   * (lastActiveTime among it) is what the next leader continues from.
+   */
   async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all([this.queue.stop(), this.loops.stopAll()]);
+    this.leading = false;
     await Promise.all(this.informers.map((w) => w.stop()));
-    await this.queue.stop();
-    await this.loops.stopAll();
     await this.scalers.closeAll();
     this.client.close();
     this.eventsClient.close();

@@ -4,13 +4,29 @@ const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('ScaleLoops', () => {
   it('polls at once and then every interval, measured from the start of the previous poll', async () => {
-    const times: number[] = [];
-    const loops = new ScaleLoops({ poll: async () => void times.push(performance.now()), intervalMs: () => 20 }, () => 1);
-    loops.start('a');
-    await tick(75);
-    await loops.stopAll();
-    expect(times.length).toBeGreaterThanOrEqual(3);
-    expect(times.length).toBeLessThanOrEqual(5);
+    // Fake clock: the schedule, not the machine's load, decides.
+    jest.useFakeTimers();
+    try {
+      const times: number[] = [];
+      const loops = new ScaleLoops(
+        {
+          poll: async () => {
+            times.push(performance.now());
+            await new Promise((r) => setTimeout(r, 5));
+          },
+          intervalMs: () => 20,
+        },
+        () => 1,
+      );
+      const t0 = performance.now();
+      loops.start('a');
+      await jest.advanceTimersByTimeAsync(75);
+      await loops.stopAll();
+      // A 5 ms poll does not push the schedule: 0, 20, 40, 60.
+      expect(times.map((t) => Math.round(t - t0))).toEqual([0, 20, 40, 60]);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('a slow poll of one object does not delay another', async () => {
@@ -38,5 +54,31 @@ describe('ScaleLoops', () => {
     expect(loops.stop('a')).toBe(true);
     expect(loops.stop('a')).toBe(false);
     expect(stopped).toEqual(['a']);
+  });
+
+  it('stopAll (graceful shutdown) lets running polls finish and starts no new one', async () => {
+    const finished: string[] = [];
+    let started = 0;
+    const loops = new ScaleLoops(
+      {
+        poll: async (k) => {
+          started++;
+          await tick(50);
+          finished.push(k);
+        },
+        intervalMs: () => 1,
+      },
+      () => 1,
+    );
+    loops.start('a');
+    loops.start('b');
+    await tick(10);
+    await loops.stopAll();
+    // Both in-flight polls (and their writes) completed before stopAll resolved.
+    expect(finished.sort()).toEqual(['a', 'b']);
+    const after = started;
+    await tick(30);
+    expect(started).toBe(after);
+    expect(loops.size).toBe(0);
   });
 });
