@@ -5,3 +5,4 @@ export { ScaledObjectMetricsProvider } from './metrics-provider';
 export { ScaleLoops } from './scale-loops';
 export { ScalersCache } from './scalers-cache';
 export { evaluateMetrics, type Evaluation, type MetricReading } from './metric-evaluation';
+export * from './trigger-auth';
