@@ -1,4 +1,4 @@
-export { Operator, scaledObjectChangeMatters, hpaChangeMatters, type OperatorOptions } from './operator';
+export { Operator, scaledObjectChangeMatters, hpaChangeMatters, workloadKey, type OperatorOptions } from './operator';
 export { ScaledObjectReconciler } from './scaledobject-reconciler';
 export { ScaledObjectPoller } from './scaledobject-poller';
 export { ScaledObjectMetricsProvider } from './metrics-provider';

@@ -21,3 +21,6 @@ export {
   type SecretObject,
   type ServiceAccountObject,
 } from './types';
+export { AuthDependencies, dependentKey } from './dependencies';
+export { InformerAuthReader, TriggerAuthWatch, UNCACHED_SECRET_TYPES, type TriggerAuthWatchOptions } from './watch';
+export { TriggerAuthController, TriggerAuthEventReason, triggerAuthAction, type TriggerAuthAction } from './controller';
