@@ -30,10 +30,12 @@ const PW1 = 'pw-one-5c1f0a';
 const PW2 = 'pw-two-9be2d4';
 const API_KEY = 'api-key-3e7a11';
 const BAD_MODE = 'bad-mode-secret-77d0';
+const KEY3 = 'restricted-key-a81c';
+const WRONG_KEY = 'namespace-key-f00d';
 
 /** The metrics API: 200 {"value": 5} only for the expected credential, 401 otherwise; counts both. */
 const expected = { basicPassword: PW1, apiKey: API_KEY };
-const counts = { basicOk: 0, basicRejected: 0, keyOk: 0, keyRejected: 0 };
+const counts = { basicOk: 0, basicRejected: 0, keyOk: 0, keyRejected: 0, restrictedOk: 0, restrictedRejected: 0 };
 const server = http.createServer((req, res) => {
   let ok = false;
   if (req.url?.startsWith('/basic')) {
@@ -44,6 +46,10 @@ const server = http.createServer((req, res) => {
     ok = req.headers['x-team-key'] === expected.apiKey;
     if (ok) counts.keyOk++;
     else counts.keyRejected++;
+  } else if (req.url?.startsWith('/restricted')) {
+    ok = req.headers['x-api-key'] === KEY3;
+    if (ok) counts.restrictedOk++;
+    else counts.restrictedRejected++;
   }
   res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
   res.end(ok ? JSON.stringify({ value: 5 }) : '{}');
@@ -69,13 +75,13 @@ afterAll(async () => {
 const secret = (name: string, data: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: data });
 const configMap = (name: string, data: Record<string, string>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data });
 
-function scaledObject(name: string, path: string, authenticationRef: { name: string; kind?: string }, metadata: Record<string, string> = {}) {
+function scaledObject(name: string, path: string, authenticationRef: { name: string; kind?: string }, metadata: Record<string, string> = {}, target = 'web') {
   return {
     apiVersion: 'keda.sh/v1alpha1',
     kind: 'ScaledObject',
     metadata: { name },
     spec: {
-      scaleTargetRef: { name: 'web' },
+      scaleTargetRef: { name: target },
       pollingInterval: 1,
       minReplicaCount: 1,
       maxReplicaCount: 3,
@@ -228,5 +234,69 @@ describe('TriggerAuthentication / ClusterTriggerAuthentication', () => {
     await deleteObject(kc, ctaRef(`cta-${ns.name}`));
     await waitFor(async () => (await readObject(kc, ctaRef(`cta-${ns.name}`))) === undefined, { description: 'CTA deleted', timeoutMs: 30_000 });
     await waitFor(async () => (await readObject(kc, taRef('ta-basic'))) === undefined, { description: 'TA deleted', timeoutMs: 30_000 });
+  });
+});
+
+describe('KEDA_RESTRICT_SECRET_ACCESS', () => {
+  beforeAll(async () => {
+    await stopApps(controller);
+    controller = await startApps(readClusterInfo().kubeconfig, [
+      {
+        name: 'controller',
+        args: [`--watch-namespace=${ns.name}`, `--cluster-object-namespace=${clusterNs}`, '--restrict-secret-access', '--log-level=debug'],
+      },
+    ]);
+  });
+
+  it('reads TA secrets from the cluster object namespace and skips Secret env of a workload outside it', async () => {
+    // Same Secret name in both namespaces: only the cluster object namespace's one opens the door.
+    await apply(kc, secret('r-creds', { key: KEY3 }), clusterNs);
+    await apply(kc, secret('r-creds', { key: WRONG_KEY }), ns.name);
+    // The header name would come from a Secret of the workload namespace: skipped, so the default X-API-KEY stays.
+    await apply(kc, secret('hdr', { name: 'X-Leaked-Header' }), ns.name);
+    await apply(
+      kc,
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web-r' },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'web-r' } },
+          template: {
+            metadata: { labels: { app: 'web-r' } },
+            spec: {
+              containers: [
+                { name: 'main', image: 'registry.invalid/x:1', env: [{ name: 'KEY_HEADER', valueFrom: { secretKeyRef: { name: 'hdr', key: 'name' } } }] },
+              ],
+            },
+          },
+        },
+      } as k8s.KubernetesObject,
+      ns.name,
+    );
+    await apply(
+      kc,
+      {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'TriggerAuthentication',
+        metadata: { name: 'ta-r' },
+        spec: {
+          env: [{ parameter: 'keyParamName', name: 'KEY_HEADER' }],
+          secretTargetRef: [{ parameter: 'apiKey', name: 'r-creds', key: 'key' }],
+        },
+      } as k8s.KubernetesObject,
+      ns.name,
+    );
+    await apply(kc, scaledObject('so-r', '/restricted', { name: 'ta-r' }, { authModes: 'apiKey' }, 'web-r') as k8s.KubernetesObject, ns.name);
+    await waitForCondition(kc, soRef('so-r'), 'Ready');
+    await waitFor(async () => counts.restrictedOk >= 2, { description: 'requests with the cluster-namespace key in X-API-KEY', timeoutMs: 30_000 });
+    expect(counts.restrictedRejected).toBe(0);
+
+    const log = readFileSync(controller[0].process.logFile, 'utf8');
+    for (const s of [KEY3, WRONG_KEY]) expect(log.includes(s) ? `${s} leaked` : 'clean').toBe('clean');
+    await deleteObject(kc, soRef('so-r'));
+    await deleteObject(kc, taRef('ta-r'));
+    await waitFor(async () => (await readObject(kc, taRef('ta-r'))) === undefined, { description: 'ta-r deleted', timeoutMs: 30_000 });
   });
 });
