@@ -42,8 +42,8 @@ export interface OperatorOptions {
   onRequest?: (method: string, path: string) => void;
   /** How late each scale-loop tick ran against its plan (keda_internal_scale_loop_latency_seconds). */
   onScaleLoopLag?: (key: string, lagMs: number) => void;
-  /** Namespace of ClusterTriggerAuthentication Secrets/ConfigMaps (KEDA_CLUSTER_OBJECT_NAMESPACE resolved). */
-  clusterObjectNamespace: string;
+  /** Namespace of ClusterTriggerAuthentication Secrets/ConfigMaps (KEDA_CLUSTER_OBJECT_NAMESPACE resolved; default keda). */
+  clusterObjectNamespace?: string;
   /** KEDA_RESTRICT_SECRET_ACCESS. */
   restrictSecretAccess?: boolean;
   /** WATCH_LABEL_SELECTOR_FOR_TRIGGERAUTH. */
@@ -137,7 +137,7 @@ export class Operator {
       logger,
       watchNamespaces: options.watchNamespaces,
       triggerAuthLabelSelector: options.triggerAuthLabelSelector,
-      clusterObjectNamespace: options.clusterObjectNamespace,
+      clusterObjectNamespace: options.clusterObjectNamespace || 'keda',
       restrictSecretAccess: options.restrictSecretAccess,
       filePathAuthRootPath: options.filePathAuthRootPath,
       boundServiceAccountTokenExpirySeconds: options.boundServiceAccountTokenExpirySeconds,
