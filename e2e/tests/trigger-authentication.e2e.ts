@@ -142,7 +142,7 @@ describe('TriggerAuthentication / ClusterTriggerAuthentication', () => {
     await apply(kc, scaledObject('so-basic', '/basic', { name: 'ta-basic' }) as k8s.KubernetesObject, ns.name);
 
     await waitForCondition(kc, soRef('so-basic'), 'Ready');
-    await waitFor(async () => counts.basicOk >= 2, { description: 'authenticated basic requests', timeoutMs: 30_000 });
+    await waitFor(async () => counts.basicOk >= 2, { description: 'authenticated basic requests', timeoutMs: 60_000 });
     await waitForCondition(kc, soRef('so-basic'), 'Active', 'True');
 
     // The TA controller: finalizer, Added event, referrers in status.
@@ -151,21 +151,21 @@ describe('TriggerAuthentication / ClusterTriggerAuthentication', () => {
         const obj = await readObject<k8s.KubernetesObject & Status>(kc, taRef('ta-basic'));
         return obj?.status?.scaledobjects === 'so-basic' && obj.metadata?.finalizers?.includes('finalizer.keda.sh') ? obj : undefined;
       },
-      { description: 'ta-basic finalizer and status.scaledobjects', timeoutMs: 30_000 },
+      { description: 'ta-basic finalizer and status.scaledobjects', timeoutMs: 60_000 },
     );
     expect(ta.status?.scaledobjects).toBe('so-basic');
 
     // The server now wants PW2: polls with PW1 are refused until the Secret says PW2.
     expected.basicPassword = PW2;
     const rejectedBefore = counts.basicRejected;
-    await waitFor(async () => counts.basicRejected > rejectedBefore + 1, { description: 'old password refused', timeoutMs: 30_000 });
+    await waitFor(async () => counts.basicRejected > rejectedBefore + 1, { description: 'old password refused', timeoutMs: 60_000 });
     await apply(kc, secret('creds', { password: PW2 }), ns.name);
     const okAfterUpdate = counts.basicOk;
-    await waitFor(async () => counts.basicOk > okAfterUpdate + 1, { description: 'new password used without a restart', timeoutMs: 30_000 });
+    await waitFor(async () => counts.basicOk > okAfterUpdate + 1, { description: 'new password used without a restart', timeoutMs: 60_000 });
     // And it keeps being used (the scalers were rebuilt, not just retried once).
     const rejectedAfter = counts.basicRejected;
     const okNow = counts.basicOk;
-    await waitFor(async () => counts.basicOk > okNow + 2, { description: 'more authenticated polls', timeoutMs: 30_000 });
+    await waitFor(async () => counts.basicOk > okNow + 2, { description: 'more authenticated polls', timeoutMs: 60_000 });
     expect(counts.basicRejected - rejectedAfter).toBeLessThanOrEqual(1);
   });
 
@@ -183,10 +183,10 @@ describe('TriggerAuthentication / ClusterTriggerAuthentication', () => {
     } as k8s.KubernetesObject);
     await apply(kc, scaledObject('so-key', '/apikey', { name: `cta-${ns.name}`, kind: 'ClusterTriggerAuthentication' }, { authModes: 'apiKey' }) as k8s.KubernetesObject, ns.name);
     await waitForCondition(kc, soRef('so-key'), 'Ready');
-    await waitFor(async () => counts.keyOk >= 2, { description: 'authenticated apiKey requests', timeoutMs: 30_000 });
+    await waitFor(async () => counts.keyOk >= 2, { description: 'authenticated apiKey requests', timeoutMs: 60_000 });
     await waitFor(
       async () => (await readObject<k8s.KubernetesObject & Status>(kc, ctaRef(`cta-${ns.name}`)))?.status?.scaledobjects === 'so-key',
-      { description: 'CTA status.scaledobjects', timeoutMs: 30_000 },
+      { description: 'CTA status.scaledobjects', timeoutMs: 60_000 },
     );
   });
 
@@ -212,7 +212,7 @@ describe('TriggerAuthentication / ClusterTriggerAuthentication', () => {
   it('deleting a TA removes its finalizer; no credential appears in events, status or logs', async () => {
     await deleteObject(kc, soRef('so-bad'));
     await deleteObject(kc, taRef('ta-bad'));
-    await waitFor(async () => (await readObject(kc, taRef('ta-bad'))) === undefined, { description: 'ta-bad deleted', timeoutMs: 30_000 });
+    await waitFor(async () => (await readObject(kc, taRef('ta-bad'))) === undefined, { description: 'ta-bad deleted', timeoutMs: 60_000 });
 
     const events = await kc.makeApiClient(k8s.EventsV1Api).listNamespacedEvent({ namespace: ns.name });
     const reasons = events.items.map((e) => e.reason);
@@ -232,8 +232,8 @@ describe('TriggerAuthentication / ClusterTriggerAuthentication', () => {
     for (const name of ['so-basic', 'so-key']) await deleteObject(kc, soRef(name));
     await deleteObject(kc, taRef('ta-basic'));
     await deleteObject(kc, ctaRef(`cta-${ns.name}`));
-    await waitFor(async () => (await readObject(kc, ctaRef(`cta-${ns.name}`))) === undefined, { description: 'CTA deleted', timeoutMs: 30_000 });
-    await waitFor(async () => (await readObject(kc, taRef('ta-basic'))) === undefined, { description: 'TA deleted', timeoutMs: 30_000 });
+    await waitFor(async () => (await readObject(kc, ctaRef(`cta-${ns.name}`))) === undefined, { description: 'CTA deleted', timeoutMs: 60_000 });
+    await waitFor(async () => (await readObject(kc, taRef('ta-basic'))) === undefined, { description: 'TA deleted', timeoutMs: 60_000 });
   });
 });
 
@@ -290,13 +290,13 @@ describe('KEDA_RESTRICT_SECRET_ACCESS', () => {
     );
     await apply(kc, scaledObject('so-r', '/restricted', { name: 'ta-r' }, { authModes: 'apiKey' }, 'web-r') as k8s.KubernetesObject, ns.name);
     await waitForCondition(kc, soRef('so-r'), 'Ready');
-    await waitFor(async () => counts.restrictedOk >= 2, { description: 'requests with the cluster-namespace key in X-API-KEY', timeoutMs: 30_000 });
+    await waitFor(async () => counts.restrictedOk >= 2, { description: 'requests with the cluster-namespace key in X-API-KEY', timeoutMs: 60_000 });
     expect(counts.restrictedRejected).toBe(0);
 
     const log = readFileSync(controller[0].process.logFile, 'utf8');
     for (const s of [KEY3, WRONG_KEY]) expect(log.includes(s) ? `${s} leaked` : 'clean').toBe('clean');
     await deleteObject(kc, soRef('so-r'));
     await deleteObject(kc, taRef('ta-r'));
-    await waitFor(async () => (await readObject(kc, taRef('ta-r'))) === undefined, { description: 'ta-r deleted', timeoutMs: 30_000 });
+    await waitFor(async () => (await readObject(kc, taRef('ta-r'))) === undefined, { description: 'ta-r deleted', timeoutMs: 60_000 });
   });
 });
