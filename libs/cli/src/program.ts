@@ -7,9 +7,17 @@ import { join } from 'node:path';
 import { credentials, Metadata, status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { ClusterCaches, ScaledJobValidator, ScaledObjectValidator, TriggerAuthenticationValidator } from '@keda-ts/admission';
 import type { ScaledJob, ScaledObject } from '@keda-ts/api';
-import { KubeApiError, KubeClient, loadKubeConfig, PodReader } from '@keda-ts/k8s';
+import { KubeApiError, KubeClient, loadKubeConfig, PodReader, resourcePath } from '@keda-ts/k8s';
 import { debugProto } from '@keda-ts/metrics-service';
-import { readScale, resolveScaleTarget, resolveTargetEnv } from '@keda-ts/operator';
+import {
+  ApiAuthReader,
+  podTemplateOf,
+  readScale,
+  resolveScaleTarget,
+  scalableFromScaledJob,
+  scalableFromScaledObject,
+  TriggerAuthResolver,
+} from '@keda-ts/operator';
 import { createLogger } from '@keda-ts/runtime';
 import { scalers } from '@keda-ts/scalers';
 import { Command, CommanderError, Option } from 'commander';
@@ -68,21 +76,26 @@ function fetchTraces(address: string, certDir: string, req: debugProto.ExplainRe
   });
 }
 
-/** Env of the scale target / job template container; auth params from TriggerAuthentications come with the auth resolver. */
-async function resolveAuthFromCluster(client: KubeClient, kind: 'ScaledObject' | 'ScaledJob', obj: ScaledObject | ScaledJob) {
-  if (kind === 'ScaledObject') {
-    const so = obj as ScaledObject;
-    const target = await resolveScaleTarget(client, so);
-    const resolvedEnv = await resolveTargetEnv(client, target, so.spec.scaleTargetRef.envSourceContainerName);
-    return { resolvedEnv, authParams: () => ({}) };
-  }
-  const sj = obj as ScaledJob;
-  const template = sj.spec.jobTargetRef?.template as { spec?: { containers?: { name: string; env?: { name: string; value?: string }[] }[] } } | undefined;
-  const containers = template?.spec?.containers ?? [];
-  const wanted = sj.spec.envSourceContainerName;
-  const container = wanted ? containers.find((c) => c.name === wanted) : containers[0];
-  const resolvedEnv = Object.fromEntries((container?.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]));
-  return { resolvedEnv, authParams: () => ({}) };
+/**
+ * The target's container env and each trigger's authentication, resolved from the cluster as the
+ * controller does (direct GETs instead of informers). ClusterTriggerAuthentications read their
+ * Secrets from KEDA_CLUSTER_OBJECT_NAMESPACE (default keda).
+ */
+async function resolveAuthFromCluster(
+  client: KubeClient,
+  env: CliIo['env'],
+  kind: 'ScaledObject' | 'ScaledJob',
+  obj: ScaledObject | ScaledJob,
+) {
+  const resolver = new TriggerAuthResolver(new ApiAuthReader(client), {
+    clusterObjectNamespace: env['KEDA_CLUSTER_OBJECT_NAMESPACE'] || 'keda',
+    restrictSecretAccess: env['KEDA_RESTRICT_SECRET_ACCESS'] === 'true',
+  });
+  if (kind === 'ScaledJob') return resolver.resolve(scalableFromScaledJob(obj as ScaledJob));
+  const so = obj as ScaledObject;
+  const target = await resolveScaleTarget(client, so);
+  const workload = await client.get(resourcePath(target.resource, target.namespace, target.name));
+  return resolver.resolve(scalableFromScaledObject(so, podTemplateOf(workload)));
 }
 
 function outputOption() {
@@ -166,7 +179,7 @@ export function createProgram(io: CliIo, setExitCode: (code: number) => void): C
         };
         const deps: CheckDeps = {
           validate: (kind, obj, ns) => validators[kind](obj, ns),
-          resolveAuth: (kind, obj) => resolveAuthFromCluster(cluster.client, kind, obj),
+          resolveAuth: (kind, obj) => resolveAuthFromCluster(cluster.client, io.env, kind, obj),
           currentReplicas: async (so) => (await readScale(cluster.client, await resolveScaleTarget(cluster.client, so))).replicas,
           registry: scalers,
           scalerContext: {

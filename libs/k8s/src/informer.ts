@@ -1,5 +1,6 @@
 import {
-  makeInformer,
+  ListWatch,
+  Watch,
   type KubeConfig,
   type KubernetesObject,
   type KubernetesListObject,
@@ -14,6 +15,8 @@ export interface WatchedOptions {
   /** API path of the collection, e.g. `/apis/keda.sh/v1alpha1/scaledobjects` or `.../namespaces/x/scaledobjects`. */
   path: string;
   labelSelector?: string;
+  /** e.g. `type!=helm.sh/release.v1`: objects the caller never needs stay out of memory. */
+  fieldSelector?: string;
   logger: Logger;
   /** Restart delay after a watch error; doubles up to 30 s. */
   restartDelayMs?: number;
@@ -47,27 +50,38 @@ export class Watched<T extends WatchableObject> {
     client: KubeClient,
     private readonly options: WatchedOptions,
   ) {
-    const listPath = options.labelSelector
-      ? `${options.path}?labelSelector=${encodeURIComponent(options.labelSelector)}`
-      : options.path;
-    this.informer = makeInformer<KubernetesObject>(
-      kubeConfig,
+    const query = new URLSearchParams();
+    if (options.labelSelector) query.set('labelSelector', options.labelSelector);
+    if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
+    const listPath = query.size ? `${options.path}?${query.toString()}` : options.path;
+    this.informer = new ListWatch<KubernetesObject>(
       options.path,
-      () => client.get<KubernetesListObject<KubernetesObject>>(listPath),
+      new Watch(kubeConfig),
+      // Synced once the first list is in the cache: ListWatch adds the items right after this promise
+      // settles (its 'connect' event comes before the list, too early).
+      () =>
+        client.get<KubernetesListObject<KubernetesObject>>(listPath).then((list) => {
+          setImmediate(() => this.markSynced());
+          return list;
+        }),
+      false,
       options.labelSelector,
+      options.fieldSelector,
     );
     this.informer.on('add', (obj) => this.dispatch('add', obj as T));
     this.informer.on('update', (obj) => this.dispatch('update', obj as T));
     this.informer.on('delete', (obj) => this.dispatch('delete', obj as T));
     this.informer.on('connect', () => {
       this.failures = 0;
-      if (!this.synced) {
-        this.synced = true;
-        this.syncWaiters.forEach((w) => w());
-        this.syncWaiters = [];
-      }
     });
     this.informer.on('error', (err) => this.restart(err));
+  }
+
+  private markSynced(): void {
+    if (this.synced) return;
+    this.synced = true;
+    this.syncWaiters.forEach((w) => w());
+    this.syncWaiters = [];
   }
 
   private dispatch(type: WatchEventType, obj: T): void {
@@ -108,7 +122,7 @@ export class Watched<T extends WatchableObject> {
     await this.informer.start().catch((e: unknown) => this.restart(e));
   }
 
-  /** Resolves after the first successful list. */
+  /** Resolves once the first list is in the cache. */
   waitForSync(): Promise<void> {
     if (this.synced) return Promise.resolve();
     return new Promise((r) => this.syncWaiters.push(r));

@@ -1,10 +1,10 @@
-export { Operator, scaledObjectChangeMatters, hpaChangeMatters, type OperatorOptions } from './operator';
+export { Operator, scaledObjectChangeMatters, hpaChangeMatters, workloadKey, type OperatorOptions } from './operator';
 export { ScaledObjectReconciler } from './scaledobject-reconciler';
 export { ScaledObjectPoller } from './scaledobject-poller';
 export { ScaledObjectMetricsProvider } from './metrics-provider';
 export { ScaleLoops } from './scale-loops';
 export { ScalersCache, buildScalers, type BuiltScalers, type ScalableForScalers } from './scalers-cache';
-export { readScale, resolveScaleTarget, resolveTargetEnv, type ScaleTarget } from './scale-target';
+export { readScale, resolveScaleTarget, type ScaleTarget } from './scale-target';
 export { evaluateMetrics, type Evaluation, type MetricReading } from './metric-evaluation';
 export {
   DecisionTraces,
@@ -15,3 +15,4 @@ export {
   type TracedKind,
 } from './decision-trace';
 export { decisionDebugProvider } from './decision-debug';
+export * from './trigger-auth';
