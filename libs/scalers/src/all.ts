@@ -6,6 +6,8 @@ import { cpuScaler, memoryScaler } from './scalers/cpu-memory';
 import { cronScaler } from './scalers/cron';
 import { kubernetesWorkloadScaler } from './scalers/kubernetes-workload';
 import { metricsApiScaler } from './scalers/metrics-api';
+import { redisClusterScaler, redisScaler, redisSentinelScaler } from './scalers/redis';
+import { redisClusterStreamsScaler, redisSentinelStreamsScaler, redisStreamsScaler } from './scalers/redis-streams';
 
 export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
   cpuScaler,
@@ -13,6 +15,12 @@ export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
   kubernetesWorkloadScaler,
   memoryScaler,
   metricsApiScaler,
+  redisScaler,
+  redisClusterScaler,
+  redisClusterStreamsScaler,
+  redisSentinelScaler,
+  redisSentinelStreamsScaler,
+  redisStreamsScaler,
 ];
 
 /** The default registry with every scaler of this library. */

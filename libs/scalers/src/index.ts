@@ -23,4 +23,16 @@ export {
   valueFromBody,
   type MetricsApiConfig,
 } from './scalers/metrics-api';
+export { SharedPool, poolKey, type Lease } from './pools/shared-pool';
+export { REDIS_CONNECTION_PARAMS, redisPoolSize, type RedisConnectionSettings, type RedisMode } from './scalers/redis-connection';
+export { REDIS_LENGTH_SCRIPT, redisClusterScaler, redisScaler, redisSentinelScaler } from './scalers/redis';
+export {
+  parseXinfoGroups,
+  redisClusterStreamsScaler,
+  redisMajorVersion,
+  redisSentinelStreamsScaler,
+  redisStreamsScaler,
+  streamsMode,
+  type RedisStreamsMode,
+} from './scalers/redis-streams';
 export { SCALER_DESCRIPTORS, scalers } from './all';
