@@ -105,6 +105,8 @@ const BAD: [string, Obj, string][] = [
   ['redis-streams: lagCount not an integer', so('redis-st-lag', { triggers: [trig('redis-streams', { address: 'r:6379', stream: 's', consumerGroup: 'g', lagCount: 'x' })] }), 'unable to set param "lagCount" value "x": must be an integer'],
   ['redis-cluster-streams: stream missing', so('redis-clst-nostream', { triggers: [trig('redis-cluster-streams', { addresses: 'a:1' })] }), 'missing required parameter "stream" in [triggerMetadata]'],
   ['redis-sentinel-streams: enableTLS not a bool', so('redis-sest-tls', { triggers: [trig('redis-sentinel-streams', { addresses: 'a:1', sentinelMaster: 'm', stream: 's', enableTLS: 'yes please' })] }), 'unable to set param "enableTLS" value "yes please": must be a boolean'],
+  ['nats-jetstream: consumer missing', so('nats-noconsumer', { triggers: [trig('nats-jetstream', { account: '$G', stream: 's', natsServerMonitoringEndpoint: 'nats:8222' })] }), 'missing required parameter "consumer" in [triggerMetadata]'],
+  ['nats-jetstream: endpoint with a scheme', so('nats-scheme', { triggers: [trig('nats-jetstream', { account: '$G', stream: 's', consumer: 'c', natsServerMonitoringEndpoint: 'http://nats:8222' })] }), 'must be host:port without a scheme or path'],
   ['ScaledJob: duplicate trigger names', sj('sj-dup', [named('a'), named('a')]), 'triggerName "a" is defined multiple times'],
   ['ScaledJob: unknown trigger type', sj('sj-unknown', [trig('nope', {})]), 'no scaler found for type: nope'],
   ['ScaledJob: cron metadata', sj('sj-cron', [trig('cron', { start: '0 8 * * *', end: '0 9 * * *', desiredReplicas: '1' })]), 'missing required parameter "timezone"'],

@@ -6,6 +6,7 @@ import { cpuScaler, memoryScaler } from './scalers/cpu-memory';
 import { cronScaler } from './scalers/cron';
 import { kubernetesWorkloadScaler } from './scalers/kubernetes-workload';
 import { metricsApiScaler } from './scalers/metrics-api';
+import { natsJetStreamScaler } from './scalers/nats-jetstream';
 import { redisClusterScaler, redisScaler, redisSentinelScaler } from './scalers/redis';
 import { redisClusterStreamsScaler, redisSentinelStreamsScaler, redisStreamsScaler } from './scalers/redis-streams';
 
@@ -15,6 +16,7 @@ export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
   kubernetesWorkloadScaler,
   memoryScaler,
   metricsApiScaler,
+  natsJetStreamScaler,
   redisScaler,
   redisClusterScaler,
   redisClusterStreamsScaler,

@@ -23,6 +23,7 @@ export {
   valueFromBody,
   type MetricsApiConfig,
 } from './scalers/metrics-api';
+export { consumerLag, jszUrl, natsJetStreamScaler, type NatsJetStreamConfig } from './scalers/nats-jetstream';
 export { SharedPool, poolKey, type Lease } from './pools/shared-pool';
 export { REDIS_CONNECTION_PARAMS, redisPoolSize, type RedisConnectionSettings, type RedisMode } from './scalers/redis-connection';
 export { REDIS_LENGTH_SCRIPT, redisClusterScaler, redisScaler, redisSentinelScaler } from './scalers/redis';
