@@ -107,6 +107,8 @@ const BAD: [string, Obj, string][] = [
   ['redis-sentinel-streams: enableTLS not a bool', so('redis-sest-tls', { triggers: [trig('redis-sentinel-streams', { addresses: 'a:1', sentinelMaster: 'm', stream: 's', enableTLS: 'yes please' })] }), 'unable to set param "enableTLS" value "yes please": must be a boolean'],
   ['nats-jetstream: consumer missing', so('nats-noconsumer', { triggers: [trig('nats-jetstream', { account: '$G', stream: 's', natsServerMonitoringEndpoint: 'nats:8222' })] }), 'missing required parameter "consumer" in [triggerMetadata]'],
   ['nats-jetstream: endpoint with a scheme', so('nats-scheme', { triggers: [trig('nats-jetstream', { account: '$G', stream: 's', consumer: 'c', natsServerMonitoringEndpoint: 'http://nats:8222' })] }), 'must be host:port without a scheme or path'],
+  ['external: scalerAddress missing', so('ext-noaddr', { triggers: [trig('external', { queue: 'q' })] }), 'missing required parameter "scalerAddress" in [triggerMetadata]'],
+  ['external-push: scalerAddress without port', so('extp-port', { triggers: [trig('external-push', { scalerAddress: 'scaler.svc' })] }), 'must be host:port (or a gRPC target such as dns:///host:port)'],
   ['ScaledJob: duplicate trigger names', sj('sj-dup', [named('a'), named('a')]), 'triggerName "a" is defined multiple times'],
   ['ScaledJob: unknown trigger type', sj('sj-unknown', [trig('nope', {})]), 'no scaler found for type: nope'],
   ['ScaledJob: cron metadata', sj('sj-cron', [trig('cron', { start: '0 8 * * *', end: '0 9 * * *', desiredReplicas: '1' })]), 'missing required parameter "timezone"'],

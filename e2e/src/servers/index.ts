@@ -2,3 +2,4 @@ export * from './launcher';
 export * from './tcp';
 export * from './redis';
 export * from './nats';
+export * from './external-scaler';

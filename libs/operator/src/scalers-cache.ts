@@ -1,10 +1,18 @@
 import { isUsingModifiers, type ScaledObject } from '@keda-ts/api';
-import type { MetricSpec, Scaler, ScalerContext, ScalerRegistry } from '@keda-ts/scalers';
+import { isPushScaler, type MetricSpec, type Scaler, type ScalerContext, type ScalerRegistry } from '@keda-ts/scalers';
 
 /** The scalers of one ScaledObject generation: one per trigger, in trigger order. */
 export interface BuiltScalers {
   generation: number;
   scalers: { index: number; triggerName?: string; triggerType: string; useCachedMetrics: boolean; scaler: Scaler }[];
+}
+
+export interface ScalersCacheOptions {
+  /**
+   * Push scalers (external-push) report activity through this (C-98), keyed like get(); each
+   * scaler streams from the moment its ScaledObject's scalers are built until they are closed.
+   */
+  onPushActivity?(key: string, triggerIndex: number, isActive: boolean): void;
 }
 
 export type ScalerEnvResolver = (so: ScaledObject) => Promise<{ resolvedEnv: Record<string, string>; authParams: (index: number) => Record<string, string> }>;
@@ -20,6 +28,7 @@ export class ScalersCache {
     private readonly registry: ScalerRegistry,
     private readonly context: ScalerContext,
     private readonly resolveEnv: ScalerEnvResolver,
+    private readonly options: ScalersCacheOptions = {},
   ) {}
 
   async get(key: string, so: ScaledObject): Promise<BuiltScalers> {
@@ -30,7 +39,7 @@ export class ScalersCache {
       if (built && built.generation === generation) return built;
       await this.invalidate(key);
     }
-    const building = this.build(so, generation);
+    const building = this.build(key, so, generation);
     this.entries.set(key, building);
     building.catch(() => {
       if (this.entries.get(key) === building) this.entries.delete(key);
@@ -38,7 +47,7 @@ export class ScalersCache {
     return building;
   }
 
-  private async build(so: ScaledObject, generation: number): Promise<BuiltScalers> {
+  private async build(key: string, so: ScaledObject, generation: number): Promise<BuiltScalers> {
     const { resolvedEnv, authParams } = await this.resolveEnv(so);
     const built: BuiltScalers = { generation, scalers: [] };
     try {
@@ -61,6 +70,20 @@ export class ScalersCache {
         );
         built.scalers.push({ index, triggerName: trigger.name, triggerType: trigger.type, useCachedMetrics: !!trigger.useCachedMetrics, scaler });
       });
+      // Scalers that need I/O before they know their metric specs (external: GetMetricSpec).
+      await Promise.all(
+        built.scalers.map(async (s) => {
+          try {
+            await s.scaler.prepare?.();
+          } catch (err) {
+            throw new Error(`error preparing trigger ${s.index} (${s.triggerType}): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+          }
+        }),
+      );
+      const onPush = this.options.onPushActivity;
+      if (onPush) {
+        for (const s of built.scalers) if (isPushScaler(s.scaler)) s.scaler.run((active) => onPush(key, s.index, active));
+      }
     } catch (err) {
       await Promise.allSettled(built.scalers.map((s) => s.scaler.close()));
       throw err;

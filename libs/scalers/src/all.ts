@@ -4,6 +4,7 @@ import type { ParamSpecs } from './params';
 import { createRegistry, type ScalerRegistry } from './registry';
 import { cpuScaler, memoryScaler } from './scalers/cpu-memory';
 import { cronScaler } from './scalers/cron';
+import { externalPushScaler, externalScaler } from './scalers/external';
 import { kubernetesWorkloadScaler } from './scalers/kubernetes-workload';
 import { metricsApiScaler } from './scalers/metrics-api';
 import { natsJetStreamScaler } from './scalers/nats-jetstream';
@@ -13,6 +14,8 @@ import { redisClusterStreamsScaler, redisSentinelStreamsScaler, redisStreamsScal
 export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
   cpuScaler,
   cronScaler,
+  externalScaler,
+  externalPushScaler,
   kubernetesWorkloadScaler,
   memoryScaler,
   metricsApiScaler,

@@ -24,6 +24,16 @@ export {
   type MetricsApiConfig,
 } from './scalers/metrics-api';
 export { consumerLag, jszUrl, natsJetStreamScaler, type NatsJetStreamConfig } from './scalers/nats-jetstream';
+export {
+  PUSH_BACKOFF,
+  channelSettings,
+  externalChannelPoolSize,
+  externalPushScaler,
+  externalScaler,
+  scalerMetadata,
+  type ExternalChannelSettings,
+  type ExternalConfig,
+} from './scalers/external';
 export { SharedPool, poolKey, type Lease } from './pools/shared-pool';
 export { REDIS_CONNECTION_PARAMS, redisPoolSize, type RedisConnectionSettings, type RedisMode } from './scalers/redis-connection';
 export { REDIS_LENGTH_SCRIPT, redisClusterScaler, redisScaler, redisSentinelScaler } from './scalers/redis';

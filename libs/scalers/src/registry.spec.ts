@@ -21,7 +21,6 @@ describe('registry', () => {
   it('reports an unknown type with the known ones', () => {
     const i = input({ triggerType: 'kafkaa' });
     const message = `no scaler found for type: kafkaa (known types: ${scalers.types().join(', ')})`;
-    expect(message).toContain('known types: cpu, cron, kubernetes-workload, memory, metrics-api, ');
     expect(scalers.validate(i)).toEqual([{ message }]);
     expect(() => scalers.build(i, context())).toThrow(message);
   });
