@@ -261,6 +261,8 @@ export const metricsApiScaler = defineScaler({
     'Scales on a number read from an HTTP(S) endpoint that returns JSON, YAML or Prometheus text. ' +
     'Authentication (authParams or metadata `authModes`): apiKey (header or query), basic, bearer, custom header, tls client certificate.',
   params,
+  example: { url: 'http://stats.example.svc:8080/api/queue', valueLocation: 'queue.pending', targetValue: '10', authModes: 'bearer' },
+  exampleAuth: { bearerToken: 'replace-with-the-token' },
   validate: (config, input) => validate(config, Boolean(input.asMetricSource)),
   create(config, input, ctx) {
     const name = metricName(input.triggerIndex, `metric-api-${config.valueLocation}`);
