@@ -1,3 +1,6 @@
 export * from './launcher';
 export * from './tcp';
 export * from './redis';
+export * from './prometheus';
+export * from './exporter';
+export * from './postgresql';

@@ -23,4 +23,13 @@ export {
   valueFromBody,
   type MetricsApiConfig,
 } from './scalers/metrics-api';
+export {
+  PROMETHEUS_AUTH_MODES,
+  prometheusRequest,
+  prometheusScaler,
+  prometheusValue,
+  type PrometheusConfig,
+} from './scalers/prometheus';
+export { httpAuthParams, applyHttpAuth, validateHttpAuth, type AuthMode, type HttpAuthConfig } from './http/auth';
+export { SharedClients, connectionKey, type SharedLease } from './pools/shared-pool';
 export { SCALER_DESCRIPTORS, scalers } from './all';
