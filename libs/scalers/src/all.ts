@@ -6,6 +6,7 @@ import { cpuScaler, memoryScaler } from './scalers/cpu-memory';
 import { cronScaler } from './scalers/cron';
 import { kubernetesWorkloadScaler } from './scalers/kubernetes-workload';
 import { metricsApiScaler } from './scalers/metrics-api';
+import { postgresqlScaler } from './scalers/postgresql';
 import { prometheusScaler } from './scalers/prometheus';
 
 export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
@@ -14,6 +15,7 @@ export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
   kubernetesWorkloadScaler,
   memoryScaler,
   metricsApiScaler,
+  postgresqlScaler,
   prometheusScaler,
 ];
 

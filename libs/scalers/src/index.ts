@@ -30,6 +30,16 @@ export {
   prometheusValue,
   type PrometheusConfig,
 } from './scalers/prometheus';
+export {
+  POSTGRESQL_POOL_SIZE,
+  PostgresServer,
+  postgresServers,
+  postgresTarget,
+  postgresValue,
+  postgresqlScaler,
+  type PostgresqlConfig,
+} from './scalers/postgresql';
+export { SSL_MODES, parsePostgresConnection, type PostgresTarget, type SslMode } from './scalers/postgresql-connection';
 export { httpAuthParams, applyHttpAuth, validateHttpAuth, type AuthMode, type HttpAuthConfig } from './http/auth';
-export { SharedClients, connectionKey, type SharedLease } from './pools/shared-pool';
+export { SharedClients, abortable, connectionKey, type SharedLease } from './pools/shared-pool';
 export { SCALER_DESCRIPTORS, scalers } from './all';
