@@ -4,3 +4,4 @@ export * from './redis';
 export * from './prometheus';
 export * from './exporter';
 export * from './postgresql';
+export * from './mariadb';

@@ -6,6 +6,7 @@ import { cpuScaler, memoryScaler } from './scalers/cpu-memory';
 import { cronScaler } from './scalers/cron';
 import { kubernetesWorkloadScaler } from './scalers/kubernetes-workload';
 import { metricsApiScaler } from './scalers/metrics-api';
+import { mysqlScaler } from './scalers/mysql';
 import { postgresqlScaler } from './scalers/postgresql';
 import { prometheusScaler } from './scalers/prometheus';
 
@@ -15,6 +16,7 @@ export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
   kubernetesWorkloadScaler,
   memoryScaler,
   metricsApiScaler,
+  mysqlScaler,
   postgresqlScaler,
   prometheusScaler,
 ];

@@ -31,6 +31,19 @@ export {
   type PrometheusConfig,
 } from './scalers/prometheus';
 export {
+  MYSQL_POOL_SIZE,
+  MYSQL_TLS_MODES,
+  MysqlServer,
+  mysqlScaler,
+  mysqlServers,
+  mysqlTarget,
+  parseMysqlDsn,
+  type MysqlConfig,
+  type MysqlTarget,
+  type MysqlTlsMode,
+} from './scalers/mysql';
+export { sqlResultValue, type SqlResult } from './scalers/sql-value';
+export {
   POSTGRESQL_POOL_SIZE,
   PostgresServer,
   postgresServers,

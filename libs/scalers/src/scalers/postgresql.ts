@@ -11,6 +11,7 @@ import { externalMetricSpec, externalMetricType, isActiveValue, metricName, metr
 import { param, type ParsedParams } from '../params';
 import { SharedClients, abortable, connectionKey } from '../pools/shared-pool';
 import type { MetricsAndActivity, Scaler, ScalerContext } from '../types';
+import { sqlResultValue } from './sql-value';
 import { SSL_MODES, parsePostgresConnection, type PostgresTarget } from './postgresql-connection';
 
 /** Connections per server (database, user) shared by every postgresql scaler. */
@@ -201,16 +202,7 @@ export class PostgresServer {
 export const postgresServers = new SharedClients<PostgresServer>((server) => server.close());
 
 /** The number in the first column of the first row. */
-export function postgresValue(result: { rows: unknown[][]; columns: number }): number {
-  if (result.columns !== 1) throw new Error(`the query must return one column, it returned ${result.columns}`);
-  if (result.rows.length === 0) throw new Error('the query returned no rows');
-  const v = result.rows[0][0];
-  if (v === null || v === undefined) throw new Error('the query returned NULL');
-  const n = typeof v === 'number' ? v : typeof v === 'string' || typeof v === 'bigint' ? Number(v) : NaN;
-  if (typeof v === 'string' && v.trim() === '') throw new Error('the query returned an empty string, not a number');
-  if (Number.isNaN(n) && v !== 'NaN') throw new Error(`the query returned ${typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : typeof v}, not a number`);
-  return n;
-}
+export const postgresValue = sqlResultValue;
 
 class PostgresqlScaler implements Scaler {
   readonly type = 'postgresql';
