@@ -7,7 +7,10 @@ import { cronScaler } from './scalers/cron';
 import { externalPushScaler, externalScaler } from './scalers/external';
 import { kubernetesWorkloadScaler } from './scalers/kubernetes-workload';
 import { metricsApiScaler } from './scalers/metrics-api';
+import { mysqlScaler } from './scalers/mysql';
 import { natsJetStreamScaler } from './scalers/nats-jetstream';
+import { postgresqlScaler } from './scalers/postgresql';
+import { prometheusScaler } from './scalers/prometheus';
 import { redisClusterScaler, redisScaler, redisSentinelScaler } from './scalers/redis';
 import { redisClusterStreamsScaler, redisSentinelStreamsScaler, redisStreamsScaler } from './scalers/redis-streams';
 
@@ -19,7 +22,10 @@ export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
   kubernetesWorkloadScaler,
   memoryScaler,
   metricsApiScaler,
+  mysqlScaler,
   natsJetStreamScaler,
+  postgresqlScaler,
+  prometheusScaler,
   redisScaler,
   redisClusterScaler,
   redisClusterStreamsScaler,

@@ -26,6 +26,7 @@ export {
 export { consumerLag, jszUrl, natsJetStreamScaler, type NatsJetStreamConfig } from './scalers/nats-jetstream';
 export {
   PUSH_BACKOFF,
+  channelKey,
   channelSettings,
   externalChannelPoolSize,
   externalPushScaler,
@@ -34,8 +35,7 @@ export {
   type ExternalChannelSettings,
   type ExternalConfig,
 } from './scalers/external';
-export { SharedPool, poolKey, type Lease } from './pools/shared-pool';
-export { REDIS_CONNECTION_PARAMS, redisPoolSize, type RedisConnectionSettings, type RedisMode } from './scalers/redis-connection';
+export { REDIS_CONNECTION_PARAMS, redisPoolKey, redisPoolSize, type RedisConnectionSettings, type RedisMode } from './scalers/redis-connection';
 export { REDIS_LENGTH_SCRIPT, redisClusterScaler, redisScaler, redisSentinelScaler } from './scalers/redis';
 export {
   parseXinfoGroups,
@@ -46,4 +46,36 @@ export {
   streamsMode,
   type RedisStreamsMode,
 } from './scalers/redis-streams';
+export {
+  PROMETHEUS_AUTH_MODES,
+  prometheusRequest,
+  prometheusScaler,
+  prometheusValue,
+  type PrometheusConfig,
+} from './scalers/prometheus';
+export {
+  MYSQL_POOL_SIZE,
+  MYSQL_TLS_MODES,
+  MysqlServer,
+  mysqlScaler,
+  mysqlServers,
+  mysqlTarget,
+  parseMysqlDsn,
+  type MysqlConfig,
+  type MysqlTarget,
+  type MysqlTlsMode,
+} from './scalers/mysql';
+export { sqlResultValue, type SqlResult } from './scalers/sql-value';
+export {
+  POSTGRESQL_POOL_SIZE,
+  PostgresServer,
+  postgresServers,
+  postgresTarget,
+  postgresValue,
+  postgresqlScaler,
+  type PostgresqlConfig,
+} from './scalers/postgresql';
+export { SSL_MODES, parsePostgresConnection, type PostgresTarget, type SslMode } from './scalers/postgresql-connection';
+export { httpAuthParams, applyHttpAuth, validateHttpAuth, type AuthMode, type HttpAuthConfig } from './http/auth';
+export { SharedClients, abortable, connectionKey, type SharedLease } from './pools/shared-pool';
 export { SCALER_DESCRIPTORS, scalers } from './all';

@@ -1,14 +1,14 @@
 /**
  * One client per server, shared by every scaler that points at it: leases are reference-counted
- * and the client is closed when the last lease is released. Keys are hashes, so credentials are
- * never held as map keys or shown in debugging output.
+ * and the client is closed when the last lease is released. Keys are built by the caller from
+ * the connection parameters, with a hash (never the value) of credentials: see `connectionKey`.
  */
 import { createHash } from 'node:crypto';
 
-export interface Lease<T> {
+export interface SharedLease<T> {
   readonly client: T;
-  /** Idempotent; the last release closes the client. */
-  release(): void;
+  /** Idempotent; closes the client when this was the last lease. */
+  release(): Promise<void>;
 }
 
 interface Entry<T> {
@@ -16,20 +16,16 @@ interface Entry<T> {
   refs: number;
 }
 
-export class SharedPool<S, T> {
+export class SharedClients<T> {
   private readonly entries = new Map<string, Entry<T>>();
 
-  constructor(
-    private readonly create: (settings: S) => T,
-    private readonly destroy: (client: T) => void | Promise<void>,
-  ) {}
+  constructor(private readonly close: (client: T) => Promise<void>) {}
 
-  /** A lease on the client for these settings, created on first use. */
-  acquire(settings: S): Lease<T> {
-    const key = poolKey(settings);
+  /** A lease on the client for `key`, created with `create` when there is none. */
+  acquire(key: string, create: () => T): SharedLease<T> {
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { client: this.create(settings), refs: 0 };
+      entry = { client: create(), refs: 0 };
       this.entries.set(key, entry);
     }
     entry.refs += 1;
@@ -37,37 +33,50 @@ export class SharedPool<S, T> {
     let released = false;
     return {
       client: owned.client,
-      release: () => {
+      release: async () => {
         if (released) return;
         released = true;
         owned.refs -= 1;
         if (owned.refs > 0) return;
         if (this.entries.get(key) === owned) this.entries.delete(key);
-        void Promise.resolve()
-          .then(() => this.destroy(owned.client))
-          .catch(() => undefined);
+        await this.close(owned.client).catch(() => undefined);
       },
     };
   }
 
-  /** Number of live clients (for tests and metrics). */
+  /** Number of live clients (for tests and benchmarks). */
   get size(): number {
     return this.entries.size;
   }
-}
 
-/** A stable sha256 of the settings (object keys sorted). */
-export function poolKey(settings: unknown): string {
-  return createHash('sha256').update(stableJson(settings)).digest('hex');
-}
-
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  /** The live clients (for tests and benchmarks). */
+  clients(): T[] {
+    return [...this.entries.values()].map((e) => e.client);
   }
-  return JSON.stringify(value) ?? 'null';
+}
+
+/** A stable key of connection parameters; values under `secrets` only enter as a hash. */
+export function connectionKey(parts: Record<string, unknown>, secrets: Record<string, string | undefined> = {}): string {
+  const secretHash = createHash('sha256').update(JSON.stringify(Object.entries(secrets).sort())).digest('hex');
+  return JSON.stringify([Object.entries(parts).sort(([a], [b]) => a.localeCompare(b)), secretHash]);
+}
+
+/** Settles with `promise`, or rejects as soon as `signal` aborts (the query itself runs to its own timeout). */
+export function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('request aborted'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }

@@ -14,7 +14,7 @@ import { externalScalerProto } from '@keda-ts/metrics-service';
 import { defineScaler } from '../descriptor';
 import { externalMetricSpec, externalMetricType, metricNameWithIndex, metricTargetInt, metricTargetMilli, metricValue } from '../metrics';
 import { param, type ParsedParams } from '../params';
-import { SharedPool } from '../pools/shared-pool';
+import { SharedClients, connectionKey } from '../pools/shared-pool';
 import type { MetricSpec, MetricValue, MetricsAndActivity, PushScaler, Scaler, ScalerContext, ScalerInput } from '../types';
 
 type ExternalScalerClient = externalScalerProto.ExternalScalerClient;
@@ -95,13 +95,23 @@ function channelCredentials(settings: ExternalChannelSettings): ChannelCredentia
 
 const SERVICE_CONFIG = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] });
 
-const channelPool = new SharedPool<ExternalChannelSettings, ExternalScalerClient>(
-  (settings) =>
+const channelPool = new SharedClients<ExternalScalerClient>(async (client) => client.close());
+
+/** The pool key (KEDA E-6): address and TLS settings, the TLS material only as a hash. */
+export function channelKey(settings: ExternalChannelSettings): string {
+  return connectionKey(
+    { address: settings.address, tls: settings.tls, unsafeSsl: settings.unsafeSsl },
+    { caCert: settings.caCert, tlsClientCert: settings.tlsClientCert, tlsClientKey: settings.tlsClientKey },
+  );
+}
+
+function acquireChannel(settings: ExternalChannelSettings) {
+  return channelPool.acquire(channelKey(settings), () =>
     new externalScalerProto.ExternalScalerClient(settings.address, channelCredentials(settings), {
       'grpc.service_config': SERVICE_CONFIG,
     }),
-  (client) => client.close(),
-);
+  );
+}
 
 /** Live pooled channels (tests, metrics). */
 export function externalChannelPoolSize(): number {
@@ -155,7 +165,7 @@ class ExternalScaler implements Scaler {
     private readonly input: ScalerInput,
     protected readonly ctx: ScalerContext,
   ) {
-    this.lease = channelPool.acquire(channelSettings(config));
+    this.lease = acquireChannel(channelSettings(config));
     this.address = config.scalerAddress;
     this.prefix = `s${input.triggerIndex}-`;
     this.ref = {
@@ -225,7 +235,7 @@ class ExternalScaler implements Scaler {
     clearTimeout(this.retryTimer);
     this.stream?.cancel();
     this.stream = undefined;
-    this.lease.release();
+    await this.lease.release();
   }
 }
 
@@ -282,6 +292,8 @@ function externalDescriptor(type: 'external' | 'external-push') {
         'values and activity. Every metadata entry is forwarded as `scalerMetadata` (`*FromEnv` keys with the resolved value). ' +
         'Calls time out after KEDA_HTTP_DEFAULT_TIMEOUT; channels are shared per address and TLS settings.',
     params,
+    example: { scalerAddress: 'my-scaler.default.svc:6000', enableTLS: 'true', queue: 'orders' },
+    exampleAuth: { caCert: '-----BEGIN CERTIFICATE-----...' },
     validate: (config) => {
       const problems = [];
       const hostPort = /^(\[[^\]]+\]|[^:/\s]+):\d{1,5}$/.test(config.scalerAddress);

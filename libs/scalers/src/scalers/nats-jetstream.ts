@@ -144,6 +144,7 @@ export const natsJetStreamScaler = defineScaler({
     "server's monitoring endpoint (`/jsz`) with the operator-wide HTTP timeout (KEDA_HTTP_DEFAULT_TIMEOUT). " +
     'Clustered JetStream: the node behind the endpoint answers; locating the consumer leader is not implemented yet.',
   params,
+  example: { natsServerMonitoringEndpoint: 'nats.nats.svc:8222', account: '$G', stream: 'ORDERS', consumer: 'worker', lagThreshold: '10' },
   validate,
   create(config, input, ctx) {
     return new NatsJetStreamScaler(config, metricName(input.triggerIndex, `nats-jetstream-${config.stream}`), externalMetricType(input.metricType), ctx);

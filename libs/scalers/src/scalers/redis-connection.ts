@@ -11,7 +11,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { ConnectionOptions } from 'node:tls';
 import type { ValidationIssue } from '../descriptor';
 import { param, q, type ParsedParams } from '../params';
-import { SharedPool } from '../pools/shared-pool';
+import { SharedClients, connectionKey } from '../pools/shared-pool';
 
 export type RedisMode = 'standalone' | 'cluster' | 'sentinel';
 
@@ -295,13 +295,22 @@ function createClient(settings: RedisConnectionSettings): RedisHandle {
   return handle;
 }
 
-const redisPool = new SharedPool<RedisConnectionSettings, RedisHandle>(createClient, async (handle) => {
+const redisPool = new SharedClients<RedisHandle>(async (handle) => {
   handle.client.disconnect();
 });
 
+/** The pool key: connection parameters, with credentials and TLS material only as a hash. */
+export function redisPoolKey(settings: RedisConnectionSettings): string {
+  const { password, sentinelPassword, tls, ...parts } = settings;
+  return connectionKey(
+    { ...parts, endpoints: JSON.stringify(parts.endpoints), tls: Boolean(tls), unsafeSsl: tls?.unsafeSsl ?? false },
+    { password, sentinelPassword, ca: tls?.ca, cert: tls?.cert, key: tls?.key, passphrase: tls?.passphrase },
+  );
+}
+
 /** A lease on the shared client for these settings. */
 export function acquireRedis(settings: RedisConnectionSettings) {
-  return redisPool.acquire(settings);
+  return redisPool.acquire(redisPoolKey(settings), () => createClient(settings));
 }
 
 /** Live pooled clients (tests, metrics). */

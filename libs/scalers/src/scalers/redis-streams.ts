@@ -20,6 +20,7 @@ import {
   type RedisMode,
 } from './redis-connection';
 import type { Cluster, Redis } from 'ioredis';
+import { REDIS_EXAMPLE_AUTH, REDIS_EXAMPLE_CONNECTION } from './redis';
 
 const M = ['triggerMetadata'] as const;
 
@@ -165,7 +166,7 @@ class RedisStreamsScaler implements Scaler {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.lease.release();
+    await this.lease.release();
   }
 }
 
@@ -184,6 +185,8 @@ function streamsScaler(form: RedisMode): ScalerDescriptor<ParamSpecs> {
       'its pending entries (consumerGroup), or the stream length. Commands time out after KEDA_HTTP_DEFAULT_TIMEOUT; ' +
       'one connection per server and credentials is shared by all triggers.',
     params: { ...streamParams, ...REDIS_CONNECTION_PARAMS[form] },
+    example: { ...REDIS_EXAMPLE_CONNECTION[form], stream: 'orders', consumerGroup: 'workers', lagCount: '10', activationLagCount: '1' },
+    exampleAuth: REDIS_EXAMPLE_AUTH[form],
     validate: (config) => validateRedisConnection(config as RedisConnectionConfig, form),
     create(config, input, ctx) {
       const c = config as unknown as StreamsConfig;

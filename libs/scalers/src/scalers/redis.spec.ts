@@ -1,8 +1,7 @@
 import { scalers } from '../all';
-import { poolKey } from '../pools/shared-pool';
 import { context, input } from '../test-fixtures';
 import type { MetricTarget } from '../types';
-import { redisSettings } from './redis-connection';
+import { redisPoolKey, redisSettings } from './redis-connection';
 import { parseXinfoGroups, redisMajorVersion, streamsMode } from './redis-streams';
 
 type Case = {
@@ -222,12 +221,12 @@ describe('redis scalers: helpers', () => {
 
   it('pool keys differ by credentials and TLS, and hide them', () => {
     const base = { address: ['a:1'], unsafeSsl: false };
-    const k1 = poolKey(redisSettings({ ...base, password: 'one' }, 'standalone', 3000));
-    const k2 = poolKey(redisSettings({ ...base, password: 'two' }, 'standalone', 3000));
-    const k3 = poolKey(redisSettings({ ...base, password: 'one', enableTLS: true }, 'standalone', 3000));
-    const k1again = poolKey(redisSettings({ ...base, password: 'one' }, 'standalone', 3000));
+    const k1 = redisPoolKey(redisSettings({ ...base, password: 'pw-alpha' }, 'standalone', 3000));
+    const k2 = redisPoolKey(redisSettings({ ...base, password: 'pw-bravo' }, 'standalone', 3000));
+    const k3 = redisPoolKey(redisSettings({ ...base, password: 'pw-alpha', enableTLS: true }, 'standalone', 3000));
+    const k1again = redisPoolKey(redisSettings({ ...base, password: 'pw-alpha' }, 'standalone', 3000));
     expect(new Set([k1, k2, k3]).size).toBe(3);
     expect(k1again).toBe(k1);
-    expect(k1).toMatch(/^[0-9a-f]{64}$/);
+    expect(k1).not.toContain('pw-alpha');
   });
 });

@@ -84,7 +84,7 @@ class RedisListScaler implements Scaler {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.lease.release();
+    await this.lease.release();
   }
 }
 
@@ -92,6 +92,20 @@ const FORMS: Record<RedisMode, { type: string; what: string }> = {
   standalone: { type: 'redis', what: 'a Redis server' },
   cluster: { type: 'redis-cluster', what: 'a Redis Cluster (any node as entry point)' },
   sentinel: { type: 'redis-sentinel', what: 'the master that Redis Sentinel names' },
+};
+
+/** Docs examples: the connection part per form. */
+export const REDIS_EXAMPLE_CONNECTION: Record<RedisMode, Record<string, string>> = {
+  standalone: { address: 'redis.default.svc:6379' },
+  cluster: { addresses: 'redis-0.redis.default.svc:6379,redis-1.redis.default.svc:6379,redis-2.redis.default.svc:6379' },
+  sentinel: { addresses: 'redis-sentinel.default.svc:26379', sentinelMaster: 'mymaster' },
+};
+
+/** Docs examples: what a TriggerAuthentication supplies per form. */
+export const REDIS_EXAMPLE_AUTH: Record<RedisMode, Record<string, string>> = {
+  standalone: { password: 'replace-with-the-password' },
+  cluster: { password: 'replace-with-the-password' },
+  sentinel: { password: 'replace-with-the-password', sentinelPassword: 'replace-with-the-sentinel-password' },
 };
 
 function listScaler(mode: RedisMode): ScalerDescriptor<ParamSpecs> {
@@ -102,6 +116,8 @@ function listScaler(mode: RedisMode): ScalerDescriptor<ParamSpecs> {
       `Scales on the length of a list (or the size of a set, sorted set or hash) in ${what}. ` +
       'Commands time out after KEDA_HTTP_DEFAULT_TIMEOUT; one connection per server and credentials is shared by all triggers.',
     params: { ...listParams, ...REDIS_CONNECTION_PARAMS[mode] },
+    example: { ...REDIS_EXAMPLE_CONNECTION[mode], listName: 'jobs', listLength: '10', activationListLength: '1' },
+    exampleAuth: REDIS_EXAMPLE_AUTH[mode],
     validate: (config) => validateRedisConnection(config as RedisConnectionConfig, mode),
     create(config, input, ctx) {
       const c = config as unknown as ListConfig;
