@@ -5,3 +5,4 @@ export * from './registration';
 export { readClusterInfo, CLUSTER_FILE_ENV } from './state';
 export { acquireClusterLock, EXTERNAL_METRICS_API_LOCK } from './lock';
 export * from './controllers';
+export * from './autoscaling-loop';

@@ -231,6 +231,13 @@ export class Operator {
         );
         return { resolvedEnv: auth.resolvedEnv, authParams: auth.authParams };
       },
+      {
+        // C-98: a pushed `true` runs the object's scale check at once; `false` waits for the next poll.
+        onPushActivity: (key, triggerIndex, isActive) => {
+          logger.debug({ key, triggerIndex, isActive }, 'push scaler reported activity');
+          if (isActive) this.loops.pokeNow(key);
+        },
+      },
     );
     this.poller = new ScaledObjectPoller({
       client: this.client,

@@ -82,3 +82,64 @@ describe('ScaleLoops', () => {
     expect(loops.size).toBe(0);
   });
 });
+
+describe('ScaleLoops.pokeNow (push scalers)', () => {
+  it('runs an extra poll at once without overlapping the running one, merging requests', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    let polls = 0;
+    const loops = new ScaleLoops(
+      {
+        poll: async () => {
+          running++;
+          maxRunning = Math.max(maxRunning, running);
+          polls++;
+          await tick(30);
+          running--;
+        },
+        intervalMs: () => 60_000,
+      },
+      () => 1,
+    );
+    expect(loops.pokeNow('a')).toBe(false);
+    loops.start('a');
+    // The first poll is running: three pokes merge into one extra poll after it.
+    expect(loops.pokeNow('a')).toBe(true);
+    expect(loops.pokeNow('a')).toBe(true);
+    expect(loops.pokeNow('a')).toBe(true);
+    await tick(120);
+    expect(polls).toBe(2);
+    expect(maxRunning).toBe(1);
+    // With nothing running, a poke polls at once (the regular interval is a minute).
+    loops.pokeNow('a');
+    await tick(10);
+    expect(polls).toBe(3);
+    await loops.stopAll();
+  });
+
+  it('the regular tick waits for a running extra poll', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    let polls = 0;
+    const loops = new ScaleLoops(
+      {
+        poll: async () => {
+          running++;
+          maxRunning = Math.max(maxRunning, running);
+          polls++;
+          await tick(25);
+          running--;
+        },
+        intervalMs: () => 30,
+      },
+      () => 1,
+    );
+    loops.start('a');
+    await tick(28);
+    loops.pokeNow('a');
+    await tick(100);
+    expect(maxRunning).toBe(1);
+    expect(polls).toBeGreaterThanOrEqual(3);
+    await loops.stopAll();
+  });
+});

@@ -18,6 +18,8 @@ interface Loop {
   cancelled: boolean;
   timer?: NodeJS.Timeout;
   running?: Promise<void>;
+  /** An extra poll (pokeNow) is waiting for the running one. */
+  pokeQueued?: boolean;
 }
 
 export class ScaleLoops {
@@ -52,6 +54,12 @@ export class ScaleLoops {
 
   private tick(key: string, loop: Loop, plannedAt: number): void {
     if (loop.cancelled) return;
+    // An extra poll (pokeNow) is running: the regular one follows it, never overlaps it.
+    if (loop.running) {
+      const later = () => this.tick(key, loop, plannedAt);
+      void loop.running.then(later, later);
+      return;
+    }
     const startedAt = performance.now();
     this.hooks.onLag?.(key, Math.max(0, startedAt - plannedAt));
     loop.running = this.hooks.poll(key).finally(() => {
@@ -62,6 +70,29 @@ export class ScaleLoops {
       const next = startedAt + interval;
       loop.timer = setTimeout(() => this.tick(key, loop, next), Math.max(0, next - performance.now()));
     });
+  }
+
+  /**
+   * Runs one extra poll of `key` now, without moving its regular schedule (push scalers, C-98). It
+   * never overlaps another poll of the same loop: it waits for a running one, and requests made
+   * while one is waiting are merged into it. False when there is no loop for `key`.
+   */
+  pokeNow(key: string): boolean {
+    const loop = this.loops.get(key);
+    if (!loop) return false;
+    if (loop.pokeQueued) return true;
+    loop.pokeQueued = true;
+    const run = async (): Promise<void> => {
+      while (loop.running) await loop.running.catch(() => undefined);
+      loop.pokeQueued = false;
+      if (loop.cancelled) return;
+      const polling = this.hooks.poll(key).catch(() => undefined);
+      loop.running = polling;
+      await polling;
+      if (loop.running === polling) loop.running = undefined;
+    };
+    void run();
+    return true;
   }
 
   stop(key: string): boolean {

@@ -1,5 +1,14 @@
 import { isUsingModifiers, type ScaledObject } from '@keda-ts/api';
-import { activationThresholdOf, type ActivationThreshold, type MetricSpec, type Scaler, type ScalerContext, type ScalerInput, type ScalerRegistry } from '@keda-ts/scalers';
+import {
+  activationThresholdOf,
+  isPushScaler,
+  type ActivationThreshold,
+  type MetricSpec,
+  type Scaler,
+  type ScalerContext,
+  type ScalerInput,
+  type ScalerRegistry,
+} from '@keda-ts/scalers';
 
 /** The scalers of one ScaledObject generation: one per trigger, in trigger order. */
 export interface BuiltScalers {
@@ -62,11 +71,29 @@ export async function buildScalers(
       const activation = descriptor ? activationThresholdOf(descriptor, input) : undefined;
       built.scalers.push({ index, triggerName: trigger.name, triggerType: trigger.type, useCachedMetrics: !!trigger.useCachedMetrics, scaler, activation });
     });
+    // Scalers that need I/O before they know their metric specs (external: GetMetricSpec).
+    await Promise.all(
+      built.scalers.map(async (s) => {
+        try {
+          await s.scaler.prepare?.();
+        } catch (err) {
+          throw new Error(`error preparing trigger ${s.index} (${s.triggerType}): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        }
+      }),
+    );
   } catch (err) {
     await Promise.allSettled(built.scalers.map((s) => s.scaler.close()));
     throw err;
   }
   return built;
+}
+
+export interface ScalersCacheOptions {
+  /**
+   * Push scalers (external-push) report activity through this (C-98), keyed like get(); each
+   * scaler streams from the moment its ScaledObject's scalers are built until they are closed.
+   */
+  onPushActivity?(key: string, triggerIndex: number, isActive: boolean): void;
 }
 
 export type ScalerEnvResolver = (so: ScaledObject) => Promise<{ resolvedEnv: Record<string, string>; authParams: (index: number) => Record<string, string> }>;
@@ -82,6 +109,7 @@ export class ScalersCache {
     private readonly registry: ScalerRegistry,
     private readonly context: ScalerContext,
     private readonly resolveEnv: ScalerEnvResolver,
+    private readonly options: ScalersCacheOptions = {},
   ) {}
 
   async get(key: string, so: ScaledObject): Promise<BuiltScalers> {
@@ -92,7 +120,7 @@ export class ScalersCache {
       if (built && built.generation === generation) return built;
       await this.invalidate(key);
     }
-    const building = this.build(so, generation);
+    const building = this.build(key, so, generation);
     this.entries.set(key, building);
     building.catch(() => {
       if (this.entries.get(key) === building) this.entries.delete(key);
@@ -100,9 +128,9 @@ export class ScalersCache {
     return building;
   }
 
-  private async build(so: ScaledObject, generation: number): Promise<BuiltScalers> {
+  private async build(key: string, so: ScaledObject, generation: number): Promise<BuiltScalers> {
     const env = await this.resolveEnv(so);
-    return buildScalers(
+    const built = await buildScalers(
       this.registry,
       this.context,
       {
@@ -115,6 +143,11 @@ export class ScalersCache {
       },
       env,
     );
+    const onPush = this.options.onPushActivity;
+    if (onPush) {
+      for (const s of built.scalers) if (isPushScaler(s.scaler)) s.scaler.run((active) => onPush(key, s.index, active));
+    }
+    return built;
   }
 
   /** The metric specs of every trigger, in trigger order. */

@@ -17,6 +17,16 @@ export interface ScalerDescriptor<P extends ParamSpecs = ParamSpecs, C = ParsedP
   readonly metricTypes: readonly MetricTargetTypeName[];
   /** Kinds the trigger may be used in (cpu/memory: ScaledObject only). */
   readonly kinds: readonly ('ScaledObject' | 'ScaledJob')[];
+  /**
+   * Trigger metadata of the example in the generated docs page. The example is checked against
+   * this descriptor by the registry tests, so it stays valid.
+   */
+  readonly example?: Readonly<Record<string, string>>;
+  /**
+   * Parameters the docs example reads from a TriggerAuthentication (parameter -> example value;
+   * rendered as a Secret plus `secretTargetRef`). Each must list `authParams` in its `order`.
+   */
+  readonly exampleAuth?: Readonly<Record<string, string>>;
   /** Cross-field checks after every parameter parsed without error. */
   validate?(config: C, input: ScalerInput): ValidationIssue[];
   /** Builds the scaler from a valid config. */

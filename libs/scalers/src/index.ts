@@ -24,4 +24,59 @@ export {
   valueFromBody,
   type MetricsApiConfig,
 } from './scalers/metrics-api';
+export { consumerLag, jszUrl, natsJetStreamScaler, type NatsJetStreamConfig } from './scalers/nats-jetstream';
+export {
+  PUSH_BACKOFF,
+  channelKey,
+  channelSettings,
+  externalChannelPoolSize,
+  externalPushScaler,
+  externalScaler,
+  scalerMetadata,
+  type ExternalChannelSettings,
+  type ExternalConfig,
+} from './scalers/external';
+export { REDIS_CONNECTION_PARAMS, redisPoolKey, redisPoolSize, type RedisConnectionSettings, type RedisMode } from './scalers/redis-connection';
+export { REDIS_LENGTH_SCRIPT, redisClusterScaler, redisScaler, redisSentinelScaler } from './scalers/redis';
+export {
+  parseXinfoGroups,
+  redisClusterStreamsScaler,
+  redisMajorVersion,
+  redisSentinelStreamsScaler,
+  redisStreamsScaler,
+  streamsMode,
+  type RedisStreamsMode,
+} from './scalers/redis-streams';
+export {
+  PROMETHEUS_AUTH_MODES,
+  prometheusRequest,
+  prometheusScaler,
+  prometheusValue,
+  type PrometheusConfig,
+} from './scalers/prometheus';
+export {
+  MYSQL_POOL_SIZE,
+  MYSQL_TLS_MODES,
+  MysqlServer,
+  mysqlScaler,
+  mysqlServers,
+  mysqlTarget,
+  parseMysqlDsn,
+  type MysqlConfig,
+  type MysqlTarget,
+  type MysqlTlsMode,
+} from './scalers/mysql';
+export { sqlResultValue, type SqlResult } from './scalers/sql-value';
+export {
+  POSTGRESQL_POOL_SIZE,
+  PostgresServer,
+  postgresServers,
+  postgresTarget,
+  postgresValue,
+  postgresqlScaler,
+  type PostgresqlConfig,
+} from './scalers/postgresql';
+export { SSL_MODES, parsePostgresConnection, type PostgresTarget, type SslMode } from './scalers/postgresql-connection';
+export { httpAuthParams, applyHttpAuth, validateHttpAuth, type AuthMode, type HttpAuthConfig } from './http/auth';
+export { SharedClients, abortable, connectionKey, type SharedLease } from './pools/shared-pool';
 export { SCALER_DESCRIPTORS, scalers } from './all';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SCALER_DESCRIPTORS, scalers } from './all';
 import { defineScaler, ScalerConfigError } from './descriptor';
-import { scalerDocs, scalersIndex } from './docs';
+import { SCALER_DOCS_DIR, authParamSpecs, exampleManifests, scalerDocs, scalersIndex } from './docs';
 import { param } from './params';
 import { createRegistry, unexpectedMetadataKeys } from './registry';
 import { scalerJsonSchema } from './schema';
@@ -10,7 +10,8 @@ import { context, input } from './test-fixtures';
 
 describe('registry', () => {
   it('lists every scaler alphabetically', () => {
-    expect(scalers.types()).toEqual(['cpu', 'cron', 'kubernetes-workload', 'memory', 'metrics-api']);
+    expect(scalers.types()).toEqual(expect.arrayContaining(['cpu', 'cron', 'kubernetes-workload', 'memory', 'metrics-api']));
+    expect(scalers.types()).toEqual([...scalers.types()].sort());
     expect(SCALER_DESCRIPTORS.map((d) => d.type)).toEqual(scalers.types());
     expect(scalers.descriptor('cron')?.type).toBe('cron');
     expect(scalers.descriptor('nope')).toBeUndefined();
@@ -18,7 +19,7 @@ describe('registry', () => {
 
   it('reports an unknown type with the known ones', () => {
     const i = input({ triggerType: 'kafkaa' });
-    const message = 'no scaler found for type: kafkaa (known types: cpu, cron, kubernetes-workload, memory, metrics-api)';
+    const message = `no scaler found for type: kafkaa (known types: ${scalers.types().join(', ')})`;
     expect(scalers.validate(i)).toEqual([{ message }]);
     expect(() => scalers.build(i, context())).toThrow(message);
   });
@@ -87,11 +88,70 @@ const descriptorOf = (type: string) => {
 };
 
 describe('generated docs and schemas', () => {
-  const docs = join(__dirname, '..', 'docs');
+  const docs = join(__dirname, '..', '..', '..', SCALER_DOCS_DIR);
 
   it.each(SCALER_DESCRIPTORS.map((d) => [d.type, d] as const))('%s: committed docs are up to date', (type, d) => {
     expect(readFileSync(join(docs, `${type}.md`), 'utf8')).toBe(scalerDocs(d));
     expect(JSON.parse(readFileSync(join(docs, `${type}.schema.json`), 'utf8'))).toEqual(scalerJsonSchema(d));
+  });
+
+  it.each(SCALER_DESCRIPTORS.map((d) => [d.type, d] as const))('%s: has an example that the scaler accepts', (type, d) => {
+    expect(d.example).toBeDefined();
+    const auth = d.exampleAuth ?? {};
+    const authNames = new Set(authParamSpecs(d).flatMap((p) => p.names));
+    expect(Object.keys(auth).filter((k) => !authNames.has(k))).toEqual([]);
+    const metricType = d.metricTypes[0] === 'AverageValue' ? undefined : d.metricTypes[0];
+    const kind = d.kinds.includes('ScaledObject') ? 'ScaledObject' : 'ScaledJob';
+    const problems = scalers.validate(
+      input({ triggerType: type, metadata: { ...d.example }, authParams: { ...auth }, metricType, scalableObject: { kind, namespace: 'default', name: 'worker' } }),
+    );
+    expect(problems).toEqual([]);
+  });
+
+  it('renders the example as a Secret, a TriggerAuthentication and a ScaledObject', () => {
+    const d = defineScaler({
+      type: 'demo',
+      description: 'Demo.',
+      params: {
+        host: param.string({ name: 'host', order: ['triggerMetadata'], description: 'Host.' }),
+        password: param.string({ name: 'password', order: ['authParams', 'resolvedEnv'], secret: true, description: 'Password.' }),
+      },
+      example: { host: 'db.example' },
+      exampleAuth: { password: 'swordfish' },
+      create: () => {
+        throw new Error('not built');
+      },
+    });
+    const [secret, auth, so] = exampleManifests(d);
+    expect(secret).toMatchObject({ kind: 'Secret', metadata: { name: 'worker-demo' }, stringData: { password: 'swordfish' } });
+    expect(auth).toMatchObject({
+      kind: 'TriggerAuthentication',
+      spec: { secretTargetRef: [{ parameter: 'password', name: 'worker-demo', key: 'password' }] },
+    });
+    expect(so).toMatchObject({
+      kind: 'ScaledObject',
+      spec: { scaleTargetRef: { name: 'worker' }, triggers: [{ type: 'demo', metadata: { host: 'db.example' }, authenticationRef: { name: 'worker-demo' } }] },
+    });
+    const page = scalerDocs(d);
+    expect(page).toContain('## Authentication');
+    expect(page).toContain('| `password` | authParams, env (`<name>FromEnv`) | yes | Password. |');
+    expect(page).toContain('## Example');
+    expect(page).toContain('kind: TriggerAuthentication');
+    expect(page).toContain('      authenticationRef:\n        name: worker-demo');
+  });
+
+  it('says when a scaler reads nothing from a TriggerAuthentication and leaves out a missing example', () => {
+    const d = defineScaler({
+      type: 'plain',
+      description: 'Plain.',
+      params: { n: param.int({ name: 'n', order: ['triggerMetadata'], description: 'N.' }) },
+      create: () => {
+        throw new Error('not built');
+      },
+    });
+    expect(exampleManifests(d)).toEqual([]);
+    expect(scalerDocs(d)).toContain('This scaler reads no parameter from a TriggerAuthentication.');
+    expect(scalerDocs(d)).not.toContain('## Example');
   });
 
   it('index is up to date', () => {

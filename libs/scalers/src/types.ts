@@ -78,6 +78,25 @@ export interface Scaler {
   getMetricsAndActivity(metricName: string, options?: { signal?: AbortSignal }): Promise<MetricsAndActivity>;
   /** Releases connections. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional asynchronous setup that whoever builds a scaler awaits before calling
+   * getMetricSpecForScaling (external scalers fetch their metric specs over gRPC). A rejection is
+   * a build failure.
+   */
+  prepare?(options?: { signal?: AbortSignal }): Promise<void>;
+}
+
+/**
+ * A scaler whose event source also pushes activity (KEDA PushScaler: `external-push`). run()
+ * keeps the stream open (reconnecting on its own) until close(); each `true` it reports should
+ * start an immediate activation check of the scalable object, `false` may be ignored.
+ */
+export interface PushScaler extends Scaler {
+  run(onActivity: (isActive: boolean) => void): void;
+}
+
+export function isPushScaler(scaler: Scaler): scaler is PushScaler {
+  return typeof (scaler as Partial<PushScaler>).run === 'function';
 }
 
 /** A pino-compatible logger (`logger.info({ fields }, 'message')`). */

@@ -1,19 +1,20 @@
 /**
- * Generates libs/scalers/docs from the parameter declarations (the single source of truth):
- *   docs/README.md               index of every scaler
- *   docs/<type>.md               parameter table per scaler
- *   docs/<type>.schema.json      JSON Schema of the trigger metadata per scaler
+ * Generates docs/scalers (at the workspace root) from the parameter declarations (the single
+ * source of truth):
+ *   docs/scalers/README.md           index of every scaler
+ *   docs/scalers/<type>.md           parameters, authentication and an example per scaler
+ *   docs/scalers/<type>.schema.json  JSON Schema of the trigger metadata per scaler
  * Run with `npx nx run scalers:generate`. Deterministic: no timestamps; stale files are removed.
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SCALER_DESCRIPTORS } from '../src/all';
-import { scalerDocs, scalersIndex } from '../src/docs';
+import { SCALER_DOCS_DIR, scalerDocs, scalersIndex } from '../src/docs';
 import { scalerJsonSchema } from '../src/schema';
 
 export const LIB_ROOT = resolve(__dirname, '..');
 export const WORKSPACE_ROOT = resolve(LIB_ROOT, '../..');
-export const DOCS_DIR = join(LIB_ROOT, 'docs');
+export const DOCS_DIR = join(WORKSPACE_ROOT, SCALER_DOCS_DIR);
 
 /** File name -> content of everything generated. */
 export function generatedFiles(): Map<string, string> {

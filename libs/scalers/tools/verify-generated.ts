@@ -1,5 +1,5 @@
 /**
- * Regenerates libs/scalers/docs into the working tree and fails when git sees a difference
+ * Regenerates docs/scalers into the working tree and fails when git sees a difference
  * (modified, deleted or untracked files), i.e. when the committed output is stale.
  * Run with `npx nx run scalers:verify-generated`.
  */
@@ -22,7 +22,7 @@ const drifted = [
 if (drifted.length > 0) {
   console.error(
     [
-      'scalers:verify-generated FAILED: libs/scalers/docs does not match the parameter declarations.',
+      `scalers:verify-generated FAILED: ${pathspec} does not match the parameter declarations.`,
       ...drifted.map((f) => `  - ${f}`),
       'Run `npx nx run scalers:generate` and commit the result (the files above now hold the regenerated output).',
     ].join('\n'),

@@ -82,6 +82,7 @@ function resourceScaler(resource: 'cpu' | 'memory'): ScalerDescriptor<typeof par
     params,
     metricTypes: ['Utilization', 'AverageValue', 'Value'],
     kinds: ['ScaledObject'],
+    example: resource === 'cpu' ? { value: '60' } : { value: '75' },
     validate(config, input) {
       const t = resourceTarget(config, input);
       return 'error' in t ? [{ parameter: input.metricType ? 'value' : 'metricType', message: t.error }] : [];

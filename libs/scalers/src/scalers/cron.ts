@@ -77,6 +77,7 @@ export const cronScaler = defineScaler({
     'Scales to `desiredReplicas` between `start` and `end` (cron expressions in `timezone`) and reports 0 outside; ' +
     'active only inside the window. Usually combined with another trigger.',
   params,
+  example: { timezone: 'Europe/Berlin', start: '0 8 * * 1-5', end: '0 18 * * 1-5', desiredReplicas: '5' },
   validate(config) {
     const problems = [];
     const tz = timezoneError(config.timezone);

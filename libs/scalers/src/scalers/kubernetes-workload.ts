@@ -42,6 +42,7 @@ export const kubernetesWorkloadScaler = defineScaler({
   description:
     'Scales on the number of pods that match a label selector (pods in phase Succeeded or Failed are not counted).',
   params,
+  example: { podSelector: 'app=backend', value: '2' },
   validate(config, input) {
     const problems = [];
     if (config.value <= 0 && !input.asMetricSource)

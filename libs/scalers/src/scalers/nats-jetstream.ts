@@ -1,0 +1,152 @@
+/**
+ * `nats-jetstream` (KEDA nats_jetstream_scaler.go): the lag of a JetStream consumer read from the
+ * server's monitoring endpoint (`/jsz`), lag = num_pending + num_ack_pending. Needs no NATS
+ * client: one HTTP GET per poll over a keep-alive agent shared per endpoint.
+ */
+import { defineScaler, type ValidationIssue } from '../descriptor';
+import { sharedAgentPool } from '../http/agent-pool';
+import { displayUrl, httpGet } from '../http/get';
+import { externalMetricSpec, externalMetricType, isActiveValue, metricName, metricTargetInt, metricValue } from '../metrics';
+import { param, q, type ParsedParams } from '../params';
+import type { MetricsAndActivity, Scaler, ScalerContext } from '../types';
+
+const M = ['triggerMetadata'] as const;
+const AM = ['authParams', 'triggerMetadata'] as const;
+
+const params = {
+  account: param.string({
+    name: ['account', 'accountID'],
+    order: AM,
+    description: 'Account id or name the stream lives in; `$G` on a server without accounts.',
+  }),
+  stream: param.string({ name: 'stream', order: M, description: 'Name of the JetStream stream.' }),
+  consumer: param.string({ name: 'consumer', order: M, description: 'Name (durable) of the consumer whose lag is measured.' }),
+  natsServerMonitoringEndpoint: param.string({
+    name: 'natsServerMonitoringEndpoint',
+    order: AM,
+    description: '`host:port` of the monitoring endpoint (`-m` / `http_port`), without a scheme.',
+  }),
+  useHttps: param.bool({ name: 'useHttps', order: M, default: 'false', description: 'Query the monitoring endpoint over HTTPS.' }),
+  lagThreshold: param.int({ name: 'lagThreshold', order: M, default: '10', description: 'Target lag per replica.' }),
+  activationLagThreshold: param.int({
+    name: 'activationLagThreshold',
+    order: M,
+    default: '0',
+    description: 'Active when the lag is greater than this.',
+  }),
+};
+
+export type NatsJetStreamConfig = ParsedParams<typeof params>;
+
+function validate(config: NatsJetStreamConfig): ValidationIssue[] {
+  const endpoint = config.natsServerMonitoringEndpoint;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) || endpoint.includes('/')) {
+    return [
+      {
+        parameter: 'natsServerMonitoringEndpoint',
+        message: `parameter "natsServerMonitoringEndpoint" value ${q(displayUrl(endpoint))} must be host:port without a scheme or path (use useHttps for HTTPS)`,
+      },
+    ];
+  }
+  return [];
+}
+
+/** The `/jsz` URL of a config. */
+export function jszUrl(config: Pick<NatsJetStreamConfig, 'natsServerMonitoringEndpoint' | 'useHttps' | 'account'>): URL {
+  const url = new URL(`${config.useHttps ? 'https' : 'http'}://${config.natsServerMonitoringEndpoint}/jsz`);
+  url.searchParams.set('acc', config.account);
+  url.searchParams.set('consumers', 'true');
+  url.searchParams.set('config', 'true');
+  return url;
+}
+
+interface JszConsumer {
+  name?: string;
+  num_pending?: number;
+  num_ack_pending?: number;
+}
+interface JszStream {
+  name?: string;
+  consumer_detail?: JszConsumer[];
+}
+interface JszAccount {
+  name?: string;
+  id?: string;
+  stream_detail?: JszStream[];
+}
+
+/** The consumer's lag in a `/jsz` document; errors say which of account, stream or consumer is missing. */
+export function consumerLag(doc: unknown, account: string, stream: string, consumer: string): number {
+  const accounts = ((doc as { account_details?: JszAccount[] } | null)?.account_details ?? []) as JszAccount[];
+  const acc = accounts.find((a) => a.id === account || a.name === account);
+  if (!acc) throw new Error(`account ${q(account)} not found (it has no JetStream streams, or the name is wrong)`);
+  const s = (acc.stream_detail ?? []).find((x) => x.name === stream);
+  if (!s) throw new Error(`stream ${q(stream)} not found in account ${q(account)}`);
+  const c = (s.consumer_detail ?? []).find((x) => x.name === consumer);
+  if (!c) throw new Error(`consumer ${q(consumer)} not found on stream ${q(stream)}`);
+  return Number(c.num_pending ?? 0) + Number(c.num_ack_pending ?? 0);
+}
+
+class NatsJetStreamScaler implements Scaler {
+  readonly type = 'nats-jetstream';
+  private readonly url: URL;
+  private readonly lease;
+  private closed = false;
+
+  constructor(
+    private readonly config: NatsJetStreamConfig,
+    private readonly name: string,
+    private readonly metricType: 'AverageValue' | 'Value',
+    private readonly ctx: ScalerContext,
+  ) {
+    this.url = jszUrl(config);
+    this.lease = sharedAgentPool.acquire(this.url);
+  }
+
+  getMetricSpecForScaling() {
+    return [externalMetricSpec(this.name, metricTargetInt(this.metricType, this.config.lagThreshold))];
+  }
+
+  async getMetricsAndActivity(requested: string, options?: { signal?: AbortSignal }): Promise<MetricsAndActivity> {
+    const prefix = 'error requesting the NATS monitoring endpoint';
+    if (this.closed) throw new Error(`${prefix}: the scaler is closed`);
+    let response;
+    try {
+      response = await httpGet(this.url, { agent: this.lease.agent, timeoutMs: this.ctx.httpTimeoutMs, signal: options?.signal });
+    } catch (err) {
+      throw new Error(`${prefix}: ${(err as Error).message}`, { cause: err });
+    }
+    const where = `GET ${displayUrl(this.url)}`;
+    if (response.status !== 200) throw new Error(`${prefix}: ${where}: status ${response.status}`);
+    let lag: number;
+    try {
+      lag = consumerLag(JSON.parse(response.body.toString('utf8')), this.config.account, this.config.stream, this.config.consumer);
+    } catch (err) {
+      throw new Error(`${prefix}: ${where}: ${(err as Error).message}`, { cause: err });
+    }
+    return {
+      metrics: [metricValue(requested, lag, this.ctx.now())],
+      isActive: isActiveValue(lag, this.config.activationLagThreshold),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.lease.release();
+  }
+}
+
+export const natsJetStreamScaler = defineScaler({
+  type: 'nats-jetstream',
+  description:
+    'Scales on the lag (pending plus unacknowledged messages) of a NATS JetStream consumer, read from the ' +
+    "server's monitoring endpoint (`/jsz`) with the operator-wide HTTP timeout (KEDA_HTTP_DEFAULT_TIMEOUT). " +
+    'Clustered JetStream: the node behind the endpoint answers; locating the consumer leader is not implemented yet.',
+  params,
+  example: { natsServerMonitoringEndpoint: 'nats.nats.svc:8222', account: '$G', stream: 'ORDERS', consumer: 'worker', lagThreshold: '10' },
+  validate,
+  create(config, input, ctx) {
+    return new NatsJetStreamScaler(config, metricName(input.triggerIndex, `nats-jetstream-${config.stream}`), externalMetricType(input.metricType), ctx);
+  },
+});
