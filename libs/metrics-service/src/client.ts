@@ -127,7 +127,8 @@ export function createMetricsClient(options: MetricsClientOptions): MetricsClien
 
   return {
     async getMetrics(ref, callOptions = {}) {
-      const c = await open();
+      // Once open, skip the extra promise hop: this runs for every HPA metric request.
+      const c = client && !closed ? client : await open();
       const deadline = Date.now() + (callOptions.timeoutMs ?? timeoutMs);
       return new Promise<ExternalMetricValue[]>((resolve, reject) => {
         let call: ClientUnaryCall | undefined = undefined;
