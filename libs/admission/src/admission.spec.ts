@@ -1,6 +1,6 @@
 import { HpaIndex, LimitRangeIndex, ScaledObjectIndex } from './indexes';
 import { parseAdmissionReview, type AdmissionRequest } from './review';
-import { COOLDOWN_PERIOD_WARNING, POLLING_INTERVAL_WARNING, ScaledObjectValidator, type ContainerLike } from './scaledobject';
+import { COOLDOWN_PERIOD_WARNING, POLLING_INTERVAL_WARNING, ScaledObjectValidator, type AdmissionEventSink, type ContainerLike } from './scaledobject';
 import { ScaledJobValidator } from './scaledjob';
 import { TriggerAuthenticationValidator } from './trigger-auth';
 import { WebhookMetrics } from './metrics';
@@ -31,6 +31,7 @@ function setup(containers: ContainerLike[] | Error = [{ name: 'c', resources: { 
   const hpas = new HpaIndex();
   const limitRanges = new LimitRangeIndex();
   const metrics = new WebhookMetrics();
+  const events: Parameters<AdmissionEventSink['emit']>[] = [];
   const v = new ScaledObjectValidator(
     {
       scaledObjects,
@@ -39,8 +40,9 @@ function setup(containers: ContainerLike[] | Error = [{ name: 'c', resources: { 
       workloads: { containers: async () => { if (containers instanceof Error) throw containers; return containers; } },
     },
     metrics,
+    { emit: (regarding, event) => void events.push([regarding, event]) },
   );
-  return { v, scaledObjects, hpas, limitRanges, metrics };
+  return { v, scaledObjects, hpas, limitRanges, metrics, events };
 }
 
 const cpu = { type: 'cpu', metricType: 'Utilization', metadata: { value: '50' } };
@@ -81,6 +83,25 @@ describe('ScaledObject admission', () => {
     const warned = await v.validate(review(so({ minReplicaCount: 1, pollingInterval: 10, cooldownPeriod: 10 })));
     expect(warned).toEqual({ allowed: true, warnings: [POLLING_INTERVAL_WARNING, COOLDOWN_PERIOD_WARNING] });
     expect(await metrics.registry.getSingleMetricAsString('keda_webhook_scaled_object_validations_total')).toContain('namespace="ns",action="create"} 2');
+  });
+
+  it('C-106 records each warning as a Normal KEDAScalerInfo event about the ScaledObject, except on dry run', async () => {
+    const { v, events } = setup();
+    await v.validate(review(so()));
+    expect(events).toEqual([]);
+    await v.validate(review(so({ minReplicaCount: 1, pollingInterval: 10, cooldownPeriod: 10 })));
+    const regarding = { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name: 'so', namespace: NS, uid: undefined } };
+    expect(events).toEqual([
+      [regarding, { type: 'Normal', reason: 'KEDAScalerInfo', note: POLLING_INTERVAL_WARNING }],
+      [regarding, { type: 'Normal', reason: 'KEDAScalerInfo', note: COOLDOWN_PERIOD_WARNING }],
+    ]);
+    events.length = 0;
+    const dry = await v.validate(review(so({ minReplicaCount: 1, cooldownPeriod: 10 }), { dryRun: true }));
+    expect(dry.warnings).toEqual([COOLDOWN_PERIOD_WARNING]);
+    expect(events).toEqual([]);
+    // Metadata-key warnings are ours, not KEDA's C-106: answered as warnings only.
+    await v.validate(review(so({ triggers: [{ ...cron, metadata: { ...cron.metadata, typo: 'x' } }] })));
+    expect(events).toEqual([]);
   });
 
   it('names metadata a scaler does not read in a warning', async () => {

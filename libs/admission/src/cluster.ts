@@ -2,10 +2,12 @@
  * Cluster-side state of the webhook: informers (list+watch, no per-admission list) for
  * ScaledObjects, HPAs and LimitRanges feeding the indexes, and a GET of the target workload for
  * the cpu/memory request check (one request per such admission, independent of the object count).
+ * The caches drop managedFields and the last-applied annotation: the checks never read them, and
+ * with 10,000 ScaledObjects they would be most of the webhook's memory.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ScaledObject } from '@keda-ts/api';
-import { KubeApiError, KubeClient, Watched } from '@keda-ts/k8s';
+import { KubeApiError, KubeClient, Watched, dropManagedFields } from '@keda-ts/k8s';
 import type { Logger } from '@keda-ts/runtime';
 import { HpaIndex, LimitRangeIndex, ScaledObjectIndex, type HpaLike, type LimitRangeLike } from './indexes';
 import type { ContainerLike, ScaledObjectLookups, WorkloadReader } from './scaledobject';
@@ -45,16 +47,18 @@ export class ClusterCaches {
     const scaledObjects = new ScaledObjectIndex();
     const hpas = new HpaIndex();
     const limitRanges = new LimitRangeIndex();
-    const so = new Watched<ScaledObject>(kubeConfig, this.client, { path: '/apis/keda.sh/v1alpha1/scaledobjects', logger });
+    const so = new Watched<ScaledObject>(kubeConfig, this.client, { path: '/apis/keda.sh/v1alpha1/scaledobjects', logger, transform: dropManagedFields });
     so.on((type, obj) => scaledObjects.apply(type, obj));
     const hpa = new Watched<HpaLike & { metadata?: { name?: string; namespace?: string } }>(kubeConfig, this.client, {
       path: '/apis/autoscaling/v2/horizontalpodautoscalers',
       logger,
+      transform: dropManagedFields,
     });
     hpa.on((type, obj) => hpas.apply(type, obj));
     const lr = new Watched<LimitRangeLike & { metadata?: { name?: string; namespace?: string } }>(kubeConfig, this.client, {
       path: '/api/v1/limitranges',
       logger,
+      transform: dropManagedFields,
     });
     lr.on((type, obj) => limitRanges.apply(type, obj));
     this.informers.push(so as unknown as Watched<never>, hpa as unknown as Watched<never>, lr as unknown as Watched<never>);

@@ -31,5 +31,5 @@ export {
   type PatchType,
   type ResolvedResource,
 } from './kube-client';
-export { Watched, objectKey, type WatchableObject, type WatchEventType, type WatchHandler, type WatchedOptions } from './informer';
+export { Watched, dropManagedFields, objectKey, type WatchableObject, type WatchEventType, type WatchHandler, type WatchedOptions } from './informer';
 export { EventRecorder, microTime, type EventSubject, type EventType, type RecordedEvent } from './events';

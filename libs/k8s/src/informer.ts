@@ -17,6 +17,25 @@ export interface WatchedOptions {
   logger: Logger;
   /** Restart delay after a watch error; doubles up to 30 s. */
   restartDelayMs?: number;
+  /**
+   * Trims each object before it is cached and handed to handlers (client-go's SetTransform). It
+   * changes the object in place: the list+watch cache underneath holds the same object, so what
+   * is dropped here is not kept anywhere.
+   */
+  transform?: (obj: WatchableObject) => void;
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * A transform for caches that never read managedFields or the last-applied annotation: together
+ * they are usually most of an object's size.
+ */
+export function dropManagedFields(obj: WatchableObject): void {
+  const metadata = obj.metadata as { managedFields?: unknown; annotations?: Record<string, string> } | undefined;
+  if (!metadata) return;
+  delete metadata.managedFields;
+  if (metadata.annotations && LAST_APPLIED in metadata.annotations) delete metadata.annotations[LAST_APPLIED];
 }
 
 /** Any Kubernetes object shape (our generated types as well as client-node's). */
@@ -71,6 +90,7 @@ export class Watched<T extends WatchableObject> {
   }
 
   private dispatch(type: WatchEventType, obj: T): void {
+    this.options.transform?.(obj);
     const key = objectKey(obj);
     const old = this.previous.get(key);
     if (type === 'delete') this.previous.delete(key);
