@@ -99,6 +99,7 @@ async function main(): Promise<void> {
       items.push({ path: `/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects`, body: scaledObject(ns, `so-${i}`, `app-${i}`) });
       items.push({ path: `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers`, body: hpa(ns, i) });
     }
+    process.stderr.write(`creating ${items.length} objects...\n`);
     await createAll(info.server, admin, items);
     admin.destroy();
     const createSeconds = +((performance.now() - t0) / 1000).toFixed(1);
@@ -141,15 +142,24 @@ async function main(): Promise<void> {
     };
     // The index answers as the cluster is: a colliding review must name the existing ScaledObject.
     const probe = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'probe', operation: 'CREATE', namespace: 'ns-7', object: scaledObject('ns-7', 'probe', 'app-7') } });
-    const probeAnswer = await new Promise<string>((resolve, reject) => {
-      const req = https.request({ host: '127.0.0.1', port, path: '/validate-keda-sh-v1alpha1-scaledobject', method: 'POST', agent }, (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve(text));
+    const ask = () =>
+      new Promise<string>((resolve, reject) => {
+        const req = https.request({ host: '127.0.0.1', port, path: '/validate-keda-sh-v1alpha1-scaledobject', method: 'POST', agent }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve(text));
+        });
+        req.on('error', reject);
+        req.end(probe);
       });
-      req.on('error', reject);
-      req.end(probe);
-    });
+    // Ready already means synced; the probe proves it (and waits a little if it were not so).
+    let probeAnswer = await ask();
+    const probeDeadline = Date.now() + 120_000;
+    while (!probeAnswer.includes("already managed by the ScaledObject 'so-7'") && Date.now() < probeDeadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+      probeAnswer = await ask();
+    }
+    const probeWaitSeconds = +((performance.now() - t1) / 1000 - readySeconds - 5).toFixed(1);
     if (probeAnswer.includes("already managed by the ScaledObject 'so-7'")) rejectedAsExpected++;
     else throw new Error(`the webhook did not see the existing ScaledObjects: ${probeAnswer.slice(0, 300)}`);
 
@@ -178,6 +188,7 @@ async function main(): Promise<void> {
           createSeconds,
           webhookReadySeconds: readySeconds,
           collisionProbe: rejectedAsExpected === 1 ? 'rejected naming so-7' : 'failed',
+          probeWaitAfterReadySeconds: probeWaitSeconds,
           requests: total,
           rps: +(total / wall).toFixed(1),
           errors,

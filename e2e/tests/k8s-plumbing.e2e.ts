@@ -1,4 +1,4 @@
-import { EventRecorder, KubeClient, KubeApiError, resourcePath, Watched, isNotFound } from '@keda-ts/k8s';
+import { EventRecorder, KubeClient, KubeApiError, resourcePath, Watched, dropManagedFields, isNotFound } from '@keda-ts/k8s';
 import { createLogger } from '@keda-ts/runtime';
 import { apply, deploymentManifest, k8s, kubeConfig, useTestNamespace, waitFor } from '../src/testing';
 
@@ -95,6 +95,22 @@ describe('libs/k8s against the real API server', () => {
     await waitFor(() => seen.length === 3, { description: 'three watch events', timeoutMs: 15_000 });
     await watched.stop();
     expect(seen).toEqual(['add:-->1', 'update:1->2', 'delete:2->2']);
+  });
+
+  it('is synced only once the initial list is in its cache, and applies its transform to every object', async () => {
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) => core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: `listed-${i}` }, data: { v: String(i) } } })),
+    );
+    const watched = new Watched<k8s.V1ConfigMap>(kc, client, { path: `/api/v1/namespaces/${ns.name}/configmaps`, logger, transform: dropManagedFields });
+    // What a readiness probe would see the moment the informer says it is synced.
+    const atSync = watched.waitForSync().then(() => ({ synced: watched.hasSynced, listed: watched.list(ns.name).filter((c) => c.metadata?.name?.startsWith('listed-')).length }));
+    expect(watched.hasSynced).toBe(false);
+    await watched.start();
+    expect(await atSync).toEqual({ synced: true, listed: 60 });
+    expect(watched.get('listed-7', ns.name)?.metadata?.managedFields).toBeUndefined();
+    expect(watched.get('listed-7', ns.name)?.data).toEqual({ v: '7' });
+    await watched.stop();
   });
 
   it('records events.k8s.io/v1 Events', async () => {

@@ -72,7 +72,13 @@ export class Watched<T extends WatchableObject> {
     this.informer = makeInformer<KubernetesObject>(
       kubeConfig,
       options.path,
-      () => client.get<KubernetesListObject<KubernetesObject>>(listPath),
+      // client-node signals "connect" before it lists, so synced is marked once a list's items
+      // are in the cache: they are added right after this promise resolves, before any macrotask.
+      () =>
+        client.get<KubernetesListObject<KubernetesObject>>(listPath).then((list) => {
+          setImmediate(() => this.markSynced());
+          return list;
+        }),
       options.labelSelector,
     );
     this.informer.on('add', (obj) => this.dispatch('add', obj as T));
@@ -80,13 +86,15 @@ export class Watched<T extends WatchableObject> {
     this.informer.on('delete', (obj) => this.dispatch('delete', obj as T));
     this.informer.on('connect', () => {
       this.failures = 0;
-      if (!this.synced) {
-        this.synced = true;
-        this.syncWaiters.forEach((w) => w());
-        this.syncWaiters = [];
-      }
     });
     this.informer.on('error', (err) => this.restart(err));
+  }
+
+  private markSynced(): void {
+    if (this.synced || this.stopped) return;
+    this.synced = true;
+    this.syncWaiters.forEach((w) => w());
+    this.syncWaiters = [];
   }
 
   private dispatch(type: WatchEventType, obj: T): void {
