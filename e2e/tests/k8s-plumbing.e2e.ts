@@ -102,7 +102,8 @@ describe('libs/k8s against the real API server', () => {
     await Promise.all(
       Array.from({ length: 60 }, (_, i) => core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: `listed-${i}` }, data: { v: String(i) } } })),
     );
-    const watched = new Watched<k8s.V1ConfigMap>(kc, client, { path: `/api/v1/namespaces/${ns.name}/configmaps`, logger, transform: dropManagedFields });
+    // pageSize 25: the initial list takes three pages.
+    const watched = new Watched<k8s.V1ConfigMap>(kc, client, { path: `/api/v1/namespaces/${ns.name}/configmaps`, logger, transform: dropManagedFields, pageSize: 25 });
     // What a readiness probe would see the moment the informer says it is synced.
     const atSync = watched.waitForSync().then(() => ({ synced: watched.hasSynced, listed: watched.list(ns.name).filter((c) => c.metadata?.name?.startsWith('listed-')).length }));
     expect(watched.hasSynced).toBe(false);

@@ -1,3 +1,4 @@
+import { trimHpaForIndex, trimScaledObjectForIndex } from './cluster';
 import { HpaIndex, LimitRangeIndex, ScaledObjectIndex } from './indexes';
 import { parseAdmissionReview, type AdmissionRequest } from './review';
 import { COOLDOWN_PERIOD_WARNING, POLLING_INTERVAL_WARNING, ScaledObjectValidator, type AdmissionEventSink, type ContainerLike } from './scaledobject';
@@ -226,5 +227,39 @@ describe('TriggerAuthentication admission', () => {
     const v = new TriggerAuthenticationValidator('TriggerAuthentication');
     expect(v.validate(review(ta({ podIdentity: { provider: 'gcp' }, oauth2: { type: 'clientCredentials' } }))).allowed).toBe(true);
     expect(v.validate(review(ta({ oauth2: { type: 'clientCredentials', clientId: 'c', tokenUrl: 'https://t/x' } }))).allowed).toBe(true);
+  });
+});
+
+describe('cache trimming for the indexes', () => {
+  it('keeps what ScaledObjectIndex and HpaIndex read, and they answer the same', () => {
+    const full = so({ advanced: { horizontalPodAutoscalerConfig: { name: 'custom' }, restoreToOriginalReplicaCount: true }, minReplicaCount: 2 }, {
+      name: 'full', uid: 'u', resourceVersion: '9', labels: { a: 'b' }, managedFields: [{}], annotations: { big: 'x'.repeat(1000) },
+    }) as Record<string, unknown>;
+    const trimmed = structuredClone(full);
+    trimScaledObjectForIndex(trimmed as never);
+    expect(trimmed).toEqual({
+      apiVersion: 'keda.sh/v1alpha1',
+      kind: 'ScaledObject',
+      metadata: { name: 'full', namespace: NS, uid: 'u', resourceVersion: '9' },
+      spec: { scaleTargetRef: { name: 'app' }, advanced: { horizontalPodAutoscalerConfig: { name: 'custom' } } },
+    });
+    const a = new ScaledObjectIndex();
+    a.apply('add', trimmed as never);
+    expect(a.otherForTarget(NS, 'apps/v1.Deployment', 'app', 'x')).toBe('full');
+    expect(a.otherForHpaName(NS, 'custom', 'x')).toBe('full');
+
+    const hpa = {
+      metadata: { name: 'h', namespace: NS, resourceVersion: '3', labels: { x: 'y' }, managedFields: [{}], ownerReferences: [{ kind: 'ScaledObject', name: 'full' }], annotations: { 'validations.keda.sh/hpa-ownership': 'false', other: 'z' } },
+      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' }, metrics: [{ type: 'External' }], minReplicas: 1 },
+      status: { currentReplicas: 1 },
+    };
+    trimHpaForIndex(hpa as never);
+    expect(hpa).toEqual({
+      metadata: { name: 'h', namespace: NS, resourceVersion: '3', ownerReferences: [{ kind: 'ScaledObject', name: 'full' }], annotations: { 'validations.keda.sh/hpa-ownership': 'false' } },
+      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' } },
+    });
+    const h = new HpaIndex();
+    h.apply('add', hpa);
+    expect(h.forTarget(NS, 'apps/v1.Deployment', 'app')).toEqual([{ name: 'h', owners: [{ kind: 'ScaledObject', name: 'full' }], ignored: true }]);
   });
 });

@@ -23,6 +23,8 @@ export interface WatchedOptions {
    * is dropped here is not kept anywhere.
    */
   transform?: (obj: WatchableObject) => void;
+  /** Objects per list request (`limit`); default 500. */
+  pageSize?: number;
 }
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -75,7 +77,7 @@ export class Watched<T extends WatchableObject> {
       // client-node signals "connect" before it lists, so synced is marked once a list's items
       // are in the cache: they are added right after this promise resolves, before any macrotask.
       () =>
-        client.get<KubernetesListObject<KubernetesObject>>(listPath).then((list) => {
+        this.listAll(client, listPath).then((list) => {
           setImmediate(() => this.markSynced());
           return list;
         }),
@@ -88,6 +90,27 @@ export class Watched<T extends WatchableObject> {
       this.failures = 0;
     });
     this.informer.on('error', (err) => this.restart(err));
+  }
+
+  /**
+   * The whole collection, in pages of `pageSize` (as client-go's reflector lists): one response
+   * of 10,000 objects is a string of tens of MB, and the process keeps that peak as resident memory.
+   */
+  private async listAll(client: KubeClient, listPath: string): Promise<KubernetesListObject<KubernetesObject>> {
+    const pageSize = this.options.pageSize ?? 500;
+    const sep = listPath.includes('?') ? '&' : '?';
+    let first: KubernetesListObject<KubernetesObject> | undefined;
+    const items: KubernetesObject[] = [];
+    let token = '';
+    do {
+      const page = await client.get<KubernetesListObject<KubernetesObject>>(
+        `${listPath}${sep}limit=${pageSize}${token ? `&continue=${encodeURIComponent(token)}` : ''}`,
+      );
+      first ??= page;
+      for (const item of page.items ?? []) items.push(item);
+      token = page.metadata?._continue ?? (page.metadata as { continue?: string } | undefined)?.continue ?? '';
+    } while (token);
+    return { ...first, items };
   }
 
   private markSynced(): void {
