@@ -1,11 +1,12 @@
 /**
  * Metrics adapter benchmark (issue 4): metric requests at a steady rate through the aggregation
  * layer (kube-apiserver -> adapter) and directly to the adapter, for a bounded time, with a fake
- * controller over gRPC (mTLS) answering for 10,000 ScaledObjects. Reports mean/p50/p99/p99.9,
- * errors, and the adapter's CPU and memory.
+ * controller over gRPC (mTLS, in a process of its own) answering for 10,000 ScaledObjects. Reports
+ * mean/p50/p99/p99.9, errors, and the adapter's and the controller's CPU and memory.
  *
  *   node --import tsx --conditions=@keda-ts/source e2e/bench/metrics-adapter.ts [--rps 700] [--seconds 60]
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as https from 'node:https';
 import * as os from 'node:os';
@@ -42,14 +43,14 @@ interface Target {
   headers?: Record<string, string>;
 }
 
-async function load(target: Target): Promise<Record<string, number>> {
+async function load(target: Target, rate = rps, duration = seconds): Promise<Record<string, number>> {
   const latencies: number[] = [];
   let errors = 0;
-  const total = rps * seconds;
+  const total = Math.max(1, rate * duration);
   const started = performance.now();
   const inflight: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
-    const due = started + (i * 1000) / rps;
+    const due = started + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     inflight.push(
@@ -89,7 +90,37 @@ async function load(target: Target): Promise<Record<string, number>> {
   };
 }
 
+/** The fake controller in a process of its own, so that its CPU and memory can be read. */
+async function serveController(certDir: string): Promise<void> {
+  const controller = createMetricsServer({
+    provider: { getMetrics: async (ref) => [{ metricName: ref.metricName, timestamp: new Date(), value: 42 }] },
+    tls: { certDir },
+    bindAddress: '127.0.0.1',
+    port: 0,
+    logger: silent,
+  });
+  const port = await controller.start();
+  process.stdout.write(`PORT ${port}\n`);
+  process.on('SIGTERM', () => void controller.stop().then(() => process.exit(0)));
+}
+
+async function startController(certDir: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@keda-ts/source', __filename, '--serve-controller', certDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /PORT (\d+)/.exec(buf);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`the fake controller exited with ${code}`)));
+  });
+  return { child, port };
+}
+
 async function main(): Promise<void> {
+  const serveAt = process.argv.indexOf('--serve-controller');
+  if (serveAt >= 0) return serveController(process.argv[serveAt + 1]);
   const cp = new LocalControlPlane({ nodes: 1, log: () => undefined });
   const info = await cp.start();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'keda-ts-adapter-bench-'));
@@ -97,15 +128,8 @@ async function main(): Promise<void> {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(info.kubeconfig);
   const certs = await writeCertDir(path.join(dir, 'certs'));
-  const grpcPort = await freePort();
-  const controller = createMetricsServer({
-    provider: { getMetrics: async (ref) => [{ metricName: ref.metricName, timestamp: new Date(), value: 42 }] },
-    tls: { certDir: certs.dir },
-    bindAddress: '127.0.0.1',
-    port: grpcPort,
-    logger: silent,
-  });
-  await controller.start();
+  const controller = await startController(certs.dir);
+  const grpcPort = controller.port;
   const securePort = await freePort();
   const apps = await startApps(
     info.kubeconfig,
@@ -119,7 +143,8 @@ async function main(): Promise<void> {
   );
   try {
     await registerApiServiceToLocalhost(kubeConfig, { ...apiService, port: securePort, caPem: certs.caPem });
-    const pid = apps[0].process.pid!;
+    const pid = apps[0].process.pid as number;
+    const controllerPid = controller.child.pid as number;
     const metricPath = (i: number) =>
       `/apis/external.metrics.k8s.io/v1beta1/namespaces/bench/s0-metric-${i % scaledObjects}?labelSelector=${encodeURIComponent(`scaledobject.keda.sh/name=so-${i % scaledObjects}`)}`;
     const admin = { ca: readFileSync(info.pki.caCert), cert: readFileSync(info.pki.adminCert), key: readFileSync(info.pki.adminKey) };
@@ -139,18 +164,30 @@ async function main(): Promise<void> {
       { name: 'throughAggregator', agent: viaApiServer, host: '127.0.0.1', port: info.ports['apiserver'], path: metricPath },
       { name: 'directToAdapter', agent: direct, host: '127.0.0.1', port: securePort, path: metricPath, headers: { 'X-Remote-User': 'system:kube-controller-manager', 'X-Remote-Group': 'system:masters' } },
     ] satisfies Target[]) {
+      await load(target, 100, 5); // warm-up (JIT, connections), not measured
       const cpu0 = cpuSeconds(pid);
+      const controllerCpu0 = cpuSeconds(controllerPid);
       const t0 = performance.now();
       const r = await load(target);
       const wall = (performance.now() - t0) / 1000;
-      results[target.name] = { ...r, adapterCpuCores: +((cpuSeconds(pid) - cpu0) / wall).toFixed(2), adapterRssMiB: +rssMiB(pid).toFixed(1) };
+      const adapterCpu = cpuSeconds(pid) - cpu0;
+      const controllerCpu = cpuSeconds(controllerPid) - controllerCpu0;
+      results[target.name] = {
+        ...r,
+        rpsAchieved: +(r.requests / wall).toFixed(1),
+        adapterCpuCores: +(adapterCpu / wall).toFixed(3),
+        adapterCpuMsPerRequest: +((adapterCpu * 1000) / r.requests).toFixed(3),
+        adapterRssMiB: +rssMiB(pid).toFixed(1),
+        controllerCpuCores: +(controllerCpu / wall).toFixed(3),
+        controllerCpuMsPerRequest: +((controllerCpu * 1000) / r.requests).toFixed(3),
+        controllerRssMiB: +rssMiB(controllerPid).toFixed(1),
+      };
     }
-    results['fakeControllerRssMiB'] = +(process.memoryUsage().rss / 2 ** 20).toFixed(1);
     process.stdout.write(JSON.stringify(results, null, 2) + '\n');
   } finally {
     await unregisterApiService(kubeConfig, apiService).catch(() => undefined);
     await stopApps(apps);
-    await controller.stop();
+    controller.child.kill('SIGTERM');
     await cp.stop();
     rmSync(dir, { recursive: true, force: true });
   }

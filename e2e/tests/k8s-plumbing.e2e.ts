@@ -1,4 +1,4 @@
-import { EventRecorder, KubeClient, KubeApiError, resourcePath, Watched, isNotFound } from '@keda-ts/k8s';
+import { EventRecorder, KubeClient, KubeApiError, resourcePath, Watched, dropManagedFields, isNotFound } from '@keda-ts/k8s';
 import { createLogger } from '@keda-ts/runtime';
 import { apply, deploymentManifest, k8s, kubeConfig, useTestNamespace, waitFor } from '../src/testing';
 
@@ -115,6 +115,23 @@ describe('libs/k8s against the real API server', () => {
     // No waiting after sync: readers (the operator's start order, trigger auth) rely on it.
     expect(watched.list(ns.name).filter((s) => s.metadata?.name?.startsWith('listed-'))).toHaveLength(50);
     expect(watched.get('helm-release', ns.name)).toBeUndefined();
+    await watched.stop();
+  });
+
+  it('is synced only once the initial list is in its cache, and applies its transform to every object', async () => {
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) => core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: `listed-${i}` }, data: { v: String(i) } } })),
+    );
+    // pageSize 25: the initial list takes three pages.
+    const watched = new Watched<k8s.V1ConfigMap>(kc, client, { path: `/api/v1/namespaces/${ns.name}/configmaps`, logger, transform: dropManagedFields, pageSize: 25 });
+    // What a readiness probe would see the moment the informer says it is synced.
+    const atSync = watched.waitForSync().then(() => ({ synced: watched.hasSynced, listed: watched.list(ns.name).filter((c) => c.metadata?.name?.startsWith('listed-')).length }));
+    expect(watched.hasSynced).toBe(false);
+    await watched.start();
+    expect(await atSync).toEqual({ synced: true, listed: 60 });
+    expect(watched.get('listed-7', ns.name)?.metadata?.managedFields).toBeUndefined();
+    expect(watched.get('listed-7', ns.name)?.data).toEqual({ v: '7' });
     await watched.stop();
   });
 

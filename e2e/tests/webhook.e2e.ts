@@ -220,6 +220,35 @@ describe('webhook admission against the API server', () => {
     }
   });
 
+  it('answers the C-106 warning and records it as a Normal KEDAScalerInfo event about the ScaledObject', async () => {
+    const warned = so('warned', { scaleTargetRef: { name: 'warned-app' }, minReplicaCount: 1, cooldownPeriod: 30 });
+    // --warnings-as-errors makes kubectl fail on the warning; the object is admitted all the same.
+    await expect(kubectl(['apply', '--warnings-as-errors', '-n', ns.name, '-f', '-'], JSON.stringify(warned))).rejects.toThrow(
+      'CooldownPeriod is configured but is not relevant',
+    );
+    expect(await exists('scaledobject', 'warned')).toBe(true);
+    type Ev = { reason: string; type: string; note: string; reportingController: string; regarding: { kind: string; name: string; namespace: string } };
+    const event = await waitFor(
+      async () => {
+        const list = JSON.parse(await kubectl(['get', 'events.events.k8s.io', '-n', ns.name, '-o', 'json'])) as { items: Ev[] };
+        return list.items.find((e) => e.reason === 'KEDAScalerInfo' && e.regarding?.name === 'warned');
+      },
+      { timeoutMs: 30_000, description: 'a KEDAScalerInfo event about ScaledObject warned' },
+    );
+    expect(event).toMatchObject({
+      type: 'Normal',
+      reportingController: 'keda-admission',
+      regarding: { kind: 'ScaledObject', name: 'warned', namespace: ns.name },
+      note: expect.stringContaining('CooldownPeriod is configured but is not relevant'),
+    });
+    // A dry run gets the warning and leaves no event (sideEffects: None).
+    await expect(
+      kubectl(['apply', '--dry-run=server', '--warnings-as-errors', '-n', ns.name, '-f', '-'], JSON.stringify(so('warned-dry', { scaleTargetRef: { name: 'warned-dry-app' }, minReplicaCount: 1, cooldownPeriod: 30 }))),
+    ).rejects.toThrow('CooldownPeriod is configured but is not relevant');
+    const after = JSON.parse(await kubectl(['get', 'events.events.k8s.io', '-n', ns.name, '-o', 'json'])) as { items: Ev[] };
+    expect(after.items.filter((e) => e.regarding?.name === 'warned-dry')).toEqual([]);
+  });
+
   it('rejects a second ScaledObject on one Deployment, naming the first, and a duplicate HPA name', async () => {
     await applyObj(deployment('shared'));
     await applyObj(so('first', { scaleTargetRef: { name: 'shared' } }));

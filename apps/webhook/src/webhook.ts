@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import express from 'express';
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
@@ -12,6 +13,7 @@ import {
   createAdmissionApp,
   servingCertificateIn,
 } from '@keda-ts/admission';
+import { EventRecorder } from '@keda-ts/k8s';
 import type { AppContext, ConfigOf } from '@keda-ts/runtime';
 import type { webhookOptions } from './options';
 
@@ -25,7 +27,9 @@ export async function startWebhook(app: Omit<AppContext<Config>, 'config'>, conf
   app.onShutdown('informers', () => caches.stop());
   void caches.start();
 
-  const scaledObjects = new ScaledObjectValidator(caches.lookups, metrics);
+  // KEDA's recorder for admission events is named keda-admission (scaledobject.md §2.16).
+  const events = new EventRecorder(caches.client, logger, 'keda-admission', `keda-admission-${hostname()}`);
+  const scaledObjects = new ScaledObjectValidator(caches.lookups, metrics, events);
   const scaledJobs = new ScaledJobValidator(metrics);
   const ta = new TriggerAuthenticationValidator('TriggerAuthentication');
   const cta = new TriggerAuthenticationValidator('ClusterTriggerAuthentication');

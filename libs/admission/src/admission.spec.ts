@@ -1,6 +1,7 @@
+import { trimHpaForIndex, trimScaledObjectForIndex } from './cluster';
 import { HpaIndex, LimitRangeIndex, ScaledObjectIndex } from './indexes';
 import { parseAdmissionReview, type AdmissionRequest } from './review';
-import { COOLDOWN_PERIOD_WARNING, POLLING_INTERVAL_WARNING, ScaledObjectValidator, type ContainerLike } from './scaledobject';
+import { COOLDOWN_PERIOD_WARNING, POLLING_INTERVAL_WARNING, ScaledObjectValidator, type AdmissionEventSink, type ContainerLike } from './scaledobject';
 import { ScaledJobValidator } from './scaledjob';
 import { TriggerAuthenticationValidator } from './trigger-auth';
 import { WebhookMetrics } from './metrics';
@@ -31,6 +32,7 @@ function setup(containers: ContainerLike[] | Error = [{ name: 'c', resources: { 
   const hpas = new HpaIndex();
   const limitRanges = new LimitRangeIndex();
   const metrics = new WebhookMetrics();
+  const events: Parameters<AdmissionEventSink['emit']>[] = [];
   const v = new ScaledObjectValidator(
     {
       scaledObjects,
@@ -39,8 +41,9 @@ function setup(containers: ContainerLike[] | Error = [{ name: 'c', resources: { 
       workloads: { containers: async () => { if (containers instanceof Error) throw containers; return containers; } },
     },
     metrics,
+    { emit: (regarding, event) => void events.push([regarding, event]) },
   );
-  return { v, scaledObjects, hpas, limitRanges, metrics };
+  return { v, scaledObjects, hpas, limitRanges, metrics, events };
 }
 
 const cpu = { type: 'cpu', metricType: 'Utilization', metadata: { value: '50' } };
@@ -81,6 +84,25 @@ describe('ScaledObject admission', () => {
     const warned = await v.validate(review(so({ minReplicaCount: 1, pollingInterval: 10, cooldownPeriod: 10 })));
     expect(warned).toEqual({ allowed: true, warnings: [POLLING_INTERVAL_WARNING, COOLDOWN_PERIOD_WARNING] });
     expect(await metrics.registry.getSingleMetricAsString('keda_webhook_scaled_object_validations_total')).toContain('namespace="ns",action="create"} 2');
+  });
+
+  it('C-106 records each warning as a Normal KEDAScalerInfo event about the ScaledObject, except on dry run', async () => {
+    const { v, events } = setup();
+    await v.validate(review(so()));
+    expect(events).toEqual([]);
+    await v.validate(review(so({ minReplicaCount: 1, pollingInterval: 10, cooldownPeriod: 10 })));
+    const regarding = { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name: 'so', namespace: NS, uid: undefined } };
+    expect(events).toEqual([
+      [regarding, { type: 'Normal', reason: 'KEDAScalerInfo', note: POLLING_INTERVAL_WARNING }],
+      [regarding, { type: 'Normal', reason: 'KEDAScalerInfo', note: COOLDOWN_PERIOD_WARNING }],
+    ]);
+    events.length = 0;
+    const dry = await v.validate(review(so({ minReplicaCount: 1, cooldownPeriod: 10 }), { dryRun: true }));
+    expect(dry.warnings).toEqual([COOLDOWN_PERIOD_WARNING]);
+    expect(events).toEqual([]);
+    // Metadata-key warnings are ours, not KEDA's C-106: answered as warnings only.
+    await v.validate(review(so({ triggers: [{ ...cron, metadata: { ...cron.metadata, typo: 'x' } }] })));
+    expect(events).toEqual([]);
   });
 
   it('names metadata a scaler does not read in a warning', async () => {
@@ -205,5 +227,39 @@ describe('TriggerAuthentication admission', () => {
     const v = new TriggerAuthenticationValidator('TriggerAuthentication');
     expect(v.validate(review(ta({ podIdentity: { provider: 'gcp' }, oauth2: { type: 'clientCredentials' } }))).allowed).toBe(true);
     expect(v.validate(review(ta({ oauth2: { type: 'clientCredentials', clientId: 'c', tokenUrl: 'https://t/x' } }))).allowed).toBe(true);
+  });
+});
+
+describe('cache trimming for the indexes', () => {
+  it('keeps what ScaledObjectIndex and HpaIndex read, and they answer the same', () => {
+    const full = so({ advanced: { horizontalPodAutoscalerConfig: { name: 'custom' }, restoreToOriginalReplicaCount: true }, minReplicaCount: 2 }, {
+      name: 'full', uid: 'u', resourceVersion: '9', labels: { a: 'b' }, managedFields: [{}], annotations: { big: 'x'.repeat(1000) },
+    }) as Record<string, unknown>;
+    const trimmed = structuredClone(full);
+    trimScaledObjectForIndex(trimmed as never);
+    expect(trimmed).toEqual({
+      apiVersion: 'keda.sh/v1alpha1',
+      kind: 'ScaledObject',
+      metadata: { name: 'full', namespace: NS, uid: 'u', resourceVersion: '9' },
+      spec: { scaleTargetRef: { name: 'app' }, advanced: { horizontalPodAutoscalerConfig: { name: 'custom' } } },
+    });
+    const a = new ScaledObjectIndex();
+    a.apply('add', trimmed as never);
+    expect(a.otherForTarget(NS, 'apps/v1.Deployment', 'app', 'x')).toBe('full');
+    expect(a.otherForHpaName(NS, 'custom', 'x')).toBe('full');
+
+    const hpa = {
+      metadata: { name: 'h', namespace: NS, resourceVersion: '3', labels: { x: 'y' }, managedFields: [{}], ownerReferences: [{ kind: 'ScaledObject', name: 'full' }], annotations: { 'validations.keda.sh/hpa-ownership': 'false', other: 'z' } },
+      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' }, metrics: [{ type: 'External' }], minReplicas: 1 },
+      status: { currentReplicas: 1 },
+    };
+    trimHpaForIndex(hpa as never);
+    expect(hpa).toEqual({
+      metadata: { name: 'h', namespace: NS, resourceVersion: '3', ownerReferences: [{ kind: 'ScaledObject', name: 'full' }], annotations: { 'validations.keda.sh/hpa-ownership': 'false' } },
+      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' } },
+    });
+    const h = new HpaIndex();
+    h.apply('add', hpa);
+    expect(h.forTarget(NS, 'apps/v1.Deployment', 'app')).toEqual([{ name: 'h', owners: [{ kind: 'ScaledObject', name: 'full' }], ignored: true }]);
   });
 });

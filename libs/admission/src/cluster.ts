@@ -2,10 +2,12 @@
  * Cluster-side state of the webhook: informers (list+watch, no per-admission list) for
  * ScaledObjects, HPAs and LimitRanges feeding the indexes, and a GET of the target workload for
  * the cpu/memory request check (one request per such admission, independent of the object count).
+ * The caches keep only what the indexes read (see trimScaledObjectForIndex, trimHpaForIndex): with
+ * 10,000 ScaledObjects and their HPAs the full objects would be most of the webhook's memory.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ScaledObject } from '@keda-ts/api';
-import { KubeApiError, KubeClient, Watched } from '@keda-ts/k8s';
+import { Annotations, type ScaledObject } from '@keda-ts/api';
+import { KubeApiError, KubeClient, Watched, dropManagedFields } from '@keda-ts/k8s';
 import type { Logger } from '@keda-ts/runtime';
 import { HpaIndex, LimitRangeIndex, ScaledObjectIndex, type HpaLike, type LimitRangeLike } from './indexes';
 import type { ContainerLike, ScaledObjectLookups, WorkloadReader } from './scaledobject';
@@ -27,6 +29,46 @@ export class KubeWorkloadReader implements WorkloadReader {
   }
 }
 
+type Trimmable = { metadata?: Record<string, unknown>; spec?: Record<string, unknown>; status?: unknown };
+
+/** Keeps the object identity the cache needs (name, namespace, uid, resourceVersion) and `keep` of metadata. */
+function trimMetadata(obj: Trimmable, keep: readonly string[]): void {
+  const m = obj.metadata;
+  if (!m) return;
+  for (const k of Object.keys(m)) {
+    if (k !== 'name' && k !== 'namespace' && k !== 'uid' && k !== 'resourceVersion' && !keep.includes(k)) delete m[k];
+  }
+}
+
+/**
+ * A ScaledObject as the indexes read it: its target and its HPA name (C-100, C-101). The rest
+ * (triggers, status...) is dropped from the cache; with 10,000 ScaledObjects it is most of the memory.
+ */
+export function trimScaledObjectForIndex(obj: Trimmable): void {
+  trimMetadata(obj, []);
+  const spec = obj.spec;
+  if (spec) {
+    const advanced = spec['advanced'] as { horizontalPodAutoscalerConfig?: { name?: string } } | undefined;
+    const hpaName = advanced?.horizontalPodAutoscalerConfig?.name;
+    obj.spec = { scaleTargetRef: spec['scaleTargetRef'], ...(hpaName ? { advanced: { horizontalPodAutoscalerConfig: { name: hpaName } } } : {}) };
+  }
+  delete obj.status;
+}
+
+/** An HPA as the index reads it (C-102): target, owners and the ownership-validation annotation. */
+export function trimHpaForIndex(obj: Trimmable): void {
+  trimMetadata(obj, ['ownerReferences', 'annotations']);
+  const m = obj.metadata;
+  const annotations = m?.['annotations'] as Record<string, string> | undefined;
+  if (m && annotations) {
+    const keep = annotations[Annotations.HpaOwnershipValidation];
+    if (keep === undefined) delete m['annotations'];
+    else m['annotations'] = { [Annotations.HpaOwnershipValidation]: keep };
+  }
+  if (obj.spec) obj.spec = { scaleTargetRef: obj.spec['scaleTargetRef'] };
+  delete obj.status;
+}
+
 export interface ClusterCachesOptions {
   kubeConfig: KubeConfig;
   logger: Logger;
@@ -45,16 +87,18 @@ export class ClusterCaches {
     const scaledObjects = new ScaledObjectIndex();
     const hpas = new HpaIndex();
     const limitRanges = new LimitRangeIndex();
-    const so = new Watched<ScaledObject>(kubeConfig, this.client, { path: '/apis/keda.sh/v1alpha1/scaledobjects', logger });
+    const so = new Watched<ScaledObject>(kubeConfig, this.client, { path: '/apis/keda.sh/v1alpha1/scaledobjects', logger, transform: trimScaledObjectForIndex as never });
     so.on((type, obj) => scaledObjects.apply(type, obj));
     const hpa = new Watched<HpaLike & { metadata?: { name?: string; namespace?: string } }>(kubeConfig, this.client, {
       path: '/apis/autoscaling/v2/horizontalpodautoscalers',
       logger,
+      transform: trimHpaForIndex as never,
     });
     hpa.on((type, obj) => hpas.apply(type, obj));
     const lr = new Watched<LimitRangeLike & { metadata?: { name?: string; namespace?: string } }>(kubeConfig, this.client, {
       path: '/api/v1/limitranges',
       logger,
+      transform: dropManagedFields,
     });
     lr.on((type, obj) => limitRanges.apply(type, obj));
     this.informers.push(so as unknown as Watched<never>, hpa as unknown as Watched<never>, lr as unknown as Watched<never>);

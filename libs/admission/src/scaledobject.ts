@@ -55,6 +55,17 @@ export interface ValidationRecorder {
   error(namespace: string, action: string, reason: string): void;
 }
 
+/** Records Kubernetes Events (an `EventRecorder` of @keda-ts/k8s, reporting as `keda-admission`). */
+export interface AdmissionEventSink {
+  emit(
+    regarding: { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; uid?: string } },
+    event: { type: 'Normal' | 'Warning'; reason: string; note: string },
+  ): void;
+}
+
+/** Reason of the Normal event that repeats each C-106 admission warning (KEDA's `KEDAScalersInfo`). */
+export const SCALER_INFO_EVENT_REASON = 'KEDAScalerInfo';
+
 export const POLLING_INTERVAL_WARNING =
   'PollingInterval is configured but is not relevant. PollingInterval is only relevant when minReplicaCount = 0 or idleReplicaCount = 0 or useCachedMetrics is enabled';
 export const COOLDOWN_PERIOD_WARNING =
@@ -111,6 +122,8 @@ export class ScaledObjectValidator {
   constructor(
     private readonly lookups: ScaledObjectLookups,
     private readonly recorder?: ValidationRecorder,
+    /** Where the C-106 warnings are also recorded as Normal `KEDAScalerInfo` events. */
+    private readonly events?: AdmissionEventSink,
   ) {}
 
   async validate(req: AdmissionRequest): Promise<Verdict> {
@@ -188,7 +201,14 @@ export class ScaledObjectValidator {
       const resources = await this.checkResources(so, namespace, target);
       if (resources) return resources;
     }
-    return allow([...scaledObjectWarnings(so), ...metadata.warnings]);
+    const warnings = scaledObjectWarnings(so);
+    // KEDA records its C-106 warnings as events too (scaledobject.md §2.18). Not for a dry run: the
+    // webhook declares sideEffects None, so a dry run must leave nothing behind.
+    if (!dryRun) {
+      const regarding = { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name, namespace, uid: so.metadata?.uid } };
+      for (const note of warnings) this.events?.emit(regarding, { type: 'Normal', reason: SCALER_INFO_EVENT_REASON, note });
+    }
+    return allow([...warnings, ...metadata.warnings]);
   }
 
   /** C-103: cpu/memory triggers need requests on the target's containers; cpu/memory only needs min > 0. */

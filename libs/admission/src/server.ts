@@ -1,13 +1,13 @@
 /**
- * The HTTPS admission server: express 5 on node:https, KEDA's paths, AdmissionReview v1 in and out,
- * a body size limit, and the serving certificate reloaded when its files change.
+ * The HTTPS admission server: a plain node:https handler for KEDA's paths, AdmissionReview v1 in
+ * and out, a body size limit, and the serving certificate reloaded when its files change.
  */
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import https from 'node:https';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { SecureContextOptions } from 'node:tls';
-import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '@keda-ts/runtime';
 import type { WebhookMetrics } from './metrics';
 import { AdmissionInputError, parseAdmissionReview, reviewResponse, verdictResponse, type AdmissionRequest, type Verdict } from './review';
@@ -26,64 +26,115 @@ export interface AdmissionAppOptions {
   validators: Record<WebhookName, Validate>;
   logger: Logger;
   metrics?: WebhookMetrics;
-  /** Largest accepted body (express/bytes syntax); default 6mb (an object is at most ~3 MiB, plus oldObject). */
-  bodyLimit?: string;
+  /** Largest accepted body in bytes; default 6 MiB (an object is at most ~3 MiB, plus oldObject). */
+  bodyLimitBytes?: number;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+function sendJson(res: ServerResponse, code: number, body: unknown, close = false): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(code, {
+    'content-type': JSON_TYPE,
+    'content-length': Buffer.byteLength(text),
+    // The rest of an oversized body is not read: the connection cannot be reused.
+    ...(close ? { connection: 'close' } : {}),
+  });
+  res.end(text);
 }
 
 /** A 400 answer: not an AdmissionReview the API server could use, so a plain JSON error. */
-function badRequest(res: Response, message: string): void {
-  res.status(400).json({ error: message });
+function badRequest(res: ServerResponse, message: string, close = false): void {
+  sendJson(res, 400, { error: message }, close);
 }
 
-/** The express application (also used without TLS by the tests and the benchmark). */
-export function createAdmissionApp(options: AdmissionAppOptions): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  const raw = express.raw({ type: () => true, limit: options.bodyLimit ?? '6mb' });
+/**
+ * The request handler (served over TLS by {@link AdmissionServer}; plain HTTP in tests). Four POST
+ * paths and nothing else: a framework's router and body parsers cost more per admission than
+ * the checks themselves.
+ */
+export function createAdmissionApp(options: AdmissionAppOptions): RequestListener {
+  const limit = options.bodyLimitBytes ?? 6 * 1024 * 1024;
+  const routes = new Map<string, { webhook: WebhookName; path: string; validate: Validate; labels: { webhook: string } }>();
   for (const [webhook, path] of Object.entries(WEBHOOK_PATHS) as [WebhookName, string][]) {
-    const validate = options.validators[webhook];
-    app.post(path, raw, async (req: Request, res: Response) => {
-      const end = options.metrics?.latency.startTimer({ webhook: path });
-      options.metrics?.inFlight.inc({ webhook: path });
-      res.on('finish', () => {
-        end?.();
-        options.metrics?.inFlight.dec({ webhook: path });
-        options.metrics?.requests.inc({ webhook: path, code: String(res.statusCode) });
-      });
-      let review: AdmissionRequest;
-      try {
-        const text = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-        review = parseAdmissionReview(JSON.parse(text) as unknown);
-      } catch (err) {
-        const message =
-          err instanceof AdmissionInputError ? err.message : `request body is not valid JSON: ${err instanceof Error ? err.message.slice(0, 200) : ''}`;
-        badRequest(res, message);
+    routes.set(path, { webhook, path, validate: options.validators[webhook], labels: { webhook: path } });
+  }
+  const { metrics, logger } = options;
+
+  const answer = async (route: NonNullable<ReturnType<typeof routes.get>>, body: Buffer, res: ServerResponse) => {
+    let review: AdmissionRequest;
+    try {
+      review = parseAdmissionReview(JSON.parse(body.toString('utf8')) as unknown);
+    } catch (err) {
+      const message =
+        err instanceof AdmissionInputError ? err.message : `request body is not valid JSON: ${err instanceof Error ? err.message.slice(0, 200) : ''}`;
+      badRequest(res, message);
+      return;
+    }
+    let verdict: Verdict;
+    try {
+      verdict = await route.validate(review);
+    } catch (err) {
+      logger.error({ err, webhook: route.webhook, uid: review.uid }, 'validation failed unexpectedly');
+      verdict = { allowed: false, code: 500, message: `internal error validating the object: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    if (!verdict.allowed) {
+      logger.info({ webhook: route.webhook, uid: review.uid, namespace: review.namespace, name: review.name, reason: verdict.reason, message: verdict.message }, 'admission rejected');
+    }
+    sendJson(res, 200, reviewResponse(verdictResponse(review.uid, verdict)));
+  };
+
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const route = req.method === 'POST' ? routes.get(q < 0 ? url : url.slice(0, q)) : undefined;
+    if (!route) {
+      req.resume();
+      sendJson(res, 404, { error: 'not found' });
+      return;
+    }
+    const started = performance.now();
+    metrics?.inFlight.inc(route.labels);
+    res.once('close', () => {
+      metrics?.inFlight.dec(route.labels);
+      if (!res.writableFinished) return; // the client went away first
+      metrics?.latency.observe(route.labels, (performance.now() - started) / 1000);
+      metrics?.requests.inc({ webhook: route.path, code: String(res.statusCode) });
+    });
+    // Errors while reading (client aborted, bad framing): nothing more to answer.
+    req.on('error', () => undefined);
+    const encoding = req.headers['content-encoding'];
+    if (encoding && encoding !== 'identity') {
+      req.resume();
+      badRequest(res, `unsupported content encoding ${JSON.stringify(encoding.slice(0, 32))}`);
+      return;
+    }
+    if (Number(req.headers['content-length']) > limit) {
+      badRequest(res, 'request body too large', true);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        badRequest(res, 'request body too large', true);
         return;
       }
-      let verdict: Verdict;
-      try {
-        verdict = await validate(review);
-      } catch (err) {
-        options.logger.error({ err, webhook, uid: review.uid }, 'validation failed unexpectedly');
-        verdict = { allowed: false, code: 500, message: `internal error validating the object: ${err instanceof Error ? err.message : String(err)}` };
-      }
-      if (!verdict.allowed) {
-        options.logger.info({ webhook, uid: review.uid, namespace: review.namespace, name: review.name, reason: verdict.reason, message: verdict.message }, 'admission rejected');
-      }
-      res.status(200).json(reviewResponse(verdictResponse(review.uid, verdict)));
-    });
-  }
-  app.use((_req: Request, res: Response) => {
-    res.status(404).json({ error: 'not found' });
-  });
-  // Body parser errors (too large, aborted, bad encoding) and anything else: 400, never a crash.
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const e = err as { type?: string; message?: string };
-    if (res.headersSent) return;
-    badRequest(res, e.type === 'entity.too.large' ? 'request body too large' : `bad request: ${String(e.message ?? err).slice(0, 200)}`);
-  });
-  return app;
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      answer(route, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size), res).catch((err: unknown) => {
+        logger.error({ err }, 'admission handler failed');
+        badRequest(res, 'internal error');
+      });
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+  };
 }
 
 export interface ServingCertificate {
@@ -106,7 +157,7 @@ export class AdmissionServer {
   private readonly watched: string[] = [];
 
   constructor(
-    private readonly app: express.Express,
+    private readonly app: RequestListener,
     private readonly cert: ServingCertificate,
     private readonly logger: Logger,
     private readonly pollIntervalMs = 2000,

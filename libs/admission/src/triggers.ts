@@ -58,6 +58,20 @@ function unexpectedKeysCached(descriptor: NonNullable<ReturnType<typeof scalers.
   return keys;
 }
 
+/** A "missing" parameter that a TriggerAuthentication or the target's env may still supply. */
+function resolvedLater(
+  p: ParameterProblem,
+  descriptor: NonNullable<ReturnType<typeof scalers.descriptor>>,
+  trigger: TriggerInput,
+  metadata: Record<string, string>,
+): boolean {
+  if (!p.parameter || !p.message.startsWith(MISSING)) return false;
+  const spec = Object.values(descriptor.params).find((s) => s.names[0] === p.parameter);
+  if (!spec) return false;
+  if (trigger.authenticationRef && spec.order.includes('authParams')) return true;
+  return spec.order.includes('resolvedEnv') && spec.names.some((n) => metadata[`${n}FromEnv`]);
+}
+
 export function checkTriggerMetadata(
   triggers: readonly TriggerInput[],
   scalableObject: ScalerInput['scalableObject'],
@@ -86,14 +100,7 @@ export function checkTriggerMetadata(
       findings.push({ reason: 'unknown-trigger-type', message: `${where}: ${problems.map((p) => p.message).join('; ')}` });
       return;
     }
-    const resolvedLater = (p: ParameterProblem): boolean => {
-      if (!p.parameter || !p.message.startsWith(MISSING)) return false;
-      const spec = Object.values(descriptor.params).find((s) => s.names[0] === p.parameter);
-      if (!spec) return false;
-      if (trigger.authenticationRef && spec.order.includes('authParams')) return true;
-      return spec.order.includes('resolvedEnv') && spec.names.some((n) => metadata[`${n}FromEnv`]);
-    };
-    const reported = problems.filter((p) => !resolvedLater(p));
+    const reported = problems.length ? problems.filter((p) => !resolvedLater(p, descriptor, trigger, metadata)) : problems;
     if (reported.length > 0) {
       findings.push({ reason: 'invalid-trigger-metadata', message: `${where}: ${reported.map((p) => p.message).join('; ')}` });
     }

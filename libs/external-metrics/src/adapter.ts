@@ -62,6 +62,7 @@ export async function startMetricsAdapter(
 
   const authorizer = new SarAuthorizer({
     review: (review) => kube.create<SubjectAccessReview>(SUBJECT_ACCESS_REVIEW_PATH, review),
+    allResourcesFirst: true,
   });
 
   if (config.metricsPort >= 0) {

@@ -1,9 +1,10 @@
-import { SarAuthorizer, type ResourceAttributes, type SubjectAccessReview } from './authz';
+import type { UserInfo } from './authn';
+import { SarAuthorizer, cacheKey, type ResourceAttributes, type SubjectAccessReview } from './authz';
 
 const attrs: ResourceAttributes = { group: 'external.metrics.k8s.io', version: 'v1beta1', resource: 's0-x', namespace: 'ns', verb: 'list' };
 const user = { name: 'alice', groups: ['team'], extra: { scopes: ['b', 'a'] } };
 
-function setup(allowed: (r: SubjectAccessReview) => boolean, opts: { maxEntries?: number } = {}) {
+function setup(allowed: (r: SubjectAccessReview) => boolean, opts: { maxEntries?: number; allResourcesFirst?: boolean } = {}) {
   let now = 1_000;
   const reviews: SubjectAccessReview[] = [];
   const authorizer = new SarAuthorizer({
@@ -71,5 +72,31 @@ describe('SarAuthorizer', () => {
     await expect(authorizer.authorize(user, attrs)).rejects.toThrow('API server down');
     fail = false;
     await expect(authorizer.authorize(user, attrs)).resolves.toMatchObject({ allowed: true });
+  });
+
+  it('with allResourcesFirst, one allow of "*" in a namespace covers every metric there', async () => {
+    const { authorizer, reviews } = setup((r) => r.spec.resourceAttributes.namespace === 'ns', { allResourcesFirst: true });
+    for (let i = 0; i < 100; i++) {
+      await expect(authorizer.authorize(user, { ...attrs, resource: `s0-metric-${i}` })).resolves.toMatchObject({ allowed: true });
+    }
+    expect(reviews.map((r) => r.spec.resourceAttributes.resource)).toEqual(['*']);
+    // A deny of "*" falls back to the metric itself, and both answers are cached.
+    await expect(authorizer.authorize(user, { ...attrs, namespace: 'other' })).resolves.toMatchObject({ allowed: false });
+    await authorizer.authorize(user, { ...attrs, namespace: 'other' });
+    expect(reviews.map((r) => `${r.spec.resourceAttributes.namespace}/${r.spec.resourceAttributes.resource}`)).toEqual(['ns/*', 'other/*', 'other/s0-x']);
+  });
+
+  it('with allResourcesFirst, a user allowed only one metric gets that one and no other', async () => {
+    const { authorizer } = setup((r) => r.spec.resourceAttributes.resource === 's0-x', { allResourcesFirst: true });
+    await expect(authorizer.authorize(user, attrs)).resolves.toMatchObject({ allowed: true });
+    await expect(authorizer.authorize(user, { ...attrs, resource: 's1-y' })).resolves.toMatchObject({ allowed: false });
+  });
+
+  it('cache keys tell users, groups, extra and attributes apart, whatever their order', () => {
+    const k = (u: Partial<UserInfo>, a: Partial<ResourceAttributes> = {}) => cacheKey({ ...user, ...u }, { ...attrs, ...a });
+    expect(k({ groups: ['a', 'b'] })).toBe(k({ groups: ['b', 'a'] }));
+    expect(k({ extra: { x: ['1', '2'], y: ['3'] } })).toBe(k({ extra: { y: ['3'], x: ['2', '1'] } }));
+    const distinct = [k({}), k({ name: 'bob' }), k({ uid: 'u1' }), k({ groups: ['team', 'x'] }), k({ groups: [] }), k({ extra: {} }), k({}, { namespace: 'n2' }), k({}, { resource: 's1' }), k({}, { verb: 'get' }), k({}, { name: 'x' })];
+    expect(new Set(distinct).size).toBe(distinct.length);
   });
 });

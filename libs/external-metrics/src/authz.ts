@@ -40,6 +40,13 @@ export interface SarAuthorizerOptions {
   denyTtlMs?: number;
   /** Entries kept at most; the oldest go first. */
   maxEntries?: number;
+  /**
+   * Ask first whether the user may use every resource (`*`) of the group in the namespace, and
+   * reuse an allow for all resources there. Each external metric is its own resource, so with
+   * thousands of metrics a per-resource cache would send a review for nearly every request.
+   * A deny of `*` says nothing about one resource: then that resource is reviewed as usual.
+   */
+  allResourcesFirst?: boolean;
   /** Groups allowed without asking (k8s.io/apiserver always allows `system:masters`). */
   alwaysAllowGroups?: string[];
   now?: () => number;
@@ -65,7 +72,7 @@ export class SarAuthorizer {
   constructor(private readonly options: SarAuthorizerOptions) {
     this.allowTtlMs = options.allowTtlMs ?? 10_000;
     this.denyTtlMs = options.denyTtlMs ?? 10_000;
-    this.maxEntries = options.maxEntries ?? 1024;
+    this.maxEntries = options.maxEntries ?? 16_384;
     this.alwaysAllowGroups = options.alwaysAllowGroups ?? ['system:masters'];
     this.now = options.now ?? Date.now;
   }
@@ -76,9 +83,18 @@ export class SarAuthorizer {
 
   async authorize(user: UserInfo, attributes: ResourceAttributes): Promise<Decision> {
     if (user.groups.some((g) => this.alwaysAllowGroups.includes(g))) return { allowed: true };
-    const key = JSON.stringify([user.name, user.uid ?? '', [...user.groups].sort(), sortedExtra(user.extra), attributes]);
+    if (this.options.allResourcesFirst && attributes.resource !== '*' && attributes.name === undefined) {
+      const all = await this.decide(user, { ...attributes, resource: '*' });
+      if (all.allowed) return all;
+    }
+    return this.decide(user, attributes);
+  }
+
+  /** One cached (or shared in-flight) decision. */
+  private decide(user: UserInfo, attributes: ResourceAttributes): Promise<Decision> {
+    const key = cacheKey(user, attributes);
     const hit = this.cache.get(key);
-    if (hit && hit.expires > this.now()) return hit.decision;
+    if (hit && hit.expires > this.now()) return Promise.resolve(hit.decision);
     if (hit) this.cache.delete(key);
     const pending = this.inflight.get(key);
     if (pending) return pending;
@@ -120,8 +136,16 @@ export class SarAuthorizer {
   }
 }
 
-function sortedExtra(extra: Record<string, string[]>): [string, string[]][] {
-  return Object.keys(extra)
-    .sort()
-    .map((k) => [k, [...extra[k]].sort()]);
+/**
+ * One string per (user, attributes). Values are joined with NUL, which cannot occur in header
+ * values or resource names, so distinct inputs never share a key; this runs on every metric request.
+ */
+export function cacheKey(user: UserInfo, a: ResourceAttributes): string {
+  let key = `${user.name}\0${user.uid ?? ''}\0${a.verb}\0${a.group}\0${a.version}\0${a.resource}\0${a.namespace}\0${a.name ?? ''}\0`;
+  key += user.groups.length > 1 ? [...user.groups].sort().join('\0') : (user.groups[0] ?? '');
+  const extraKeys = Object.keys(user.extra);
+  if (extraKeys.length) {
+    for (const k of extraKeys.sort()) key += `\x01${k}\0${[...user.extra[k]].sort().join('\0')}`;
+  }
+  return key;
 }

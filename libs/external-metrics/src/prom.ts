@@ -2,6 +2,7 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 
 const GRPC_LABELS = ['grpc_type', 'grpc_service', 'grpc_method'] as const;
 const GRPC_METHOD = { grpc_type: 'unary', grpc_service: 'api.MetricsService', grpc_method: 'GetMetrics' };
+const GRPC_HANDLED_OK = { ...GRPC_METHOD, grpc_code: 'OK' };
 const REQUEST_LABELS = ['verb', 'group', 'version', 'resource', 'scope', 'component', 'code'] as const;
 
 /**
@@ -67,10 +68,10 @@ export class AdapterMetrics {
   grpcCall(): (code: string) => void {
     this.grpcStarted.inc(GRPC_METHOD);
     this.grpcSent.inc(GRPC_METHOD);
-    const end = this.grpcSeconds.startTimer(GRPC_METHOD);
+    const started = performance.now();
     return (code) => {
-      end();
-      this.grpcHandled.inc({ ...GRPC_METHOD, grpc_code: code });
+      this.grpcSeconds.observe(GRPC_METHOD, (performance.now() - started) / 1000);
+      this.grpcHandled.inc(code === 'OK' ? GRPC_HANDLED_OK : { ...GRPC_METHOD, grpc_code: code });
       if (code === 'OK') this.grpcReceived.inc(GRPC_METHOD);
     };
   }
@@ -84,6 +85,7 @@ export class AdapterMetrics {
       scope: labels.scope,
       component: 'apiserver',
     };
+    // prom-client keeps the first label object it sees for a series: never reuse one across metrics.
     this.requests.inc({ ...base, code: String(labels.code) });
     this.requestSeconds.observe(base, seconds);
   }

@@ -7,7 +7,8 @@ import { MetricsServiceError, scaledObjectNotFoundError } from '@keda-ts/metrics
 import { createLogger } from '@keda-ts/runtime';
 import { parseAuthenticationConfigMap, type AuthenticationConfig, type UserInfo } from './authn';
 import type { ResourceAttributes } from './authz';
-import { ExternalMetricsServer } from './server';
+import { AdapterMetrics } from './prom';
+import { ExternalMetricsServer, type ExternalMetricsServerOptions } from './server';
 
 let dir: string;
 const file = (n: string) => readFileSync(path.join(dir, n), 'utf8');
@@ -26,6 +27,7 @@ function leaf(caName: string, name: string, subject: string, eku: string, san?: 
 }
 
 let server: ExternalMetricsServer;
+let options: ExternalMetricsServerOptions;
 let port: number;
 let auth: AuthenticationConfig;
 let grpcReady = true;
@@ -51,7 +53,7 @@ beforeAll(async () => {
     'requestheader-group-headers': '["X-Remote-Group"]',
     'requestheader-extra-headers-prefix': '["X-Remote-Extra-"]',
   });
-  server = new ExternalMetricsServer({
+  options = {
     metrics: {
       async getMetrics(ref) {
         if (ref.name === 'down') throw new MetricsServiceError(14, 'No connection established');
@@ -70,7 +72,8 @@ beforeAll(async () => {
     bindAddress: '127.0.0.1',
     port: 0,
     logger: createLogger({ component: 'test', version: '0', level: 'silent' as never }),
-  });
+  };
+  server = new ExternalMetricsServer(options);
   port = await server.listen();
 }, 60_000);
 
@@ -79,13 +82,14 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function get(p: string, cert?: string, headers: Record<string, string | string[]> = {}) {
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+function get(p: string, cert?: string, headers: Record<string, string | string[]> = {}, method = 'GET') {
+  return new Promise<{ status: number; body: string; headers: Record<string, unknown> }>((resolve, reject) => {
     const req = https.request(
       {
         host: '127.0.0.1',
         port,
         path: p,
+        method,
         ca: file('serving-ca.crt'),
         servername: 'localhost',
         headers,
@@ -95,7 +99,7 @@ function get(p: string, cert?: string, headers: Record<string, string | string[]
       (res) => {
         let t = '';
         res.on('data', (c: Buffer) => (t += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: t }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: t, headers: res.headers }));
       },
     );
     req.on('error', reject);
@@ -107,9 +111,10 @@ const asProxy = { 'X-Remote-User': 'system:serviceaccount:kube-system:horizontal
 
 describe('ExternalMetricsServer', () => {
   it('serves health without credentials and readiness with the reason', async () => {
-    expect(await get('/healthz')).toEqual({ status: 200, body: 'ok' });
-    expect(await get('/livez')).toEqual({ status: 200, body: 'ok' });
-    expect(await get('/readyz')).toEqual({ status: 200, body: 'ok' });
+    expect(await get('/healthz')).toMatchObject({ status: 200, body: 'ok' });
+    expect(await get('/livez')).toMatchObject({ status: 200, body: 'ok' });
+    expect(await get('/readyz')).toMatchObject({ status: 200, body: 'ok' });
+    expect((await get('/readyz?verbose')).body).toBe('[+]metrics-service ok\nreadyz check passed\n');
     grpcReady = false;
     const r = await get('/readyz');
     grpcReady = true;
@@ -172,5 +177,51 @@ describe('ExternalMetricsServer', () => {
     expect(await body(metric('ns', 'down'))).toMatchObject({ code: 503, reason: 'ServiceUnavailable' });
     expect(String((await body(metric('ns', 'down')))['message'])).toContain('ctrl:9666');
     expect(await body('/apis/other.group/v1')).toMatchObject({ code: 404, reason: 'NotFound' });
+  });
+
+  it('answers methods, encodings and content types as an API server does', async () => {
+    const proxy = (p: string, method = 'GET') => get(p, 'front-proxy-client', asProxy, method);
+    const ok = await proxy(metric());
+    expect(ok.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(Number(ok.headers['content-length'])).toBe(Buffer.byteLength(ok.body));
+    // Percent-encoded path segments are decoded before they reach the controller and the review.
+    decisions.length = 0;
+    expect((await proxy('/apis/external.metrics.k8s.io/v1beta1/namespaces/n%73/s0-x?labelSelector=scaledobject.keda.sh%2Fname%3Dso')).status).toBe(200);
+    expect(decisions[0].attributes).toMatchObject({ namespace: 'ns', resource: 's0-x' });
+    expect(JSON.parse((await proxy('/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/s0-%E0%A4%A')).body)).toMatchObject({ code: 400 });
+    // Only GET reads a metric; discovery is GET/HEAD; anything else is not found.
+    expect(JSON.parse((await proxy(metric(), 'POST')).body)).toMatchObject({ kind: 'Status', code: 405, reason: 'MethodNotAllowed' });
+    const head = await proxy('/apis', 'HEAD');
+    expect([head.status, head.body, head.headers['content-type']]).toEqual([200, '', 'application/json; charset=utf-8']);
+    expect((await proxy('/apis', 'POST')).status).toBe(404);
+    expect((await get('/healthz', undefined, {}, 'POST')).status).toBe(401);
+    expect((await get('/healthz/ping')).body).toBe('ok');
+  });
+
+  it('counts requests and gRPC calls in the Prometheus metrics', async () => {
+    const prom = new AdapterMetrics({ defaultMetrics: false });
+    const counted = new ExternalMetricsServer({
+      ...options,
+      prom,
+      port: 0,
+    });
+    const countedPort = await counted.listen();
+    try {
+      const saved = port;
+      port = countedPort;
+      await get(metric(), 'front-proxy-client', asProxy);
+      await get(metric('ns', 'missing'), 'front-proxy-client', asProxy);
+      await get('/apis', 'front-proxy-client', asProxy);
+      port = saved;
+      const text = await prom.registry.metrics();
+      expect(text).toContain('apiserver_request_total{verb="GET",group="external.metrics.k8s.io",version="v1beta1",resource="s0-x",scope="namespace",component="apiserver",code="200"} 1');
+      expect(text).toContain('apiserver_request_total{verb="GET",group="external.metrics.k8s.io",version="v1beta1",resource="s0-x",scope="namespace",component="apiserver",code="404"} 1');
+      expect(text).toContain('apiserver_request_total{verb="GET",group="",version="",resource="",scope="",component="apiserver",code="200"} 1');
+      expect(text).toContain('keda_internal_metricsservice_grpc_client_handled_total{grpc_type="unary",grpc_service="api.MetricsService",grpc_method="GetMetrics",grpc_code="OK"} 1');
+      expect(text).toContain('keda_internal_metricsservice_grpc_client_handled_total{grpc_type="unary",grpc_service="api.MetricsService",grpc_method="GetMetrics",grpc_code="NOT_FOUND"} 1');
+      expect(text).toMatch(/apiserver_request_duration_seconds_count\{verb="GET",group="external.metrics.k8s.io",version="v1beta1",resource="s0-x",scope="namespace",component="apiserver"\} 2/);
+    } finally {
+      await counted.close();
+    }
   });
 });

@@ -3,14 +3,13 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import express, { type NextFunction, type Request, type Response } from 'express';
 import { signedMilliQuantity } from '@keda-ts/api';
 import type { ExternalMetricValue, MetricRef } from '@keda-ts/metrics-service';
 import type { CheckResult, Logger } from '@keda-ts/runtime';
 import {
   authenticateRequest,
   clientCaPems,
-  headerValuesFrom,
+  headersFromRaw,
   identifyCertificate,
   peerChain,
   type AuthenticationConfig,
@@ -58,15 +57,6 @@ export interface ExternalMetricsServerOptions {
   grpcTimeoutMs?: number;
 }
 
-const DISCOVERY_PATHS = new Set([
-  '/apis',
-  `/apis/${GROUP}`,
-  `/apis/${GROUP_VERSION}`,
-  '/openapi/v2',
-  '/openapi/v3',
-  `/openapi/v3/apis/${GROUP_VERSION}`,
-]);
-const HEALTH_PATHS = ['/healthz', '/livez', '/readyz'];
 
 /** RFC 3339 with whole seconds, as metav1.Time marshals. */
 export function rfc3339(date: Date): string {
@@ -88,35 +78,75 @@ export function externalMetricValueList(values: ExternalMetricValue[]) {
   };
 }
 
-interface Locals {
-  user?: UserInfo;
-  resource?: string;
-  scope?: string;
+const JSON_TYPE = 'application/json; charset=utf-8';
+const TEXT_TYPE = 'text/plain; charset=utf-8';
+const METRIC_PATH = new RegExp(`^/apis/${GROUP_VERSION.replace(/\./g, '\\.')}/namespaces/([^/]+)/([^/]+)/?$`);
+
+/** Discovery and OpenAPI documents never change: serialized once. */
+const discoveryDocuments = new Map<string, () => unknown>([
+  ['/apis', apiGroupList],
+  [`/apis/${GROUP}`, apiGroup],
+  [`/apis/${GROUP_VERSION}`, apiResourceList],
+  ['/openapi/v2', openApiV2],
+  ['/openapi/v3', openApiV3Index],
+  [`/openapi/v3/apis/${GROUP_VERSION}`, openApiV3GroupVersion],
+]);
+const serializedDiscovery = new Map<string, Buffer>();
+function discoveryBody(path: string): Buffer | undefined {
+  let body = serializedDiscovery.get(path);
+  if (!body) {
+    const build = discoveryDocuments.get(path);
+    if (!build) return undefined;
+    body = Buffer.from(JSON.stringify(build()));
+    serializedDiscovery.set(path, body);
+  }
+  return body;
 }
 
-function sendStatus(res: Response, err: StatusError): void {
-  res.status(err.code).json(err.toStatus());
+/** What one request was, for its Prometheus labels and debug log line. */
+interface Exchange {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  path: string;
+  query: string;
+  started: number;
+  user?: UserInfo;
+  /** The metric name once the request is known to be a metric read (labels it as such). */
+  resource?: string;
+}
+
+function decodeSegment(segment: string): string | undefined {
+  if (!segment.includes('%')) return segment;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * The HTTPS aggregated API server of `external.metrics.k8s.io/v1beta1`: discovery, OpenAPI,
  * metric values, and `/healthz` `/livez` `/readyz`, with front-proxy / client-certificate
  * authentication and SubjectAccessReview authorization of metric reads.
+ *
+ * A plain `node:https` handler with one small routing table: the HPA polls the metric path
+ * hundreds of times a second, and a general router and response helpers cost more CPU per
+ * request than everything else the adapter does.
  */
 export class ExternalMetricsServer {
-  readonly app: express.Express;
   private server?: https.Server;
   private identities = new WeakMap<TLSSocket, { generation: number; identity: CertificateIdentity }>();
   private reloadTimer?: NodeJS.Timeout;
   private secureFingerprint = '';
+  private readonly debugEnabled: boolean;
 
   constructor(private readonly options: ExternalMetricsServerOptions) {
-    this.app = this.buildApp();
+    this.debugEnabled = typeof options.logger.isLevelEnabled === 'function' ? options.logger.isLevelEnabled('debug') : true;
   }
 
   /** Listens; resolves with the bound port. */
   async listen(): Promise<number> {
-    const server = https.createServer(this.secureOptions(), this.app);
+    const server = https.createServer(this.secureOptions(), (req, res) => this.handle(req, res));
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
     server.on('tlsClientError', (err) => this.options.logger.debug({ err: err.message }, 'TLS handshake failed'));
@@ -182,6 +212,7 @@ export class ExternalMetricsServer {
     return opts;
   }
 
+  /** The certificate identity of a connection: verified once per TLS socket and auth config generation. */
   private identity(socket: TLSSocket, auth: { config: AuthenticationConfig; generation: number }): CertificateIdentity {
     const cached = this.identities.get(socket);
     if (cached && cached.generation === auth.generation) return cached.identity;
@@ -190,159 +221,161 @@ export class ExternalMetricsServer {
     return identity;
   }
 
-  private buildApp(): express.Express {
-    const o = this.options;
-    const app = express();
-    app.disable('x-powered-by');
-    app.set('etag', false);
-
-    // Request metrics and debug logging.
-    app.use((req: Request, res: Response, next: NextFunction) => {
-      const start = process.hrtime.bigint();
-      res.on('finish', () => {
-        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-        const locals = res.locals as Locals;
-        const isMetric = locals.resource !== undefined;
-        o.prom?.request(
-          {
-            verb: isMetric ? 'GET' : req.method,
-            group: isMetric ? GROUP : undefined,
-            version: isMetric ? VERSION : undefined,
-            resource: locals.resource ?? '',
-            scope: locals.scope ?? (isMetric ? 'namespace' : ''),
-            code: res.statusCode,
-          },
-          seconds,
-        );
-        o.logger.debug(
-          { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10, user: locals.user?.name },
-          'request',
-        );
-      });
-      next();
-    });
-
-    // Health: no authentication (k8s.io/apiserver's always-allowed paths).
-    const ok = (_req: Request, res: Response) => {
-      res.type('text/plain').send('ok');
-    };
-    app.get(['/healthz', '/livez', '/healthz/ping', '/livez/ping'], ok);
-    app.get('/readyz', (req: Request, res: Response) => {
-      const results = Object.entries(o.readiness).map(([name, check]) => ({ name, ...check() }));
-      const failed = results.filter((r) => !r.ok);
-      const verbose = req.query['verbose'] !== undefined;
-      const lines = results.map((r) => (r.ok ? `[+]${r.name} ok` : `[-]${r.name} failed: ${r.message ?? 'not ready'}`));
-      res.status(failed.length ? 503 : 200).type('text/plain');
-      if (failed.length) res.send(`${lines.join('\n')}\nreadyz check failed\n`);
-      else res.send(verbose ? `${lines.join('\n')}\nreadyz check passed\n` : 'ok');
-    });
-
-    // Authentication for everything else.
-    app.use((req: Request, res: Response, next: NextFunction) => {
-      if (HEALTH_PATHS.includes(req.path)) return next();
+  /** Routes one request: health (no authentication), then authentication, discovery, metric values, 404. */
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const x: Exchange = { req, res, path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), started: performance.now() };
+    const readOnly = req.method === 'GET' || req.method === 'HEAD';
+    try {
+      if (readOnly && this.serveHealth(x)) return;
+      // Authentication for everything else.
+      const o = this.options;
       const auth = o.authentication();
-      const identity = this.identity(req.socket as TLSSocket, auth);
-      const result = authenticateRequest(
-        identity,
-        auth.config,
-        headerValuesFrom(req.headersDistinct, req.headers),
-        Object.keys(req.headers),
-      );
+      const headers = headersFromRaw(req.rawHeaders);
+      const result = authenticateRequest(this.identity(req.socket as TLSSocket, auth), auth.config, headers.values, headers.names);
       if (!result.ok) {
         o.prom?.authentication('failure');
-        o.logger.debug({ path: req.path, reason: result.reason }, 'unauthenticated request');
-        return sendStatus(res, new StatusError(401, 'Unauthorized'));
+        if (this.debugEnabled) o.logger.debug({ path: x.path, reason: result.reason }, 'unauthenticated request');
+        return this.sendStatus(x, new StatusError(401, 'Unauthorized'));
       }
       o.prom?.authentication('success');
-      (res.locals as Locals).user = result.user;
-      next();
-    });
-
-    // Discovery and OpenAPI: any authenticated user (system:discovery is bound to system:authenticated).
-    app.get('/apis', (_req, res) => void res.json(apiGroupList()));
-    app.get(`/apis/${GROUP}`, (_req, res) => void res.json(apiGroup()));
-    app.get(`/apis/${GROUP_VERSION}`, (_req, res) => void res.json(apiResourceList()));
-    app.get('/openapi/v2', (_req, res) => void res.json(openApiV2()));
-    app.get('/openapi/v3', (_req, res) => void res.json(openApiV3Index()));
-    app.get(`/openapi/v3/apis/${GROUP_VERSION}`, (_req, res) => void res.json(openApiV3GroupVersion()));
-
-    // The metric values.
-    app.all(`/apis/${GROUP_VERSION}/namespaces/:namespace/:metricName`, async (req: Request, res: Response) => {
-      const namespace = String(req.params['namespace']);
-      const metricName = String(req.params['metricName']);
-      const locals = res.locals as Locals;
-      locals.resource = metricName;
-      locals.scope = 'namespace';
-      if (req.method !== 'GET') {
-        return sendStatus(res, new StatusError(405, `the server does not allow this method on the requested resource`));
-      }
-      const user = locals.user as UserInfo;
-      // RequestInfo of a GET without a name is a "list" of the resource <metricName>, as in
-      // custom-metrics-apiserver; the HPA controller's role grants get and list.
-      const attributes: ResourceAttributes = { group: GROUP, version: VERSION, resource: metricName, namespace, verb: 'list' };
-      let decision: Decision;
-      try {
-        decision = await o.authorize(user, attributes);
-      } catch (err) {
-        o.prom?.authorization('error', 'sar');
-        o.logger.warn({ err: (err as Error).message }, 'SubjectAccessReview failed');
-        return sendStatus(res, new StatusError(500, `authorization error: ${(err as Error).message}`));
-      }
-      o.prom?.authorization(decision.allowed ? 'allowed' : 'denied', 'sar');
-      if (!decision.allowed) {
-        return sendStatus(
-          res,
-          new StatusError(
-            403,
-            `${metricName}.${GROUP} is forbidden: User "${user.name}" cannot list resource "${metricName}" in API group "${GROUP}" in the namespace "${namespace}"${decision.reason ? `: ${decision.reason}` : ''}`,
-            { name: metricName, group: GROUP, kind: metricName },
-          ),
-        );
-      }
-      try {
-        const selector = typeof req.query['labelSelector'] === 'string' ? req.query['labelSelector'] : undefined;
-        const name = scaledObjectNameFromSelector(selector);
-        const done = o.prom?.grpcCall();
-        const abort = new AbortController();
-        const onClose = () => {
-          if (!res.writableEnded) abort.abort();
-        };
-        res.on('close', onClose);
-        try {
-          const values = await o.metrics.getMetrics(
-            { name, namespace, metricName },
-            { signal: abort.signal, timeoutMs: o.grpcTimeoutMs ?? 3_000 },
-          );
-          done?.('OK');
-          res.json(externalMetricValueList(values));
-        } catch (err) {
-          done?.((err as { codeName?: string }).codeName ?? 'Unknown');
-          throw err;
-        } finally {
-          res.off('close', onClose);
+      x.user = result.user;
+      // Discovery and OpenAPI: any authenticated user (system:discovery is bound to system:authenticated).
+      const document = readOnly ? discoveryBody(x.path) : undefined;
+      if (document) return this.send(x, 200, JSON_TYPE, document);
+      const metric = METRIC_PATH.exec(x.path);
+      if (metric) {
+        const namespace = decodeSegment(metric[1]);
+        const metricName = decodeSegment(metric[2]);
+        if (namespace === undefined || metricName === undefined) {
+          return this.sendStatus(x, new StatusError(400, `invalid percent-encoding in ${x.path}`));
         }
-      } catch (err) {
-        const status = statusFromMetricsError(err, metricName, o.controllerAddress);
-        if (status.code >= 500) o.logger.warn({ namespace, metricName, err: status.message }, 'metric request failed');
-        sendStatus(res, status);
+        x.resource = metricName;
+        void this.serveMetric(x, namespace, metricName).catch((err: unknown) => this.internalError(x, err));
+        return;
       }
-    });
+      this.sendStatus(x, new StatusError(404, 'the server could not find the requested resource'));
+    } catch (err) {
+      this.internalError(x, err);
+    }
+  }
 
-    app.use((req: Request, res: Response) => {
-      sendStatus(res, new StatusError(404, `the server could not find the requested resource`));
-    });
-    // Express error handler (4 arguments).
-    app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-      o.logger.error({ err }, 'request handler failed');
-      if (!res.headersSent) res.status(500).json(statusOf(500, (err as Error).message ?? String(err)));
-    });
-    return app;
+  /** `/healthz`, `/livez` (and their `/ping`), `/readyz`; false for any other path. */
+  private serveHealth(x: Exchange): boolean {
+    switch (x.path) {
+      case '/healthz':
+      case '/livez':
+      case '/healthz/ping':
+      case '/livez/ping':
+        this.send(x, 200, TEXT_TYPE, 'ok');
+        return true;
+      case '/readyz': {
+        const results = Object.entries(this.options.readiness).map(([name, check]) => ({ name, ...check() }));
+        const failed = results.filter((r) => !r.ok);
+        const verbose = new URLSearchParams(x.query).has('verbose');
+        const lines = results.map((r) => (r.ok ? `[+]${r.name} ok` : `[-]${r.name} failed: ${r.message ?? 'not ready'}`));
+        if (failed.length) this.send(x, 503, TEXT_TYPE, `${lines.join('\n')}\nreadyz check failed\n`);
+        else this.send(x, 200, TEXT_TYPE, verbose ? `${lines.join('\n')}\nreadyz check passed\n` : 'ok');
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /** `GET .../namespaces/{namespace}/{metricName}?labelSelector=...`: authorize, then ask the controller. */
+  private async serveMetric(x: Exchange, namespace: string, metricName: string): Promise<void> {
+    const o = this.options;
+    if (x.req.method !== 'GET') {
+      return this.sendStatus(x, new StatusError(405, `the server does not allow this method on the requested resource`));
+    }
+    const user = x.user as UserInfo;
+    // RequestInfo of a GET without a name is a "list" of the resource <metricName>, as in
+    // custom-metrics-apiserver; the HPA controller's role grants get and list.
+    const attributes: ResourceAttributes = { group: GROUP, version: VERSION, resource: metricName, namespace, verb: 'list' };
+    let decision: Decision;
+    try {
+      decision = await o.authorize(user, attributes);
+    } catch (err) {
+      o.prom?.authorization('error', 'sar');
+      o.logger.warn({ err: (err as Error).message }, 'SubjectAccessReview failed');
+      return this.sendStatus(x, new StatusError(500, `authorization error: ${(err as Error).message}`));
+    }
+    o.prom?.authorization(decision.allowed ? 'allowed' : 'denied', 'sar');
+    if (!decision.allowed) {
+      return this.sendStatus(
+        x,
+        new StatusError(
+          403,
+          `${metricName}.${GROUP} is forbidden: User "${user.name}" cannot list resource "${metricName}" in API group "${GROUP}" in the namespace "${namespace}"${decision.reason ? `: ${decision.reason}` : ''}`,
+          { name: metricName, group: GROUP, kind: metricName },
+        ),
+      );
+    }
+    try {
+      const name = scaledObjectNameFromSelector(new URLSearchParams(x.query).get('labelSelector') ?? undefined);
+      const done = o.prom?.grpcCall();
+      // A client that goes away cancels the gRPC call.
+      const abort = new AbortController();
+      const onClose = () => {
+        if (!x.res.writableEnded) abort.abort();
+      };
+      x.res.once('close', onClose);
+      try {
+        const values = await o.metrics.getMetrics({ name, namespace, metricName }, { signal: abort.signal, timeoutMs: o.grpcTimeoutMs ?? 3_000 });
+        done?.('OK');
+        this.send(x, 200, JSON_TYPE, JSON.stringify(externalMetricValueList(values)));
+      } catch (err) {
+        done?.((err as { codeName?: string }).codeName ?? 'Unknown');
+        throw err;
+      } finally {
+        x.res.off('close', onClose);
+      }
+    } catch (err) {
+      const status = statusFromMetricsError(err, metricName, o.controllerAddress);
+      if (status.code >= 500) o.logger.warn({ namespace, metricName, err: status.message }, 'metric request failed');
+      this.sendStatus(x, status);
+    }
+  }
+
+  private sendStatus(x: Exchange, err: StatusError): void {
+    this.send(x, err.code, JSON_TYPE, JSON.stringify(err.toStatus()));
+  }
+
+  private internalError(x: Exchange, err: unknown): void {
+    this.options.logger.error({ err }, 'request handler failed');
+    if (!x.res.headersSent) this.send(x, 500, JSON_TYPE, JSON.stringify(statusOf(500, (err as Error)?.message ?? String(err))));
+  }
+
+  /** Writes the whole response at once and records it (Prometheus, debug log). */
+  private send(x: Exchange, code: number, contentType: string, body: string | Buffer): void {
+    const { req, res } = x;
+    if (res.writableEnded || res.destroyed) return;
+    res.writeHead(code, { 'content-type': contentType, 'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length });
+    res.end(req.method === 'HEAD' ? undefined : body);
+    const seconds = (performance.now() - x.started) / 1000;
+    const isMetric = x.resource !== undefined;
+    this.options.prom?.request(
+      {
+        verb: isMetric ? 'GET' : (req.method ?? ''),
+        group: isMetric ? GROUP : undefined,
+        version: isMetric ? VERSION : undefined,
+        resource: x.resource ?? '',
+        scope: isMetric ? 'namespace' : '',
+        code,
+      },
+      seconds,
+    );
+    if (this.debugEnabled) {
+      this.options.logger.debug({ method: req.method, path: x.path, status: code, ms: Math.round(seconds * 1e4) / 10, user: x.user?.name }, 'request');
+    }
   }
 }
 
 /** Whether a path is discovery or OpenAPI (no SubjectAccessReview). */
 export function isDiscoveryPath(path: string): boolean {
-  return DISCOVERY_PATHS.has(path);
+  return discoveryDocuments.has(path);
 }
 
 /** A plain HTTP server for `/metrics` (`--port`). */

@@ -20,6 +20,27 @@ export interface WatchedOptions {
   logger: Logger;
   /** Restart delay after a watch error; doubles up to 30 s. */
   restartDelayMs?: number;
+  /**
+   * Trims each object before it is cached and handed to handlers (client-go's SetTransform). It
+   * changes the object in place: the list+watch cache underneath holds the same object, so what
+   * is dropped here is not kept anywhere.
+   */
+  transform?: (obj: WatchableObject) => void;
+  /** Objects per list request (`limit`); default 500. */
+  pageSize?: number;
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * A transform for caches that never read managedFields or the last-applied annotation: together
+ * they are usually most of an object's size.
+ */
+export function dropManagedFields(obj: WatchableObject): void {
+  const metadata = obj.metadata as { managedFields?: unknown; annotations?: Record<string, string> } | undefined;
+  if (!metadata) return;
+  delete metadata.managedFields;
+  if (metadata.annotations && LAST_APPLIED in metadata.annotations) delete metadata.annotations[LAST_APPLIED];
 }
 
 /** Any Kubernetes object shape (our generated types as well as client-node's). */
@@ -57,10 +78,10 @@ export class Watched<T extends WatchableObject> {
     this.informer = new ListWatch<KubernetesObject>(
       options.path,
       new Watch(kubeConfig),
-      // Synced once the first list is in the cache: ListWatch adds the items right after this promise
-      // settles (its 'connect' event comes before the list, too early).
+      // client-node signals "connect" before it lists, so synced is marked once a list's items
+      // are in the cache: ListWatch adds them right after this promise settles, before any macrotask.
       () =>
-        client.get<KubernetesListObject<KubernetesObject>>(listPath).then((list) => {
+        this.listAll(client, listPath).then((list) => {
           setImmediate(() => this.markSynced());
           return list;
         }),
@@ -77,14 +98,36 @@ export class Watched<T extends WatchableObject> {
     this.informer.on('error', (err) => this.restart(err));
   }
 
+  /**
+   * The whole collection, in pages of `pageSize` (as client-go's reflector lists): one response
+   * of 10,000 objects is a string of tens of MB, and the process keeps that peak as resident memory.
+   */
+  private async listAll(client: KubeClient, listPath: string): Promise<KubernetesListObject<KubernetesObject>> {
+    const pageSize = this.options.pageSize ?? 500;
+    const sep = listPath.includes('?') ? '&' : '?';
+    let first: KubernetesListObject<KubernetesObject> | undefined;
+    const items: KubernetesObject[] = [];
+    let token = '';
+    do {
+      const page = await client.get<KubernetesListObject<KubernetesObject>>(
+        `${listPath}${sep}limit=${pageSize}${token ? `&continue=${encodeURIComponent(token)}` : ''}`,
+      );
+      first ??= page;
+      for (const item of page.items ?? []) items.push(item);
+      token = page.metadata?._continue ?? (page.metadata as { continue?: string } | undefined)?.continue ?? '';
+    } while (token);
+    return { ...first, items };
+  }
+
   private markSynced(): void {
-    if (this.synced) return;
+    if (this.synced || this.stopped) return;
     this.synced = true;
     this.syncWaiters.forEach((w) => w());
     this.syncWaiters = [];
   }
 
   private dispatch(type: WatchEventType, obj: T): void {
+    this.options.transform?.(obj);
     const key = objectKey(obj);
     const old = this.previous.get(key);
     if (type === 'delete') this.previous.delete(key);

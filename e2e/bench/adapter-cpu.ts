@@ -1,0 +1,136 @@
+/**
+ * CPU cost per metric request of the adapter's HTTPS server alone (no control plane): the
+ * adapter's server, gRPC client, authentication and Prometheus metrics run in a child process
+ * (profile it with --cpu-prof via ADAPTER_NODE_ARGS); this process is the fake controller (gRPC)
+ * and the load generator, calling as the aggregator does (front-proxy certificate, X-Remote-*).
+ *
+ *   node --import tsx --conditions=@keda-ts/source e2e/bench/adapter-cpu.ts [--rps 500] [--seconds 15]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as https from 'node:https';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createMetricsClient, createMetricsServer } from '@keda-ts/metrics-service';
+import { AdapterMetrics, ExternalMetricsServer, SarAuthorizer, parseAuthenticationConfigMap } from '@keda-ts/external-metrics';
+import { createLogger } from '@keda-ts/runtime';
+import { writeCertDir } from '../src/certs';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+async function serve(certDir: string, grpcPort: number): Promise<void> {
+  const ca = readFileSync(path.join(certDir, 'ca.crt'), 'utf8');
+  const config = parseAuthenticationConfigMap({
+    'requestheader-client-ca-file': ca,
+    'requestheader-username-headers': '["X-Remote-User"]',
+    'requestheader-group-headers': '["X-Remote-Group"]',
+    'requestheader-extra-headers-prefix': '["X-Remote-Extra-"]',
+  });
+  const logger = createLogger({ component: 'metrics-adapter', version: '0', level: 'info' });
+  const client = createMetricsClient({ address: `127.0.0.1:${grpcPort}`, tls: { certDir }, authority: 'keda-operator.keda.svc', logger });
+  // The HPA controller's user is not in system:masters: every request goes through the SAR cache.
+  const authorizer = new SarAuthorizer({ review: async (r) => ({ ...r, status: { allowed: true } }), allResourcesFirst: true });
+  const server = new ExternalMetricsServer({
+    metrics: client,
+    controllerAddress: `127.0.0.1:${grpcPort}`,
+    authentication: () => ({ config, generation: 1 }),
+    authorize: (u, a) => authorizer.authorize(u, a),
+    readiness: {},
+    tls: { certFile: path.join(certDir, 'tls.crt'), keyFile: path.join(certDir, 'tls.key') },
+    bindAddress: '127.0.0.1',
+    port: 0,
+    logger,
+    prom: new AdapterMetrics(),
+  });
+  const port = await server.listen();
+  process.stdout.write(`PORT ${port}\n`);
+  process.on('SIGTERM', () => void server.close().then(() => client.close()).then(() => process.exit(0)));
+}
+
+const cpuSeconds = (pid: number) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--serve')) return serve(arg('serve', ''), Number(arg('grpc', '0')));
+  const rps = Number(arg('rps', '500'));
+  const seconds = Number(arg('seconds', '15'));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'adapter-cpu-'));
+  const certs = await writeCertDir(dir);
+  const controller = createMetricsServer({
+    provider: { getMetrics: async (ref) => [{ metricName: ref.metricName, timestamp: new Date(), value: 42 }] },
+    tls: { certDir: certs.dir },
+    bindAddress: '127.0.0.1',
+    port: 0,
+    logger: silent,
+  });
+  const grpcPort = await controller.start();
+  const nodeArgs = process.env['ADAPTER_NODE_ARGS']?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', '--conditions=@keda-ts/source', __filename, '--serve', certs.dir, '--grpc', String(grpcPort)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve) => {
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /PORT (\d+)/.exec(buf);
+      if (m) resolve(Number(m[1]));
+      else if (buf.includes('\n')) {
+        process.stderr.write(buf);
+        buf = '';
+      }
+    });
+  });
+  const agent = new https.Agent({ ca: certs.caPem, cert: readFileSync(certs.tlsCert), key: readFileSync(certs.tlsKey), keepAlive: true, maxSockets: 64, servername: 'localhost' });
+  const get = (i: number) =>
+    new Promise<number>((resolve) => {
+      const t0 = performance.now();
+      https
+        .get(
+          {
+            host: '127.0.0.1',
+            port,
+            agent,
+            path: `/apis/external.metrics.k8s.io/v1beta1/namespaces/bench/s0-metric-${i % 10000}?labelSelector=${encodeURIComponent(`scaledobject.keda.sh/name=so-${i % 10000}`)}`,
+            headers: { 'X-Remote-User': 'system:serviceaccount:kube-system:horizontal-pod-autoscaler', 'X-Remote-Group': 'system:authenticated' },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - t0 : -1));
+          },
+        )
+        .on('error', () => resolve(-1));
+    });
+  for (let i = 0; i < 500; i++) await get(i); // warm-up
+  const pid = child.pid!;
+  const cpu0 = cpuSeconds(pid);
+  const started = performance.now();
+  const total = rps * seconds;
+  const pending: Promise<number>[] = [];
+  for (let i = 0; i < total; i++) {
+    const wait = started + (i * 1000) / rps - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(get(i));
+  }
+  const lat = (await Promise.all(pending)).filter((x) => x >= 0).sort((a, b) => a - b);
+  const cpu = cpuSeconds(pid) - cpu0;
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]?.toFixed(2);
+  process.stdout.write(
+    JSON.stringify({ rps, seconds, errors: total - lat.length, cpuMsPerRequest: +((cpu * 1000) / total).toFixed(3), p50: q(0.5), p99: q(0.99), rssMiB: +(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024).toFixed(1) }) + '\n',
+  );
+  agent.destroy();
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  await controller.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,215 @@
+/**
+ * Admission benchmark (issue 5, not a test). A local control plane gets 10,000 ScaledObjects and
+ * their 10,000 HPAs (100 namespaces); the built webhook (apps/webhook/dist) runs on its own and
+ * fills its informer caches from the API server. Then, in isolation, its resident memory is read;
+ * then AdmissionReviews for new ScaledObjects are POSTed to it over HTTPS at a steady rate (every
+ * fourth collides with an existing ScaledObject and is rejected) and the latency, errors, and the
+ * webhook's CPU and memory are printed.
+ *
+ *   npx nx run-many -t build -p webhook
+ *   node --import tsx --conditions=@keda-ts/source e2e/bench/admission-webhook.ts [--objects 10000] [--rps 100] [--seconds 60]
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalControlPlane } from '../src/control-plane';
+import { installCrds } from '../src/crds';
+import { startApps, stopApps } from '../src/local-system';
+import { createServingCertificate } from '../src/pki';
+import { freePort } from '../src/processes';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const objects = arg('objects', 10_000);
+const rps = arg('rps', 100);
+const seconds = arg('seconds', 60);
+const NAMESPACES = 100;
+
+const cron = { type: 'cron', metadata: { timezone: 'UTC', start: '0 8 * * *', end: '0 18 * * *', desiredReplicas: '2' } };
+const scaledObject = (ns: string, name: string, target: string) => ({
+  apiVersion: 'keda.sh/v1alpha1',
+  kind: 'ScaledObject',
+  metadata: { name, namespace: ns, labels: { app: name }, annotations: { note: 'x'.repeat(200) } },
+  spec: { scaleTargetRef: { name: target }, minReplicaCount: 1, maxReplicaCount: 10, triggers: [cron] },
+});
+const hpa = (ns: string, i: number) => ({
+  apiVersion: 'autoscaling/v2',
+  kind: 'HorizontalPodAutoscaler',
+  metadata: {
+    name: `keda-hpa-so-${i}`,
+    namespace: ns,
+    labels: { 'app.kubernetes.io/managed-by': 'keda-operator', 'scaledobject.keda.sh/name': `so-${i}` },
+    ownerReferences: [{ apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', name: `so-${i}`, uid: `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`, controller: true, blockOwnerDeletion: true }],
+  },
+  spec: {
+    scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: `app-${i}` },
+    minReplicas: 1,
+    maxReplicas: 10,
+    metrics: [{ type: 'External', external: { metric: { name: 's0-cron-UTC-08xxx-18xxx', selector: { matchLabels: { 'scaledobject.keda.sh/name': `so-${i}` } } }, target: { type: 'AverageValue', averageValue: '1' } } }],
+  },
+});
+
+const cpuSeconds = (pid: number) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
+const rssMiB = (pid: number) => +(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024).toFixed(1);
+
+/** POSTs JSON objects to the API server with a few requests in flight. */
+async function createAll(server: string, agent: https.Agent, items: { path: string; body: unknown }[]): Promise<void> {
+  const url = new URL(server);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      const body = JSON.stringify(item.body);
+      await new Promise<void>((resolve, reject) => {
+        const req = https.request(
+          { host: url.hostname, port: url.port, path: item.path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+          (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
+            res.on('end', () => (res.statusCode === 201 || res.statusCode === 409 ? resolve() : reject(new Error(`POST ${item.path}: HTTP ${res.statusCode} ${text.slice(0, 300)}`))));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+}
+
+async function main(): Promise<void> {
+  const cp = new LocalControlPlane({ nodes: 1, log: () => undefined });
+  const info = await cp.start();
+  const dir = mkdtempSync(join(tmpdir(), 'admission-bench-'));
+  let apps: Awaited<ReturnType<typeof startApps>> = [];
+  try {
+    await installCrds((args, input) => cp.kubectl(args, input));
+    const admin = new https.Agent({ keepAlive: true, maxSockets: 16, ca: readFileSync(info.pki.caCert), cert: readFileSync(info.pki.adminCert), key: readFileSync(info.pki.adminKey) });
+    const t0 = performance.now();
+    await createAll(info.server, admin, Array.from({ length: NAMESPACES }, (_, i) => ({ path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns-${i}` } } })));
+    const items: { path: string; body: unknown }[] = [];
+    for (let i = 0; i < objects; i++) {
+      const ns = `ns-${i % NAMESPACES}`;
+      items.push({ path: `/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects`, body: scaledObject(ns, `so-${i}`, `app-${i}`) });
+      items.push({ path: `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers`, body: hpa(ns, i) });
+    }
+    process.stderr.write(`creating ${items.length} objects...\n`);
+    await createAll(info.server, admin, items);
+    admin.destroy();
+    const createSeconds = +((performance.now() - t0) / 1000).toFixed(1);
+
+    const cert = await createServingCertificate(join(dir, 'pki'), ['127.0.0.1', 'localhost']);
+    const certDir = join(dir, 'certs');
+    mkdirSync(certDir);
+    writeFileSync(join(certDir, 'tls.crt'), cert.certPem);
+    writeFileSync(join(certDir, 'tls.key'), cert.keyPem);
+    const port = await freePort();
+    const t1 = performance.now();
+    // Ready means the informer caches have synced: every ScaledObject and HPA is indexed.
+    apps = await startApps(info.kubeconfig, [{ name: 'webhook', args: [`--port=${port}`, `--cert-dir=${certDir}`, '--metrics-bind-address=127.0.0.1:0'] }], dir);
+    const readySeconds = +((performance.now() - t1) / 1000).toFixed(1);
+    const pid = apps[0].process.pid as number;
+    await new Promise((r) => setTimeout(r, 5_000)); // let start-up garbage be collected
+    const rssIdleMiB = rssMiB(pid);
+
+    const agent = new https.Agent({ keepAlive: true, ca: cert.caPem, maxSockets: 16 });
+    const post = (body: string) =>
+      new Promise<number>((resolve) => {
+        const start = performance.now();
+        const req = https.request(
+          { host: '127.0.0.1', port, path: '/validate-keda-sh-v1alpha1-scaledobject', method: 'POST', agent, timeout: 10_000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+          (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
+            res.on('end', () => resolve(res.statusCode === 200 && text.includes('"uid"') ? performance.now() - start : -1));
+          },
+        );
+        req.on('error', () => resolve(-1));
+        req.end(body);
+      });
+    let rejectedAsExpected = 0;
+    const review = (i: number) => {
+      const ns = `ns-${i % NAMESPACES}`;
+      // Every fourth request targets the workload of an existing ScaledObject (C-100: rejected).
+      const target = i % 4 === 0 ? `app-${i % objects}` : `fresh-${i}`;
+      return JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: `u-${i}`, operation: 'CREATE', namespace: ns, object: scaledObject(ns, `new-${i}`, target) } });
+    };
+    // The index answers as the cluster is: a colliding review must name the existing ScaledObject.
+    const probe = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'probe', operation: 'CREATE', namespace: 'ns-7', object: scaledObject('ns-7', 'probe', 'app-7') } });
+    const ask = () =>
+      new Promise<string>((resolve, reject) => {
+        const req = https.request({ host: '127.0.0.1', port, path: '/validate-keda-sh-v1alpha1-scaledobject', method: 'POST', agent }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve(text));
+        });
+        req.on('error', reject);
+        req.end(probe);
+      });
+    // Ready already means synced; the probe proves it (and waits a little if it were not so).
+    let probeAnswer = await ask();
+    const probeDeadline = Date.now() + 120_000;
+    while (!probeAnswer.includes("already managed by the ScaledObject 'so-7'") && Date.now() < probeDeadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+      probeAnswer = await ask();
+    }
+    const probeWaitSeconds = +((performance.now() - t1) / 1000 - readySeconds - 5).toFixed(1);
+    if (probeAnswer.includes("already managed by the ScaledObject 'so-7'")) rejectedAsExpected++;
+    else throw new Error(`the webhook did not see the existing ScaledObjects: ${probeAnswer.slice(0, 300)}`);
+
+    for (let i = 0; i < 300; i++) await post(review(i)); // warm-up (JIT, connections)
+    const cpu0 = cpuSeconds(pid);
+    const latencies: number[] = [];
+    let errors = 0;
+    const total = rps * seconds;
+    const started = performance.now();
+    const inflight: Promise<void>[] = [];
+    for (let i = 0; i < total; i++) {
+      const wait = started + (i * 1000) / rps - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      inflight.push(post(review(objects + i)).then((ms) => void (ms >= 0 ? latencies.push(ms) : errors++)));
+    }
+    await Promise.all(inflight);
+    const wall = (performance.now() - started) / 1000;
+    const cpu = cpuSeconds(pid) - cpu0;
+    latencies.sort((a, b) => a - b);
+    const q = (p: number) => +(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(2);
+    process.stdout.write(
+      JSON.stringify(
+        {
+          scaledObjects: objects,
+          hpas: objects,
+          createSeconds,
+          webhookReadySeconds: readySeconds,
+          collisionProbe: rejectedAsExpected === 1 ? 'rejected naming so-7' : 'failed',
+          probeWaitAfterReadySeconds: probeWaitSeconds,
+          requests: total,
+          rps: +(total / wall).toFixed(1),
+          errors,
+          latencyMs: { mean: +(latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length)).toFixed(2), p50: q(0.5), p99: q(0.99), p999: q(0.999), max: q(1) },
+          webhookCpuCores: +(cpu / wall).toFixed(3),
+          webhookCpuMsPerRequest: +((cpu * 1000) / total).toFixed(3),
+          webhookRssMiB: { idleWithCaches: rssIdleMiB, afterLoad: rssMiB(pid) },
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+    agent.destroy();
+  } finally {
+    await stopApps(apps);
+    await cp.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
