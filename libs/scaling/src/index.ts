@@ -14,3 +14,4 @@ export * from './formula';
 export * from './request-scale';
 export * from './pause-plan';
 export * from './hpa-active';
+export * from './scaled-job';
