@@ -98,6 +98,7 @@ const BAD: [string, Obj, string][] = [
   ['metrics-api: valueLocation missing', so('ma-noloc', { triggers: [trig('metrics-api', { url: 'http://x', targetValue: '1' })] }), 'missing required parameter "valueLocation" in [triggerMetadata]'],
   ['metrics-api: targetValue not a number', so('ma-target', { triggers: [trig('metrics-api', { url: 'http://x', targetValue: 'abc', valueLocation: 'a' })] }), 'unable to set param "targetValue" value "abc": must be a number'],
   ['metrics-api: format xml', so('ma-xml', { triggers: [trig('metrics-api', { url: 'http://x', targetValue: '1', valueLocation: 'a', format: 'xml' })] }), 'parameter "format" value "xml" is not supported yet'],
+  ['rabbitmq: rate mode over amqp', so('rmq-rate', { triggers: [trig('rabbitmq', { queueName: 'q', host: 'amqp://h:5672/', mode: 'MessageRate', value: '5' })] }), 'protocol amqp does not support mode MessageRate; use protocol http'],
   ['ScaledJob: duplicate trigger names', sj('sj-dup', [named('a'), named('a')]), 'triggerName "a" is defined multiple times'],
   ['ScaledJob: unknown trigger type', sj('sj-unknown', [trig('nope', {})]), 'no scaler found for type: nope'],
   ['ScaledJob: cron metadata', sj('sj-cron', [trig('cron', { start: '0 8 * * *', end: '0 9 * * *', desiredReplicas: '1' })]), 'missing required parameter "timezone"'],

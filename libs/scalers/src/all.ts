@@ -6,6 +6,7 @@ import { cpuScaler, memoryScaler } from './scalers/cpu-memory';
 import { cronScaler } from './scalers/cron';
 import { kubernetesWorkloadScaler } from './scalers/kubernetes-workload';
 import { metricsApiScaler } from './scalers/metrics-api';
+import { rabbitmqScaler } from './scalers/rabbitmq';
 
 export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
   cpuScaler,
@@ -13,6 +14,7 @@ export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
   kubernetesWorkloadScaler,
   memoryScaler,
   metricsApiScaler,
+  rabbitmqScaler,
 ];
 
 /** The default registry with every scaler of this library. */

@@ -24,3 +24,12 @@ export {
   type MetricsApiConfig,
 } from './scalers/metrics-api';
 export { SCALER_DESCRIPTORS, scalers } from './all';
+export {
+  AmqpConnectionPool,
+  RABBITMQ_MODES,
+  createRabbitMqScaler,
+  rabbitmqScaler,
+  settleConfig as settleRabbitMqConfig,
+  sharedAmqpPool,
+  type RabbitMqConfig,
+} from './scalers/rabbitmq';
