@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectToApiServer } from '@keda-ts/k8s';
 import { createMetricsServer } from '@keda-ts/metrics-service';
@@ -9,6 +9,20 @@ import { controllerOptions } from './options';
 
 const list = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean);
 
+const SERVICE_ACCOUNT_NAMESPACE_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/** KEDA_CLUSTER_OBJECT_NAMESPACE, else the namespace the controller runs in. */
+function clusterObjectNamespace(configured: string): string {
+  if (configured) return configured;
+  try {
+    const fromFile = readFileSync(SERVICE_ACCOUNT_NAMESPACE_PATH, 'utf8').trim();
+    if (fromFile) return fromFile;
+  } catch {
+    // not in a pod
+  }
+  return process.env.POD_NAMESPACE || 'keda';
+}
+
 void runApp({
   command: {
     name: 'keda-ts-controller',
@@ -18,6 +32,9 @@ void runApp({
   component: 'controller',
   options: controllerOptions,
   start({ config, ...app }) {
+    const tokenExpiry = config.boundServiceAccountTokenExpiry;
+    if (tokenExpiry < 3_600_000 || tokenExpiry > 21_600_000)
+      throw new Error(`KEDA_BOUND_SERVICE_ACCOUNT_TOKEN_EXPIRY must be between 1h and 6h, got ${tokenExpiry / 1000}s`);
     const connection = connectToApiServer(app, { kubeconfigPath: config.kubeconfig });
     const operator = new Operator({
       kubeConfig: connection.kubeConfig,
@@ -29,6 +46,11 @@ void runApp({
       qps: config.kubeApiQps,
       burst: config.kubeApiBurst,
       httpTimeoutMs: config.httpDefaultTimeout,
+      clusterObjectNamespace: clusterObjectNamespace(config.clusterObjectNamespace),
+      restrictSecretAccess: config.restrictSecretAccess,
+      triggerAuthLabelSelector: config.watchLabelSelectorForTriggerAuth || undefined,
+      filePathAuthRootPath: config.filepathAuthRootPath || undefined,
+      boundServiceAccountTokenExpirySeconds: tokenExpiry / 1000,
     });
     app.health.addReadinessCheck('informers', () =>
       operator.ready ? { ok: true } : { ok: false, message: 'informer caches not synced yet' },

@@ -36,6 +36,37 @@ export const controllerOptions = {
     placeholder: '<selector>',
     description: 'Only ScaledObjects with these labels; empty means all.',
   }),
+  watchLabelSelectorForTriggerAuth: option.string({
+    flag: 'watch-label-selector-for-triggerauth',
+    env: 'WATCH_LABEL_SELECTOR_FOR_TRIGGERAUTH',
+    placeholder: '<selector>',
+    description: 'Only TriggerAuthentications and ClusterTriggerAuthentications with these labels; empty means all.',
+  }),
+  clusterObjectNamespace: option.string({
+    flag: 'cluster-object-namespace',
+    env: 'KEDA_CLUSTER_OBJECT_NAMESPACE',
+    placeholder: '<namespace>',
+    description:
+      'Namespace of the Secrets and ConfigMaps that ClusterTriggerAuthentications refer to; empty means the namespace of the service account (else POD_NAMESPACE, else keda).',
+  }),
+  restrictSecretAccess: option.bool({
+    flag: 'restrict-secret-access',
+    env: 'KEDA_RESTRICT_SECRET_ACCESS',
+    default: false,
+    description: 'Read Secrets only from the cluster object namespace.',
+  }),
+  filepathAuthRootPath: option.string({
+    flag: 'filepath-auth-root-path',
+    env: 'KEDA_FILEPATH_AUTH_ROOT_PATH',
+    placeholder: '<dir>',
+    description: 'Directory that ClusterTriggerAuthentication filePath values are relative to; empty refuses filePath.',
+  }),
+  boundServiceAccountTokenExpiry: option.duration({
+    flag: 'bound-service-account-token-expiry',
+    env: 'KEDA_BOUND_SERVICE_ACCOUNT_TOKEN_EXPIRY',
+    default: '1h',
+    description: 'Lifetime of tokens requested for boundServiceAccountToken, between 1h and 6h.',
+  }),
   kubeApiQps: kubeApiQpsOption,
   kubeApiBurst: kubeApiBurstOption,
   httpDefaultTimeout: option.int({

@@ -1,5 +1,6 @@
 import {
-  makeInformer,
+  ListWatch,
+  Watch,
   type KubeConfig,
   type KubernetesObject,
   type KubernetesListObject,
@@ -14,6 +15,8 @@ export interface WatchedOptions {
   /** API path of the collection, e.g. `/apis/keda.sh/v1alpha1/scaledobjects` or `.../namespaces/x/scaledobjects`. */
   path: string;
   labelSelector?: string;
+  /** e.g. `type!=helm.sh/release.v1`: objects the caller never needs stay out of memory. */
+  fieldSelector?: string;
   logger: Logger;
   /** Restart delay after a watch error; doubles up to 30 s. */
   restartDelayMs?: number;
@@ -47,14 +50,17 @@ export class Watched<T extends WatchableObject> {
     client: KubeClient,
     private readonly options: WatchedOptions,
   ) {
-    const listPath = options.labelSelector
-      ? `${options.path}?labelSelector=${encodeURIComponent(options.labelSelector)}`
-      : options.path;
-    this.informer = makeInformer<KubernetesObject>(
-      kubeConfig,
+    const query = new URLSearchParams();
+    if (options.labelSelector) query.set('labelSelector', options.labelSelector);
+    if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
+    const listPath = query.size ? `${options.path}?${query.toString()}` : options.path;
+    this.informer = new ListWatch<KubernetesObject>(
       options.path,
+      new Watch(kubeConfig),
       () => client.get<KubernetesListObject<KubernetesObject>>(listPath),
+      false,
       options.labelSelector,
+      options.fieldSelector,
     );
     this.informer.on('add', (obj) => this.dispatch('add', obj as T));
     this.informer.on('update', (obj) => this.dispatch('update', obj as T));

@@ -7,7 +7,7 @@ import {
   getCondition,
   type ScaledObject,
 } from '@keda-ts/api';
-import { EventRecorder, KubeClient, PodReader, Watched, WorkQueue } from '@keda-ts/k8s';
+import { EventRecorder, KubeClient, PodReader, resourcePath, Watched, WorkQueue } from '@keda-ts/k8s';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '@keda-ts/runtime';
 import { isDeepDerivative, type HorizontalPodAutoscaler } from '@keda-ts/scaling';
@@ -16,8 +16,12 @@ import { ScaledObjectPoller } from './scaledobject-poller';
 import { ScaledObjectReconciler } from './scaledobject-reconciler';
 import { ScaleLoops } from './scale-loops';
 import { ScalersCache } from './scalers-cache';
-import { resolveScaleTarget, resolveTargetEnv, type ScaleTarget } from './scale-target';
+import { resolveScaleTarget, type ScaleTarget } from './scale-target';
 import { ScaledObjectMetricsProvider } from './metrics-provider';
+import { TriggerAuthController } from './trigger-auth/controller';
+import { dependentKey } from './trigger-auth/dependencies';
+import { podTemplateOf, scalableFromScaledObject } from './trigger-auth/resolver';
+import { TriggerAuthWatch } from './trigger-auth/watch';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -38,7 +42,21 @@ export interface OperatorOptions {
   onRequest?: (method: string, path: string) => void;
   /** How late each scale-loop tick ran against its plan (keda_internal_scale_loop_latency_seconds). */
   onScaleLoopLag?: (key: string, lagMs: number) => void;
+  /** Namespace of ClusterTriggerAuthentication Secrets/ConfigMaps (KEDA_CLUSTER_OBJECT_NAMESPACE resolved). */
+  clusterObjectNamespace: string;
+  /** KEDA_RESTRICT_SECRET_ACCESS. */
+  restrictSecretAccess?: boolean;
+  /** WATCH_LABEL_SELECTOR_FOR_TRIGGERAUTH. */
+  triggerAuthLabelSelector?: string;
+  /** --filepath-auth-root-path. */
+  filePathAuthRootPath?: string;
+  /** KEDA_BOUND_SERVICE_ACCOUNT_TOKEN_EXPIRY in seconds. */
+  boundServiceAccountTokenExpirySeconds?: number;
 }
+
+/** The key under which a scale target is recorded as a dependency (its pod template feeds resolvedEnv). */
+export const workloadKey = (group: string, resource: string, namespace: string, name: string): string =>
+  `Workload/${group}/${resource}/${namespace}/${name}`;
 
 const PAUSE_KEYS = [
   Annotations.Paused,
@@ -50,7 +68,7 @@ const PAUSE_KEYS = [
 
 interface WorkloadObject {
   metadata?: { name?: string; namespace?: string };
-  spec?: { replicas?: number };
+  spec?: { replicas?: number; template?: unknown };
 }
 
 const keyOf = (obj: { metadata?: { namespace?: string; name?: string } }) => `${obj.metadata?.namespace}/${obj.metadata?.name}`;
@@ -100,6 +118,9 @@ export class Operator {
   private readonly loops: ScaleLoops;
   private readonly scalers: ScalersCache;
   private readonly poller: ScaledObjectPoller;
+  /** Trigger authentication: informers, resolver, dependency index. The ScaledJob controller shares it. */
+  readonly triggerAuth: TriggerAuthWatch;
+  private readonly triggerAuthController: TriggerAuthController;
 
   constructor(options: OperatorOptions) {
     const { logger } = options;
@@ -110,6 +131,24 @@ export class Operator {
     const events = new EventRecorder(this.eventsClient, logger);
     const pods = new PodReader(this.client);
     const namespaces = options.watchNamespaces?.length ? options.watchNamespaces : [''];
+    this.triggerAuth = new TriggerAuthWatch({
+      kubeConfig: options.kubeConfig,
+      client: this.client,
+      logger,
+      watchNamespaces: options.watchNamespaces,
+      triggerAuthLabelSelector: options.triggerAuthLabelSelector,
+      clusterObjectNamespace: options.clusterObjectNamespace,
+      restrictSecretAccess: options.restrictSecretAccess,
+      filePathAuthRootPath: options.filePathAuthRootPath,
+      boundServiceAccountTokenExpirySeconds: options.boundServiceAccountTokenExpirySeconds,
+    });
+    this.triggerAuthController = new TriggerAuthController({
+      client: this.client,
+      events,
+      logger,
+      triggerAuthentications: this.triggerAuth.triggerAuthentications.all,
+      clusterTriggerAuthentications: this.triggerAuth.clusterTriggerAuthentications,
+    });
     for (const ns of namespaces) {
       const path = ns ? `/apis/${API_GROUP}/${API_VERSION}/namespaces/${ns}/scaledobjects` : `/apis/${API_GROUP}/${API_VERSION}/scaledobjects`;
       this.scaledObjects.push(new Watched<ScaledObject>(options.kubeConfig, this.client, { path, labelSelector: options.labelSelector, logger }));
@@ -152,12 +191,19 @@ export class Operator {
       options.registry,
       { httpTimeoutMs: options.httpTimeoutMs ?? 3000, now, kubernetes: pods, logger },
       async (so) => {
-        // *FromEnv parameters read the target container's env (C-27); auth params arrive with TriggerAuthentication support.
+        // *FromEnv parameters read the target container's env (C-27), auth params the trigger's (Cluster)TriggerAuthentication.
+        const namespace = so.metadata?.namespace ?? '';
         const target = await resolveScaleTarget(this.client, so).catch(() => undefined);
-        const resolvedEnv = target
-          ? await resolveTargetEnv(this.client, target, so.spec.scaleTargetRef.envSourceContainerName, cachedWorkload(target) as never).catch(() => ({}))
-          : {};
-        return { resolvedEnv, authParams: () => ({}) };
+        const workload = target
+          ? (cachedWorkload(target) ?? (await this.client.get<WorkloadObject>(resourcePath(target.resource, namespace, target.name)).catch(() => undefined)))
+          : undefined;
+        const targetKeys = target ? [workloadKey(target.resource.group, target.resource.resource, namespace, target.name)] : [];
+        const auth = await this.triggerAuth.resolveFor(
+          dependentKey('ScaledObject', namespace, so.metadata?.name ?? ''),
+          scalableFromScaledObject(so, podTemplateOf(workload)),
+          targetKeys,
+        );
+        return { resolvedEnv: auth.resolvedEnv, authParams: auth.authParams };
       },
     );
     this.poller = new ScaledObjectPoller({
@@ -210,9 +256,24 @@ export class Operator {
     );
     for (const w of this.scaledObjects) {
       w.on((type, obj, old) => {
+        if (type === 'delete') this.triggerAuth.forget(dependentKey('ScaledObject', obj.metadata?.namespace ?? '', obj.metadata?.name ?? ''));
         if (type !== 'update' || scaledObjectChangeMatters(old, obj)) this.queue.add(keyOf(obj));
       });
     }
+    // A changed Secret, ConfigMap, (Cluster)TriggerAuthentication or scale-target pod template rebuilds the scalers that read it.
+    this.triggerAuth.onDependencyChange((dependent, changed) => {
+      const [kind, ns, name] = dependent.split('/');
+      if (kind !== 'ScaledObject') return;
+      const key = `${ns}/${name}`;
+      logger.info({ scaledObject: key, changed }, 'authentication input changed; rebuilding scalers');
+      void this.scalers.invalidate(key).finally(() => this.queue.add(key));
+    });
+    for (const [resource, watched] of this.workloads)
+      for (const w of watched)
+        w.on((type, obj, old) => {
+          if (type === 'update' && JSON.stringify(old?.spec?.template) === JSON.stringify(obj.spec?.template)) return;
+          this.triggerAuth.changed(workloadKey('apps', resource, obj.metadata?.namespace ?? '', obj.metadata?.name ?? ''));
+        });
     this.hpas.on((type, obj, old) => {
       const owner = ownerScaledObject(obj);
       if (owner && (type === 'delete' || (type === 'update' && hpaChangeMatters(old, obj)))) this.queue.add(owner);
@@ -229,12 +290,12 @@ export class Operator {
   }
 
   private get informers(): Watched<{ metadata?: { name?: string; namespace?: string } }>[] {
-    return [this.hpas, ...this.scaledObjects, ...[...this.workloads.values()].flat()];
+    return [this.hpas, ...this.scaledObjects, ...[...this.workloads.values()].flat(), ...this.triggerAuth.informers];
   }
 
-  /** Starts the informers; ScaledObjects last, so reconciles find the HPA and workload caches synced. */
+  /** Starts the informers; ScaledObjects last, so reconciles find the HPA, workload and auth caches synced. */
   async start(): Promise<void> {
-    const dependencies = [this.hpas, ...[...this.workloads.values()].flat()];
+    const dependencies = [this.hpas, ...[...this.workloads.values()].flat(), ...this.triggerAuth.informers];
     await Promise.all(dependencies.map((w) => w.start()));
     await Promise.all(dependencies.map((w) => w.waitForSync()));
     await Promise.all(this.scaledObjects.map((w) => w.start()));
@@ -256,6 +317,8 @@ export class Operator {
   async stop(): Promise<void> {
     await Promise.all(this.informers.map((w) => w.stop()));
     await this.queue.stop();
+    await this.triggerAuthController.stop();
+    await this.triggerAuth.stop();
     await this.loops.stopAll();
     await this.scalers.closeAll();
     this.client.close();

@@ -53,29 +53,6 @@ export function writeScale(client: KubeClient, target: ScaleTarget, replicas: nu
   return client.updateScale(target.resource, target.namespace, target.name, replicas);
 }
 
-type PodTemplateOwner = { spec?: { template?: { spec?: { containers?: { name: string; env?: { name: string; value?: string }[] }[] } } } };
-
-/** Literal env values of the target's container, for `*FromEnv` parameters (valueFrom comes with issue 7). */
-export function envOfPodTemplate(obj: PodTemplateOwner, target: ScaleTarget, containerName?: string): Record<string, string> {
-  const containers = obj.spec?.template?.spec?.containers ?? [];
-  const container = containerName ? containers.find((c) => c.name === containerName) : containers[0];
-  if (containerName && !container) throw new Error(`container ${containerName} not found in ${target.gvkString} ${target.namespace}/${target.name}`);
-  const env: Record<string, string> = {};
-  for (const e of container?.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
-  return env;
-}
-
-/** As envOfPodTemplate, reading the target from `cached` when given, else from the API server. */
-export async function resolveTargetEnv(
-  client: KubeClient,
-  target: ScaleTarget,
-  containerName?: string,
-  cached?: PodTemplateOwner,
-): Promise<Record<string, string>> {
-  const obj = cached ?? (await client.get<PodTemplateOwner>(resourcePath(target.resource, target.namespace, target.name)));
-  return envOfPodTemplate(obj, target, containerName);
-}
-
 /** The target as the reconciler recorded it in status (scaleTargetGVKR), without a lookup. */
 export function scaleTargetFromStatus(so: ScaledObject): ScaleTarget | undefined {
   const gvkr = so.status?.scaleTargetGVKR;

@@ -121,6 +121,16 @@ describe('parseParams', () => {
     expect(problem.message).toBe('unable to set param "key" value "<redacted>": must be an integer');
   });
 
+  it.each([
+    ['an enum from authParams', { mode: param.enum(['a', 'b'], { name: 'mode', order: ['authParams'], description: '' }) }, inputs({}, { mode: 'hunter2' }), 'parameter "mode" value "<redacted>" must be one of [a b]'],
+    ['an int from resolvedEnv', { port: param.int({ name: 'port', order: ['resolvedEnv'], description: '' }) }, inputs({ portFromEnv: 'P' }, {}, { P: 'hunter2' }), 'unable to set param "port" value "<redacted>": must be an integer'],
+    ['a map from authParams', { hdr: param.map({ name: 'hdr', order: ['authParams'], description: '' }) }, inputs({}, { hdr: 'hunter2' }), 'unable to set param "hdr" value "<redacted>": expected format key=value'],
+  ] as const)('never echoes values that came from a TriggerAuthentication or the container env: %s', (_name, s, input, message) => {
+    const [problem] = parseParams(s as never, input, 'test').problems;
+    expect(problem.message).toBe(message);
+    expect(problem.message).not.toContain('hunter2');
+  });
+
   it('reports consumed metadata keys including <name>FromEnv', () => {
     const s = { host: param.string({ name: 'host', order: ['triggerMetadata', 'resolvedEnv'], description: '' }) };
     expect(parseParams(s, inputs({ host: 'h' }), 't').consumedMetadataKeys.sort()).toEqual(['host', 'hostFromEnv']);

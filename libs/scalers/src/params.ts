@@ -289,7 +289,8 @@ export function parseParams<P extends ParamSpecs>(
       config[key] = undefined;
       continue;
     }
-    const shown = p.secret ? '<redacted>' : raw;
+    // Values from a TriggerAuthentication or the container env may come from Secrets: never echoed.
+    const shown = p.secret || found?.source === 'authParams' || found?.source === 'resolvedEnv' ? '<redacted>' : raw;
     if (p.values && (p.kind === 'enum' || p.kind === 'list')) {
       const items = p.kind === 'list' ? splitList(raw, p.separator) : [raw.trim()];
       if (items.some((item) => !p.values?.includes(item))) {
@@ -309,7 +310,8 @@ export function parseParams<P extends ParamSpecs>(
     }
     const converted = p.convert(raw);
     if ('error' in converted) {
-      problems.push({ parameter, message: `unable to set param ${q(name)} value ${q(shown)}: ${converted.error}` });
+      const detail = shown === raw ? converted.error : converted.error.replace(/, got .*$/s, '');
+      problems.push({ parameter, message: `unable to set param ${q(name)} value ${q(shown)}: ${detail}` });
       continue;
     }
     config[key] = converted.value;

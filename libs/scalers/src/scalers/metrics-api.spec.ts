@@ -103,7 +103,7 @@ const parseCases: ParseCase[] = [
     name: 'exclusive auth modes',
     metadata: { url: URL_OK, valueLocation: 'v', targetValue: '1' },
     authParams: { authModes: 'basic,bearer' },
-    errors: ['parameter "authModes,authMode" value "basic,bearer" must contain only one of [bearer basic oauth]'],
+    errors: ['parameter "authModes,authMode" value "<redacted>" must contain only one of [bearer basic oauth]'],
   },
   {
     name: 'auth modes without their params',

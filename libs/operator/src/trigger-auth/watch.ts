@@ -1,0 +1,292 @@
+import {
+  API_GROUP,
+  API_VERSION,
+  type ClusterTriggerAuthentication,
+  type TriggerAuthentication,
+} from '@keda-ts/api';
+import { KubeClient, Watched, WorkQueue, isNotFound, type WatchableObject } from '@keda-ts/k8s';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from '@keda-ts/runtime';
+import { ApiAuthReader } from './api-reader';
+import { AuthDependencies } from './dependencies';
+import { TriggerAuthResolver } from './resolver';
+import {
+  referenceKey,
+  type AuthObjectReader,
+  type ConfigMapObject,
+  type ResolvedTriggerAuth,
+  type ScalableForAuth,
+  type SecretObject,
+  type ServiceAccountObject,
+} from './types';
+
+/**
+ * Secret types that never hold scaler credentials and can be large (Helm keeps whole releases in
+ * Secrets): kept out of the informer cache. A reference to one is still served, by a direct GET.
+ */
+export const UNCACHED_SECRET_TYPES = ['helm.sh/release.v1', 'kubernetes.io/service-account-token'];
+
+export interface TriggerAuthWatchOptions {
+  kubeConfig: KubeConfig;
+  client: KubeClient;
+  logger: Logger;
+  /** WATCH_NAMESPACE; empty = all. */
+  watchNamespaces?: string[];
+  /** WATCH_LABEL_SELECTOR_FOR_TRIGGERAUTH. */
+  triggerAuthLabelSelector?: string;
+  clusterObjectNamespace: string;
+  restrictSecretAccess?: boolean;
+  filePathAuthRootPath?: string;
+  boundServiceAccountTokenExpirySeconds?: number;
+}
+
+type Obj = WatchableObject & { metadata?: { generation?: number; resourceVersion?: string } };
+
+/** Informers of one resource over a set of namespaces ('' = all). */
+class NamespacedInformers<T extends Obj> {
+  readonly informers: { namespace: string; watched: Watched<T> }[];
+
+  constructor(options: TriggerAuthWatchOptions, namespaces: string[], collection: (ns: string) => string, extra: { labelSelector?: string; fieldSelector?: string } = {}) {
+    this.informers = [...new Set(namespaces)].map((namespace) => ({
+      namespace,
+      watched: new Watched<T>(options.kubeConfig, options.client, { path: collection(namespace), logger: options.logger, ...extra }),
+    }));
+  }
+
+  /** The informer whose cache holds `namespace`, if any. */
+  covering(namespace: string): Watched<T> | undefined {
+    return this.informers.find((i) => i.namespace === '' || i.namespace === namespace)?.watched;
+  }
+
+  get all(): Watched<T>[] {
+    return this.informers.map((i) => i.watched);
+  }
+}
+
+const core = (resource: string) => (ns: string) => (ns ? `/api/v1/namespaces/${ns}/${resource}` : `/api/v1/${resource}`);
+const keda = (resource: string) => (ns: string) =>
+  ns ? `/apis/${API_GROUP}/${API_VERSION}/namespaces/${ns}/${resource}` : `/apis/${API_GROUP}/${API_VERSION}/${resource}`;
+
+/** Reads from the informer caches; outside them (or a Secret of an uncached type) with a GET. */
+export class InformerAuthReader implements AuthObjectReader {
+  constructor(
+    private readonly watch: {
+      tas: NamespacedInformers<TriggerAuthentication>;
+      ctas: Watched<ClusterTriggerAuthentication>;
+      secrets: NamespacedInformers<SecretObject>;
+      configMaps: NamespacedInformers<ConfigMapObject>;
+    },
+    private readonly api: ApiAuthReader,
+  ) {}
+
+  async triggerAuthentication(namespace: string, name: string): Promise<TriggerAuthentication | undefined> {
+    const w = this.watch.tas.covering(namespace);
+    return w?.hasSynced ? w.get(name, namespace) : this.api.triggerAuthentication(namespace, name);
+  }
+
+  async clusterTriggerAuthentication(name: string): Promise<ClusterTriggerAuthentication | undefined> {
+    return this.watch.ctas.hasSynced ? this.watch.ctas.get(name) : this.api.clusterTriggerAuthentication(name);
+  }
+
+  async secret(namespace: string, name: string): Promise<SecretObject | undefined> {
+    const w = this.watch.secrets.covering(namespace);
+    return (w?.hasSynced ? w.get(name, namespace) : undefined) ?? this.api.secret(namespace, name);
+  }
+
+  async configMap(namespace: string, name: string): Promise<ConfigMapObject | undefined> {
+    const w = this.watch.configMaps.covering(namespace);
+    return w?.hasSynced ? w.get(name, namespace) : this.api.configMap(namespace, name);
+  }
+
+  serviceAccount(namespace: string, name: string): Promise<ServiceAccountObject | undefined> {
+    return this.api.serviceAccount(namespace, name);
+  }
+
+  serviceAccountToken(namespace: string, name: string, expirationSeconds: number): Promise<string> {
+    return this.api.serviceAccountToken(namespace, name, expirationSeconds);
+  }
+}
+
+const sameData = (a: { data?: unknown; binaryData?: unknown } | undefined, b: { data?: unknown; binaryData?: unknown }) =>
+  JSON.stringify(a?.data ?? {}) === JSON.stringify(b.data ?? {}) && JSON.stringify(a?.binaryData ?? {}) === JSON.stringify(b.binaryData ?? {});
+
+/**
+ * The controller's view of trigger authentication, shared by the ScaledObject and ScaledJob
+ * controllers: informers of TriggerAuthentications, ClusterTriggerAuthentications, Secrets and
+ * ConfigMaps, a resolver reading from them, and the index of which scalable object read what.
+ * `resolveFor` records the dependencies; `onDependencyChange` tells which dependents must rebuild
+ * their scalers when one of those objects changes. It also keeps `status.scaledobjects` /
+ * `status.scaledjobs` of each TA/CTA up to date.
+ */
+export class TriggerAuthWatch {
+  readonly resolver: TriggerAuthResolver;
+  readonly reader: InformerAuthReader;
+  readonly dependencies = new AuthDependencies();
+  readonly triggerAuthentications: NamespacedInformers<TriggerAuthentication>;
+  readonly clusterTriggerAuthentications: Watched<ClusterTriggerAuthentication>;
+  private readonly secrets: NamespacedInformers<SecretObject>;
+  private readonly configMaps: NamespacedInformers<ConfigMapObject>;
+  private readonly handlers: ((dependent: string, changed: string) => void)[] = [];
+  private readonly statusQueue: WorkQueue;
+
+  constructor(private readonly options: TriggerAuthWatchOptions) {
+    this.statusQueue = new WorkQueue((key) => this.updateStatus(key), {
+      concurrency: 2,
+      baseBackoffMs: 200,
+      maxBackoffMs: 30_000,
+      onError: (key, err, retryInMs) =>
+        options.logger.warn({ key, err: err instanceof Error ? err.message : String(err), retryInMs }, 'trigger authentication status update failed; retrying'),
+    });
+    const namespaces = options.watchNamespaces?.length ? options.watchNamespaces : [''];
+    const withClusterNs = namespaces.includes('') ? [''] : [...namespaces, options.clusterObjectNamespace];
+    this.triggerAuthentications = new NamespacedInformers(options, namespaces, keda('triggerauthentications'), {
+      labelSelector: options.triggerAuthLabelSelector,
+    });
+    this.clusterTriggerAuthentications = new Watched(options.kubeConfig, options.client, {
+      path: keda('clustertriggerauthentications')(''),
+      labelSelector: options.triggerAuthLabelSelector,
+      logger: options.logger,
+    });
+    // KEDA_RESTRICT_SECRET_ACCESS: Secrets only from the KEDA namespace (and only those are cached).
+    this.secrets = new NamespacedInformers(options, options.restrictSecretAccess ? [options.clusterObjectNamespace] : withClusterNs, core('secrets'), {
+      fieldSelector: UNCACHED_SECRET_TYPES.map((t) => `type!=${t}`).join(','),
+    });
+    this.configMaps = new NamespacedInformers(options, withClusterNs, core('configmaps'));
+    const api = new ApiAuthReader(options.client);
+    this.reader = new InformerAuthReader(
+      { tas: this.triggerAuthentications, ctas: this.clusterTriggerAuthentications, secrets: this.secrets, configMaps: this.configMaps },
+      api,
+    );
+    this.resolver = new TriggerAuthResolver(this.reader, {
+      clusterObjectNamespace: options.clusterObjectNamespace,
+      restrictSecretAccess: options.restrictSecretAccess,
+      filePathAuthRootPath: options.filePathAuthRootPath,
+      boundServiceAccountTokenExpirySeconds: options.boundServiceAccountTokenExpirySeconds,
+      logger: options.logger,
+    });
+
+    for (const w of this.secrets.all)
+      w.on((type, obj, old) => {
+        if (type !== 'update' || !sameData(old, obj as never)) this.changed(referenceKey({ kind: 'Secret', namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' }));
+      });
+    for (const w of this.configMaps.all)
+      w.on((type, obj, old) => {
+        if (type !== 'update' || !sameData(old, obj as never)) this.changed(referenceKey({ kind: 'ConfigMap', namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' }));
+      });
+    // Our own status writes bump resourceVersion only: a spec change bumps generation.
+    for (const w of this.triggerAuthentications.all)
+      w.on((type, obj, old) => {
+        if (type !== 'update' || old?.metadata?.generation !== obj.metadata?.generation)
+          this.changed(referenceKey({ kind: 'TriggerAuthentication', namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' }));
+        if (type === 'add') this.statusQueue.add(referenceKey({ kind: 'TriggerAuthentication', namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' }));
+      });
+    this.clusterTriggerAuthentications.on((type, obj, old) => {
+      if (type !== 'update' || old?.metadata?.generation !== obj.metadata?.generation)
+        this.changed(referenceKey({ kind: 'ClusterTriggerAuthentication', namespace: '', name: obj.metadata?.name ?? '' }));
+      if (type === 'add') this.statusQueue.add(referenceKey({ kind: 'ClusterTriggerAuthentication', namespace: '', name: obj.metadata?.name ?? '' }));
+    });
+
+  }
+
+  /**
+   * Resolves the authentication of one scalable object and records what it read under `dependent`
+   * (`dependentKey('ScaledObject', ns, name)`), plus `extraObjects` (e.g. its scale target's key).
+   */
+  async resolveFor(dependent: string, scalable: ScalableForAuth, extraObjects: string[] = []): Promise<ResolvedTriggerAuth> {
+    // Record the TA/CTA references first, so that a resolution that fails still rebuilds on their change.
+    const authRefs = scalable.triggers.flatMap((t) => {
+      const ref = t.authenticationRef;
+      if (!ref?.name) return [];
+      const cluster = ref.kind === 'ClusterTriggerAuthentication';
+      return [referenceKey({ kind: cluster ? 'ClusterTriggerAuthentication' : 'TriggerAuthentication', namespace: cluster ? '' : scalable.namespace, name: ref.name })];
+    });
+    try {
+      const resolved = await this.resolver.resolve(scalable);
+      this.track(dependent, [...resolved.references.map(referenceKey), ...extraObjects]);
+      return resolved;
+    } catch (err) {
+      // What the failed resolution may have needed: keep the old keys, add the auth objects.
+      this.track(dependent, [...new Set([...this.dependencies.objectsOf(dependent), ...authRefs, ...extraObjects])]);
+      throw err;
+    }
+  }
+
+  /** A scalable object is gone. */
+  forget(dependent: string): void {
+    for (const o of this.dependencies.forget(dependent)) this.statusChanged(o);
+  }
+
+  /** `handler(dependent, changedObjectKey)` for every dependent of a changed object. */
+  onDependencyChange(handler: (dependent: string, changed: string) => void): void {
+    this.handlers.push(handler);
+  }
+
+  /** Tells the dependents of `objectKey` (any key recorded through `resolveFor`) that it changed. */
+  changed(objectKey: string): void {
+    for (const dependent of this.dependencies.dependents(objectKey))
+      for (const h of this.handlers) {
+        try {
+          h(dependent, objectKey);
+        } catch (err) {
+          this.options.logger.error({ err, dependent, objectKey }, 'dependency change handler failed');
+        }
+      }
+  }
+
+  private track(dependent: string, objects: string[]): void {
+    const { added, removed } = this.dependencies.record(dependent, objects);
+    for (const o of [...added, ...removed]) this.statusChanged(o);
+  }
+
+  private statusChanged(objectKey: string): void {
+    if (objectKey.startsWith('TriggerAuthentication/') || objectKey.startsWith('ClusterTriggerAuthentication/')) this.statusQueue.add(objectKey);
+  }
+
+  /** status.scaledobjects / status.scaledjobs: comma-separated names of the referrers. */
+  private async updateStatus(objectKey: string): Promise<void> {
+    const [kind, namespace, ...rest] = objectKey.split('/');
+    const name = rest.join('/');
+    const cluster = kind === 'ClusterTriggerAuthentication';
+    const current = cluster ? this.clusterTriggerAuthentications.get(name) : this.triggerAuthentications.covering(namespace)?.get(name, namespace);
+    if (!current || current.metadata?.deletionTimestamp) return;
+    const names = (k: string) =>
+      [...new Set(this.dependencies.dependents(objectKey).filter((d) => d.startsWith(`${k}/`)).map((d) => d.split('/').slice(2).join('/')))].sort().join(',');
+    const want = { scaledobjects: names('ScaledObject'), scaledjobs: names('ScaledJob') };
+    const have = { scaledobjects: current.status?.scaledobjects ?? '', scaledjobs: current.status?.scaledjobs ?? '' };
+    if (want.scaledobjects === have.scaledobjects && want.scaledjobs === have.scaledjobs) return;
+    const path = cluster
+      ? `${keda('clustertriggerauthentications')('')}/${encodeURIComponent(name)}/status`
+      : `${keda('triggerauthentications')(namespace)}/${encodeURIComponent(name)}/status`;
+    try {
+      await this.options.client.patch(path, { status: { scaledobjects: want.scaledobjects || null, scaledjobs: want.scaledjobs || null } });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  get informers(): Watched<Obj>[] {
+    return [
+      ...this.triggerAuthentications.all,
+      this.clusterTriggerAuthentications,
+      ...this.secrets.all,
+      ...this.configMaps.all,
+    ] as Watched<Obj>[];
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.informers.map((w) => w.start()));
+  }
+
+  get ready(): boolean {
+    return this.informers.every((w) => w.hasSynced);
+  }
+
+  async waitForSync(): Promise<void> {
+    await Promise.all(this.informers.map((w) => w.waitForSync()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.informers.map((w) => w.stop()));
+    await this.statusQueue.stop();
+  }
+}
