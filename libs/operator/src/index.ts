@@ -1,8 +1,10 @@
-export { Operator, scaledObjectChangeMatters, hpaChangeMatters, workloadKey, type OperatorOptions } from './operator';
+export { Operator, scaledObjectChangeMatters, scaledJobChangeMatters, hpaChangeMatters, workloadKey, type OperatorOptions } from './operator';
 export { ScaledObjectReconciler } from './scaledobject-reconciler';
 export { ScaledObjectPoller } from './scaledobject-poller';
 export { ScaledObjectMetricsProvider } from './metrics-provider';
 export { ScaleLoops } from './scale-loops';
-export { ScalersCache } from './scalers-cache';
-export { evaluateMetrics, type Evaluation, type MetricReading } from './metric-evaluation';
+export { ScalersCache, isScaledJob, type ScalableObject } from './scalers-cache';
+export { ScaledJobReconciler } from './scaledjob-reconciler';
+export { ScaledJobPoller, scaledJobKey, type ScaledJobPollOutcome } from './scaledjob-poller';
+export { evaluateMetrics, readTriggerMetrics, type Evaluation, type MetricReading } from './metric-evaluation';
 export * from './trigger-auth';

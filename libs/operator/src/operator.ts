@@ -5,6 +5,7 @@ import {
   ConditionStatus,
   ConditionType,
   getCondition,
+  type ScaledJob,
   type ScaledObject,
 } from '@keda-ts/api';
 import { EventRecorder, KubeClient, PodReader, resourcePath, Watched, WorkQueue } from '@keda-ts/k8s';
@@ -15,12 +16,14 @@ import type { ScalerRegistry } from '@keda-ts/scalers';
 import { ScaledObjectPoller } from './scaledobject-poller';
 import { ScaledObjectReconciler } from './scaledobject-reconciler';
 import { ScaleLoops } from './scale-loops';
-import { ScalersCache } from './scalers-cache';
+import { isScaledJob, ScalersCache } from './scalers-cache';
+import { parseScaledJobKey, ScaledJobPoller, scaledJobKey, type ScaledJobPollOutcome } from './scaledjob-poller';
+import { ScaledJobReconciler } from './scaledjob-reconciler';
 import { resolveScaleTarget, type ScaleTarget } from './scale-target';
 import { ScaledObjectMetricsProvider } from './metrics-provider';
 import { TriggerAuthController } from './trigger-auth/controller';
 import { dependentKey } from './trigger-auth/dependencies';
-import { podTemplateOf, scalableFromScaledObject } from './trigger-auth/resolver';
+import { podTemplateOf, scalableFromScaledJob, scalableFromScaledObject } from './trigger-auth/resolver';
 import { TriggerAuthWatch } from './trigger-auth/watch';
 
 export interface OperatorOptions {
@@ -42,6 +45,10 @@ export interface OperatorOptions {
   onRequest?: (method: string, path: string) => void;
   /** How late each scale-loop tick ran against its plan (keda_internal_scale_loop_latency_seconds). */
   onScaleLoopLag?: (key: string, lagMs: number) => void;
+  /** Each finished ScaledJob poll (Jobs created, counts, timing). */
+  onScaledJobPoll?: (key: string, outcome: ScaledJobPollOutcome) => void;
+  /** Concurrent ScaledJob reconciles (KEDA_SCALEDJOB_CTRL_MAX_RECONCILES, default 1). */
+  scaledJobMaxReconciles?: number;
   /** Namespace of ClusterTriggerAuthentication Secrets/ConfigMaps (KEDA_CLUSTER_OBJECT_NAMESPACE resolved). */
   clusterObjectNamespace: string;
   /** KEDA_RESTRICT_SECRET_ACCESS. */
@@ -84,6 +91,14 @@ export function scaledObjectChangeMatters(old: ScaledObject | undefined, obj: Sc
   return !readyBefore && readyNow;
 }
 
+/** Which ScaledJob updates deserve a reconcile: generation, the pause annotation, deletion (spec §1.5). */
+export function scaledJobChangeMatters(old: ScaledJob | undefined, obj: ScaledJob): boolean {
+  if (!old) return true;
+  if (old.metadata?.generation !== obj.metadata?.generation) return true;
+  if (old.metadata?.annotations?.[Annotations.Paused] !== obj.metadata?.annotations?.[Annotations.Paused]) return true;
+  return Boolean(old.metadata?.deletionTimestamp) !== Boolean(obj.metadata?.deletionTimestamp);
+}
+
 /** C-3: which changes of an owned HPA deserve a reconcile of its ScaledObject. */
 export function hpaChangeMatters(old: HorizontalPodAutoscaler | undefined, obj: HorizontalPodAutoscaler): boolean {
   if (!old) return false;
@@ -118,6 +133,9 @@ export class Operator {
   private readonly loops: ScaleLoops;
   private readonly scalers: ScalersCache;
   private readonly poller: ScaledObjectPoller;
+  private readonly scaledJobs: Watched<ScaledJob>[] = [];
+  private readonly jobLoops: ScaleLoops;
+  private readonly jobQueue: WorkQueue;
   /** Trigger authentication: informers, resolver, dependency index. The ScaledJob controller shares it. */
   readonly triggerAuth: TriggerAuthWatch;
   private readonly triggerAuthController: TriggerAuthController;
@@ -152,6 +170,8 @@ export class Operator {
     for (const ns of namespaces) {
       const path = ns ? `/apis/${API_GROUP}/${API_VERSION}/namespaces/${ns}/scaledobjects` : `/apis/${API_GROUP}/${API_VERSION}/scaledobjects`;
       this.scaledObjects.push(new Watched<ScaledObject>(options.kubeConfig, this.client, { path, labelSelector: options.labelSelector, logger }));
+      const jobsPath = ns ? `/apis/${API_GROUP}/${API_VERSION}/namespaces/${ns}/scaledjobs` : `/apis/${API_GROUP}/${API_VERSION}/scaledjobs`;
+      this.scaledJobs.push(new Watched<ScaledJob>(options.kubeConfig, this.client, { path: jobsPath, labelSelector: options.labelSelector, logger }));
     }
     this.hpas = new Watched<HorizontalPodAutoscaler>(options.kubeConfig, this.client, { path: '/apis/autoscaling/v2/horizontalpodautoscalers', logger });
     for (const resource of ['deployments', 'statefulsets']) {
@@ -193,6 +213,11 @@ export class Operator {
       async (so) => {
         // *FromEnv parameters read the target container's env (C-27), auth params the trigger's (Cluster)TriggerAuthentication.
         const namespace = so.metadata?.namespace ?? '';
+        if (isScaledJob(so)) {
+          // A ScaledJob's env comes from its own jobTargetRef.template.
+          const auth = await this.triggerAuth.resolveFor(dependentKey('ScaledJob', namespace, so.metadata?.name ?? ''), scalableFromScaledJob(so), []);
+          return { resolvedEnv: auth.resolvedEnv, authParams: auth.authParams };
+        }
         const target = await resolveScaleTarget(this.client, so).catch(() => undefined);
         const workload = target
           ? (cachedWorkload(target) ?? (await this.client.get<WorkloadObject>(resourcePath(target.resource, namespace, target.name)).catch(() => undefined)))
@@ -263,6 +288,11 @@ export class Operator {
     // A changed Secret, ConfigMap, (Cluster)TriggerAuthentication or scale-target pod template rebuilds the scalers that read it.
     this.triggerAuth.onDependencyChange((dependent, changed) => {
       const [kind, ns, name] = dependent.split('/');
+      if (kind === 'ScaledJob') {
+        logger.info({ scaledJob: `${ns}/${name}`, changed }, 'authentication input changed; rebuilding scalers');
+        void this.scalers.invalidate(dependent);
+        return;
+      }
       if (kind !== 'ScaledObject') return;
       const key = `${ns}/${name}`;
       logger.info({ scaledObject: key, changed }, 'authentication input changed; rebuilding scalers');
@@ -278,6 +308,55 @@ export class Operator {
       const owner = ownerScaledObject(obj);
       if (owner && (type === 'delete' || (type === 'update' && hpaChangeMatters(old, obj)))) this.queue.add(owner);
     });
+
+    // ScaledJobs: their own reconciler, work queue and scale loops, sharing the scalers cache.
+    const getScaledJob = (namespace: string, name: string) => {
+      for (const w of this.scaledJobs) {
+        const sj = w.get(name, namespace);
+        if (sj) return sj;
+      }
+      return undefined;
+    };
+    const jobPoller = new ScaledJobPoller({
+      client: this.client,
+      events,
+      scalers: this.scalers,
+      logger,
+      kedaVersion: options.kedaVersion,
+      getScaledJob,
+      now,
+      metricTimeoutMs: options.metricTimeoutMs ?? 10_000,
+      onPoll: options.onScaledJobPoll,
+    });
+    this.jobLoops = new ScaleLoops(
+      { poll: (key) => jobPoller.poll(key), intervalMs: (key) => jobPoller.intervalMs(key), onLag: options.onScaleLoopLag },
+      (key) => {
+        const { namespace, name } = parseScaledJobKey(key);
+        return getScaledJob(namespace, name)?.metadata?.generation ?? 0;
+      },
+    );
+    const jobReconciler = new ScaledJobReconciler({ client: this.client, events, scalers: this.scalers, loops: this.jobLoops, logger, getScaledJob });
+    this.jobQueue = new WorkQueue(
+      async (key) => {
+        const { namespace, name } = parseScaledJobKey(key);
+        await jobReconciler.reconcile(namespace, name);
+      },
+      {
+        concurrency: options.scaledJobMaxReconciles ?? 1,
+        baseBackoffMs: 100,
+        maxBackoffMs: 60_000,
+        onError: (key, err, retryInMs) =>
+          logger.warn({ key, err: err instanceof Error ? err.message : String(err), retryInMs }, 'ScaledJob reconcile failed; retrying'),
+      },
+    );
+    for (const w of this.scaledJobs) {
+      w.on((type, obj, old) => {
+        const key = scaledJobKey(obj.metadata?.namespace ?? '', obj.metadata?.name ?? '');
+        if (type === 'delete') this.triggerAuth.forget(key);
+        if (type !== 'update' || scaledJobChangeMatters(old, obj)) this.jobQueue.add(key);
+      });
+    }
+
     this.metricsProvider = new ScaledObjectMetricsProvider({
       getScaledObject,
       scalers: this.scalers,
@@ -290,7 +369,7 @@ export class Operator {
   }
 
   private get informers(): Watched<{ metadata?: { name?: string; namespace?: string } }>[] {
-    return [this.hpas, ...this.scaledObjects, ...[...this.workloads.values()].flat(), ...this.triggerAuth.informers];
+    return [this.hpas, ...this.scaledObjects, ...this.scaledJobs, ...[...this.workloads.values()].flat(), ...this.triggerAuth.informers];
   }
 
   /** Starts the informers; ScaledObjects last, so reconciles find the HPA, workload and auth caches synced. */
@@ -298,7 +377,7 @@ export class Operator {
     const dependencies = [this.hpas, ...[...this.workloads.values()].flat(), ...this.triggerAuth.informers];
     await Promise.all(dependencies.map((w) => w.start()));
     await Promise.all(dependencies.map((w) => w.waitForSync()));
-    await Promise.all(this.scaledObjects.map((w) => w.start()));
+    await Promise.all([...this.scaledObjects, ...this.scaledJobs].map((w) => w.start()));
   }
 
   /** Caches synced: the readiness of the controller. */
@@ -314,12 +393,18 @@ export class Operator {
     return this.loops.size;
   }
 
+  get scaledJobLoopCount(): number {
+    return this.jobLoops.size;
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.informers.map((w) => w.stop()));
     await this.queue.stop();
+    await this.jobQueue.stop();
     await this.triggerAuthController.stop();
     await this.triggerAuth.stop();
     await this.loops.stopAll();
+    await this.jobLoops.stopAll();
     await this.scalers.closeAll();
     this.client.close();
     this.eventsClient.close();

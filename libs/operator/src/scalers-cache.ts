@@ -1,4 +1,4 @@
-import { isUsingModifiers, type ScaledObject } from '@keda-ts/api';
+import { isUsingModifiers, type ScaledJob, type ScaledObject } from '@keda-ts/api';
 import type { MetricSpec, Scaler, ScalerContext, ScalerRegistry } from '@keda-ts/scalers';
 
 /** The scalers of one ScaledObject generation: one per trigger, in trigger order. */
@@ -7,11 +7,18 @@ export interface BuiltScalers {
   scalers: { index: number; triggerName?: string; triggerType: string; useCachedMetrics: boolean; scaler: Scaler }[];
 }
 
-export type ScalerEnvResolver = (so: ScaledObject) => Promise<{ resolvedEnv: Record<string, string>; authParams: (index: number) => Record<string, string> }>;
+/** What scalers are built for: a ScaledObject or a ScaledJob. */
+export type ScalableObject = ScaledObject | ScaledJob;
+
+export const isScaledJob = (obj: ScalableObject): obj is ScaledJob => 'jobTargetRef' in (obj.spec ?? {});
+
+export type ScalerEnvResolver = (
+  obj: ScalableObject,
+) => Promise<{ resolvedEnv: Record<string, string>; authParams: (index: number) => Record<string, string> }>;
 
 /**
- * Builds scalers once per ScaledObject generation and closes them when the object changes or goes
- * (C-49). A build failure closes the scalers built so far and is thrown with the trigger named.
+ * Builds scalers once per ScaledObject/ScaledJob generation and closes them when the object changes
+ * or goes (C-49). Keys of ScaledJobs carry a `ScaledJob/` prefix, so the two kinds never collide. A build failure closes the scalers built so far and is thrown with the trigger named.
  */
 export class ScalersCache {
   private readonly entries = new Map<string, Promise<BuiltScalers>>();
@@ -22,7 +29,7 @@ export class ScalersCache {
     private readonly resolveEnv: ScalerEnvResolver,
   ) {}
 
-  async get(key: string, so: ScaledObject): Promise<BuiltScalers> {
+  async get(key: string, so: ScalableObject): Promise<BuiltScalers> {
     const generation = so.metadata?.generation ?? 0;
     const existing = this.entries.get(key);
     if (existing) {
@@ -38,11 +45,12 @@ export class ScalersCache {
     return building;
   }
 
-  private async build(so: ScaledObject, generation: number): Promise<BuiltScalers> {
+  private async build(so: ScalableObject, generation: number): Promise<BuiltScalers> {
     const { resolvedEnv, authParams } = await this.resolveEnv(so);
     const built: BuiltScalers = { generation, scalers: [] };
+    const kind = isScaledJob(so) ? 'ScaledJob' : 'ScaledObject';
     try {
-      so.spec.triggers.forEach((trigger, index) => {
+      (so.spec.triggers as ScaledObject['spec']['triggers']).forEach((trigger, index) => {
         const scaler = this.registry.build(
           {
             triggerIndex: index,
@@ -54,8 +62,8 @@ export class ScalersCache {
             metricType: (trigger.metricType || undefined) as 'AverageValue' | 'Value' | 'Utilization' | undefined,
             useCachedMetrics: trigger.useCachedMetrics,
             // Triggers feeding a scaling-modifiers formula are metric sources: their own targets may be 0.
-            asMetricSource: isUsingModifiers(so),
-            scalableObject: { kind: 'ScaledObject', namespace: so.metadata?.namespace ?? '', name: so.metadata?.name ?? '' },
+            asMetricSource: !isScaledJob(so) && isUsingModifiers(so),
+            scalableObject: { kind, namespace: so.metadata?.namespace ?? '', name: so.metadata?.name ?? '' },
           },
           this.context,
         );
