@@ -210,6 +210,12 @@ describe('ScaledJob with RabbitMQ', () => {
     expect(ready.metadata.finalizers).toContain('finalizer.keda.sh');
     expect(ready.status?.['triggersTypes']).toBe('rabbitmq');
     expect(ready.status?.['authenticationsTypes']).toBe('rabbit');
+    // The TriggerAuthentication lists the ScaledJob among its referrers.
+    await waitFor(
+      async () =>
+        (await readObject<k8s.KubernetesObject & { status?: { scaledjobs?: string } }>(kc, { apiVersion: 'keda.sh/v1alpha1', kind: 'TriggerAuthentication', name: 'rabbit', namespace: ns.name }))?.status?.scaledjobs?.split(',').includes('flow'),
+      { description: 'TriggerAuthentication status.scaledjobs to name flow', timeoutMs: 30_000 },
+    );
 
     // 1. Nothing waiting: no Jobs over several polling intervals, and the ScaledJob says inactive.
     await waitForCondition(kc, ref, 'Active', 'False', 30_000);
