@@ -2,6 +2,7 @@
 import type { ScaledJob } from '@keda-ts/api';
 import type { EventRecorder, KubeClient, RecordedEvent } from '@keda-ts/k8s';
 import { createRegistry, defineScaler, externalMetricSpec, metricTargetMilli, param, type ScalerContext } from '@keda-ts/scalers';
+import { scaledJobChangeMatters } from './operator';
 import { ScaledJobPoller, scaledJobKey } from './scaledjob-poller';
 import { ScaledJobReconciler } from './scaledjob-reconciler';
 import type { ScaleLoopControl } from './scaledobject-reconciler';
@@ -289,5 +290,19 @@ describe('ScaledJob reconciler', () => {
     expect(sj.metadata?.finalizers).toEqual([]);
     expect(t.loops.stopped).toContain(t.key);
     expect(t.events.map((e) => e.reason)).toContain('ScaledJobDeleted');
+  });
+});
+
+describe('scaledJobChangeMatters', () => {
+  const base = scaledJob();
+  it.each([
+    ['an add', undefined, base, true],
+    ['a spec change (generation)', base, scaledJob({}, { generation: 2 }), true],
+    ['the pause annotation', base, scaledJob({}, { annotations: { 'autoscaling.keda.sh/paused': 'true' } }), true],
+    ['deletion', base, scaledJob({}, { deletionTimestamp: '2026-01-01T00:00:00Z' }), true],
+    ['a status-only update', base, { ...base, status: { lastActiveTime: '2026-01-01T00:00:00Z' } }, false],
+    ['another annotation', base, scaledJob({}, { annotations: { note: 'x' } }), false],
+  ] as const)('%s -> %s', (_name, old, obj, expected) => {
+    expect(scaledJobChangeMatters(old, obj)).toBe(expected);
   });
 });
