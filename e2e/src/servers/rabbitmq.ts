@@ -5,13 +5,19 @@ import type { ServerContext, TestServerDefinition } from './launcher';
 /** Where Debian's rabbitmq-server 3.10 keeps the real scripts (/usr/sbin/rabbitmq-server is a su wrapper). */
 const RABBITMQ_SBIN = '/usr/lib/rabbitmq/lib/rabbitmq_server-3.10.8/sbin';
 
-export type RabbitMqPorts = 'amqp' | 'http' | 'epmd' | 'dist';
+/** `amqps` and `https` are allocated only with `tls`. */
+export type RabbitMqPorts = 'amqp' | 'http' | 'epmd' | 'dist' | 'amqps' | 'https';
 
 export interface RabbitMqOptions {
   username?: string;
   password?: string;
   /** Extra vhosts to create once the broker is up (the default vhost `/` always exists). */
   vhosts?: string[];
+  /**
+   * PEM files for TLS listeners (AMQPS and HTTPS management) next to the plain ones. Clients may
+   * present a certificate signed by `caFile`; it is verified when given, not required.
+   */
+  tls?: { caFile: string; certFile: string; keyFile: string };
 }
 
 /** Credentials of the broker's only user (it may connect from anywhere, not just localhost). */
@@ -61,7 +67,7 @@ export function rabbitMqServer(options: RabbitMqOptions = {}): TestServerDefinit
   let vhostsCreated = false;
   return {
     name: 'rabbitmq',
-    ports: ['amqp', 'http', 'epmd', 'dist'],
+    ports: options.tls ? ['amqp', 'http', 'epmd', 'dist', 'amqps', 'https'] : ['amqp', 'http', 'epmd', 'dist'],
     prepare: async ({ ports, dataDir }) => {
       const { config, plugins } = files(dataDir);
       // The management plugin is enabled offline: the plugins file is read at boot.
@@ -76,6 +82,21 @@ export function rabbitMqServer(options: RabbitMqOptions = {}): TestServerDefinit
           `default_user = ${username}`,
           `default_pass = ${password}`,
           `collect_statistics_interval = 1000`,
+          ...(options.tls
+            ? [
+                `listeners.ssl.1 = 127.0.0.1:${ports.amqps}`,
+                `ssl_options.cacertfile = ${options.tls.caFile}`,
+                `ssl_options.certfile = ${options.tls.certFile}`,
+                `ssl_options.keyfile = ${options.tls.keyFile}`,
+                `ssl_options.verify = verify_peer`,
+                `ssl_options.fail_if_no_peer_cert = false`,
+                `management.ssl.ip = 127.0.0.1`,
+                `management.ssl.port = ${ports.https}`,
+                `management.ssl.cacertfile = ${options.tls.caFile}`,
+                `management.ssl.certfile = ${options.tls.certFile}`,
+                `management.ssl.keyfile = ${options.tls.keyFile}`,
+              ]
+            : []),
           `log.console = true`,
           `log.console.level = warning`,
           '',
@@ -108,12 +129,14 @@ export function rabbitMqServer(options: RabbitMqOptions = {}): TestServerDefinit
 export function rabbitMqUrls(
   ports: Record<RabbitMqPorts, number>,
   options: { username?: string; password?: string; vhost?: string } = {},
-): { amqp: string; http: string } {
+): { amqp: string; http: string; amqps?: string; https?: string } {
   const user = encodeURIComponent(options.username ?? RABBITMQ_DEFAULT_USER);
   const pass = encodeURIComponent(options.password ?? RABBITMQ_DEFAULT_PASSWORD);
   const vhost = options.vhost === undefined ? '' : `/${encodeURIComponent(options.vhost)}`;
   return {
     amqp: `amqp://${user}:${pass}@127.0.0.1:${ports.amqp}${vhost}`,
     http: `http://${user}:${pass}@127.0.0.1:${ports.http}${vhost}`,
+    ...(ports.amqps ? { amqps: `amqps://${user}:${pass}@127.0.0.1:${ports.amqps}${vhost}` } : {}),
+    ...(ports.https ? { https: `https://${user}:${pass}@127.0.0.1:${ports.https}${vhost}` } : {}),
   };
 }

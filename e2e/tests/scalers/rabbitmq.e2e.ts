@@ -1,6 +1,10 @@
 /** The rabbitmq scaler against a real RabbitMQ 3.10 broker (Debian rabbitmq-server, management plugin). */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as amqp from 'amqplib';
 import { AmqpConnectionPool, createRabbitMqScaler, scalers, settleRabbitMqConfig, type Scaler, type ScalerContext, type ScalerInput } from '@keda-ts/scalers';
+import { createServingCertificate, issueCert } from '../../src/pki';
 import { rabbitMqServer, rabbitMqUrls, startTestServer, RABBITMQ_DEFAULT_PASSWORD, type RunningTestServer, type RabbitMqPorts } from '../../src/servers';
 
 const ctx: ScalerContext = {
@@ -209,6 +213,60 @@ describe('rabbitmq scaler against a real broker', () => {
     await eventually(() => poll(scaler), () => true, 60_000);
     await eventually(() => poll(overHttp), () => true, 60_000);
   }, 240_000);
+});
+
+describe('rabbitmq scaler over TLS (amqps and https)', () => {
+  let broker: RunningTestServer<RabbitMqPorts>;
+  let urls: { amqps?: string; https?: string; amqp: string };
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'keda-ts-rabbit-tls-'));
+  let ca = '';
+  const built: Scaler[] = [];
+  const build = (metadata: Record<string, string>, authParams: Record<string, string>) => {
+    const s = scalers.build(trigger(metadata, authParams), ctx);
+    built.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    const certs = await createServingCertificate(dir, ['127.0.0.1', 'localhost']);
+    ca = certs.caPem;
+    await issueCert(dir, 'serving-ca', 'client', '/CN=keda', 'client');
+    broker = await startTestServer(
+      rabbitMqServer({ tls: { caFile: path.join(dir, 'serving-ca.crt'), certFile: path.join(dir, 'serving.crt'), keyFile: path.join(dir, 'serving.key') } }),
+    );
+    urls = rabbitMqUrls(broker.ports);
+    const conn = await amqp.connect(urls.amqp);
+    const ch = await conn.createConfirmChannel();
+    await ch.assertQueue('secure');
+    for (let i = 0; i < 4; i++) ch.sendToQueue('secure', Buffer.from('x'));
+    await ch.waitForConfirms();
+    await conn.close();
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.allSettled(built.map((s) => s.close()));
+    await broker?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each(['amqps', 'https'] as const)('reads the queue over %s with the CA from authParams', async (scheme) => {
+    const scaler = build({ queueName: 'secure' }, { host: urls[scheme] ?? '', tls: 'enable', ca });
+    await eventually(() => poll(scaler), (r) => r.value === 4);
+  });
+
+  it('presents a client certificate over amqps', async () => {
+    const cert = readFileSync(path.join(dir, 'client.crt'), 'utf8');
+    const key = readFileSync(path.join(dir, 'client.key'), 'utf8');
+    const scaler = build({ queueName: 'secure' }, { host: urls.amqps ?? '', tls: 'enable', ca, cert, key });
+    expect((await poll(scaler)).value).toBe(4);
+  });
+
+  it.each(['amqps', 'https'] as const)('rejects an untrusted server over %s, and accepts it with unsafeSsl', async (scheme) => {
+    const strict = build({ queueName: 'secure' }, { host: urls[scheme] ?? '' });
+    await expect(poll(strict)).rejects.toThrow(/error inspecting rabbitMQ.*(self-signed|unable to verify|certificate)/i);
+    const lax = build({ queueName: 'secure', unsafeSsl: 'true' }, { host: urls[scheme] ?? '' });
+    expect((await poll(lax)).value).toBe(4);
+  });
 });
 
 const baseParams = {

@@ -158,6 +158,11 @@ export class ScaledJobPoller {
     const subject = withScaledJobKind(sj);
     const settings = scaledJobScalingSettings(sj);
 
+    // Step C's reads run while the triggers are read (Step A): they are independent, and the
+    // time from a message arriving to its Job existing is what users wait for.
+    const listing = Promise.all([listScaledJobJobs(client, namespace, name), podsByJob(client, namespace, name)]);
+    listing.catch(() => undefined);
+
     // Step A: the triggers.
     let readings: MetricReading[] = [];
     const specsByTrigger = new Map<number, { metricName: string; averageValue: number }[]>();
@@ -188,8 +193,7 @@ export class ScaledJobPoller {
     if (isError) await this.deps.scalers.invalidate(key);
 
     // Step C: the Jobs that exist.
-    const jobs = await listScaledJobJobs(client, namespace, name);
-    const pods = await podsByJob(client, namespace, name);
+    const [jobs, pods] = await listing;
     const counts = countJobs(jobs, (job) => pods.get(job) ?? [], settings.pendingPodConditions);
 
     // Steps B and D.
