@@ -5,19 +5,20 @@ import {
   ConditionStatus,
   ConditionType,
   getCondition,
+  Labels,
   type ScaledJob,
   type ScaledObject,
 } from '@keda-ts/api';
 import { EventRecorder, KubeClient, PodReader, resourcePath, Watched, WorkQueue } from '@keda-ts/k8s';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '@keda-ts/runtime';
-import { isDeepDerivative, type HorizontalPodAutoscaler } from '@keda-ts/scaling';
+import { isDeepDerivative, type HorizontalPodAutoscaler, type PodLike } from '@keda-ts/scaling';
 import type { ScalerRegistry } from '@keda-ts/scalers';
 import { ScaledObjectPoller } from './scaledobject-poller';
 import { ScaledObjectReconciler } from './scaledobject-reconciler';
 import { ScaleLoops } from './scale-loops';
 import { isScaledJob, ScalersCache } from './scalers-cache';
-import { parseScaledJobKey, ScaledJobPoller, scaledJobKey, type ScaledJobPollOutcome } from './scaledjob-poller';
+import { parseScaledJobKey, ScaledJobPoller, scaledJobKey, type JobObject, type ScaledJobPollOutcome } from './scaledjob-poller';
 import { ScaledJobReconciler } from './scaledjob-reconciler';
 import { resolveScaleTarget, type ScaleTarget } from './scale-target';
 import { ScaledObjectMetricsProvider } from './metrics-provider';
@@ -72,6 +73,10 @@ const PAUSE_KEYS = [
   Annotations.PausedScaleOut,
   Annotations.ForceActivation,
 ];
+
+interface LabelledObject {
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+}
 
 interface WorkloadObject {
   metadata?: { name?: string; namespace?: string };
@@ -134,6 +139,9 @@ export class Operator {
   private readonly scalers: ScalersCache;
   private readonly poller: ScaledObjectPoller;
   private readonly scaledJobs: Watched<ScaledJob>[] = [];
+  /** Jobs and pods carrying the `scaledjob.keda.sh/name` label, read by the ScaledJob loops every tick. */
+  private readonly scaledJobJobs: Watched<LabelledObject>[] = [];
+  private readonly scaledJobPods: Watched<LabelledObject>[] = [];
   private readonly jobLoops: ScaleLoops;
   private readonly jobQueue: WorkQueue;
   /** Trigger authentication: informers, resolver, dependency index. The ScaledJob controller shares it. */
@@ -172,6 +180,10 @@ export class Operator {
       this.scaledObjects.push(new Watched<ScaledObject>(options.kubeConfig, this.client, { path, labelSelector: options.labelSelector, logger }));
       const jobsPath = ns ? `/apis/${API_GROUP}/${API_VERSION}/namespaces/${ns}/scaledjobs` : `/apis/${API_GROUP}/${API_VERSION}/scaledjobs`;
       this.scaledJobs.push(new Watched<ScaledJob>(options.kubeConfig, this.client, { path: jobsPath, labelSelector: options.labelSelector, logger }));
+      const labelled = (group: string, resource: string) =>
+        new Watched<LabelledObject>(options.kubeConfig, this.client, { path: ns ? `${group}/namespaces/${ns}/${resource}` : `${group}/${resource}`, labelSelector: Labels.ScaledJobName, logger });
+      this.scaledJobJobs.push(labelled('/apis/batch/v1', 'jobs'));
+      this.scaledJobPods.push(labelled('/api/v1', 'pods'));
     }
     this.hpas = new Watched<HorizontalPodAutoscaler>(options.kubeConfig, this.client, { path: '/apis/autoscaling/v2/horizontalpodautoscalers', logger });
     for (const resource of ['deployments', 'statefulsets']) {
@@ -327,6 +339,11 @@ export class Operator {
       now,
       metricTimeoutMs: options.metricTimeoutMs ?? 10_000,
       onPoll: options.onScaledJobPoll,
+      cachedJobs: (namespace, name) => {
+        if (![...this.scaledJobJobs, ...this.scaledJobPods].every((w) => w.hasSynced)) return undefined;
+        const mine = (w: Watched<LabelledObject>) => w.list(namespace).filter((o) => o.metadata?.labels?.[Labels.ScaledJobName] === name);
+        return { jobs: this.scaledJobJobs.flatMap(mine) as JobObject[], pods: this.scaledJobPods.flatMap(mine) as PodLike[] };
+      },
     });
     this.jobLoops = new ScaleLoops(
       { poll: (key) => jobPoller.poll(key), intervalMs: (key) => jobPoller.intervalMs(key), onLag: options.onScaleLoopLag },
@@ -369,12 +386,12 @@ export class Operator {
   }
 
   private get informers(): Watched<{ metadata?: { name?: string; namespace?: string } }>[] {
-    return [this.hpas, ...this.scaledObjects, ...this.scaledJobs, ...[...this.workloads.values()].flat(), ...this.triggerAuth.informers];
+    return [this.hpas, ...this.scaledObjects, ...this.scaledJobs, ...this.scaledJobJobs, ...this.scaledJobPods, ...[...this.workloads.values()].flat(), ...this.triggerAuth.informers];
   }
 
   /** Starts the informers; ScaledObjects last, so reconciles find the HPA, workload and auth caches synced. */
   async start(): Promise<void> {
-    const dependencies = [this.hpas, ...[...this.workloads.values()].flat(), ...this.triggerAuth.informers];
+    const dependencies = [this.hpas, ...this.scaledJobJobs, ...this.scaledJobPods, ...[...this.workloads.values()].flat(), ...this.triggerAuth.informers];
     await Promise.all(dependencies.map((w) => w.start()));
     await Promise.all(dependencies.map((w) => w.waitForSync()));
     await Promise.all([...this.scaledObjects, ...this.scaledJobs].map((w) => w.start()));

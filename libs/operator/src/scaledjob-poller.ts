@@ -49,6 +49,11 @@ export interface ScaledJobPollerDeps {
   metricTimeoutMs: number;
   /** Called with each finished poll (for tests, metrics and benchmarks). */
   onPoll?(key: string, outcome: ScaledJobPollOutcome): void;
+  /**
+   * The ScaledJob's Jobs and their pods from informer caches (as KEDA reads them through its
+   * controller-runtime cache); undefined until the caches synced, and then the API is listed.
+   */
+  cachedJobs?(namespace: string, name: string): { jobs: JobObject[]; pods: PodLike[] } | undefined;
 }
 
 export interface ScaledJobPollOutcome {
@@ -82,11 +87,14 @@ export async function listScaledJobJobs(client: KubeClient, namespace: string, n
   return list.items;
 }
 
-async function podsByJob(client: KubeClient, namespace: string, name: string): Promise<Map<string, PodLike[]>> {
+async function listPods(client: KubeClient, namespace: string, name: string): Promise<PodLike[]> {
   const selector = encodeURIComponent(`${Labels.ScaledJobName}=${name}`);
-  const list = await client.get<{ items: PodLike[] }>(`${resourcePath(podsResource, namespace)}?labelSelector=${selector}`);
+  return (await client.get<{ items: PodLike[] }>(`${resourcePath(podsResource, namespace)}?labelSelector=${selector}`)).items;
+}
+
+function podsByJob(pods: readonly PodLike[]): Map<string, PodLike[]> {
   const byJob = new Map<string, PodLike[]>();
-  for (const pod of list.items) {
+  for (const pod of pods) {
     const job = pod.metadata?.labels?.['job-name'] ?? pod.metadata?.labels?.['batch.kubernetes.io/job-name'];
     if (!job) continue;
     byJob.set(job, [...(byJob.get(job) ?? []), pod]);
@@ -160,7 +168,10 @@ export class ScaledJobPoller {
 
     // Step C's reads run while the triggers are read (Step A): they are independent, and the
     // time from a message arriving to its Job existing is what users wait for.
-    const listing = Promise.all([listScaledJobJobs(client, namespace, name), podsByJob(client, namespace, name)]);
+    const cached = this.deps.cachedJobs?.(namespace, name);
+    const listing = cached
+      ? Promise.resolve([cached.jobs, cached.pods] as const)
+      : Promise.all([listScaledJobJobs(client, namespace, name), listPods(client, namespace, name)]);
     listing.catch(() => undefined);
 
     // Step A: the triggers.
@@ -193,7 +204,8 @@ export class ScaledJobPoller {
     if (isError) await this.deps.scalers.invalidate(key);
 
     // Step C: the Jobs that exist.
-    const [jobs, pods] = await listing;
+    const [jobs, podList] = await listing;
+    const pods = podsByJob(podList);
     const counts = countJobs(jobs, (job) => pods.get(job) ?? [], settings.pendingPodConditions);
 
     // Steps B and D.
