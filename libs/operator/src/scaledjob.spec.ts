@@ -106,7 +106,7 @@ function scaledJob(spec: Partial<ScaledJob['spec']> = {}, meta: Partial<NonNulla
   };
 }
 
-function setup(sjIn: ScaledJob) {
+function setup(sjIn: ScaledJob, options: { cachedJobs?: boolean } = {}) {
   const kube = new FakeKube();
   kube.objects.set(SJ_PATH, structuredClone(sjIn) as unknown as Obj);
   const events: RecordedEvent[] = [];
@@ -132,7 +132,18 @@ function setup(sjIn: ScaledJob) {
     },
     generation: (key) => loopState.get(key),
   };
-  const poller = new ScaledJobPoller({ client, events: recorder, scalers, logger, kedaVersion: '2.20.2', getScaledJob, now: () => new Date('2026-01-01T00:00:00Z'), metricTimeoutMs: 1000 });
+  const listed = (prefix: string) => [...kube.objects.entries()].filter(([p]) => p.startsWith(`${prefix}/`)).map(([, o]) => structuredClone(o));
+  const poller = new ScaledJobPoller({
+    client,
+    events: recorder,
+    scalers,
+    logger,
+    kedaVersion: '2.20.2',
+    getScaledJob,
+    now: () => new Date('2026-01-01T00:00:00Z'),
+    metricTimeoutMs: 1000,
+    cachedJobs: options.cachedJobs ? () => ({ jobs: listed(JOBS) as never, pods: listed(PODS) as never }) : undefined,
+  });
   const reconciler = new ScaledJobReconciler({ client, events: recorder, scalers, loops, logger, getScaledJob });
   const jobs = () => [...kube.objects.entries()].filter(([p]) => p.startsWith(`${JOBS}/`)).map(([, o]) => o);
   const status = () => (kube.objects.get(SJ_PATH) as unknown as ScaledJob).status;
@@ -180,8 +191,9 @@ describe('ScaledJob scale loop tick', () => {
     expect(t.jobs()).toHaveLength(10);
   });
 
-  it('counts pending Jobs from their pods for the accurate strategy', async () => {
-    const t = setup(scaledJob({ scalingStrategy: { strategy: 'accurate' } }));
+  it.each([false, true])('counts pending Jobs from their pods for the accurate strategy (informer caches: %s)', async (cachedJobs) => {
+    const t = setup(scaledJob({ scalingStrategy: { strategy: 'accurate' } }), { cachedJobs });
+    const get = jest.spyOn(t.kube, 'get');
     source.value = 4;
     await t.poller.poll(t.key);
     expect(t.jobs()).toHaveLength(4);
@@ -194,6 +206,9 @@ describe('ScaledJob scale loop tick', () => {
     await t.poller.poll(t.key);
     // maxScale 3 + running 4 - pending 2 = 5 <= 10 -> 3 - 2 = 1
     expect(t.jobs()).toHaveLength(5);
+    // With synced caches the loop never lists Jobs or pods from the API.
+    const listings = get.mock.calls.filter(([path]) => path.startsWith(JOBS) || path.startsWith(PODS));
+    expect(listings.length > 0).toBe(!cachedJobs);
   });
 
   it('a failing trigger: Ready False, Active False, KEDAScalerFailed, no Jobs', async () => {
