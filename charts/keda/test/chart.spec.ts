@@ -323,6 +323,32 @@ describe('keda chart', () => {
       expect(allows(cluster, 'patch', 'apps', 'deployments/scale')).toBe(true);
     });
 
+    it('lets the controller read what trigger authentication reads and keep TA/CTA status and finalizers', () => {
+      const { cluster } = rulesOf(defaults, 'keda-operator');
+      for (const verb of ['get', 'list', 'watch']) {
+        expect(allows(cluster, verb, '', 'secrets')).toBe(true);
+        expect(allows(cluster, verb, '', 'configmaps')).toBe(true);
+        expect(allows(cluster, verb, 'keda.sh', 'triggerauthentications')).toBe(true);
+        expect(allows(cluster, verb, 'keda.sh', 'clustertriggerauthentications')).toBe(true);
+      }
+      expect(allows(cluster, 'get', '', 'serviceaccounts')).toBe(true);
+      for (const resource of ['triggerauthentications', 'triggerauthentications/status', 'clustertriggerauthentications', 'clustertriggerauthentications/status'])
+        expect(allows(cluster, 'patch', 'keda.sh', resource)).toBe(true);
+    });
+
+    it('grants service account tokens (boundServiceAccountToken) only when asked', () => {
+      const all = rulesOf(render({ 'controller.permissions.restrict.allowAllServiceAccountTokenCreation': true }), 'keda-operator');
+      expect(allows(all.cluster, 'create', '', 'serviceaccounts/token')).toBe(true);
+      const objects = render({
+        'controller.permissions.restrict.serviceAccountTokenCreationRoles[0].name': 'metrics-reader',
+        'controller.permissions.restrict.serviceAccountTokenCreationRoles[0].namespace': 'team-a',
+      });
+      const named = rulesOf(objects, 'keda-operator');
+      expect(allows(named.cluster, 'create', '', 'serviceaccounts/token')).toBe(false);
+      expect(allows(named.byNamespace['team-a'], 'create', '', 'serviceaccounts/token', 'metrics-reader')).toBe(true);
+      expect(allows(named.byNamespace['team-a'], 'create', '', 'serviceaccounts/token', 'other')).toBe(false);
+    });
+
     it('with watchNamespace, binds the controller role in those namespaces and its own only', () => {
       const objects = render({}, ['ci/watch-namespaces-values.yaml']);
       const { cluster, byNamespace } = rulesOf(objects, 'keda-operator');

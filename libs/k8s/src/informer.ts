@@ -57,7 +57,13 @@ export class Watched<T extends WatchableObject> {
     this.informer = new ListWatch<KubernetesObject>(
       options.path,
       new Watch(kubeConfig),
-      () => client.get<KubernetesListObject<KubernetesObject>>(listPath),
+      // Synced once the first list is in the cache: ListWatch adds the items right after this promise
+      // settles (its 'connect' event comes before the list, too early).
+      () =>
+        client.get<KubernetesListObject<KubernetesObject>>(listPath).then((list) => {
+          setImmediate(() => this.markSynced());
+          return list;
+        }),
       false,
       options.labelSelector,
       options.fieldSelector,
@@ -67,13 +73,15 @@ export class Watched<T extends WatchableObject> {
     this.informer.on('delete', (obj) => this.dispatch('delete', obj as T));
     this.informer.on('connect', () => {
       this.failures = 0;
-      if (!this.synced) {
-        this.synced = true;
-        this.syncWaiters.forEach((w) => w());
-        this.syncWaiters = [];
-      }
     });
     this.informer.on('error', (err) => this.restart(err));
+  }
+
+  private markSynced(): void {
+    if (this.synced) return;
+    this.synced = true;
+    this.syncWaiters.forEach((w) => w());
+    this.syncWaiters = [];
   }
 
   private dispatch(type: WatchEventType, obj: T): void {
@@ -114,7 +122,7 @@ export class Watched<T extends WatchableObject> {
     await this.informer.start().catch((e: unknown) => this.restart(e));
   }
 
-  /** Resolves after the first successful list. */
+  /** Resolves once the first list is in the cache. */
   waitForSync(): Promise<void> {
     if (this.synced) return Promise.resolve();
     return new Promise((r) => this.syncWaiters.push(r));

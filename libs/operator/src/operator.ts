@@ -50,8 +50,8 @@ export interface OperatorOptions {
   onScaledJobPoll?: (key: string, outcome: ScaledJobPollOutcome) => void;
   /** Concurrent ScaledJob reconciles (KEDA_SCALEDJOB_CTRL_MAX_RECONCILES, default 1). */
   scaledJobMaxReconciles?: number;
-  /** Namespace of ClusterTriggerAuthentication Secrets/ConfigMaps (KEDA_CLUSTER_OBJECT_NAMESPACE resolved). */
-  clusterObjectNamespace: string;
+  /** Namespace of ClusterTriggerAuthentication Secrets/ConfigMaps (KEDA_CLUSTER_OBJECT_NAMESPACE resolved; default keda). */
+  clusterObjectNamespace?: string;
   /** KEDA_RESTRICT_SECRET_ACCESS. */
   restrictSecretAccess?: boolean;
   /** WATCH_LABEL_SELECTOR_FOR_TRIGGERAUTH. */
@@ -163,7 +163,7 @@ export class Operator {
       logger,
       watchNamespaces: options.watchNamespaces,
       triggerAuthLabelSelector: options.triggerAuthLabelSelector,
-      clusterObjectNamespace: options.clusterObjectNamespace,
+      clusterObjectNamespace: options.clusterObjectNamespace || 'keda',
       restrictSecretAccess: options.restrictSecretAccess,
       filePathAuthRootPath: options.filePathAuthRootPath,
       boundServiceAccountTokenExpirySeconds: options.boundServiceAccountTokenExpirySeconds,

@@ -24,3 +24,4 @@ export {
 export { AuthDependencies, dependentKey } from './dependencies';
 export { InformerAuthReader, TriggerAuthWatch, UNCACHED_SECRET_TYPES, type TriggerAuthWatchOptions } from './watch';
 export { TriggerAuthController, TriggerAuthEventReason, triggerAuthAction, type TriggerAuthAction } from './controller';
+export { changedReference } from './watch';

@@ -4,7 +4,7 @@ import {
   type ClusterTriggerAuthentication,
   type TriggerAuthentication,
 } from '@keda-ts/api';
-import { KubeClient, Watched, WorkQueue, isNotFound, type WatchableObject } from '@keda-ts/k8s';
+import { KubeClient, Watched, WorkQueue, isNotFound, type WatchableObject, type WatchEventType } from '@keda-ts/k8s';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '@keda-ts/runtime';
 import { ApiAuthReader } from './api-reader';
@@ -40,7 +40,8 @@ export interface TriggerAuthWatchOptions {
   boundServiceAccountTokenExpirySeconds?: number;
 }
 
-type Obj = WatchableObject & { metadata?: { generation?: number; resourceVersion?: string } };
+type AuthObjectKind = 'TriggerAuthentication' | 'ClusterTriggerAuthentication' | 'Secret' | 'ConfigMap';
+type Obj = WatchableObject & { metadata?: { generation?: number; resourceVersion?: string }; data?: unknown; binaryData?: unknown };
 
 /** Informers of one resource over a set of namespaces ('' = all). */
 class NamespacedInformers<T extends Obj> {
@@ -107,8 +108,28 @@ export class InformerAuthReader implements AuthObjectReader {
   }
 }
 
-const sameData = (a: { data?: unknown; binaryData?: unknown } | undefined, b: { data?: unknown; binaryData?: unknown }) =>
-  JSON.stringify(a?.data ?? {}) === JSON.stringify(b.data ?? {}) && JSON.stringify(a?.binaryData ?? {}) === JSON.stringify(b.binaryData ?? {});
+
+const refOf = (kind: AuthObjectKind, obj: Obj) => ({
+  kind,
+  namespace: kind === 'ClusterTriggerAuthentication' ? '' : (obj.metadata?.namespace ?? ''),
+  name: obj.metadata?.name ?? '',
+});
+
+/**
+ * The reference key whose dependents must rebuild after this watch event, or undefined when the
+ * event changes nothing they read: Secrets/ConfigMaps by their data, TA/CTA by their generation
+ * (status writes, including ours, leave it alone). Adds and deletes always count.
+ */
+export function changedReference(kind: AuthObjectKind, type: WatchEventType, obj: Obj, old: Obj | undefined): string | undefined {
+  if (type === 'update') {
+    const same =
+      kind === 'Secret' || kind === 'ConfigMap'
+        ? JSON.stringify(old?.data ?? {}) === JSON.stringify(obj.data ?? {}) && JSON.stringify(old?.binaryData ?? {}) === JSON.stringify(obj.binaryData ?? {})
+        : old?.metadata?.generation === obj.metadata?.generation;
+    if (same) return undefined;
+  }
+  return referenceKey(refOf(kind, obj));
+}
 
 /**
  * The controller's view of trigger authentication, shared by the ScaledObject and ScaledJob
@@ -165,27 +186,14 @@ export class TriggerAuthWatch {
       logger: options.logger,
     });
 
-    for (const w of this.secrets.all)
-      w.on((type, obj, old) => {
-        if (type !== 'update' || !sameData(old, obj as never)) this.changed(referenceKey({ kind: 'Secret', namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' }));
-      });
-    for (const w of this.configMaps.all)
-      w.on((type, obj, old) => {
-        if (type !== 'update' || !sameData(old, obj as never)) this.changed(referenceKey({ kind: 'ConfigMap', namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' }));
-      });
-    // Our own status writes bump resourceVersion only: a spec change bumps generation.
-    for (const w of this.triggerAuthentications.all)
-      w.on((type, obj, old) => {
-        if (type !== 'update' || old?.metadata?.generation !== obj.metadata?.generation)
-          this.changed(referenceKey({ kind: 'TriggerAuthentication', namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' }));
-        if (type === 'add') this.statusQueue.add(referenceKey({ kind: 'TriggerAuthentication', namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' }));
-      });
-    this.clusterTriggerAuthentications.on((type, obj, old) => {
-      if (type !== 'update' || old?.metadata?.generation !== obj.metadata?.generation)
-        this.changed(referenceKey({ kind: 'ClusterTriggerAuthentication', namespace: '', name: obj.metadata?.name ?? '' }));
-      if (type === 'add') this.statusQueue.add(referenceKey({ kind: 'ClusterTriggerAuthentication', namespace: '', name: obj.metadata?.name ?? '' }));
-    });
-
+    const forward = (kind: AuthObjectKind) => (type: WatchEventType, obj: Obj, old: Obj | undefined) => {
+      const key = changedReference(kind, type, obj, old);
+      if (key) this.changed(key);
+    };
+    for (const w of this.secrets.all) w.on(forward('Secret'));
+    for (const w of this.configMaps.all) w.on(forward('ConfigMap'));
+    for (const w of this.triggerAuthentications.all) w.on(forward('TriggerAuthentication'));
+    this.clusterTriggerAuthentications.on(forward('ClusterTriggerAuthentication'));
   }
 
   /**
@@ -223,7 +231,10 @@ export class TriggerAuthWatch {
 
   /** Tells the dependents of `objectKey` (any key recorded through `resolveFor`) that it changed. */
   changed(objectKey: string): void {
-    for (const dependent of this.dependencies.dependents(objectKey))
+    const dependents = this.dependencies.dependents(objectKey);
+    // A TA/CTA created after its referrers: write them into its status.
+    if (dependents.length) this.statusChanged(objectKey);
+    for (const dependent of dependents)
       for (const h of this.handlers) {
         try {
           h(dependent, objectKey);
