@@ -114,6 +114,7 @@ const BAD: [string, Obj, string][] = [
   ['postgresql: no connection and no host', so('pg-nohost', { triggers: [trig('postgresql', { query: 'SELECT 1', targetQueryValue: '1', port: '5432', userName: 'u', dbName: 'd', sslmode: 'disable' })] }), 'no host given'],
   ['postgresql: bad sslmode', so('pg-ssl', { triggers: [trig('postgresql', { query: 'SELECT 1', targetQueryValue: '1', host: 'db', port: '5432', userName: 'u', dbName: 'd', sslmode: 'maybe' })] }), 'parameter "sslmode" value "maybe" must be one of'],
   ['mysql: queryValue missing', so('my-novalue', { triggers: [trig('mysql', { query: 'SELECT 1', host: 'db', port: '3306', username: 'u', dbName: 'd' })] }), 'missing required parameter "queryValue" in [triggerMetadata]'],
+  ['rabbitmq: rate mode over amqp', so('rmq-rate', { triggers: [trig('rabbitmq', { queueName: 'q', host: 'amqp://h:5672/', mode: 'MessageRate', value: '5' })] }), 'protocol amqp does not support mode MessageRate; use protocol http'],
   ['ScaledJob: duplicate trigger names', sj('sj-dup', [named('a'), named('a')]), 'triggerName "a" is defined multiple times'],
   ['ScaledJob: unknown trigger type', sj('sj-unknown', [trig('nope', {})]), 'no scaler found for type: nope'],
   ['ScaledJob: cron metadata', sj('sj-cron', [trig('cron', { start: '0 8 * * *', end: '0 9 * * *', desiredReplicas: '1' })]), 'missing required parameter "timezone"'],

@@ -58,6 +58,7 @@ void runApp({
       triggerAuthLabelSelector: config.watchLabelSelectorForTriggerAuth || undefined,
       filePathAuthRootPath: config.filepathAuthRootPath || undefined,
       boundServiceAccountTokenExpirySeconds: tokenExpiry / 1000,
+      scaledJobMaxReconciles: config.scaledJobMaxReconciles,
     });
     app.health.addReadinessCheck('informers', () =>
       operator.ready ? { ok: true } : { ok: false, message: 'informer caches not synced yet' },

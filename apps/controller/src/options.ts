@@ -34,7 +34,7 @@ export const controllerOptions = {
     flag: 'watch-label-selector',
     env: 'WATCH_LABEL_SELECTOR',
     placeholder: '<selector>',
-    description: 'Only ScaledObjects with these labels; empty means all.',
+    description: 'Only ScaledObjects and ScaledJobs with these labels; empty means all.',
   }),
   leaderElect: option.bool({
     flag: 'leader-elect',
@@ -109,6 +109,14 @@ export const controllerOptions = {
     env: 'KEDA_BOUND_SERVICE_ACCOUNT_TOKEN_EXPIRY',
     default: '1h',
     description: 'Lifetime of tokens requested for boundServiceAccountToken, between 1h and 6h.',
+  }),
+  scaledJobMaxReconciles: option.int({
+    flag: 'scaledjob-max-reconciles',
+    env: 'KEDA_SCALEDJOB_CTRL_MAX_RECONCILES',
+    default: 1,
+    min: 1,
+    max: 100,
+    description: 'ScaledJobs reconciled at the same time.',
   }),
   kubeApiQps: kubeApiQpsOption,
   kubeApiBurst: kubeApiBurstOption,

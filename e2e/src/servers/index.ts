@@ -7,3 +7,4 @@ export * from './postgresql';
 export * from './mariadb';
 export * from './nats';
 export * from './external-scaler';
+export * from './rabbitmq';

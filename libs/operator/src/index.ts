@@ -1,11 +1,13 @@
-export { Operator, scaledObjectChangeMatters, hpaChangeMatters, workloadKey, type OperatorOptions } from './operator';
+export { Operator, scaledObjectChangeMatters, scaledJobChangeMatters, hpaChangeMatters, workloadKey, type OperatorOptions } from './operator';
 export { ScaledObjectReconciler } from './scaledobject-reconciler';
 export { ScaledObjectPoller } from './scaledobject-poller';
 export { ScaledObjectMetricsProvider } from './metrics-provider';
 export { ScaleLoops } from './scale-loops';
-export { ScalersCache, buildScalers, type BuiltScalers, type ScalableForScalers } from './scalers-cache';
+export { ScalersCache, buildScalers, isScaledJob, type BuiltScalers, type ScalableForScalers, type ScalableObject } from './scalers-cache';
+export { ScaledJobReconciler } from './scaledjob-reconciler';
+export { ScaledJobPoller, scaledJobKey, type ScaledJobPollOutcome } from './scaledjob-poller';
 export { readScale, resolveScaleTarget, type ScaleTarget } from './scale-target';
-export { evaluateMetrics, type Evaluation, type MetricReading } from './metric-evaluation';
+export { evaluateMetrics, readTriggerMetrics, type Evaluation, type MetricReading } from './metric-evaluation';
 export {
   DecisionTraces,
   DECISION_CONDITION_TYPE,

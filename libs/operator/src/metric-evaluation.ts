@@ -77,13 +77,21 @@ function withTimeout<T>(read: Promise<T>, timeoutMs: number, metricName: string)
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
+export interface TriggerReadOptions {
+  /** Only these metric names (case-insensitive); all External metrics when undefined. */
+  metricNames?: readonly string[];
+  timeoutMs: number;
+  /** Cached records for triggers with useCachedMetrics (M-13); keyed by metric name. */
+  cached?: ReadonlyMap<string, MetricReading>;
+}
+
 /**
- * Reads the triggers' External metrics in parallel (each bounded by `timeoutMs`, so one slow source
- * delays nothing else), then applies fallback (C-74..C-82) and scaling modifiers (M-15..M-18).
+ * Reads every External metric of the built scalers in parallel, each bounded by `timeoutMs` (so one
+ * slow source delays nothing else); a failing read is a reading with outcome 'error'. Shared by the
+ * ScaledObject evaluation and the ScaledJob loop.
  */
-export async function evaluateMetrics(input: EvaluationInput): Promise<Evaluation> {
-  const { so, built } = input;
-  const wanted = input.metricNames?.map((n) => n.toLowerCase());
+export async function readTriggerMetrics(built: BuiltScalers, options: TriggerReadOptions): Promise<{ readings: MetricReading[]; onlyResourceTriggers: boolean }> {
+  const wanted = options.metricNames?.map((n) => n.toLowerCase());
   const jobs: Promise<MetricReading>[] = [];
   let onlyResourceTriggers = built.scalers.length > 0;
   for (const entry of built.scalers) {
@@ -99,7 +107,7 @@ export async function evaluateMetrics(input: EvaluationInput): Promise<Evaluatio
       onlyResourceTriggers = false;
       const metricName = spec.external.metric.name;
       if (wanted && !wanted.includes(metricName.toLowerCase())) continue;
-      const cached = entry.useCachedMetrics ? input.cached?.get(metricName) : undefined;
+      const cached = entry.useCachedMetrics ? options.cached?.get(metricName) : undefined;
       if (cached) {
         jobs.push(Promise.resolve(cached));
         continue;
@@ -109,7 +117,7 @@ export async function evaluateMetrics(input: EvaluationInput): Promise<Evaluatio
           const started = performance.now();
           const base = { triggerIndex: entry.index, triggerName: entry.triggerName, triggerType: entry.triggerType, metricName };
           try {
-            const r = await withTimeout(entry.scaler.getMetricsAndActivity(metricName, { signal: AbortSignal.timeout(input.timeoutMs) }), input.timeoutMs, metricName);
+            const r = await withTimeout(entry.scaler.getMetricsAndActivity(metricName, { signal: AbortSignal.timeout(options.timeoutMs) }), options.timeoutMs, metricName);
             return { ...base, metrics: r.metrics, isActive: r.isActive, outcome: 'ok', latencyMs: performance.now() - started };
           } catch (err) {
             return { ...base, metrics: [], isActive: false, error: errorText(err), outcome: 'error', latencyMs: performance.now() - started };
@@ -119,7 +127,16 @@ export async function evaluateMetrics(input: EvaluationInput): Promise<Evaluatio
     }
     if (specs.some((s) => s.type === 'External')) onlyResourceTriggers = false;
   }
-  const readings = await Promise.all(jobs);
+  return { readings: await Promise.all(jobs), onlyResourceTriggers };
+}
+
+/**
+ * Reads the triggers' External metrics (readTriggerMetrics), then applies fallback (C-74..C-82)
+ * and scaling modifiers (M-15..M-18).
+ */
+export async function evaluateMetrics(input: EvaluationInput): Promise<Evaluation> {
+  const { so, built } = input;
+  const { readings, onlyResourceTriggers } = await readTriggerMetrics(built, { metricNames: input.metricNames, timeoutMs: input.timeoutMs, cached: input.cached });
 
   // Fallback: count failures per metric, and stand in for metrics over the threshold.
   let health: HealthMap = { ...(input.health ?? {}) };

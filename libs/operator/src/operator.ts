@@ -5,23 +5,27 @@ import {
   ConditionStatus,
   ConditionType,
   getCondition,
+  Labels,
+  type ScaledJob,
   type ScaledObject,
 } from '@keda-ts/api';
 import { EventRecorder, KubeClient, PodReader, resourcePath, Watched, WorkQueue } from '@keda-ts/k8s';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '@keda-ts/runtime';
-import { isDeepDerivative, type HorizontalPodAutoscaler } from '@keda-ts/scaling';
+import { isDeepDerivative, type HorizontalPodAutoscaler, type PodLike } from '@keda-ts/scaling';
 import type { ScalerRegistry } from '@keda-ts/scalers';
 import { DecisionTraces } from './decision-trace';
 import { ScaledObjectPoller } from './scaledobject-poller';
 import { ScaledObjectReconciler } from './scaledobject-reconciler';
 import { ScaleLoops } from './scale-loops';
-import { ScalersCache } from './scalers-cache';
+import { isScaledJob, ScalersCache } from './scalers-cache';
+import { parseScaledJobKey, ScaledJobPoller, scaledJobKey, type JobObject, type ScaledJobPollOutcome } from './scaledjob-poller';
+import { ScaledJobReconciler } from './scaledjob-reconciler';
 import { resolveScaleTarget, type ScaleTarget } from './scale-target';
 import { ScaledObjectMetricsProvider } from './metrics-provider';
 import { TriggerAuthController } from './trigger-auth/controller';
 import { dependentKey } from './trigger-auth/dependencies';
-import { podTemplateOf, scalableFromScaledObject } from './trigger-auth/resolver';
+import { podTemplateOf, scalableFromScaledJob, scalableFromScaledObject } from './trigger-auth/resolver';
 import { TriggerAuthWatch } from './trigger-auth/watch';
 
 export interface OperatorOptions {
@@ -52,6 +56,10 @@ export interface OperatorOptions {
   standby?: boolean;
   /** User-Agent of the API requests, naming this replica (audit log). */
   userAgent?: string;
+  /** Each finished ScaledJob poll (Jobs created, counts, timing). */
+  onScaledJobPoll?: (key: string, outcome: ScaledJobPollOutcome) => void;
+  /** Concurrent ScaledJob reconciles (KEDA_SCALEDJOB_CTRL_MAX_RECONCILES, default 1). */
+  scaledJobMaxReconciles?: number;
   /** Namespace of ClusterTriggerAuthentication Secrets/ConfigMaps (KEDA_CLUSTER_OBJECT_NAMESPACE resolved; default keda). */
   clusterObjectNamespace?: string;
   /** KEDA_RESTRICT_SECRET_ACCESS. */
@@ -76,6 +84,10 @@ const PAUSE_KEYS = [
   Annotations.ForceActivation,
 ];
 
+interface LabelledObject {
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+}
+
 interface WorkloadObject {
   metadata?: { name?: string; namespace?: string };
   spec?: { replicas?: number; template?: unknown };
@@ -92,6 +104,14 @@ export function scaledObjectChangeMatters(old: ScaledObject | undefined, obj: Sc
   const readyBefore = getCondition(old.status?.conditions, ConditionType.Ready)?.status === ConditionStatus.True;
   const readyNow = getCondition(obj.status?.conditions, ConditionType.Ready)?.status === ConditionStatus.True;
   return !readyBefore && readyNow;
+}
+
+/** Which ScaledJob updates deserve a reconcile: generation, the pause annotation, deletion (spec §1.5). */
+export function scaledJobChangeMatters(old: ScaledJob | undefined, obj: ScaledJob): boolean {
+  if (!old) return true;
+  if (old.metadata?.generation !== obj.metadata?.generation) return true;
+  if (old.metadata?.annotations?.[Annotations.Paused] !== obj.metadata?.annotations?.[Annotations.Paused]) return true;
+  return Boolean(old.metadata?.deletionTimestamp) !== Boolean(obj.metadata?.deletionTimestamp);
 }
 
 /** C-3: which changes of an owned HPA deserve a reconcile of its ScaledObject. */
@@ -133,6 +153,12 @@ export class Operator {
   private readonly logger: Logger;
   private leading: boolean;
   private stopping = false;
+  private readonly scaledJobs: Watched<ScaledJob>[] = [];
+  /** Jobs and pods carrying the `scaledjob.keda.sh/name` label, read by the ScaledJob loops every tick. */
+  private readonly scaledJobJobs: Watched<LabelledObject>[] = [];
+  private readonly scaledJobPods: Watched<LabelledObject>[] = [];
+  private readonly jobLoops: ScaleLoops;
+  private readonly jobQueue: WorkQueue;
   /** Trigger authentication: informers, resolver, dependency index. The ScaledJob controller shares it. */
   readonly triggerAuth: TriggerAuthWatch;
   private readonly triggerAuthController: TriggerAuthController;
@@ -178,6 +204,12 @@ export class Operator {
     for (const ns of namespaces) {
       const path = ns ? `/apis/${API_GROUP}/${API_VERSION}/namespaces/${ns}/scaledobjects` : `/apis/${API_GROUP}/${API_VERSION}/scaledobjects`;
       this.scaledObjects.push(new Watched<ScaledObject>(options.kubeConfig, this.client, { path, labelSelector: options.labelSelector, logger }));
+      const jobsPath = ns ? `/apis/${API_GROUP}/${API_VERSION}/namespaces/${ns}/scaledjobs` : `/apis/${API_GROUP}/${API_VERSION}/scaledjobs`;
+      this.scaledJobs.push(new Watched<ScaledJob>(options.kubeConfig, this.client, { path: jobsPath, labelSelector: options.labelSelector, logger }));
+      const labelled = (group: string, resource: string) =>
+        new Watched<LabelledObject>(options.kubeConfig, this.client, { path: ns ? `${group}/namespaces/${ns}/${resource}` : `${group}/${resource}`, labelSelector: Labels.ScaledJobName, logger });
+      this.scaledJobJobs.push(labelled('/apis/batch/v1', 'jobs'));
+      this.scaledJobPods.push(labelled('/api/v1', 'pods'));
     }
     this.hpas = new Watched<HorizontalPodAutoscaler>(options.kubeConfig, this.client, { path: '/apis/autoscaling/v2/horizontalpodautoscalers', logger });
     for (const resource of ['deployments', 'statefulsets']) {
@@ -219,6 +251,11 @@ export class Operator {
       async (so) => {
         // *FromEnv parameters read the target container's env (C-27), auth params the trigger's (Cluster)TriggerAuthentication.
         const namespace = so.metadata?.namespace ?? '';
+        if (isScaledJob(so)) {
+          // A ScaledJob's env comes from its own jobTargetRef.template.
+          const auth = await this.triggerAuth.resolveFor(dependentKey('ScaledJob', namespace, so.metadata?.name ?? ''), scalableFromScaledJob(so), []);
+          return { resolvedEnv: auth.resolvedEnv, authParams: auth.authParams };
+        }
         const target = await resolveScaleTarget(this.client, so).catch(() => undefined);
         const workload = target
           ? (cachedWorkload(target) ?? (await this.client.get<WorkloadObject>(resourcePath(target.resource, namespace, target.name)).catch(() => undefined)))
@@ -304,6 +341,11 @@ export class Operator {
     // A changed Secret, ConfigMap, (Cluster)TriggerAuthentication or scale-target pod template rebuilds the scalers that read it.
     this.triggerAuth.onDependencyChange((dependent, changed) => {
       const [kind, ns, name] = dependent.split('/');
+      if (kind === 'ScaledJob') {
+        logger.info({ scaledJob: `${ns}/${name}`, changed }, 'authentication input changed; rebuilding scalers');
+        void this.scalers.invalidate(dependent);
+        return;
+      }
       if (kind !== 'ScaledObject') return;
       const key = `${ns}/${name}`;
       logger.info({ scaledObject: key, changed }, 'authentication input changed; rebuilding scalers');
@@ -319,6 +361,71 @@ export class Operator {
       const owner = ownerScaledObject(obj);
       if (owner && (type === 'delete' || (type === 'update' && hpaChangeMatters(old, obj)))) this.queue.add(owner);
     });
+
+    // ScaledJobs: their own reconciler, work queue and scale loops, sharing the scalers cache.
+    const getScaledJob = (namespace: string, name: string) => {
+      for (const w of this.scaledJobs) {
+        const sj = w.get(name, namespace);
+        if (sj) return sj;
+      }
+      return undefined;
+    };
+    const jobPoller = new ScaledJobPoller({
+      client: this.client,
+      events,
+      scalers: this.scalers,
+      logger,
+      kedaVersion: options.kedaVersion,
+      getScaledJob,
+      now,
+      metricTimeoutMs: options.metricTimeoutMs ?? 10_000,
+      onPoll: options.onScaledJobPoll,
+      cachedJobs: (namespace, name) => {
+        if (![...this.scaledJobJobs, ...this.scaledJobPods].every((w) => w.hasSynced)) return undefined;
+        const mine = (w: Watched<LabelledObject>) => w.list(namespace).filter((o) => o.metadata?.labels?.[Labels.ScaledJobName] === name);
+        return { jobs: this.scaledJobJobs.flatMap(mine) as JobObject[], pods: this.scaledJobPods.flatMap(mine) as PodLike[] };
+      },
+    });
+    this.jobLoops = new ScaleLoops(
+      {
+        // As for ScaledObjects: a loop that outlived leadership stops at its first tick.
+        poll: (key) => {
+          if (this.leading) return jobPoller.poll(key);
+          this.jobLoops.stop(key);
+          return Promise.resolve();
+        },
+        intervalMs: (key) => jobPoller.intervalMs(key),
+        onLag: options.onScaleLoopLag,
+      },
+      (key) => {
+        const { namespace, name } = parseScaledJobKey(key);
+        return getScaledJob(namespace, name)?.metadata?.generation ?? 0;
+      },
+    );
+    const jobReconciler = new ScaledJobReconciler({ client: this.client, events, scalers: this.scalers, loops: this.jobLoops, logger, getScaledJob });
+    this.jobQueue = new WorkQueue(
+      async (key) => {
+        // A standby drops keys: startLeading() queues every ScaledJob again.
+        if (!this.leading || this.stopping) return;
+        const { namespace, name } = parseScaledJobKey(key);
+        await jobReconciler.reconcile(namespace, name);
+      },
+      {
+        concurrency: options.scaledJobMaxReconciles ?? 1,
+        baseBackoffMs: 100,
+        maxBackoffMs: 60_000,
+        onError: (key, err, retryInMs) =>
+          logger.warn({ key, err: err instanceof Error ? err.message : String(err), retryInMs }, 'ScaledJob reconcile failed; retrying'),
+      },
+    );
+    for (const w of this.scaledJobs) {
+      w.on((type, obj, old) => {
+        const key = scaledJobKey(obj.metadata?.namespace ?? '', obj.metadata?.name ?? '');
+        if (type === 'delete') this.triggerAuth.forget(key);
+        if (type !== 'update' || scaledJobChangeMatters(old, obj)) this.jobQueue.add(key);
+      });
+    }
+
     this.metricsProvider = new ScaledObjectMetricsProvider({
       getScaledObject,
       scalers: this.scalers,
@@ -331,15 +438,15 @@ export class Operator {
   }
 
   private get informers(): Watched<{ metadata?: { name?: string; namespace?: string } }>[] {
-    return [this.hpas, ...this.scaledObjects, ...[...this.workloads.values()].flat(), ...this.triggerAuth.informers];
+    return [this.hpas, ...this.scaledObjects, ...this.scaledJobs, ...this.scaledJobJobs, ...this.scaledJobPods, ...[...this.workloads.values()].flat(), ...this.triggerAuth.informers];
   }
 
   /** Starts the informers; ScaledObjects last, so reconciles find the HPA, workload and auth caches synced. */
   async start(): Promise<void> {
-    const dependencies = [this.hpas, ...[...this.workloads.values()].flat(), ...this.triggerAuth.informers];
+    const dependencies = [this.hpas, ...this.scaledJobJobs, ...this.scaledJobPods, ...[...this.workloads.values()].flat(), ...this.triggerAuth.informers];
     await Promise.all(dependencies.map((w) => w.start()));
     await Promise.all(dependencies.map((w) => w.waitForSync()));
-    await Promise.all(this.scaledObjects.map((w) => w.start()));
+    await Promise.all([...this.scaledObjects, ...this.scaledJobs].map((w) => w.start()));
   }
 
   /** Caches synced: the readiness of the controller. */
@@ -355,6 +462,10 @@ export class Operator {
     return this.loops.size;
   }
 
+  get scaledJobLoopCount(): number {
+    return this.jobLoops.size;
+  }
+
   get isLeading(): boolean {
     return this.leading;
   }
@@ -364,8 +475,10 @@ export class Operator {
     if (this.leading || this.stopping) return;
     this.leading = true;
     const keys = this.scaledObjects.flatMap((w) => w.list().map(keyOf));
-    this.logger.info({ scaledObjects: keys.length }, 'leading: reconciling every ScaledObject and starting the scale loops');
+    const jobKeys = this.scaledJobs.flatMap((w) => w.list().map((o) => scaledJobKey(o.metadata?.namespace ?? '', o.metadata?.name ?? '')));
+    this.logger.info({ scaledObjects: keys.length, scaledJobs: jobKeys.length }, 'leading: reconciling every ScaledObject and ScaledJob and starting the scale loops');
     for (const key of keys) this.queue.add(key);
+    for (const key of jobKeys) this.jobQueue.add(key);
   }
 
   /**
@@ -376,8 +489,9 @@ export class Operator {
   stopLeading(): void {
     if (!this.leading) return;
     this.leading = false;
-    this.logger.warn({ scaleLoops: this.loops.size }, 'not leading: stopped the scale loops, writes are refused');
+    this.logger.warn({ scaleLoops: this.loops.size + this.jobLoops.size }, 'not leading: stopped the scale loops, writes are refused');
     void this.loops.stopAll();
+    void this.jobLoops.stopAll();
   }
 
   /**
@@ -387,7 +501,7 @@ export class Operator {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    await Promise.all([this.queue.stop(), this.loops.stopAll()]);
+    await Promise.all([this.queue.stop(), this.jobQueue.stop(), this.loops.stopAll(), this.jobLoops.stopAll()]);
     this.leading = false;
     await Promise.all(this.informers.map((w) => w.stop()));
     await this.triggerAuthController.stop();

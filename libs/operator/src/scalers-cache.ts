@@ -1,4 +1,4 @@
-import { isUsingModifiers, type ScaledObject } from '@keda-ts/api';
+import { isUsingModifiers, type ScaledJob, type ScaledObject } from '@keda-ts/api';
 import {
   activationThresholdOf,
   isPushScaler,
@@ -96,11 +96,18 @@ export interface ScalersCacheOptions {
   onPushActivity?(key: string, triggerIndex: number, isActive: boolean): void;
 }
 
-export type ScalerEnvResolver = (so: ScaledObject) => Promise<{ resolvedEnv: Record<string, string>; authParams: (index: number) => Record<string, string> }>;
+/** What scalers are built for: a ScaledObject or a ScaledJob. */
+export type ScalableObject = ScaledObject | ScaledJob;
+
+export const isScaledJob = (obj: ScalableObject): obj is ScaledJob => 'jobTargetRef' in (obj.spec ?? {});
+
+export type ScalerEnvResolver = (
+  obj: ScalableObject,
+) => Promise<{ resolvedEnv: Record<string, string>; authParams: (index: number) => Record<string, string> }>;
 
 /**
- * Builds scalers once per ScaledObject generation and closes them when the object changes or goes
- * (C-49). A build failure closes the scalers built so far and is thrown with the trigger named.
+ * Builds scalers once per ScaledObject/ScaledJob generation and closes them when the object changes
+ * or goes (C-49). Keys of ScaledJobs carry a `ScaledJob/` prefix, so the two kinds never collide. A build failure closes the scalers built so far and is thrown with the trigger named.
  */
 export class ScalersCache {
   private readonly entries = new Map<string, Promise<BuiltScalers>>();
@@ -112,7 +119,7 @@ export class ScalersCache {
     private readonly options: ScalersCacheOptions = {},
   ) {}
 
-  async get(key: string, so: ScaledObject): Promise<BuiltScalers> {
+  async get(key: string, so: ScalableObject): Promise<BuiltScalers> {
     const generation = so.metadata?.generation ?? 0;
     const existing = this.entries.get(key);
     if (existing) {
@@ -128,18 +135,20 @@ export class ScalersCache {
     return building;
   }
 
-  private async build(key: string, so: ScaledObject, generation: number): Promise<BuiltScalers> {
-    const env = await this.resolveEnv(so);
+  private async build(key: string, obj: ScalableObject, generation: number): Promise<BuiltScalers> {
+    const env = await this.resolveEnv(obj);
+    const scaledJob = isScaledJob(obj);
     const built = await buildScalers(
       this.registry,
       this.context,
       {
-        kind: 'ScaledObject',
-        namespace: so.metadata?.namespace ?? '',
-        name: so.metadata?.name ?? '',
+        kind: scaledJob ? 'ScaledJob' : 'ScaledObject',
+        namespace: obj.metadata?.namespace ?? '',
+        name: obj.metadata?.name ?? '',
         generation,
-        triggers: so.spec.triggers,
-        asMetricSource: isUsingModifiers(so),
+        triggers: obj.spec.triggers as ScaledObject['spec']['triggers'],
+        // Triggers feeding a scaling-modifiers formula are metric sources: their own targets may be 0.
+        asMetricSource: !scaledJob && isUsingModifiers(obj),
       },
       env,
     );

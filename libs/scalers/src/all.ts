@@ -11,6 +11,7 @@ import { mysqlScaler } from './scalers/mysql';
 import { natsJetStreamScaler } from './scalers/nats-jetstream';
 import { postgresqlScaler } from './scalers/postgresql';
 import { prometheusScaler } from './scalers/prometheus';
+import { rabbitmqScaler } from './scalers/rabbitmq';
 import { redisClusterScaler, redisScaler, redisSentinelScaler } from './scalers/redis';
 import { redisClusterStreamsScaler, redisSentinelStreamsScaler, redisStreamsScaler } from './scalers/redis-streams';
 
@@ -26,6 +27,7 @@ export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
   natsJetStreamScaler,
   postgresqlScaler,
   prometheusScaler,
+  rabbitmqScaler,
   redisScaler,
   redisClusterScaler,
   redisClusterStreamsScaler,

@@ -80,3 +80,12 @@ export { SSL_MODES, parsePostgresConnection, type PostgresTarget, type SslMode }
 export { httpAuthParams, applyHttpAuth, validateHttpAuth, type AuthMode, type HttpAuthConfig } from './http/auth';
 export { SharedClients, abortable, connectionKey, type SharedLease } from './pools/shared-pool';
 export { SCALER_DESCRIPTORS, scalers } from './all';
+export {
+  AmqpConnectionPool,
+  RABBITMQ_MODES,
+  createRabbitMqScaler,
+  rabbitmqScaler,
+  settleConfig as settleRabbitMqConfig,
+  sharedAmqpPool,
+  type RabbitMqConfig,
+} from './scalers/rabbitmq';

@@ -10,7 +10,7 @@ import { context, input } from './test-fixtures';
 
 describe('registry', () => {
   it('lists every scaler alphabetically', () => {
-    expect(scalers.types()).toEqual(expect.arrayContaining(['cpu', 'cron', 'kubernetes-workload', 'memory', 'metrics-api']));
+    expect(scalers.types()).toEqual(expect.arrayContaining(['cpu', 'cron', 'kubernetes-workload', 'memory', 'metrics-api', 'rabbitmq']));
     expect(scalers.types()).toEqual([...scalers.types()].sort());
     expect(SCALER_DESCRIPTORS.map((d) => d.type)).toEqual(scalers.types());
     expect(scalers.descriptor('cron')?.type).toBe('cron');

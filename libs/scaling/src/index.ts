@@ -15,3 +15,4 @@ export * from './request-scale';
 export * from './pause-plan';
 export * from './hpa-active';
 export * from './explain';
+export * from './scaled-job';

@@ -1,0 +1,258 @@
+import {
+  API_GROUP_VERSION,
+  CONDITIONS,
+  ConditionStatus,
+  ConditionType,
+  Labels,
+  conditionFrom,
+  effectiveScaledJobPollingIntervalSeconds,
+  getCondition,
+  setCondition,
+  type ScaledJob,
+  type ScaledJobStatus,
+} from '@keda-ts/api';
+import { EventRecorder, KubeClient, resourcePath } from '@keda-ts/k8s';
+import type { Logger } from '@keda-ts/runtime';
+import {
+  countJobs,
+  historyJobsToDelete,
+  jobForScaledJob,
+  parseQuantity,
+  scaledJobDecision,
+  scaledJobHistoryLimits,
+  scaledJobScalingSettings,
+  type JobLike,
+  type PodLike,
+  type ScalerReadingForJobs,
+} from '@keda-ts/scaling';
+import type { MetricSpec } from '@keda-ts/scalers';
+import { readTriggerMetrics, type MetricReading } from './metric-evaluation';
+import type { ScalersCache } from './scalers-cache';
+import { patchScaledJobStatus } from './status';
+
+export const jobsResource = { group: 'batch', version: 'v1', resource: 'jobs' };
+const podsResource = { group: '', version: 'v1', resource: 'pods' };
+
+export interface JobObject extends JobLike {
+  metadata?: JobLike['metadata'] & { labels?: Record<string, string> };
+}
+
+export interface ScaledJobPollerDeps {
+  client: KubeClient;
+  events: EventRecorder;
+  scalers: ScalersCache;
+  logger: Logger;
+  kedaVersion: string;
+  getScaledJob(namespace: string, name: string): ScaledJob | undefined;
+  now(): Date;
+  /** Upper bound of one metric read (a hanging source must not hold the loop). */
+  metricTimeoutMs: number;
+  /** Called with each finished poll (for tests, metrics and benchmarks). */
+  onPoll?(key: string, outcome: ScaledJobPollOutcome): void;
+  /**
+   * The ScaledJob's Jobs and their pods from informer caches (as KEDA reads them through its
+   * controller-runtime cache); undefined until the caches synced, and then the API is listed.
+   */
+  cachedJobs?(namespace: string, name: string): { jobs: JobObject[]; pods: PodLike[] } | undefined;
+}
+
+export interface ScaledJobPollOutcome {
+  created: number;
+  isActive: boolean;
+  isError: boolean;
+  running: number;
+  pending: number;
+  rule: string;
+  deleted: number;
+  ms: number;
+}
+
+/** ScaledJob loop keys are `ScaledJob/<namespace>/<name>` (ScaledObjects use `<namespace>/<name>`). */
+export const scaledJobKey = (namespace: string, name: string) => `ScaledJob/${namespace}/${name}`;
+export function parseScaledJobKey(key: string): { namespace: string; name: string } {
+  const [, namespace, name] = key.split('/');
+  return { namespace, name };
+}
+
+export function withScaledJobKind(sj: ScaledJob): ScaledJob {
+  return { ...sj, apiVersion: API_GROUP_VERSION, kind: 'ScaledJob' };
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** Jobs and their pods, listed by the `scaledjob.keda.sh/name` label. */
+export async function listScaledJobJobs(client: KubeClient, namespace: string, name: string): Promise<JobObject[]> {
+  const selector = encodeURIComponent(`${Labels.ScaledJobName}=${name}`);
+  const list = await client.get<{ items: JobObject[] }>(`${resourcePath(jobsResource, namespace)}?labelSelector=${selector}`);
+  return list.items;
+}
+
+async function listPods(client: KubeClient, namespace: string, name: string): Promise<PodLike[]> {
+  const selector = encodeURIComponent(`${Labels.ScaledJobName}=${name}`);
+  return (await client.get<{ items: PodLike[] }>(`${resourcePath(podsResource, namespace)}?labelSelector=${selector}`)).items;
+}
+
+function podsByJob(pods: readonly PodLike[]): Map<string, PodLike[]> {
+  const byJob = new Map<string, PodLike[]>();
+  for (const pod of pods) {
+    const job = pod.metadata?.labels?.['job-name'] ?? pod.metadata?.labels?.['batch.kubernetes.io/job-name'];
+    if (!job) continue;
+    byJob.set(job, [...(byJob.get(job) ?? []), pod]);
+  }
+  return byJob;
+}
+
+/** Deletes Jobs with the given propagation; resolves the names deleted (a Job already gone counts). */
+export async function deleteJobs(client: KubeClient, namespace: string, jobs: readonly JobLike[], propagation: 'Background' | 'Foreground'): Promise<string[]> {
+  const deleted: string[] = [];
+  for (const job of jobs) {
+    const name = job.metadata?.name ?? '';
+    try {
+      await client.delete(resourcePath(jobsResource, namespace, name), { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: propagation });
+    } catch (err) {
+      if ((err as { status?: number }).status !== 404) throw err;
+    }
+    deleted.push(name);
+  }
+  return deleted;
+}
+
+/** Groups the readings per trigger with the scalers' specs (Step A input); cpu/memory triggers are skipped. */
+function readingsForJobs(specsByTrigger: Map<number, { metricName: string; averageValue: number }[]>, readings: MetricReading[]): ScalerReadingForJobs[] {
+  const out: ScalerReadingForJobs[] = [];
+  for (const [index, specs] of specsByTrigger) {
+    const mine = readings.filter((r) => r.triggerIndex === index);
+    if (mine.length === 0 || mine.some((r) => r.outcome === 'error')) continue;
+    out.push({
+      specs,
+      values: mine.flatMap((r) => r.metrics.map((m) => ({ metricName: m.metricName, value: m.value }))),
+      isActive: mine.some((r) => r.isActive),
+    });
+  }
+  return out;
+}
+
+/**
+ * One iteration of a ScaledJob's scale loop (spec §1.4-§1.6, §1.9): read the triggers, count the
+ * Jobs, create what the strategy says, write status and conditions, trim the history. Never throws.
+ */
+export class ScaledJobPoller {
+  constructor(private readonly deps: ScaledJobPollerDeps) {}
+
+  intervalMs(key: string): number | undefined {
+    const { namespace, name } = parseScaledJobKey(key);
+    const sj = this.deps.getScaledJob(namespace, name);
+    return sj ? effectiveScaledJobPollingIntervalSeconds(sj) * 1000 : undefined;
+  }
+
+  async poll(key: string): Promise<void> {
+    const started = performance.now();
+    const { namespace, name } = parseScaledJobKey(key);
+    const sj = this.deps.getScaledJob(namespace, name);
+    if (!sj || sj.metadata?.deletionTimestamp) return;
+    try {
+      const outcome = await this.pollOnce(key, sj);
+      this.deps.onPoll?.(key, { ...outcome, ms: performance.now() - started });
+    } catch (err) {
+      this.deps.logger.warn({ err: errorText(err), namespace, name }, 'ScaledJob scale loop iteration failed');
+      this.deps.onPoll?.(key, { created: 0, isActive: false, isError: true, running: 0, pending: 0, rule: 'error', deleted: 0, ms: performance.now() - started });
+    }
+  }
+
+  private async pollOnce(key: string, sj: ScaledJob): Promise<Omit<ScaledJobPollOutcome, 'ms'>> {
+    const { client, events, logger } = this.deps;
+    const namespace = sj.metadata?.namespace ?? '';
+    const name = sj.metadata?.name ?? '';
+    const subject = withScaledJobKind(sj);
+    const settings = scaledJobScalingSettings(sj);
+
+    // Step C's reads run while the triggers are read (Step A): they are independent, and the
+    // time from a message arriving to its Job existing is what users wait for.
+    const cached = this.deps.cachedJobs?.(namespace, name);
+    const listing = cached
+      ? Promise.resolve([cached.jobs, cached.pods] as const)
+      : Promise.all([listScaledJobJobs(client, namespace, name), listPods(client, namespace, name)]);
+    listing.catch(() => undefined);
+
+    // Step A: the triggers.
+    let readings: MetricReading[] = [];
+    const specsByTrigger = new Map<number, { metricName: string; averageValue: number }[]>();
+    let buildError: string | undefined;
+    try {
+      const built = await this.deps.scalers.get(key, sj);
+      for (const entry of built.scalers) {
+        let specs: MetricSpec[];
+        try {
+          specs = entry.scaler.getMetricSpecForScaling().filter((s) => s.type === 'External' && s.external);
+        } catch {
+          specs = [];
+        }
+        if (specs.length)
+          specsByTrigger.set(
+            entry.index,
+            specs.map((s) => ({ metricName: s.external?.metric.name ?? '', averageValue: parseQuantity(s.external?.target.averageValue ?? '0') })),
+          );
+      }
+      readings = (await readTriggerMetrics(built, { timeoutMs: this.deps.metricTimeoutMs })).readings;
+    } catch (err) {
+      buildError = errorText(err);
+    }
+    const failures = [...(buildError ? [buildError] : []), ...readings.filter((r) => r.outcome === 'error').map((r) => r.error ?? 'unknown error')];
+    for (const note of failures) events.emit(subject, { type: 'Warning', reason: 'KEDAScalerFailed', note });
+    const isError = failures.length > 0;
+    // Rebuilt on the next tick: a source that went away gets fresh connections.
+    if (isError) await this.deps.scalers.invalidate(key);
+
+    // Step C: the Jobs that exist.
+    const [jobs, podList] = await listing;
+    const pods = podsByJob(podList);
+    const counts = countJobs(jobs, (job) => pods.get(job) ?? [], settings.pendingPodConditions);
+
+    // Steps B and D.
+    const decision = scaledJobDecision(settings, readingsForJobs(specsByTrigger, readings), counts);
+    let created = 0;
+    if (decision.count > 0) {
+      const manifest = jobForScaledJob(sj, this.deps.kedaVersion);
+      for (let i = 0; i < decision.count; i++) {
+        try {
+          await client.create(resourcePath(jobsResource, namespace), manifest);
+          created += 1;
+        } catch (err) {
+          events.emit(subject, { type: 'Warning', reason: 'KEDAJobCreateFailed', note: `Failed to create job ${name}-: ${errorText(err)}` });
+        }
+      }
+      events.emit(subject, { type: 'Normal', reason: 'KEDAJobsCreated', note: `Created ${decision.count} jobs` });
+      logger.info({ namespace, name, created, requested: decision.count, running: counts.running, pending: counts.pending }, 'created jobs');
+    }
+
+    // Status: Ready and Active for this tick.
+    const status: ScaledJobStatus = { ...(sj.status ?? {}) };
+    const isActive = decision.isActive;
+    const ready = isError ? (isActive ? CONDITIONS.scaledJobPartialTriggerError : CONDITIONS.scaledJobTriggerError) : CONDITIONS.scaledJobReadyLoop;
+    status.conditions = setCondition(status.conditions, conditionFrom(ready));
+    const wasActive = getCondition(sj.status?.conditions, ConditionType.Active)?.status === ConditionStatus.True;
+    status.conditions = setCondition(status.conditions, conditionFrom(isActive ? CONDITIONS.scalerActive : CONDITIONS.scalerNotActive));
+    if (isActive && !wasActive) events.emit(subject, { type: 'Normal', reason: 'ScaledJobActive', note: 'Scaling is performed because triggers are active' });
+    if (!isActive && wasActive) events.emit(subject, { type: 'Normal', reason: 'ScaledJobInactive', note: 'Scaling is not performed because triggers are not active' });
+    if (isActive) status.lastActiveTime = this.deps.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    if (readings.length) status.triggersActivity = Object.fromEntries(readings.map((r) => [r.metricName, { isActive: r.isActive && r.outcome !== 'error' }]));
+    try {
+      await patchScaledJobStatus(client, sj, sj.status, status);
+    } catch (err) {
+      logger.warn({ err: errorText(err), namespace, name }, 'could not write the ScaledJob status');
+    }
+
+    // §1.9: history cleanup, after every decision.
+    let deleted = 0;
+    const limits = scaledJobHistoryLimits(sj);
+    const excess = historyJobsToDelete(jobs, limits.successful, limits.failed);
+    if (excess.length) {
+      try {
+        deleted = (await deleteJobs(client, namespace, excess, 'Background')).length;
+      } catch (err) {
+        logger.warn({ err: errorText(err), namespace, name }, 'history cleanup of finished jobs failed');
+      }
+    }
+    return { created, isActive, isError, running: counts.running, pending: counts.pending, rule: decision.rule, deleted };
+  }
+}

@@ -1,0 +1,557 @@
+/**
+ * `rabbitmq` (KEDA rabbitmq_scaler.go): the length or message rates of a queue, read over AMQP (a
+ * passive queue declare: ready messages only) or the management HTTP API (ready + unacked, rates,
+ * regex over queue names). One AMQP connection per broker and credentials, shared by every scaler
+ * that points at it (see AmqpConnectionPool); HTTP requests share keep-alive agents per origin.
+ */
+import { createHash } from 'node:crypto';
+import * as amqp from 'amqplib';
+import { defineScaler, type ValidationIssue } from '../descriptor';
+import { sharedAgentPool, type AgentLease } from '../http/agent-pool';
+import { displayUrl, httpGet } from '../http/get';
+import { externalMetricSpec, externalMetricType, metricName, metricTargetMilli, metricValue } from '../metrics';
+import { param, q, type ParsedParams } from '../params';
+import type { MetricsAndActivity, Scaler, ScalerContext, ScalerInput } from '../types';
+
+export const RABBITMQ_MODES = ['QueueLength', 'MessageRate', 'DeliverGetRate', 'PublishedToDeliveredRatio', 'ExpectedQueueConsumptionTime'] as const;
+export type RabbitMqMode = (typeof RABBITMQ_MODES)[number];
+/** Queue length target when neither mode, value nor queueLength is given. */
+export const DEFAULT_RABBITMQ_QUEUE_LENGTH = 20;
+
+const M = ['triggerMetadata'] as const;
+const A = ['authParams'] as const;
+const MA = ['triggerMetadata', 'authParams'] as const;
+const MAE = ['triggerMetadata', 'authParams', 'resolvedEnv'] as const;
+const AE = ['authParams', 'resolvedEnv'] as const;
+
+const params = {
+  queueName: param.string({ name: 'queueName', order: M, description: 'Queue to measure; a regular expression over queue names with `useRegex`.' }),
+  mode: param.enum(RABBITMQ_MODES, {
+    name: 'mode',
+    order: M,
+    optional: true,
+    description:
+      'What is measured: `QueueLength` (messages), `MessageRate` (publish rate), `DeliverGetRate`, `PublishedToDeliveredRatio`, `ExpectedQueueConsumptionTime` (seconds). Every mode but QueueLength needs HTTP. Requires `value`.',
+  }),
+  value: param.float({ name: 'value', order: M, optional: true, description: 'Target value per replica for `mode`. Without mode, value and queueLength: QueueLength 20.' }),
+  activationValue: param.float({ name: 'activationValue', order: M, default: '0', description: 'Active when the measured value is greater than this.' }),
+  queueLength: param.float({
+    name: 'queueLength',
+    order: M,
+    optional: true,
+    deprecatedAnnounce: "'queueLength' is deprecated, use 'mode: QueueLength' and 'value' instead",
+    description: 'Deprecated: target queue length; same as `mode: QueueLength` with `value`. Not allowed together with mode or value.',
+  }),
+  host: param.string({
+    name: 'host',
+    order: MAE,
+    secret: true,
+    description:
+      'Broker URL: `amqp://user:pass@host:5672/vhost` (or `amqps://`) or the management API `http://user:pass@host:15672/vhost` (or `https://`). Usually from a TriggerAuthentication or `hostFromEnv`.',
+  }),
+  protocol: param.enum(['auto', 'amqp', 'http'], {
+    name: 'protocol',
+    order: MA,
+    default: 'auto',
+    description: '`amqp`, `http`, or `auto` (from the host URL scheme).',
+  }),
+  vhostName: param.string({ name: 'vhostName', order: MA, optional: true, description: 'Virtual host; overrides the one in the host URL path.' }),
+  useRegex: param.bool({ name: 'useRegex', order: M, default: 'false', description: 'HTTP only: `queueName` is a regular expression; matched queues are combined by `operation`.' }),
+  excludeUnacknowledged: param.bool({
+    name: 'excludeUnacknowledged',
+    order: M,
+    default: 'false',
+    description: 'HTTP only: count ready messages only (without unacknowledged ones).',
+  }),
+  pageSize: param.int({ name: 'pageSize', order: M, default: '100', min: 1, description: 'HTTP with useRegex: page size of the queue listing; more than one page is an error.' }),
+  operation: param.enum(['sum', 'avg', 'max'], {
+    name: 'operation',
+    order: M,
+    default: 'sum',
+    description: 'How the queues matched by a regex are combined: `sum`, `avg` (integer division of counts) or `max`.',
+  }),
+  timeout: param.duration({ name: 'timeout', order: M, optional: true, description: 'HTTP only: request timeout (`5s` or milliseconds); defaults to the operator-wide HTTP timeout.' }),
+  unsafeSsl: param.bool({ name: 'unsafeSsl', order: M, default: 'false', description: "Skip verification of the broker's TLS certificate." }),
+  username: param.string({ name: 'username', order: AE, optional: true, description: 'User name; replaces the user of the host URL (needs `password`).' }),
+  password: param.string({ name: 'password', order: AE, optional: true, secret: true, description: 'Password; replaces the password of the host URL (needs `username`).' }),
+  tls: param.enum(['enable', 'disable'], { name: 'tls', order: A, default: 'disable', description: '`enable` uses `ca`, `cert` and `key` for amqps:// or https://.' }),
+  ca: param.string({ name: 'ca', order: A, optional: true, description: 'tls: PEM CA certificate.' }),
+  cert: param.string({ name: 'cert', order: A, optional: true, description: 'tls: PEM client certificate (with `key`).' }),
+  key: param.string({ name: 'key', order: A, optional: true, secret: true, description: 'tls: PEM client key (with `cert`).' }),
+  keyPassword: param.string({
+    name: 'keyPassword',
+    order: A,
+    optional: true,
+    secret: true,
+    description: 'tls: passphrase of the client key. A client certificate without username/password authenticates with SASL EXTERNAL over AMQP.',
+  }),
+};
+
+export type RabbitMqParams = ParsedParams<typeof params>;
+
+/** The parsed trigger with mode, value and protocol settled. */
+export interface RabbitMqConfig extends RabbitMqParams {
+  mode: RabbitMqMode;
+  value: number;
+  protocol: 'amqp' | 'http';
+}
+
+function resolveProtocol(p: RabbitMqParams): 'amqp' | 'http' | undefined {
+  if (p.protocol !== 'auto') return p.protocol;
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(p.host)?.[1]?.toLowerCase();
+  if (scheme === 'amqp' || scheme === 'amqps') return 'amqp';
+  if (scheme === 'http' || scheme === 'https') return 'http';
+  return undefined;
+}
+
+/** Mode and value as KEDA settles them (the deprecated queueLength, the QueueLength 20 default). */
+function resolveModeAndValue(p: RabbitMqParams): { mode: RabbitMqMode; value: number } | { error: ValidationIssue } {
+  const hasQueueLength = (p.queueLength ?? 0) !== 0;
+  const hasValue = (p.value ?? 0) !== 0;
+  if (!hasQueueLength && !p.mode && !hasValue) return { mode: 'QueueLength', value: DEFAULT_RABBITMQ_QUEUE_LENGTH };
+  if (hasQueueLength && (p.mode || hasValue)) {
+    return { error: { parameter: 'queueLength', message: 'queueLength is deprecated; configure only mode and value, not queueLength together with them' } };
+  }
+  if (hasQueueLength) return { mode: 'QueueLength', value: p.queueLength as number };
+  if (!p.mode) return { error: { parameter: 'mode', message: 'mode must be specified together with value' } };
+  if (!hasValue) return { error: { parameter: 'value', message: `value must be specified (and non-zero) with mode ${p.mode}` } };
+  return { mode: p.mode, value: p.value as number };
+}
+
+/** Cross-field checks; returns the settled config or the problems. */
+export function settleConfig(p: RabbitMqParams): { config?: RabbitMqConfig; problems: ValidationIssue[] } {
+  const problems: ValidationIssue[] = [];
+  const protocol = resolveProtocol(p);
+  if (!protocol) {
+    problems.push({ parameter: 'host', message: 'host must start with amqp://, amqps://, http:// or https:// when protocol is auto' });
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(p.host);
+  } catch {
+    problems.push({ parameter: 'host', message: 'host is not a valid URL' });
+  }
+  if (url && protocol === 'amqp' && url.protocol !== 'amqp:' && url.protocol !== 'amqps:') {
+    problems.push({ parameter: 'host', message: `host must be an amqp:// or amqps:// URL with protocol amqp, got scheme ${q(url.protocol.replace(/:$/, ''))}` });
+  }
+  if (url && protocol === 'http' && url.protocol !== 'http:' && url.protocol !== 'https:') {
+    problems.push({ parameter: 'host', message: `host must be an http:// or https:// URL with protocol http, got scheme ${q(url.protocol.replace(/:$/, ''))}` });
+  }
+  const mv = resolveModeAndValue(p);
+  if ('error' in mv) problems.push(mv.error);
+  if (Boolean(p.username) !== Boolean(p.password)) {
+    problems.push({ parameter: p.username ? 'password' : 'username', message: 'username and password must be given together' });
+  }
+  if (Boolean(p.cert) !== Boolean(p.key)) {
+    problems.push({ parameter: p.cert ? 'key' : 'cert', message: 'cert and key must be given together for TLS client authentication' });
+  }
+  if (p.tls === 'enable' && !p.ca && !p.cert) {
+    problems.push({ parameter: 'tls', message: 'tls enable requires ca, or cert and key' });
+  }
+  if (protocol === 'amqp') {
+    if (p.timeout !== undefined) problems.push({ parameter: 'timeout', message: 'the amqp protocol does not support a custom timeout; use protocol http' });
+    if ('mode' in mv && mv.mode !== 'QueueLength') {
+      problems.push({ parameter: 'mode', message: `protocol amqp does not support mode ${mv.mode}; use protocol http` });
+    }
+    if (p.useRegex) problems.push({ parameter: 'useRegex', message: 'useRegex needs protocol http' });
+    if (p.excludeUnacknowledged) problems.push({ parameter: 'excludeUnacknowledged', message: 'excludeUnacknowledged needs protocol http' });
+  }
+  if (problems.length || !protocol || 'error' in mv) return { problems };
+  return { config: { ...p, protocol, mode: mv.mode, value: mv.value }, problems };
+}
+
+/** Go's url.QueryEscape: unreserved characters stay, space becomes `+`, everything else `%XX`. */
+export function goQueryEscape(s: string): string {
+  return encodeURIComponent(s)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+');
+}
+
+/** KEDA's vhost split of a management URL path: the last segment is the vhost, the rest a prefix. */
+export function vhostAndPrefix(pathname: string, vhostName?: string): { vhost: string; prefix: string } {
+  const parts = pathname.split('/');
+  let vhost = `/${parts[parts.length - 1]}`;
+  const prefixParts = parts.slice(0, -1).filter((s) => s !== '');
+  const prefix = prefixParts.length ? `/${prefixParts.join('/')}` : '';
+  if (vhostName) vhost = `/${goQueryEscape(vhostName)}`;
+  if (vhost === '' || vhost === '/' || vhost === '//') vhost = '/%2F';
+  return { vhost, prefix };
+}
+
+/** The management API URL for a config (credentials are sent as a header, never in the URL). */
+export function managementRequest(config: RabbitMqConfig): { url: URL; authorization?: string } {
+  const host = new URL(config.host);
+  const { vhost, prefix } = vhostAndPrefix(host.pathname, config.vhostName);
+  const base = `${host.protocol}//${host.host}${prefix}`;
+  const url = config.useRegex
+    ? new URL(`${base}/api/queues${vhost}?page=1&use_regex=true&pagination=false&name=${goQueryEscape(config.queueName)}&page_size=${config.pageSize}`)
+    : new URL(`${base}/api/queues${vhost}/${goQueryEscape(config.queueName)}`);
+  const username = config.username ?? decodeURIComponent(host.username);
+  const password = config.password ?? decodeURIComponent(host.password);
+  const authorization = username || password ? `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` : undefined;
+  return { url, authorization };
+}
+
+/** What one measurement reads from a queue (or the combination of the queues a regex matched). */
+export interface QueueFigures {
+  /** Messages counted (ready + unacked, or ready only). */
+  count: number;
+  publishRate: number;
+  deliverGetRate: number;
+}
+
+interface ManagementQueue {
+  name?: string;
+  messages?: number;
+  messages_ready?: number;
+  message_stats?: { publish_details?: { rate?: number }; deliver_get_details?: { rate?: number } };
+}
+
+const figuresOf = (queue: ManagementQueue, excludeUnacknowledged: boolean): QueueFigures => ({
+  count: (excludeUnacknowledged ? queue.messages_ready : queue.messages) ?? 0,
+  publishRate: queue.message_stats?.publish_details?.rate ?? 0,
+  deliverGetRate: queue.message_stats?.deliver_get_details?.rate ?? 0,
+});
+
+/** Combines the queues a regex matched (avg divides counts with integer division, as KEDA does). */
+export function combineQueues(queues: QueueFigures[], operation: 'sum' | 'avg' | 'max'): QueueFigures {
+  const sum = queues.reduce((a, b) => ({ count: a.count + b.count, publishRate: a.publishRate + b.publishRate, deliverGetRate: a.deliverGetRate + b.deliverGetRate }), {
+    count: 0,
+    publishRate: 0,
+    deliverGetRate: 0,
+  });
+  if (operation === 'sum' || queues.length === 0) return sum;
+  if (operation === 'avg') {
+    return { count: Math.trunc(sum.count / queues.length), publishRate: sum.publishRate / queues.length, deliverGetRate: sum.deliverGetRate / queues.length };
+  }
+  return {
+    count: Math.max(...queues.map((x) => x.count)),
+    publishRate: Math.max(...queues.map((x) => x.publishRate)),
+    deliverGetRate: Math.max(...queues.map((x) => x.deliverGetRate)),
+  };
+}
+
+/** The metric value and activity for a mode (spec §4.4; A = activationValue). */
+export function measure(mode: RabbitMqMode, f: QueueFigures, activation: number): { value: number; isActive: boolean } {
+  const { count: n, publishRate: p, deliverGetRate: d } = f;
+  switch (mode) {
+    case 'QueueLength':
+      return { value: n, isActive: n > activation };
+    case 'MessageRate':
+      return { value: p, isActive: p > activation || n > activation };
+    case 'DeliverGetRate':
+      return { value: d, isActive: d > activation };
+    case 'PublishedToDeliveredRatio': {
+      const ratio = p === 0 ? 0 : d === 0 ? activation : p / d;
+      return { value: ratio, isActive: ratio > activation || (p > 0 && d === 0) };
+    }
+    case 'ExpectedQueueConsumptionTime': {
+      const eta = n === 0 ? 0 : d === 0 ? activation : (p - d) / d + n / d;
+      return { value: eta, isActive: eta > activation || (d === 0 && n > 0) };
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// AMQP connections, one per broker + vhost + credentials + TLS settings, reference-counted.
+// ---------------------------------------------------------------------------------------------
+
+export interface AmqpTarget {
+  url: URL;
+  vhost: string;
+  username: string;
+  password: string;
+  tls: { ca?: string; cert?: string; key?: string; passphrase?: string; unsafeSsl: boolean };
+  /** SASL EXTERNAL (client certificate, no username/password). */
+  external: boolean;
+  connectionName: string;
+  connectTimeoutMs: number;
+}
+
+interface PoolEntry {
+  refs: number;
+  connection?: Promise<amqp.ChannelModel>;
+}
+
+export interface AmqpLease {
+  /** The open connection (opened or re-opened on demand). */
+  connection(): Promise<amqp.ChannelModel>;
+  /** Idempotent; the last release closes the connection. */
+  release(): Promise<void>;
+}
+
+const safeError = (err: unknown, secrets: string[]): string => {
+  let text = err instanceof Error ? err.message : String(err);
+  for (const s of secrets) if (s) text = text.split(s).join('<redacted>');
+  return text;
+};
+
+export class AmqpConnectionPool {
+  private readonly entries = new Map<string, PoolEntry>();
+
+  static keyOf(t: AmqpTarget): string {
+    const secret = createHash('sha256')
+      .update(JSON.stringify([t.username, t.password, t.tls.ca ?? '', t.tls.cert ?? '', t.tls.key ?? '', t.tls.passphrase ?? '', t.tls.unsafeSsl, t.external]))
+      .digest('hex');
+    return `${t.url.protocol}//${t.url.host}/${t.vhost}|${secret}`;
+  }
+
+  acquire(target: AmqpTarget): AmqpLease {
+    const key = AmqpConnectionPool.keyOf(target);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = { refs: 0 };
+      this.entries.set(key, entry);
+    }
+    entry.refs += 1;
+    const owned = entry;
+    let released = false;
+    return {
+      connection: () => {
+        owned.connection ??= this.open(target, owned);
+        return owned.connection;
+      },
+      release: async () => {
+        if (released) return;
+        released = true;
+        owned.refs -= 1;
+        if (owned.refs > 0) return;
+        if (this.entries.get(key) === owned) this.entries.delete(key);
+        const open = owned.connection;
+        owned.connection = undefined;
+        const conn = await open?.catch(() => undefined);
+        await conn?.close().catch(() => undefined);
+      },
+    };
+  }
+
+  private open(t: AmqpTarget, entry: PoolEntry): Promise<amqp.ChannelModel> {
+    const opening = (async () => {
+      const options: amqp.Options.Connect = {
+        protocol: t.url.protocol.replace(/:$/, ''),
+        hostname: t.url.hostname.replace(/^\[|\]$/g, ''),
+        port: t.url.port ? Number(t.url.port) : undefined,
+        vhost: encodeURIComponent(t.vhost),
+        username: t.username,
+        password: t.password,
+        heartbeat: 30,
+        ...(t.external ? { credentials: amqp.credentials.external() } : {}),
+      };
+      const socketOptions = {
+        timeout: t.connectTimeoutMs,
+        clientProperties: { connection_name: t.connectionName },
+        ...(t.url.protocol === 'amqps:'
+          ? { ca: t.tls.ca ? [t.tls.ca] : undefined, cert: t.tls.cert, key: t.tls.key, passphrase: t.tls.passphrase, rejectUnauthorized: !t.tls.unsafeSsl }
+          : {}),
+      };
+      let conn: amqp.ChannelModel;
+      try {
+        conn = (await amqp.connect(options, socketOptions as never)) as unknown as amqp.ChannelModel;
+      } catch (err) {
+        throw new Error(`error connecting to RabbitMQ at ${t.url.protocol}//${t.url.host}: ${safeError(err, [t.password, t.tls.key ?? '', t.tls.passphrase ?? ''])}`, { cause: err });
+      }
+      // A dropped connection is forgotten, so the next poll connects again.
+      const forget = () => {
+        if (entry.connection === opening) entry.connection = undefined;
+      };
+      conn.on('close', forget);
+      conn.on('error', forget);
+      return conn;
+    })();
+    opening.catch(() => {
+      if (entry.connection === opening) entry.connection = undefined;
+    });
+    return opening;
+  }
+
+  /** Number of brokers with at least one lease (for tests). */
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/** The process-wide AMQP pool of the rabbitmq scalers. */
+export const sharedAmqpPool = new AmqpConnectionPool();
+
+function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string, signal?: AbortSignal): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const bounded = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs}ms`)), timeoutMs);
+    onAbort = () => reject(new Error(`${what} aborted`));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([work, bounded]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  });
+}
+
+class RabbitMqScaler implements Scaler {
+  readonly type = 'rabbitmq';
+  private closed = false;
+  private readonly amqpLease?: AmqpLease;
+  private channel?: Promise<amqp.Channel>;
+  private readonly httpLease?: AgentLease;
+  private readonly request?: { url: URL; authorization?: string };
+  private readonly secrets: string[];
+
+  constructor(
+    private readonly config: RabbitMqConfig,
+    private readonly name: string,
+    private readonly metricType: 'AverageValue' | 'Value',
+    private readonly ctx: ScalerContext,
+    input: ScalerInput,
+    pool: AmqpConnectionPool,
+  ) {
+    const host = new URL(config.host);
+    this.secrets = [config.password ?? '', decodeURIComponent(host.password), host.password, config.key ?? '', config.keyPassword ?? ''].filter(Boolean);
+    const tlsEnabled = config.tls === 'enable';
+    if (config.protocol === 'amqp') {
+      const vhost = config.vhostName || (host.pathname.length > 1 ? decodeURIComponent(host.pathname.slice(1)) : '/');
+      const username = config.username ?? decodeURIComponent(host.username);
+      const password = config.password ?? decodeURIComponent(host.password);
+      this.amqpLease = pool.acquire({
+        url: host,
+        vhost,
+        username,
+        password,
+        tls: {
+          ca: tlsEnabled ? config.ca : undefined,
+          cert: tlsEnabled ? config.cert : undefined,
+          key: tlsEnabled ? config.key : undefined,
+          passphrase: tlsEnabled ? config.keyPassword : undefined,
+          unsafeSsl: config.unsafeSsl,
+        },
+        external: tlsEnabled && Boolean(config.cert) && !config.username && !config.password && !host.username,
+        connectionName: `keda-${input.scalableObject.namespace}-${input.scalableObject.name}`,
+        connectTimeoutMs: ctx.httpTimeoutMs,
+      });
+    } else {
+      this.request = managementRequest(config);
+      this.httpLease = sharedAgentPool.acquire(this.request.url, {
+        unsafeSsl: config.unsafeSsl,
+        ...(tlsEnabled ? { ca: config.ca, cert: config.cert, key: config.key } : {}),
+      });
+    }
+  }
+
+  getMetricSpecForScaling() {
+    return [externalMetricSpec(this.name, metricTargetMilli(this.metricType, this.config.value))];
+  }
+
+  async getMetricsAndActivity(requested: string, options?: { signal?: AbortSignal }): Promise<MetricsAndActivity> {
+    if (this.closed) throw new Error('error inspecting rabbitMQ: the scaler is closed');
+    const figures = this.config.protocol === 'amqp' ? await this.readAmqp(options?.signal) : await this.readHttp(options?.signal);
+    const { value, isActive } = measure(this.config.mode, figures, this.config.activationValue);
+    return { metrics: [metricValue(requested, value, this.ctx.now())], isActive };
+  }
+
+  private async readAmqp(signal?: AbortSignal): Promise<QueueFigures> {
+    const lease = this.amqpLease as AmqpLease;
+    const what = `error inspecting rabbitMQ queue ${q(this.config.queueName)}`;
+    try {
+      const read = (async () => {
+        const channel = await this.openChannel(lease);
+        const ok = await channel.checkQueue(this.config.queueName);
+        return ok.messageCount;
+      })();
+      read.catch(() => undefined);
+      const count = await withTimeout(read, this.ctx.httpTimeoutMs, 'AMQP queue check', signal);
+      return { count, publishRate: 0, deliverGetRate: 0 };
+    } catch (err) {
+      throw new Error(`${what}: ${safeError(err, this.secrets)}`, { cause: err });
+    }
+  }
+
+  /** This scaler's channel on the shared connection; a channel the broker closed is opened again. */
+  private openChannel(lease: AmqpLease): Promise<amqp.Channel> {
+    if (!this.channel) {
+      const opening = (async () => {
+        const conn = await lease.connection();
+        const channel = await conn.createChannel();
+        const forget = () => {
+          if (this.channel === opening) this.channel = undefined;
+        };
+        channel.on('close', forget);
+        // A failed passive declare closes the channel with an error; the next poll opens a new one.
+        channel.on('error', forget);
+        return channel;
+      })();
+      opening.catch(() => {
+        if (this.channel === opening) this.channel = undefined;
+      });
+      this.channel = opening;
+    }
+    return this.channel;
+  }
+
+  private async readHttp(signal?: AbortSignal): Promise<QueueFigures> {
+    const { url, authorization } = this.request as { url: URL; authorization?: string };
+    const where = `GET ${displayUrl(url)}`;
+    const prefix = 'error inspecting rabbitMQ';
+    let response;
+    try {
+      response = await httpGet(url, {
+        agent: (this.httpLease as AgentLease).agent,
+        headers: authorization ? { authorization, accept: 'application/json' } : { accept: 'application/json' },
+        timeoutMs: this.config.timeout ?? this.ctx.httpTimeoutMs,
+        signal,
+      });
+    } catch (err) {
+      throw new Error(`${prefix}: ${safeError(err, this.secrets)}`, { cause: err });
+    }
+    if (response.status !== 200) {
+      const reason = response.status === 401 ? ' (unauthorized: check username and password)' : response.status === 404 ? ' (no such vhost or queue)' : '';
+      throw new Error(`${prefix}: ${where}: management API returned ${response.status}${reason}`);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(response.body.toString('utf8'));
+    } catch {
+      throw new Error(`${prefix}: ${where}: the response is not JSON`);
+    }
+    if (!this.config.useRegex) return figuresOf(body as ManagementQueue, this.config.excludeUnacknowledged);
+    const page = body as { items?: ManagementQueue[]; page_count?: number };
+    if ((page.page_count ?? 1) > 1) {
+      throw new Error(`${prefix}: ${where}: pagination is not supported; the regex matched more than pageSize=${this.config.pageSize} queues, raise pageSize`);
+    }
+    return combineQueues(
+      (page.items ?? []).map((item) => figuresOf(item, this.config.excludeUnacknowledged)),
+      this.config.operation,
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const channel = await this.channel?.catch(() => undefined);
+    this.channel = undefined;
+    await channel?.close().catch(() => undefined);
+    await this.amqpLease?.release();
+    this.httpLease?.release();
+  }
+}
+
+/** Builds the rabbitmq scaler on a given pool (tests use their own pool to count connections). */
+export function createRabbitMqScaler(config: RabbitMqConfig, input: ScalerInput, ctx: ScalerContext, pool: AmqpConnectionPool = sharedAmqpPool): Scaler {
+  const name = metricName(input.triggerIndex, `rabbitmq-${goQueryEscape(config.queueName)}`);
+  return new RabbitMqScaler(config, name, externalMetricType(input.metricType), ctx, input, pool);
+}
+
+export const rabbitmqScaler = defineScaler({
+  type: 'rabbitmq',
+  description:
+    'Scales on a RabbitMQ queue: its length over AMQP or the management HTTP API, or its publish/deliver rates over HTTP. ' +
+    'Host and credentials usually come from a TriggerAuthentication (`host`, `username`, `password`, `tls`, `ca`, `cert`, `key`) or `hostFromEnv`. ' +
+    'All scalers pointing at one broker with the same credentials share one AMQP connection.',
+  params,
+  example: { protocol: 'amqp', queueName: 'orders', mode: 'QueueLength', value: '20', activationValue: '0' },
+  exampleAuth: { host: 'amqp://user:replace-with-the-password@rabbitmq.default.svc:5672/' },
+  validate: (p) => settleConfig(p).problems,
+  create(p, input, ctx) {
+    const { config, problems } = settleConfig(p);
+    if (!config) throw new Error(problems.map((x) => (typeof x === 'string' ? x : x.message)).join('; '));
+    return createRabbitMqScaler(config, input, ctx);
+  },
+});
