@@ -1,3 +1,4 @@
 export * from './launcher';
 export * from './tcp';
 export * from './redis';
+export * from './kafka';

@@ -4,12 +4,14 @@ import type { ParamSpecs } from './params';
 import { createRegistry, type ScalerRegistry } from './registry';
 import { cpuScaler, memoryScaler } from './scalers/cpu-memory';
 import { cronScaler } from './scalers/cron';
+import { kafkaScaler } from './scalers/kafka';
 import { kubernetesWorkloadScaler } from './scalers/kubernetes-workload';
 import { metricsApiScaler } from './scalers/metrics-api';
 
 export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
   cpuScaler,
   cronScaler,
+  kafkaScaler,
   kubernetesWorkloadScaler,
   memoryScaler,
   metricsApiScaler,

@@ -23,4 +23,14 @@ export {
   valueFromBody,
   type MetricsApiConfig,
 } from './scalers/metrics-api';
+export {
+  KAFKA_SASL_MODES,
+  SUPPORTED_KAFKA_SASL_MODES,
+  computeLag as computeKafkaLag,
+  kafkaClientCount,
+  kafkaScaler,
+  parsePartitionLimitation,
+  type PartitionOffsets as KafkaPartitionOffsets,
+} from './scalers/kafka';
+export { SharedClients, credentialsHash, withDeadline, type ClientLease } from './pools/shared-clients';
 export { SCALER_DESCRIPTORS, scalers } from './all';
