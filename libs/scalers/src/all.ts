@@ -7,6 +7,9 @@ import { cronScaler } from './scalers/cron';
 import { kafkaScaler } from './scalers/kafka';
 import { kubernetesWorkloadScaler } from './scalers/kubernetes-workload';
 import { metricsApiScaler } from './scalers/metrics-api';
+import { mysqlScaler } from './scalers/mysql';
+import { postgresqlScaler } from './scalers/postgresql';
+import { prometheusScaler } from './scalers/prometheus';
 
 export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
   cpuScaler,
@@ -15,6 +18,9 @@ export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
   kubernetesWorkloadScaler,
   memoryScaler,
   metricsApiScaler,
+  mysqlScaler,
+  postgresqlScaler,
+  prometheusScaler,
 ];
 
 /** The default registry with every scaler of this library. */

@@ -32,5 +32,37 @@ export {
   parsePartitionLimitation,
   type PartitionOffsets as KafkaPartitionOffsets,
 } from './scalers/kafka';
-export { SharedClients, credentialsHash, withDeadline, type ClientLease } from './pools/shared-clients';
+export { credentialsHash, redact, withDeadline } from './pools/shared-clients';
+export {
+  PROMETHEUS_AUTH_MODES,
+  prometheusRequest,
+  prometheusScaler,
+  prometheusValue,
+  type PrometheusConfig,
+} from './scalers/prometheus';
+export {
+  MYSQL_POOL_SIZE,
+  MYSQL_TLS_MODES,
+  MysqlServer,
+  mysqlScaler,
+  mysqlServers,
+  mysqlTarget,
+  parseMysqlDsn,
+  type MysqlConfig,
+  type MysqlTarget,
+  type MysqlTlsMode,
+} from './scalers/mysql';
+export { sqlResultValue, type SqlResult } from './scalers/sql-value';
+export {
+  POSTGRESQL_POOL_SIZE,
+  PostgresServer,
+  postgresServers,
+  postgresTarget,
+  postgresValue,
+  postgresqlScaler,
+  type PostgresqlConfig,
+} from './scalers/postgresql';
+export { SSL_MODES, parsePostgresConnection, type PostgresTarget, type SslMode } from './scalers/postgresql-connection';
+export { httpAuthParams, applyHttpAuth, validateHttpAuth, type AuthMode, type HttpAuthConfig } from './http/auth';
+export { SharedClients, abortable, connectionKey, type SharedLease } from './pools/shared-pool';
 export { SCALER_DESCRIPTORS, scalers } from './all';

@@ -1,53 +1,10 @@
 /**
- * One client per server, shared by every scaler that talks to it: leases are reference-counted
- * and the client is closed when the last lease is released. Keys are built by the scaler from its
- * connection parameters; secrets go in through `credentialsHash`, never verbatim.
+ * Helpers of the client-based scalers next to the shared client pool (shared-pool.ts): a hash of
+ * credentials for pool keys, a deadline on a whole poll, and redaction of secrets in messages.
  */
 import { createHash } from 'node:crypto';
 
-export interface ClientLease<T> {
-  readonly client: T;
-  /** Idempotent; closes the client when this was the last lease. */
-  release(): Promise<void>;
-}
-
-interface Entry<T> {
-  client: T;
-  refs: number;
-}
-
-export class SharedClients<T> {
-  private readonly entries = new Map<string, Entry<T>>();
-
-  constructor(private readonly close: (client: T) => Promise<void> | void) {}
-
-  acquire(key: string, create: () => T): ClientLease<T> {
-    let entry = this.entries.get(key);
-    if (!entry) {
-      entry = { client: create(), refs: 0 };
-      this.entries.set(key, entry);
-    }
-    entry.refs += 1;
-    const owned = entry;
-    let released = false;
-    return {
-      client: owned.client,
-      release: async () => {
-        if (released) return;
-        released = true;
-        owned.refs -= 1;
-        if (owned.refs > 0) return;
-        if (this.entries.get(key) === owned) this.entries.delete(key);
-        await Promise.resolve(this.close(owned.client)).catch(() => undefined);
-      },
-    };
-  }
-
-  /** Number of live clients (tests, benchmarks). */
-  get size(): number {
-    return this.entries.size;
-  }
-}
+export { SharedClients, type SharedLease } from './shared-pool';
 
 /** A hash of secret material for pool keys. */
 export function credentialsHash(...parts: (string | undefined)[]): string {

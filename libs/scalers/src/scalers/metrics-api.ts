@@ -5,7 +5,8 @@
 import { parse as parseYaml } from 'yaml';
 import { defineScaler, type ValidationIssue } from '../descriptor';
 import { displayUrl, httpGet } from '../http/get';
-import { sharedAgentPool, type TlsSettings } from '../http/agent-pool';
+import { sharedAgentPool } from '../http/agent-pool';
+import { AUTH_MODES, applyHttpAuth, httpAuthParams, httpAuthTls, validateHttpAuth } from '../http/auth';
 import { externalMetricSpec, externalMetricType, isActiveValue, metricName, metricTargetMilli, metricValue } from '../metrics';
 import { param, q, type ParsedParams } from '../params';
 import type { MetricsAndActivity, Scaler, ScalerContext } from '../types';
@@ -14,12 +15,10 @@ import { locate, numberFrom, parsePromSelector, promValue, unsupportedPathSyntax
 export const METRICS_API_FORMATS = ['prometheus', 'json', 'xml', 'yaml'] as const;
 /** Formats this implementation reads (xml is declared by KEDA but not supported here yet). */
 export const SUPPORTED_METRICS_API_FORMATS = ['json', 'yaml', 'prometheus'] as const;
-export const AUTH_MODES = ['apiKey', 'basic', 'tls', 'bearer', 'custom', 'oauth'] as const;
+export { AUTH_MODES };
 export const SUPPORTED_AUTH_MODES = ['apiKey', 'basic', 'tls', 'bearer', 'custom'] as const;
 
 const M = ['triggerMetadata'] as const;
-const A = ['authParams'] as const;
-const MA = ['triggerMetadata', 'authParams'] as const;
 
 const params = {
   url: param.string({ name: 'url', order: M, description: 'Full URL of the API, `http://` or `https://`.' }),
@@ -71,41 +70,7 @@ const params = {
     default: 'average',
     description: 'How endpoint values are combined with `aggregateFromKubeServiceEndpoints`.',
   }),
-  authModes: param.list({
-    name: ['authModes', 'authMode'],
-    order: MA,
-    optional: true,
-    values: AUTH_MODES,
-    exclusiveSet: ['bearer', 'basic', 'oauth'],
-    description: 'Comma-separated authentication modes: `apiKey`, `basic`, `bearer`, `tls`, `custom` (`oauth` is not supported yet).',
-  }),
-  bearerToken: param.string({
-    name: ['bearerToken', 'token'],
-    order: A,
-    optional: true,
-    secret: true,
-    description: 'bearer: the token sent as `Authorization: Bearer <token>`.',
-  }),
-  username: param.string({ name: 'username', order: A, optional: true, description: 'basic: user name.' }),
-  password: param.string({ name: 'password', order: A, optional: true, secret: true, description: 'basic: password (may be empty).' }),
-  ca: param.string({ name: 'ca', order: A, optional: true, description: 'tls: PEM CA certificate added to the system roots.' }),
-  cert: param.string({ name: 'cert', order: A, optional: true, description: 'tls: PEM client certificate.' }),
-  key: param.string({ name: 'key', order: A, optional: true, secret: true, description: 'tls: PEM client key.' }),
-  customAuthHeader: param.string({ name: 'customAuthHeader', order: A, optional: true, description: 'custom: header name.' }),
-  customAuthValue: param.string({ name: 'customAuthValue', order: A, optional: true, secret: true, description: 'custom: header value.' }),
-  apiKey: param.string({ name: 'apiKey', order: MA, optional: true, secret: true, description: 'apiKey: the key.' }),
-  method: param.enum(['header', 'query'], {
-    name: 'method',
-    order: MA,
-    default: 'header',
-    description: 'apiKey: send the key as a header or as a query parameter.',
-  }),
-  keyParamName: param.string({
-    name: 'keyParamName',
-    order: MA,
-    optional: true,
-    description: 'apiKey: header name (default `X-API-KEY`) or query parameter name (default `api_key`).',
-  }),
+  ...httpAuthParams,
 };
 
 export type MetricsApiConfig = ParsedParams<typeof params>;
@@ -136,36 +101,14 @@ function validate(config: MetricsApiConfig, asMetricSource: boolean): Validation
   }
   if (config.aggregateFromKubeServiceEndpoints)
     problems.push({ parameter: 'aggregateFromKubeServiceEndpoints', message: 'aggregateFromKubeServiceEndpoints is not supported yet' });
-  const modes = new Set(config.authModes ?? []);
-  if (modes.has('oauth'))
-    problems.push({
-      parameter: 'authModes',
-      message: `authMode "oauth" is not supported yet, supported values are [${SUPPORTED_AUTH_MODES.join(' ')}]`,
-    });
-  if (modes.has('bearer') && !config.bearerToken) problems.push('bearer token is required when bearer auth is enabled');
-  if (modes.has('basic') && !config.username) problems.push('username is required when basic auth is enabled');
-  if (modes.has('tls') && (!config.cert || !config.key)) problems.push('cert and key are required when tls auth is enabled');
-  else if (modes.has('tls') && !config.ca) problems.push('ca is required when tls auth is enabled');
-  if (modes.has('custom') && (!config.customAuthHeader || !config.customAuthValue))
-    problems.push('customAuthHeader and customAuthValue are required when custom auth is enabled');
-  if (modes.has('apiKey') && !config.apiKey) problems.push('apiKey is required when apiKey auth is enabled');
+  problems.push(...validateHttpAuth(config, SUPPORTED_AUTH_MODES));
   return problems;
 }
 
 /** The request URL and headers for a config (auth applied). */
 export function buildRequest(config: MetricsApiConfig): { url: URL; headers: Record<string, string> } {
   const url = new URL(config.url);
-  const headers: Record<string, string> = {};
-  const modes = new Set(config.authModes ?? []);
-  if (modes.has('apiKey') && config.apiKey) {
-    if (config.method === 'query') url.searchParams.set(config.keyParamName || 'api_key', config.apiKey);
-    else headers[config.keyParamName || 'X-API-KEY'] = config.apiKey;
-  }
-  if (modes.has('basic')) {
-    headers['authorization'] = `Basic ${Buffer.from(`${config.username ?? ''}:${config.password ?? ''}`).toString('base64')}`;
-  }
-  if (modes.has('bearer')) headers['authorization'] = `Bearer ${config.bearerToken ?? ''}`;
-  if (modes.has('custom') && config.customAuthHeader) headers[config.customAuthHeader] = config.customAuthValue ?? '';
+  const headers = applyHttpAuth(url, config);
   return { url, headers };
 }
 
@@ -208,10 +151,7 @@ class MetricsApiScaler implements Scaler {
   ) {
     this.request = buildRequest(config);
     this.where = `GET ${displayUrl(this.request.url)}`;
-    const modes = new Set(config.authModes ?? []);
-    const tls: TlsSettings = { unsafeSsl: config.unsafeSsl };
-    if (modes.has('tls')) Object.assign(tls, { ca: config.ca, cert: config.cert, key: config.key });
-    this.lease = sharedAgentPool.acquire(this.request.url, tls);
+    this.lease = sharedAgentPool.acquire(this.request.url, httpAuthTls(config, config.unsafeSsl));
   }
 
   getMetricSpecForScaling() {

@@ -1,0 +1,112 @@
+/**
+ * The authentication parameters HTTP scalers share (KEDA pkg/scalers/authentication: `authModes`
+ * and the credentials of each mode), how they are checked, and how they become request headers
+ * and TLS settings. Declared once here; metrics-api and prometheus spread them into their params.
+ */
+import type { ValidationIssue } from '../descriptor';
+import { param } from '../params';
+import type { TlsSettings } from './agent-pool';
+
+export const AUTH_MODES = ['apiKey', 'basic', 'tls', 'bearer', 'custom', 'oauth'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+
+const A = ['authParams'] as const;
+const MA = ['triggerMetadata', 'authParams'] as const;
+
+export const httpAuthParams = {
+  authModes: param.list({
+    name: ['authModes', 'authMode'],
+    order: MA,
+    optional: true,
+    values: AUTH_MODES,
+    exclusiveSet: ['bearer', 'basic', 'oauth'],
+    description: 'Comma-separated authentication modes: `apiKey`, `basic`, `bearer`, `tls`, `custom` (`oauth` is not supported yet).',
+  }),
+  bearerToken: param.string({
+    name: ['bearerToken', 'token'],
+    order: A,
+    optional: true,
+    secret: true,
+    description: 'bearer: the token sent as `Authorization: Bearer <token>`.',
+  }),
+  username: param.string({ name: 'username', order: A, optional: true, description: 'basic: user name.' }),
+  password: param.string({ name: 'password', order: A, optional: true, secret: true, description: 'basic: password (may be empty).' }),
+  ca: param.string({ name: 'ca', order: A, optional: true, description: 'tls: PEM CA certificate added to the system roots.' }),
+  cert: param.string({ name: 'cert', order: A, optional: true, description: 'tls: PEM client certificate.' }),
+  key: param.string({ name: 'key', order: A, optional: true, secret: true, description: 'tls: PEM client key.' }),
+  customAuthHeader: param.string({ name: 'customAuthHeader', order: A, optional: true, description: 'custom: header name.' }),
+  customAuthValue: param.string({ name: 'customAuthValue', order: A, optional: true, secret: true, description: 'custom: header value.' }),
+  apiKey: param.string({ name: 'apiKey', order: MA, optional: true, secret: true, description: 'apiKey: the key.' }),
+  method: param.enum(['header', 'query'], {
+    name: 'method',
+    order: MA,
+    default: 'header',
+    description: 'apiKey: send the key as a header or as a query parameter.',
+  }),
+  keyParamName: param.string({
+    name: 'keyParamName',
+    order: MA,
+    optional: true,
+    description: 'apiKey: header name (default `X-API-KEY`) or query parameter name (default `api_key`).',
+  }),
+};
+
+/** The parsed auth parameters. */
+export interface HttpAuthConfig {
+  authModes?: string[];
+  bearerToken?: string;
+  username?: string;
+  password?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  customAuthHeader?: string;
+  customAuthValue?: string;
+  apiKey?: string;
+  method: 'header' | 'query';
+  keyParamName?: string;
+}
+
+/** Every mode's credentials present, and only modes in `supported` used. */
+export function validateHttpAuth(config: HttpAuthConfig, supported: readonly AuthMode[]): ValidationIssue[] {
+  const problems: ValidationIssue[] = [];
+  const modes = new Set(config.authModes ?? []);
+  for (const mode of modes) {
+    if (!(supported as readonly string[]).includes(mode))
+      problems.push({
+        parameter: 'authModes',
+        message: `authMode "${mode}" is not supported${mode === 'oauth' ? ' yet' : ' by this scaler'}, supported values are [${supported.join(' ')}]`,
+      });
+  }
+  if (modes.has('bearer') && !config.bearerToken) problems.push('bearer token is required when bearer auth is enabled');
+  if (modes.has('basic') && !config.username) problems.push('username is required when basic auth is enabled');
+  if (modes.has('tls') && (!config.cert || !config.key)) problems.push('cert and key are required when tls auth is enabled');
+  else if (modes.has('tls') && !config.ca) problems.push('ca is required when tls auth is enabled');
+  if (modes.has('custom') && (!config.customAuthHeader || !config.customAuthValue))
+    problems.push('customAuthHeader and customAuthValue are required when custom auth is enabled');
+  if (modes.has('apiKey') && !config.apiKey) problems.push('apiKey is required when apiKey auth is enabled');
+  return problems;
+}
+
+/** Adds the auth of `config` to `url` (apiKey as a query parameter) and returns the auth headers. */
+export function applyHttpAuth(url: URL, config: HttpAuthConfig): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const modes = new Set(config.authModes ?? []);
+  if (modes.has('apiKey') && config.apiKey) {
+    if (config.method === 'query') url.searchParams.set(config.keyParamName || 'api_key', config.apiKey);
+    else headers[config.keyParamName || 'X-API-KEY'] = config.apiKey;
+  }
+  if (modes.has('basic')) {
+    headers['authorization'] = `Basic ${Buffer.from(`${config.username ?? ''}:${config.password ?? ''}`).toString('base64')}`;
+  }
+  if (modes.has('bearer')) headers['authorization'] = `Bearer ${config.bearerToken ?? ''}`;
+  if (modes.has('custom') && config.customAuthHeader) headers[config.customAuthHeader] = config.customAuthValue ?? '';
+  return headers;
+}
+
+/** TLS settings of the shared agent: the client certificate only in `tls` mode. */
+export function httpAuthTls(config: HttpAuthConfig, unsafeSsl: boolean): TlsSettings {
+  const tls: TlsSettings = { unsafeSsl };
+  if ((config.authModes ?? []).includes('tls')) Object.assign(tls, { ca: config.ca, cert: config.cert, key: config.key });
+  return tls;
+}
