@@ -6,3 +6,4 @@ export * from './prometheus';
 export * from './exporter';
 export * from './postgresql';
 export * from './mariadb';
+export * from './fauxqs';

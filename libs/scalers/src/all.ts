@@ -2,6 +2,7 @@
 import type { ScalerDescriptor } from './descriptor';
 import type { ParamSpecs } from './params';
 import { createRegistry, type ScalerRegistry } from './registry';
+import { awsSqsQueueScaler } from './scalers/aws-sqs-queue';
 import { cpuScaler, memoryScaler } from './scalers/cpu-memory';
 import { cronScaler } from './scalers/cron';
 import { kafkaScaler } from './scalers/kafka';
@@ -12,6 +13,7 @@ import { postgresqlScaler } from './scalers/postgresql';
 import { prometheusScaler } from './scalers/prometheus';
 
 export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
+  awsSqsQueueScaler,
   cpuScaler,
   cronScaler,
   kafkaScaler,

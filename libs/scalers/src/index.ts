@@ -65,4 +65,5 @@ export {
 export { SSL_MODES, parsePostgresConnection, type PostgresTarget, type SslMode } from './scalers/postgresql-connection';
 export { httpAuthParams, applyHttpAuth, validateHttpAuth, type AuthMode, type HttpAuthConfig } from './http/auth';
 export { SharedClients, abortable, connectionKey, type SharedLease } from './pools/shared-pool';
+export { awsSqsQueueScaler, sqsClientCount, sqsQueueName } from './scalers/aws-sqs-queue';
 export { SCALER_DESCRIPTORS, scalers } from './all';

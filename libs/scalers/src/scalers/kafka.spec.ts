@@ -91,7 +91,10 @@ const parseCases: ParseCase[] = [
   {
     name: 'sasl without credentials, secrets not echoed',
     metadata: { ...BASE, sasl: 'plaintext' },
-    errors: ['no username given', 'no password given'],
+    errors: [
+      'missing required parameter "username" in [authParams]: no username given',
+      'missing required parameter "password" in [authParams]: no password given',
+    ],
   },
   {
     name: 'unknown sasl mode',
@@ -113,7 +116,7 @@ const parseCases: ParseCase[] = [
     name: 'oauthbearer without endpoint',
     metadata: { ...BASE, sasl: 'oauthbearer' },
     authParams: { username: 'c', password: 's' },
-    errors: ['no oauth token endpoint uri given'],
+    errors: ['missing required parameter "oauthTokenEndpointUri" in [authParams]: no oauth token endpoint uri given'],
   },
   {
     name: 'tls: cert without key',

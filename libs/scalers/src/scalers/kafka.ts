@@ -166,6 +166,19 @@ export function parsePartitionLimitation(items: readonly string[]): { ids: numbe
   return { ids: [...ids].sort((a, b) => a - b) };
 }
 
+/**
+ * Parameters only a TriggerAuthentication supplies are reported in the parser's "missing required
+ * parameter" form, so the webhook (which cannot see authParams) defers them to the controller.
+ */
+const MISSING_FROM_AUTH = (name: string) => `missing required parameter ${q(name)} in [authParams]`;
+
+function credentialProblems(c: KafkaConfigParams): ValidationIssue[] {
+  const problems: ValidationIssue[] = [];
+  if (!c.username) problems.push({ parameter: 'username', message: `${MISSING_FROM_AUTH('username')}: no username given` });
+  if (!c.password) problems.push({ parameter: 'password', message: `${MISSING_FROM_AUTH('password')}: no password given` });
+  return problems;
+}
+
 function validate(c: KafkaConfigParams): ValidationIssue[] {
   const problems: ValidationIssue[] = [];
   if (c.bootstrapServers.some((s) => !s)) problems.push({ parameter: 'bootstrapServers', message: 'bootstrapServers has an empty entry' });
@@ -194,8 +207,7 @@ function validate(c: KafkaConfigParams): ValidationIssue[] {
     case 'plaintext':
     case 'scram_sha256':
     case 'scram_sha512':
-      if (!c.username) problems.push({ parameter: 'username', message: 'no username given' });
-      if (!c.password) problems.push({ parameter: 'password', message: 'no password given' });
+      problems.push(...credentialProblems(c));
       break;
     case 'oauthbearer':
       if ((c.saslTokenProvider ?? 'bearer') === 'aws_msk_iam') {
@@ -205,9 +217,9 @@ function validate(c: KafkaConfigParams): ValidationIssue[] {
         });
         break;
       }
-      if (!c.username) problems.push({ parameter: 'username', message: 'no username given' });
-      if (!c.password) problems.push({ parameter: 'password', message: 'no password given' });
-      if (!c.oauthTokenEndpointUri) problems.push({ parameter: 'oauthTokenEndpointUri', message: 'no oauth token endpoint uri given' });
+      problems.push(...credentialProblems(c));
+      if (!c.oauthTokenEndpointUri)
+        problems.push({ parameter: 'oauthTokenEndpointUri', message: `${MISSING_FROM_AUTH('oauthTokenEndpointUri')}: no oauth token endpoint uri given` });
       break;
     case 'gssapi':
       problems.push({
