@@ -105,6 +105,8 @@ const BAD: [string, Obj, string][] = [
   ['mysql: queryValue missing', so('my-novalue', { triggers: [trig('mysql', { query: 'SELECT 1', host: 'db', port: '3306', username: 'u', dbName: 'd' })] }), 'missing required parameter "queryValue" in [triggerMetadata]'],
   ['kafka: lagThreshold 0', so('kafka-lag', { triggers: [trig('kafka', { bootstrapServers: 'k:9092', consumerGroup: 'g', lagThreshold: '0' })] }), 'lagThreshold must be positive number'],
   ['aws-sqs-queue: no access key', so('sqs-nokey', { triggers: [trig('aws-sqs-queue', { queueURL: 'https://sqs.eu-west-1.amazonaws.com/1/q', awsRegion: 'eu-west-1' })] }), 'awsAccessKeyID not found'],
+  ['azure-queue: no connection', so('azq-noconn', { triggers: [trig('azure-queue', { queueName: 'q' })] }), 'no connection setting given'],
+  ['azure-blob: bad glob', so('azb-glob', { triggers: [trig('azure-blob', { blobContainerName: 'c', connection: 'AccountName=a', globPattern: 'a{b' })] }), 'invalid glob pattern'],
   ['ScaledJob: duplicate trigger names', sj('sj-dup', [named('a'), named('a')]), 'triggerName "a" is defined multiple times'],
   ['ScaledJob: unknown trigger type', sj('sj-unknown', [trig('nope', {})]), 'no scaler found for type: nope'],
   ['ScaledJob: cron metadata', sj('sj-cron', [trig('cron', { start: '0 8 * * *', end: '0 9 * * *', desiredReplicas: '1' })]), 'missing required parameter "timezone"'],

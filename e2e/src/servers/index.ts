@@ -7,3 +7,4 @@ export * from './exporter';
 export * from './postgresql';
 export * from './mariadb';
 export * from './fauxqs';
+export * from './azurite';

@@ -3,6 +3,8 @@ import type { ScalerDescriptor } from './descriptor';
 import type { ParamSpecs } from './params';
 import { createRegistry, type ScalerRegistry } from './registry';
 import { awsSqsQueueScaler } from './scalers/aws-sqs-queue';
+import { azureBlobScaler } from './scalers/azure-blob';
+import { azureQueueScaler } from './scalers/azure-queue';
 import { cpuScaler, memoryScaler } from './scalers/cpu-memory';
 import { cronScaler } from './scalers/cron';
 import { kafkaScaler } from './scalers/kafka';
@@ -14,6 +16,8 @@ import { prometheusScaler } from './scalers/prometheus';
 
 export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
   awsSqsQueueScaler,
+  azureBlobScaler,
+  azureQueueScaler,
   cpuScaler,
   cronScaler,
   kafkaScaler,

@@ -66,4 +66,7 @@ export { SSL_MODES, parsePostgresConnection, type PostgresTarget, type SslMode }
 export { httpAuthParams, applyHttpAuth, validateHttpAuth, type AuthMode, type HttpAuthConfig } from './http/auth';
 export { SharedClients, abortable, connectionKey, type SharedLease } from './pools/shared-pool';
 export { awsSqsQueueScaler, sqsClientCount, sqsQueueName } from './scalers/aws-sqs-queue';
+export { azureBlobScaler, globToRegExp } from './scalers/azure-blob';
+export { MAX_PEEK_MESSAGES, azureQueueScaler } from './scalers/azure-queue';
+export { AZURE_CLOUDS, azureStorageClientCount } from './scalers/azure-storage';
 export { SCALER_DESCRIPTORS, scalers } from './all';
