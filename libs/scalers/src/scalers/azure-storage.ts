@@ -2,8 +2,10 @@
  * What the Azure Storage scalers (azure-queue, azure-blob) share: the `cloud`/`endpointSuffix`
  * parameters, connection-string secrets for redaction, one service client per connection string.
  */
-import { BlobServiceClient } from '@azure/storage-blob';
-import { QueueServiceClient } from '@azure/storage-queue';
+// `require` form on purpose: bundlers then pick the SDKs' CommonJS builds; their ESM builds read
+// import.meta.url, which does not exist in the apps' CommonJS bundles.
+import storageBlob = require('@azure/storage-blob');
+import storageQueue = require('@azure/storage-queue');
 import type { ValidationIssue } from '../descriptor';
 import { param, q } from '../params';
 import { credentialsHash, SharedClients } from '../pools/shared-clients';
@@ -65,18 +67,18 @@ function clientOptions(timeoutMs: number) {
 }
 
 // The SDK clients hold no sockets of their own between calls (Node's global agent keeps them), so closing is a no-op.
-const queueServices = new SharedClients<QueueServiceClient>(async () => undefined);
-const blobServices = new SharedClients<BlobServiceClient>(async () => undefined);
+const queueServices = new SharedClients<storageQueue.QueueServiceClient>(async () => undefined);
+const blobServices = new SharedClients<storageBlob.BlobServiceClient>(async () => undefined);
 
 export function acquireQueueService(connection: string, timeoutMs: number) {
   return queueServices.acquire(`${credentialsHash(connection)}|${timeoutMs}`, () =>
-    QueueServiceClient.fromConnectionString(connection, clientOptions(timeoutMs)),
+    storageQueue.QueueServiceClient.fromConnectionString(connection, clientOptions(timeoutMs)),
   );
 }
 
 export function acquireBlobService(connection: string, timeoutMs: number) {
   return blobServices.acquire(`${credentialsHash(connection)}|${timeoutMs}`, () =>
-    BlobServiceClient.fromConnectionString(connection, clientOptions(timeoutMs)),
+    storageBlob.BlobServiceClient.fromConnectionString(connection, clientOptions(timeoutMs)),
   );
 }
 
