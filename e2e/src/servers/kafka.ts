@@ -9,7 +9,10 @@ export type KafkaPort = 'plain' | 'controller' | 'sasl' | 'ssl';
 export interface KafkaServerOptions {
   /** Directory of the broker's jars (`ensureToolchain('extras')).kafkaLibsDir`). */
   libsDir: string;
-  /** Users for the SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 all accept them). */
+  /**
+   * Users for the SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 all accept them);
+   * the listener also takes OAUTHBEARER with unsigned JWTs (see `unsecuredJwt`).
+   */
   users?: Record<string, string>;
   /** PEM material for the SSL listener; the certificate must name 127.0.0.1. */
   tls?: { certPem: string; keyPem: string };
@@ -40,10 +43,12 @@ function serverProperties(ports: Record<KafkaPort, number>, dataDir: string, opt
       .map(([u, p]) => `user_${u}="${jaasValue(p)}"`)
       .join(' ');
     extra.push(
-      'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+      'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER',
       `listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers};`,
       'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
       'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+      // OAUTHBEARER with Kafka's unsecured validator: any unsigned JWT with a `sub` claim is accepted.
+      'listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;',
     );
   }
   if (options.tls) {
@@ -132,4 +137,11 @@ export function kafkaServer(options: KafkaServerOptions): TestServerDefinition<K
     },
     readyTimeoutMs: 120_000,
   };
+}
+
+/** An unsigned JWT (`alg: none`) that Kafka's default OAUTHBEARER validator accepts, for tests. */
+export function unsecuredJwt(subject: string, lifetimeSeconds = 3600): string {
+  const now = Math.floor(Date.now() / 1000);
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${part({ alg: 'none' })}.${part({ sub: subject, iat: now, exp: now + lifetimeSeconds })}.`;
 }

@@ -4,13 +4,15 @@
  * TLS, a wrong password, a broker that goes away and comes back, and one shared client per cluster.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
 import { kafkaClientCount, scalers, type Scaler, type ScalerContext } from '@keda-ts/scalers';
 import { writeCertDir } from '../../src/certs';
 import { ensureToolchain } from '../../src/toolchain';
-import { kafkaServer, startTestServer, type KafkaPort, type RunningTestServer } from '../../src/servers';
+import { kafkaServer, startTestServer, unsecuredJwt, type KafkaPort, type RunningTestServer } from '../../src/servers';
 
 jest.setTimeout(300_000);
 
@@ -157,6 +159,39 @@ describe('kafka scaler against Apache Kafka', () => {
       expect(await poll(scaler)).toEqual({ value: 0, isActive: false });
     } finally {
       await scaler.close();
+    }
+  });
+
+  it('SASL oauthbearer: a client-credentials token from oauthTokenEndpointUri, with scopes', async () => {
+    const seen: { authorization?: string; body: string }[] = [];
+    const idp: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        seen.push({ authorization: req.headers.authorization, body });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ access_token: unsecuredJwt('keda'), token_type: 'bearer', expires_in: 3600 }));
+      });
+    });
+    await new Promise<void>((r) => idp.listen(0, '127.0.0.1', r));
+    const scaler = build(
+      { bootstrapServers: `127.0.0.1:${server.ports.sasl}`, consumerGroup: 'nobody', topic: TOPIC, sasl: 'oauthbearer', scaleToZeroOnInvalidOffset: 'true' },
+      {
+        username: 'client-id',
+        password: 'client-secret',
+        oauthTokenEndpointUri: `http://127.0.0.1:${(idp.address() as AddressInfo).port}/token`,
+        scopes: 'kafka,read',
+      },
+    );
+    try {
+      expect(await poll(scaler)).toEqual({ value: 0, isActive: false });
+      expect(seen[0].authorization).toBe(`Basic ${Buffer.from('client-id:client-secret').toString('base64')}`);
+      expect(new URLSearchParams(seen[0].body).get('grant_type')).toBe('client_credentials');
+      expect(new URLSearchParams(seen[0].body).get('scope')).toBe('kafka read');
+    } finally {
+      await scaler.close();
+      idp.closeAllConnections();
+      await new Promise((r) => idp.close(r));
     }
   });
 
