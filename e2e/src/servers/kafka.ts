@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import type { TestServerDefinition } from './launcher';
@@ -18,6 +18,8 @@ export interface KafkaServerOptions {
   tls?: { certPem: string; keyPem: string };
   /** JVM heap; 512m by default. */
   heap?: string;
+  /** Log every completed request (Kafka's request logger at debug) so kafkaRequestCount can count them. */
+  logRequests?: boolean;
 }
 
 /** A Kafka cluster id: 16 random bytes, unpadded base64url (Kafka's Uuid), not starting with '-'. */
@@ -92,6 +94,7 @@ function jvm(options: KafkaServerOptions, mainClass: string, args: string[]): { 
     command: 'java',
     args: [
       `-Xmx${options.heap ?? '512m'}`, '-Xms64m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true',
+      ...(options.logRequests ? ['-Dorg.slf4j.simpleLogger.log.kafka.request.logger=debug'] : []),
       '-cp', `${options.libsDir}/*`, mainClass, ...args,
     ],
   };
@@ -144,4 +147,33 @@ export function unsecuredJwt(subject: string, lifetimeSeconds = 3600): string {
   const now = Math.floor(Date.now() / 1000);
   const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
   return `${part({ alg: 'none' })}.${part({ sub: subject, iat: now, exp: now + lifetimeSeconds })}.`;
+}
+
+/** Creates `topic` and commits each of `caughtUpGroups` at its end (lag 0), through the PLAINTEXT listener. */
+export async function prepareKafkaTopic(
+  plainPort: number,
+  options: { topic: string; partitions: number; caughtUpGroups?: readonly string[] },
+): Promise<void> {
+  const admin = new Kafka({ brokers: [`127.0.0.1:${plainPort}`], clientId: 'keda-ts-setup', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic: options.topic, numPartitions: options.partitions }], waitForLeaders: true });
+    const newest = await admin.fetchTopicOffsets(options.topic);
+    for (const groupId of options.caughtUpGroups ?? []) {
+      await admin.setOffsets({ groupId, topic: options.topic, partitions: newest.map((p) => ({ partition: p.partition, offset: p.offset })) });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Requests the broker completed for clients named `clientId` (the scalers use `keda-ts`), counted
+ * in its request log: start the server with `logRequests: true`.
+ */
+export function kafkaRequestCount(logFile: string, clientId = 'keda-ts'): number {
+  const marker = `"clientId":"${clientId}"`;
+  let n = 0;
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) if (line.includes('Completed request:') && line.includes(marker)) n++;
+  return n;
 }

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
-import { kafkaClientCount, scalers, type Scaler, type ScalerContext } from '@keda-ts/scalers';
+import { KAFKA_CONNECTIONS_PER_CLUSTER, kafkaClientCount, scalers, type Scaler, type ScalerContext } from '@keda-ts/scalers';
 import { writeCertDir } from '../../src/certs';
 import { ensureToolchain } from '../../src/toolchain';
 import { kafkaServer, startTestServer, unsecuredJwt, type KafkaPort, type RunningTestServer } from '../../src/servers';
@@ -225,19 +225,23 @@ describe('kafka scaler against Apache Kafka', () => {
     }
   });
 
-  it('two scalers on one cluster share one client and its connections; the last close disconnects', async () => {
+  it('scalers on one cluster share one bounded client pool; the last close disconnects it', async () => {
     const before = kafkaClientCount();
-    const a = build({ bootstrapServers: plain, consumerGroup: GROUP, topic: TOPIC });
-    await poll(a);
-    const withOne = connectionsTo(server.ports.plain);
-    const b = build({ bootstrapServers: plain, consumerGroup: 'auditors' }, {}, 1);
-    await poll(b);
-    await Promise.all([poll(a), poll(b)]);
-    expect(kafkaClientCount()).toBe(before + 1);
-    expect(connectionsTo(server.ports.plain)).toBe(withOne);
-    await a.close();
-    expect(kafkaClientCount()).toBe(before + 1);
-    await b.close();
+    // The test's own admin and producer.
+    const baseline = connectionsTo(server.ports.plain);
+    const many = Array.from({ length: 12 }, (_, i) =>
+      i % 2 === 0 ? build({ bootstrapServers: plain, consumerGroup: GROUP, topic: TOPIC }) : build({ bootstrapServers: plain, consumerGroup: 'auditors' }, {}, 1),
+    );
+    try {
+      for (let round = 0; round < 3; round++) await Promise.all(many.map((s) => poll(s)));
+      expect(kafkaClientCount()).toBe(before + 1);
+      // Bounded by the pool, not by the 12 scalers.
+      expect(connectionsTo(server.ports.plain) - baseline).toBeLessThanOrEqual(KAFKA_CONNECTIONS_PER_CLUSTER);
+      await Promise.all(many.slice(1).map((s) => s.close()));
+      expect(kafkaClientCount()).toBe(before + 1);
+    } finally {
+      await many[0].close();
+    }
     expect(kafkaClientCount()).toBe(before);
   });
 

@@ -24,6 +24,7 @@ export {
   type MetricsApiConfig,
 } from './scalers/metrics-api';
 export {
+  KAFKA_CONNECTIONS_PER_CLUSTER,
   KAFKA_SASL_MODES,
   SUPPORTED_KAFKA_SASL_MODES,
   computeLag as computeKafkaLag,

@@ -1,8 +1,8 @@
 /**
  * `kafka` (KEDA kafka_scaler.go): the consumer group's lag, summed over the topic's partitions
  * (or every topic the group has committed offsets for), capped so replicas never exceed the
- * partitions. Talks to the brokers with kafkajs; one admin client per cluster + credentials is
- * shared by every scaler that points at it.
+ * partitions. Talks to the brokers with kafkajs; a small pool of admin clients per cluster +
+ * credentials is shared by every scaler that points at it.
  */
 import { Kafka, logLevel, type Admin, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import { defineScaler, type ValidationIssue } from '../descriptor';
@@ -319,16 +319,28 @@ function partitionLag(p: PartitionOffsets, o: LagOptions, previous: Map<string, 
 // ---------------------------------------------------------------------------------------------
 // Shared admin clients.
 
+/**
+ * Admin clients per cluster + credentials. A broker handles one request at a time per connection,
+ * so one client would queue every scaler's polls behind each other; a few connections in turn
+ * keep polls parallel while the number stays bounded whatever the number of triggers.
+ */
+export const KAFKA_CONNECTIONS_PER_CLUSTER = 4;
+
 interface KafkaConnection {
   admin: Admin;
   connected?: Promise<void>;
 }
 
-const sharedAdmins = new SharedClients<KafkaConnection>(async (c) => {
-  await c.admin.disconnect();
+interface KafkaCluster {
+  connections: KafkaConnection[];
+  next: number;
+}
+
+const sharedAdmins = new SharedClients<KafkaCluster>(async (cluster) => {
+  await Promise.all(cluster.connections.map((c) => c.admin.disconnect()));
 });
 
-/** Number of live Kafka admin clients (one per cluster + credentials). */
+/** Number of live Kafka client pools (one per cluster + credentials). */
 export function kafkaClientCount(): number {
   return sharedAdmins.size;
 }
@@ -387,6 +399,10 @@ function connectionKey(c: KafkaConfigParams, timeoutMs: number): string {
   ].join('|');
 }
 
+function createCluster(c: KafkaConfigParams, timeoutMs: number, logger: ScalerLogger | undefined): KafkaCluster {
+  return { connections: Array.from({ length: KAFKA_CONNECTIONS_PER_CLUSTER }, () => createConnection(c, timeoutMs, logger)), next: 0 };
+}
+
 function createConnection(c: KafkaConfigParams, timeoutMs: number, logger: ScalerLogger | undefined): KafkaConnection {
   const config: KafkaConfig = {
     clientId: 'keda-ts',
@@ -428,7 +444,7 @@ class KafkaScaler implements Scaler {
     private readonly timeoutMs: number,
     private readonly ctx: ScalerContext,
   ) {
-    this.lease = sharedAdmins.acquire(connectionKey(config, timeoutMs), () => createConnection(config, timeoutMs, ctx.logger));
+    this.lease = sharedAdmins.acquire(connectionKey(config, timeoutMs), () => createCluster(config, timeoutMs, ctx.logger));
     if (config.topic && config.partitionLimitation) {
       const parsed = parsePartitionLimitation(config.partitionLimitation);
       if ('ids' in parsed) this.partitionFilter = new Set(parsed.ids);
@@ -456,8 +472,11 @@ class KafkaScaler implements Scaler {
     };
   }
 
+  /** The next client of the cluster's pool (round robin); connects it on first use. */
   private async admin(): Promise<Admin> {
-    const conn = this.lease.client;
+    const cluster = this.lease.client;
+    const conn = cluster.connections[cluster.next];
+    cluster.next = (cluster.next + 1) % cluster.connections.length;
     conn.connected ??= conn.admin.connect().catch((err: unknown) => {
       conn.connected = undefined;
       throw err;
