@@ -6,7 +6,7 @@
  * process (target: bounded by the pool size, not by N) and poll errors (target 0).
  *
  * A kind is included only when its scaler is registered in @keda-ts/scalers and its server
- * definition exists in e2e/src/servers (redis and kafka come from other branches); the report
+ * definition exists in e2e/src/servers (redis comes from another branch); the report
  * lists the kinds left out and why.
  *
  *   node --import tsx --conditions=@keda-ts/source e2e/bench/scalers-1000.ts [--objects 1000] [--seconds 30] [--kinds prometheus,postgresql] [--qps 50]
@@ -120,20 +120,21 @@ const KINDS: Record<string, KindFactory> = {
   },
 
   async kafka() {
-    // From the kafka branch: kafkaServer({ libsDir }) with the broker on ports.plain, jars from build.sh extras.
-    const kafkaServer = (servers as Record<string, unknown>)['kafkaServer'] as
-      | ((o: { libsDir: string }) => servers.TestServerDefinition<'plain'>)
-      | undefined;
-    if (!kafkaServer) throw new Error('no kafkaServer definition in e2e/src/servers');
-    const tools = (await ensureToolchain('extras' as never)) as unknown as { kafkaLibsDir?: string };
-    if (!tools.kafkaLibsDir) throw new Error('the toolchain has no kafkaLibsDir (build.sh extras)');
-    const kafka = await servers.startTestServer(kafkaServer({ libsDir: tools.kafkaLibsDir }));
+    const tools = await ensureToolchain('extras');
+    const kafka = await servers.startTestServer(servers.kafkaServer({ libsDir: tools.kafkaLibsDir, logRequests: true }));
+    const brokers = `127.0.0.1:${kafka.ports.plain}`;
+    // The broker does not create topics on demand: make the topic, and commit every group to the
+    // end of it, so the triggers are inactive (lag 0) like the other kinds.
+    const groups = Array.from({ length: 10 }, (_, g) => `bench-${g}`);
+    await servers.prepareKafkaTopic(kafka.ports.plain, { topic: 'bench', partitions: 3, caughtUpGroups: groups });
     return {
       type: 'kafka',
       port: kafka.ports.plain,
       trigger: (i) => ({
-        metadata: { bootstrapServers: `127.0.0.1:${kafka.ports.plain}`, consumerGroup: `bench-${i % 10}`, topic: 'bench', lagThreshold: '5' },
+        metadata: { bootstrapServers: brokers, consumerGroup: groups[i % groups.length], topic: 'bench', lagThreshold: '5' },
       }),
+      // Requests the broker logged for the scalers' client id; a poll is FindCoordinator + OffsetFetch + ListOffsets.
+      serverCalls: async () => servers.kafkaRequestCount(kafka.logFile),
       stop: () => kafka.stop(),
     };
   },

@@ -13,13 +13,15 @@ export interface Toolchain {
   kwokStagesDir: string;
   helm: string;
   grpcurl: string;
+  /** Jars of the Kafka broker (extras). */
+  kafkaLibsDir: string;
 }
 
 const buildScript = path.resolve(__dirname, '..', 'toolchain', 'build.sh');
 
 /**
  * Builds the pinned binaries once (cached outside the repo by version) and returns their paths.
- * `what` is `control-plane` (etcd, kwok, kubernetes), `extras` (helm, grpcurl) or `all`.
+ * `what` is `control-plane` (etcd, kwok, kubernetes), `extras` (helm, grpcurl, the Kafka jars) or `all`.
  */
 export async function ensureToolchain(what: 'control-plane' | 'extras' | 'all' = 'control-plane'): Promise<Toolchain> {
   const stdout = await new Promise<string>((resolve, reject) => {
@@ -52,5 +54,6 @@ export async function ensureToolchain(what: 'control-plane' | 'extras' | 'all' =
     kwokStagesDir: vars['KWOK_STAGES_DIR'],
     helm: vars['HELM_BIN'],
     grpcurl: vars['GRPCURL_BIN'],
+    kafkaLibsDir: vars['KAFKA_LIBS_DIR'],
   };
 }

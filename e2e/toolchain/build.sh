@@ -89,6 +89,31 @@ go_install() {
   touch "$dir/.complete"
 }
 
+# maven_jars <name> <version> <groupId:artifactId:version>...: the artifacts and their runtime
+# dependencies as jars in <dir>/libs (a throwaway pom drives `mvn dependency:copy-dependencies`).
+maven_jars() {
+  local name=$1 version=$2; shift 2
+  local dir="$CACHE/$name-v$version"
+  if [ -f "$dir/.complete" ]; then return; fi
+  say "fetching $name v$version jars from Maven Central"
+  rm -rf "$dir"; mkdir -p "$dir/libs"
+  local log="$dir/build.log"; : >"$log"
+  local deps="" gav g a v
+  for gav in "$@"; do
+    IFS=: read -r g a v <<<"$gav"
+    deps+="<dependency><groupId>$g</groupId><artifactId>$a</artifactId><version>$v</version></dependency>"
+  done
+  cat >"$dir/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.invalid</groupId><artifactId>$name-jars</artifactId><version>1</version>
+  <dependencies>$deps</dependencies>
+</project>
+POM
+  run_logged "$log" mvn -B -q -f "$dir/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dir/libs"
+  touch "$dir/.complete"
+}
+
 what=${1:-all}
 case "$what" in
   all|control-plane)
@@ -99,6 +124,8 @@ case "$what" in
   all|extras)
     go_install helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm
     go_install grpcurl "$GRPCURL_VERSION" github.com/fullstorydev/grpcurl/cmd/grpcurl
+    # slf4j-simple: the broker logs to stderr (its own jars bring only the slf4j API).
+    maven_jars kafka "$KAFKA_VERSION" "org.apache.kafka:kafka_2.13:$KAFKA_VERSION" "org.slf4j:slf4j-simple:$SLF4J_SIMPLE_VERSION"
     ;;
 esac
 
@@ -114,4 +141,5 @@ KWOK_BIN=$CACHE/kwok-v$KWOK_VERSION/bin/kwok
 KWOK_STAGES_DIR=$kwok_stages
 HELM_BIN=$CACHE/helm-v$HELM_VERSION/bin/helm
 GRPCURL_BIN=$CACHE/grpcurl-v$GRPCURL_VERSION/bin/grpcurl
+KAFKA_LIBS_DIR=$CACHE/kafka-v$KAFKA_VERSION/libs
 OUT

@@ -1,6 +1,7 @@
 export * from './launcher';
 export * from './tcp';
 export * from './redis';
+export * from './kafka';
 export * from './prometheus';
 export * from './exporter';
 export * from './postgresql';
@@ -8,3 +9,5 @@ export * from './mariadb';
 export * from './nats';
 export * from './external-scaler';
 export * from './rabbitmq';
+export * from './fauxqs';
+export * from './azurite';

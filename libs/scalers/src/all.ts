@@ -2,9 +2,13 @@
 import type { ScalerDescriptor } from './descriptor';
 import type { ParamSpecs } from './params';
 import { createRegistry, type ScalerRegistry } from './registry';
+import { awsSqsQueueScaler } from './scalers/aws-sqs-queue';
+import { azureBlobScaler } from './scalers/azure-blob';
+import { azureQueueScaler } from './scalers/azure-queue';
 import { cpuScaler, memoryScaler } from './scalers/cpu-memory';
 import { cronScaler } from './scalers/cron';
 import { externalPushScaler, externalScaler } from './scalers/external';
+import { kafkaScaler } from './scalers/kafka';
 import { kubernetesWorkloadScaler } from './scalers/kubernetes-workload';
 import { metricsApiScaler } from './scalers/metrics-api';
 import { mysqlScaler } from './scalers/mysql';
@@ -16,10 +20,14 @@ import { redisClusterScaler, redisScaler, redisSentinelScaler } from './scalers/
 import { redisClusterStreamsScaler, redisSentinelStreamsScaler, redisStreamsScaler } from './scalers/redis-streams';
 
 export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
+  awsSqsQueueScaler,
+  azureBlobScaler,
+  azureQueueScaler,
   cpuScaler,
   cronScaler,
   externalScaler,
   externalPushScaler,
+  kafkaScaler,
   kubernetesWorkloadScaler,
   memoryScaler,
   metricsApiScaler,

@@ -48,6 +48,17 @@ export {
   type RedisStreamsMode,
 } from './scalers/redis-streams';
 export {
+  KAFKA_CONNECTIONS_PER_CLUSTER,
+  KAFKA_SASL_MODES,
+  SUPPORTED_KAFKA_SASL_MODES,
+  computeLag as computeKafkaLag,
+  kafkaClientCount,
+  kafkaScaler,
+  parsePartitionLimitation,
+  type PartitionOffsets as KafkaPartitionOffsets,
+} from './scalers/kafka';
+export { credentialsHash, redact, withDeadline } from './pools/shared-clients';
+export {
   PROMETHEUS_AUTH_MODES,
   prometheusRequest,
   prometheusScaler,
@@ -79,6 +90,10 @@ export {
 export { SSL_MODES, parsePostgresConnection, type PostgresTarget, type SslMode } from './scalers/postgresql-connection';
 export { httpAuthParams, applyHttpAuth, validateHttpAuth, type AuthMode, type HttpAuthConfig } from './http/auth';
 export { SharedClients, abortable, connectionKey, type SharedLease } from './pools/shared-pool';
+export { awsSqsQueueScaler, sqsClientCount, sqsQueueName } from './scalers/aws-sqs-queue';
+export { azureBlobScaler, globToRegExp } from './scalers/azure-blob';
+export { MAX_PEEK_MESSAGES, azureQueueScaler } from './scalers/azure-queue';
+export { AZURE_CLOUDS, azureStorageClientCount } from './scalers/azure-storage';
 export { SCALER_DESCRIPTORS, scalers } from './all';
 export {
   AmqpConnectionPool,

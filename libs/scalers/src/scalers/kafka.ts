@@ -1,0 +1,548 @@
+/**
+ * `kafka` (KEDA kafka_scaler.go): the consumer group's lag, summed over the topic's partitions
+ * (or every topic the group has committed offsets for), capped so replicas never exceed the
+ * partitions. Talks to the brokers with kafkajs; a small pool of admin clients per cluster +
+ * credentials is shared by every scaler that points at it.
+ */
+import { Kafka, logLevel, type Admin, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import { defineScaler, type ValidationIssue } from '../descriptor';
+import { externalMetricSpec, externalMetricType, metricName, metricTargetInt, metricValue } from '../metrics';
+import { param, q, type ParsedParams } from '../params';
+import { credentialsHash, redact, SharedClients, withDeadline } from '../pools/shared-clients';
+import type { MetricsAndActivity, Scaler, ScalerContext, ScalerLogger } from '../types';
+
+const M = ['triggerMetadata'] as const;
+const ME = ['triggerMetadata', 'resolvedEnv'] as const;
+const A = ['authParams'] as const;
+const MA = ['triggerMetadata', 'authParams'] as const;
+
+export const KAFKA_SASL_MODES = ['none', 'plaintext', 'scram_sha256', 'scram_sha512', 'oauthbearer', 'gssapi'] as const;
+/** SASL modes this implementation speaks (kafkajs has no Kerberos). */
+export const SUPPORTED_KAFKA_SASL_MODES = ['none', 'plaintext', 'scram_sha256', 'scram_sha512', 'oauthbearer'] as const;
+
+const params = {
+  bootstrapServers: param.list({ name: 'bootstrapServers', order: ME, description: 'Comma-separated `host:port` of the brokers.' }),
+  consumerGroup: param.string({ name: 'consumerGroup', order: ME, description: 'The consumer group whose lag drives scaling.' }),
+  topic: param.string({
+    name: 'topic',
+    order: ME,
+    optional: true,
+    description: 'The topic; without it, every topic the group has committed offsets for counts.',
+  }),
+  partitionLimitation: param.list({
+    name: 'partitionLimitation',
+    order: M,
+    optional: true,
+    description: 'Only these partitions count: ids and inclusive ranges, e.g. `1,2,10-12`. Ignored without `topic`.',
+  }),
+  lagThreshold: param.int({ name: 'lagThreshold', order: M, default: '10', description: 'Target lag per replica (> 0).' }),
+  activationLagThreshold: param.int({
+    name: 'activationLagThreshold',
+    order: M,
+    default: '0',
+    description: 'Active when the total lag (persistent lag included) is greater than this (>= 0).',
+  }),
+  offsetResetPolicy: param.enum(['latest', 'earliest'], {
+    name: 'offsetResetPolicy',
+    order: M,
+    default: 'latest',
+    description:
+      'For a partition with no committed offset: `latest` counts a lag of 1, `earliest` counts every message in it.',
+  }),
+  allowIdleConsumers: param.bool({
+    name: 'allowIdleConsumers',
+    order: M,
+    default: 'false',
+    description: 'Allow more replicas than partitions (otherwise the lag is capped at partitions × lagThreshold).',
+  }),
+  excludePersistentLag: param.bool({
+    name: 'excludePersistentLag',
+    order: M,
+    default: 'false',
+    description: 'A partition whose committed offset did not move since the previous poll adds no lag for scaling (it still counts for activation).',
+  }),
+  scaleToZeroOnInvalidOffset: param.bool({
+    name: 'scaleToZeroOnInvalidOffset',
+    order: M,
+    default: 'false',
+    description: 'A partition with no committed offset counts as lag 0 instead of 1 (`latest`) or its size (`earliest`).',
+  }),
+  limitToPartitionsWithLag: param.bool({
+    name: 'limitToPartitionsWithLag',
+    order: M,
+    default: 'false',
+    description: 'Cap replicas at the number of partitions that have lag (needs `topic`).',
+  }),
+  ensureEvenDistributionOfPartitions: param.bool({
+    name: 'ensureEvenDistributionOfPartitions',
+    order: M,
+    default: 'false',
+    description: 'Round the lag up so the replica count divides the partition count evenly (needs `topic`).',
+  }),
+  fullMetadata: param.bool({
+    name: 'fullMetadata',
+    order: M,
+    default: 'true',
+    description: 'KEDA: fetch metadata of all topics. Only the topics read are ever fetched here; `false` needs `topic`.',
+  }),
+  version: param.string({
+    name: 'version',
+    order: M,
+    default: '1.0.0',
+    description: 'Kafka protocol version (validated; the client negotiates API versions with the broker itself).',
+  }),
+  sasl: param.enum(KAFKA_SASL_MODES, {
+    name: 'sasl',
+    order: MA,
+    optional: true,
+    description: 'SASL mechanism: `none`, `plaintext`, `scram_sha256`, `scram_sha512`, `oauthbearer` (`gssapi` is not supported yet).',
+  }),
+  username: param.string({ name: 'username', order: A, optional: true, description: 'SASL user name (oauthbearer: the OAuth client id).' }),
+  password: param.string({
+    name: 'password',
+    order: A,
+    optional: true,
+    secret: true,
+    description: 'SASL password (oauthbearer: the OAuth client secret).',
+  }),
+  saslTokenProvider: param.enum(['bearer', 'aws_msk_iam'], {
+    name: 'saslTokenProvider',
+    order: MA,
+    optional: true,
+    description: 'oauthbearer: `bearer` (client-credentials token from `oauthTokenEndpointUri`, the default); `aws_msk_iam` is not supported yet.',
+  }),
+  scopes: param.list({ name: 'scopes', order: A, optional: true, description: 'oauthbearer: scopes requested with the token.' }),
+  oauthTokenEndpointUri: param.string({
+    name: 'oauthTokenEndpointUri',
+    order: A,
+    optional: true,
+    description: 'oauthbearer: the OAuth token endpoint (client-credentials grant).',
+  }),
+  oauthExtensions: param.map({
+    name: 'oauthExtensions',
+    order: A,
+    optional: true,
+    description: 'oauthbearer: SASL extensions sent with the token, `k1=v1,k2=v2`.',
+  }),
+  awsRegion: param.string({ name: 'awsRegion', order: M, optional: true, description: 'aws_msk_iam: the AWS region.' }),
+  keytab: param.string({ name: 'keytab', order: A, optional: true, secret: true, description: 'gssapi: the keytab (not supported yet).' }),
+  realm: param.string({ name: 'realm', order: A, optional: true, description: 'gssapi: Kerberos realm.' }),
+  kerberosConfig: param.string({ name: 'kerberosConfig', order: A, optional: true, description: 'gssapi: krb5.conf content.' }),
+  kerberosServiceName: param.string({ name: 'kerberosServiceName', order: A, optional: true, description: 'gssapi: service name (default `kafka`).' }),
+  kerberosDisableFAST: param.bool({ name: 'kerberosDisableFAST', order: A, default: 'false', description: 'gssapi: disable PA-FX-FAST.' }),
+  tls: param.enum(['enable', 'disable'], {
+    name: 'tls',
+    order: MA,
+    optional: true,
+    description: 'TLS to the brokers: `enable` or `disable` (default).',
+  }),
+  ca: param.string({ name: 'ca', order: A, optional: true, description: 'tls: PEM CA certificate that signs the brokers.' }),
+  cert: param.string({ name: 'cert', order: A, optional: true, description: 'tls: PEM client certificate (with `key`).' }),
+  key: param.string({ name: 'key', order: A, optional: true, secret: true, description: 'tls: PEM client key (with `cert`).' }),
+  keyPassword: param.string({ name: 'keyPassword', order: A, optional: true, secret: true, description: 'tls: passphrase of an encrypted `key`.' }),
+  unsafeSsl: param.bool({ name: 'unsafeSsl', order: M, default: 'false', description: "tls: skip verification of the brokers' certificates." }),
+};
+
+export type KafkaConfigParams = ParsedParams<typeof params>;
+
+const KAFKA_VERSION = /^(?:\d+\.\d+\.\d+|0\.\d+\.\d+\.\d+)$/;
+
+/** `1,2,10-12` -> [1, 2, 10, 11, 12]; an error message naming the bad element otherwise. */
+export function parsePartitionLimitation(items: readonly string[]): { ids: number[] } | { error: string } {
+  const ids = new Set<number>();
+  for (const item of items) {
+    const range = /^(\d+)\s*-\s*(\d+)$/.exec(item);
+    if (range) {
+      const [from, to] = [Number(range[1]), Number(range[2])];
+      if (from > to) return { error: `range ${q(item)} is reversed` };
+      if (to - from > 100_000) return { error: `range ${q(item)} is too large` };
+      for (let i = from; i <= to; i++) ids.add(i);
+    } else if (/^\d+$/.test(item)) {
+      ids.add(Number(item));
+    } else {
+      return { error: `${q(item)} is not a partition number or a range such as 10-12` };
+    }
+  }
+  return { ids: [...ids].sort((a, b) => a - b) };
+}
+
+/**
+ * Parameters only a TriggerAuthentication supplies are reported in the parser's "missing required
+ * parameter" form, so the webhook (which cannot see authParams) defers them to the controller.
+ */
+const MISSING_FROM_AUTH = (name: string) => `missing required parameter ${q(name)} in [authParams]`;
+
+function credentialProblems(c: KafkaConfigParams): ValidationIssue[] {
+  const problems: ValidationIssue[] = [];
+  if (!c.username) problems.push({ parameter: 'username', message: `${MISSING_FROM_AUTH('username')}: no username given` });
+  if (!c.password) problems.push({ parameter: 'password', message: `${MISSING_FROM_AUTH('password')}: no password given` });
+  return problems;
+}
+
+function validate(c: KafkaConfigParams): ValidationIssue[] {
+  const problems: ValidationIssue[] = [];
+  if (c.bootstrapServers.some((s) => !s)) problems.push({ parameter: 'bootstrapServers', message: 'bootstrapServers has an empty entry' });
+  if (c.lagThreshold <= 0) problems.push({ parameter: 'lagThreshold', message: 'lagThreshold must be positive number' });
+  if (c.activationLagThreshold < 0)
+    problems.push({ parameter: 'activationLagThreshold', message: 'activationLagThreshold must be positive number' });
+  if (c.allowIdleConsumers && c.limitToPartitionsWithLag)
+    problems.push('allowIdleConsumers and limitToPartitionsWithLag cannot be set simultaneously');
+  if (c.limitToPartitionsWithLag && c.ensureEvenDistributionOfPartitions)
+    problems.push('limitToPartitionsWithLag and ensureEvenDistributionOfPartitions cannot be set simultaneously');
+  if (!c.topic) {
+    if (c.limitToPartitionsWithLag) problems.push({ parameter: 'topic', message: 'topic must be specified when using limitToPartitionsWithLag' });
+    if (c.ensureEvenDistributionOfPartitions)
+      problems.push({ parameter: 'topic', message: 'topic must be specified when using ensureEvenDistributionOfPartitions' });
+    if (!c.fullMetadata) problems.push({ parameter: 'topic', message: 'topic must be specified when using fullMetadata=false' });
+  }
+  if (c.partitionLimitation) {
+    const parsed = parsePartitionLimitation(c.partitionLimitation);
+    if ('error' in parsed) problems.push({ parameter: 'partitionLimitation', message: `partitionLimitation: ${parsed.error}` });
+  }
+  if (!KAFKA_VERSION.test(c.version)) problems.push({ parameter: 'version', message: `error parsing kafka version: invalid version ${q(c.version)}` });
+  if (c.tls === 'enable' && Boolean(c.cert) !== Boolean(c.key)) problems.push('cert and key must both be provided or both be empty');
+  switch (c.sasl ?? 'none') {
+    case 'none':
+      break;
+    case 'plaintext':
+    case 'scram_sha256':
+    case 'scram_sha512':
+      problems.push(...credentialProblems(c));
+      break;
+    case 'oauthbearer':
+      if ((c.saslTokenProvider ?? 'bearer') === 'aws_msk_iam') {
+        problems.push({
+          parameter: 'saslTokenProvider',
+          message: 'saslTokenProvider "aws_msk_iam" is not supported yet, supported values are [bearer]',
+        });
+        break;
+      }
+      problems.push(...credentialProblems(c));
+      if (!c.oauthTokenEndpointUri)
+        problems.push({ parameter: 'oauthTokenEndpointUri', message: `${MISSING_FROM_AUTH('oauthTokenEndpointUri')}: no oauth token endpoint uri given` });
+      break;
+    case 'gssapi':
+      problems.push({
+        parameter: 'sasl',
+        message: `sasl mode "gssapi" is not supported yet, supported values are [${SUPPORTED_KAFKA_SASL_MODES.join(' ')}]`,
+      });
+      break;
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lag computation (pure).
+
+export interface PartitionOffsets {
+  topic: string;
+  partition: number;
+  /** Committed offset of the group; -1 when nothing is committed. */
+  committed: number;
+  /** Newest offset (high watermark) of the partition. */
+  latest: number;
+}
+
+export type LagOptions = Pick<
+  KafkaConfigParams,
+  | 'lagThreshold'
+  | 'offsetResetPolicy'
+  | 'allowIdleConsumers'
+  | 'excludePersistentLag'
+  | 'scaleToZeroOnInvalidOffset'
+  | 'limitToPartitionsWithLag'
+  | 'ensureEvenDistributionOfPartitions'
+>;
+
+export interface LagResult {
+  /** The lag reported to the HPA (capped, persistent lag excluded when asked). */
+  lag: number;
+  /** The uncapped lag with persistent lag: decides activation. */
+  lagWithPersistent: number;
+}
+
+/** Divisors of n in ascending order. */
+export function divisors(n: number): number[] {
+  const small: number[] = [];
+  const large: number[] = [];
+  for (let i = 1; i * i <= n; i++) {
+    if (n % i === 0) {
+      small.push(i);
+      if (i !== n / i) large.unshift(n / i);
+    }
+  }
+  return [...small, ...large];
+}
+
+/**
+ * The lag of one poll. `previous` holds each partition's committed offset as of the previous poll
+ * (`topic/partition` keys) and is updated in place (only used with excludePersistentLag).
+ */
+export function computeLag(partitions: readonly PartitionOffsets[], o: LagOptions, previous: Map<string, number>): LagResult {
+  let lag = 0;
+  let lagWithPersistent = 0;
+  let partitionsWithLag = 0;
+  for (const p of partitions) {
+    const [scaling, real] = partitionLag(p, o, previous);
+    lag += scaling;
+    lagWithPersistent += real;
+    if (scaling > 0) partitionsWithLag += 1;
+  }
+  const totalPartitions = partitions.length;
+  if (!o.allowIdleConsumers || o.limitToPartitionsWithLag || o.ensureEvenDistributionOfPartitions) {
+    let upperBound = totalPartitions;
+    if (o.ensureEvenDistributionOfPartitions) {
+      const factor = divisors(totalPartitions).find((f) => f * o.lagThreshold >= lag) ?? totalPartitions;
+      lag = factor * o.lagThreshold;
+    }
+    if (o.limitToPartitionsWithLag) upperBound = partitionsWithLag;
+    if (Math.trunc(lag / o.lagThreshold) > upperBound) lag = upperBound * o.lagThreshold;
+  }
+  return { lag, lagWithPersistent };
+}
+
+function partitionLag(p: PartitionOffsets, o: LagOptions, previous: Map<string, number>): [number, number] {
+  if (p.committed < 0) {
+    if (o.scaleToZeroOnInvalidOffset) return [0, 0];
+    return o.offsetResetPolicy === 'latest' ? [1, 1] : [p.latest, p.latest];
+  }
+  const real = p.latest - p.committed;
+  if (o.excludePersistentLag) {
+    const key = `${p.topic}/${p.partition}`;
+    const before = previous.get(key);
+    if (before === p.committed) return [0, real];
+    previous.set(key, p.committed);
+  }
+  return [real, real];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared admin clients.
+
+/**
+ * Admin clients per cluster + credentials. A broker handles one request at a time per connection,
+ * so one client would queue every scaler's polls behind each other; a few connections in turn
+ * keep polls parallel while the number stays bounded whatever the number of triggers.
+ */
+export const KAFKA_CONNECTIONS_PER_CLUSTER = 4;
+
+interface KafkaConnection {
+  admin: Admin;
+  connected?: Promise<void>;
+}
+
+interface KafkaCluster {
+  connections: KafkaConnection[];
+  next: number;
+}
+
+const sharedAdmins = new SharedClients<KafkaCluster>(async (cluster) => {
+  await Promise.all(cluster.connections.map((c) => c.admin.disconnect()));
+});
+
+/** Number of live Kafka client pools (one per cluster + credentials). */
+export function kafkaClientCount(): number {
+  return sharedAdmins.size;
+}
+
+async function fetchOAuthToken(c: KafkaConfigParams, timeoutMs: number): Promise<{ value: string; extensions?: Record<string, string> }> {
+  const body = new URLSearchParams({ grant_type: 'client_credentials' });
+  if (c.scopes?.length) body.set('scope', c.scopes.join(' '));
+  const response = await fetch(c.oauthTokenEndpointUri ?? '', {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(c.username ?? '')}:${encodeURIComponent(c.password ?? '')}`).toString('base64')}`,
+    },
+    body,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  if (!response.ok) throw new Error(`oauth token endpoint returned ${response.status}`);
+  const token = (await response.json()) as { access_token?: unknown };
+  if (typeof token.access_token !== 'string') throw new Error('oauth token endpoint returned no access_token');
+  return { value: token.access_token, extensions: c.oauthExtensions };
+}
+
+function saslOptions(c: KafkaConfigParams, timeoutMs: number): SASLOptions | undefined {
+  const username = c.username ?? '';
+  const password = c.password ?? '';
+  switch (c.sasl ?? 'none') {
+    case 'plaintext':
+      return { mechanism: 'plain', username, password };
+    case 'scram_sha256':
+      return { mechanism: 'scram-sha-256', username, password };
+    case 'scram_sha512':
+      return { mechanism: 'scram-sha-512', username, password };
+    case 'oauthbearer':
+      return { mechanism: 'oauthbearer', oauthBearerProvider: () => fetchOAuthToken(c, timeoutMs) };
+    default:
+      return undefined;
+  }
+}
+
+function kafkaLogCreator(logger: ScalerLogger | undefined) {
+  return () =>
+    ({ namespace, log }: { namespace: string; log: { message: string; broker?: string; error?: string } }) => {
+      // The client's own retries are noisy; poll errors are reported by the caller.
+      logger?.debug({ scaler: 'kafka', component: namespace, broker: log.broker, error: log.error }, log.message);
+    };
+}
+
+function connectionKey(c: KafkaConfigParams, timeoutMs: number): string {
+  return [
+    [...c.bootstrapServers].join(','),
+    c.sasl ?? 'none',
+    c.tls ?? 'disable',
+    String(c.unsafeSsl),
+    timeoutMs,
+    credentialsHash(c.username, c.password, c.ca, c.cert, c.key, c.keyPassword, c.oauthTokenEndpointUri, c.scopes?.join(','), JSON.stringify(c.oauthExtensions ?? {})),
+  ].join('|');
+}
+
+function createCluster(c: KafkaConfigParams, timeoutMs: number, logger: ScalerLogger | undefined): KafkaCluster {
+  return { connections: Array.from({ length: KAFKA_CONNECTIONS_PER_CLUSTER }, () => createConnection(c, timeoutMs, logger)), next: 0 };
+}
+
+function createConnection(c: KafkaConfigParams, timeoutMs: number, logger: ScalerLogger | undefined): KafkaConnection {
+  const config: KafkaConfig = {
+    clientId: 'keda-ts',
+    brokers: [...c.bootstrapServers],
+    connectionTimeout: Math.min(timeoutMs, 3000),
+    authenticationTimeout: timeoutMs,
+    requestTimeout: timeoutMs,
+    enforceRequestTimeout: true,
+    retry: { retries: 1, initialRetryTime: 100, maxRetryTime: Math.max(200, Math.trunc(timeoutMs / 2)) },
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogCreator(logger),
+    sasl: saslOptions(c, timeoutMs),
+  };
+  if (c.tls === 'enable') {
+    config.ssl = {
+      rejectUnauthorized: !c.unsafeSsl,
+      ...(c.ca ? { ca: [c.ca] } : {}),
+      ...(c.cert && c.key ? { cert: c.cert, key: c.key, passphrase: c.keyPassword } : {}),
+    };
+  }
+  return { admin: new Kafka(config).admin() };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scaler.
+
+class KafkaScaler implements Scaler {
+  readonly type = 'kafka';
+  private readonly lease;
+  private readonly previous = new Map<string, number>();
+  private readonly partitionFilter?: Set<number>;
+  private readonly secrets: (string | undefined)[];
+  private closed = false;
+
+  constructor(
+    private readonly config: KafkaConfigParams,
+    private readonly name: string,
+    private readonly metricType: 'AverageValue' | 'Value',
+    private readonly timeoutMs: number,
+    private readonly ctx: ScalerContext,
+  ) {
+    this.lease = sharedAdmins.acquire(connectionKey(config, timeoutMs), () => createCluster(config, timeoutMs, ctx.logger));
+    if (config.topic && config.partitionLimitation) {
+      const parsed = parsePartitionLimitation(config.partitionLimitation);
+      if ('ids' in parsed) this.partitionFilter = new Set(parsed.ids);
+    }
+    this.secrets = [config.password, config.key, config.keyPassword];
+  }
+
+  getMetricSpecForScaling() {
+    return [externalMetricSpec(this.name, metricTargetInt(this.metricType, this.config.lagThreshold))];
+  }
+
+  async getMetricsAndActivity(requested: string, options?: { signal?: AbortSignal }): Promise<MetricsAndActivity> {
+    const where = `kafka group ${q(this.config.consumerGroup)}${this.config.topic ? ` topic ${q(this.config.topic)}` : ''} at ${this.config.bootstrapServers.join(',')}`;
+    if (this.closed) throw new Error(`error getting lag of ${where}: the scaler is closed`);
+    let offsets: PartitionOffsets[];
+    try {
+      offsets = await withDeadline(this.readOffsets(), this.timeoutMs, 'request', options?.signal);
+    } catch (err) {
+      throw new Error(`error getting lag of ${where}: ${redact((err as Error).message, this.secrets)}`, { cause: err });
+    }
+    const { lag, lagWithPersistent } = computeLag(offsets, this.config, this.previous);
+    return {
+      metrics: [metricValue(requested, lag, this.ctx.now())],
+      isActive: lagWithPersistent > this.config.activationLagThreshold,
+    };
+  }
+
+  /** The next client of the cluster's pool (round robin); connects it on first use. */
+  private async admin(): Promise<Admin> {
+    const cluster = this.lease.client;
+    const conn = cluster.connections[cluster.next];
+    cluster.next = (cluster.next + 1) % cluster.connections.length;
+    conn.connected ??= conn.admin.connect().catch((err: unknown) => {
+      conn.connected = undefined;
+      throw err;
+    });
+    await conn.connected;
+    return conn.admin;
+  }
+
+  /** Committed and newest offsets of every partition considered, fetched in parallel. */
+  private async readOffsets(): Promise<PartitionOffsets[]> {
+    const admin = await this.admin();
+    const group = this.config.consumerGroup;
+    let topics: string[];
+    let committed: Awaited<ReturnType<Admin['fetchOffsets']>>;
+    if (this.config.topic) {
+      topics = [this.config.topic];
+      const [c, latest] = await Promise.all([
+        admin.fetchOffsets({ groupId: group, topics }),
+        admin.fetchTopicOffsets(this.config.topic),
+      ]);
+      committed = c;
+      return this.join(committed, new Map([[this.config.topic, latest]]));
+    }
+    committed = await admin.fetchOffsets({ groupId: group });
+    topics = committed.map((t) => t.topic);
+    const latest = new Map(await Promise.all(topics.map(async (t) => [t, await admin.fetchTopicOffsets(t)] as const)));
+    return this.join(committed, latest);
+  }
+
+  private join(
+    committed: Awaited<ReturnType<Admin['fetchOffsets']>>,
+    latest: Map<string, Awaited<ReturnType<Admin['fetchTopicOffsets']>>>,
+  ): PartitionOffsets[] {
+    const committedOf = new Map<string, number>();
+    for (const t of committed) for (const p of t.partitions) committedOf.set(`${t.topic}/${p.partition}`, Number(p.offset));
+    const out: PartitionOffsets[] = [];
+    for (const [topic, partitions] of latest) {
+      const considered = partitions.filter((p) => !this.partitionFilter || this.partitionFilter.has(p.partition));
+      if (considered.length === 0) throw new Error(`no active partitions in topic ${topic}`);
+      for (const p of considered) {
+        out.push({ topic, partition: p.partition, committed: committedOf.get(`${topic}/${p.partition}`) ?? -1, latest: Number(p.offset) });
+      }
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.lease.release();
+  }
+}
+
+export const kafkaScaler = defineScaler({
+  type: 'kafka',
+  description:
+    'Scales on the lag of a Kafka consumer group: the newest offset minus the committed offset, summed over the partitions, ' +
+    'capped at partitions × lagThreshold unless idle consumers are allowed. Authentication: SASL PLAIN, SCRAM-SHA-256/512, ' +
+    'OAUTHBEARER (client-credentials token) and TLS, with `sasl`/`tls` from the trigger or a TriggerAuthentication. ' +
+    'The request timeout is KEDA_HTTP_DEFAULT_TIMEOUT.',
+  params,
+  validate,
+  example: { bootstrapServers: 'kafka-0.kafka.svc:9092,kafka-1.kafka.svc:9092', consumerGroup: 'orders-workers', topic: 'orders', lagThreshold: '50' },
+  exampleAuth: { sasl: 'scram_sha512', username: 'keda', password: 'replace-with-the-password', tls: 'enable' },
+  create(config, input, ctx) {
+    const name = metricName(input.triggerIndex, config.topic ? `kafka-${config.topic}` : `kafka-${config.consumerGroup}-topics`);
+    return new KafkaScaler(config, name, externalMetricType(input.metricType), ctx.httpTimeoutMs, ctx);
+  },
+});
