@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectToApiServer } from '@keda-ts/k8s';
+import { CertificateManager, serviceHosts, waitForFiles } from '@keda-ts/certificates';
+import { KubeClient, connectToApiServer } from '@keda-ts/k8s';
 import { createMetricsServer } from '@keda-ts/metrics-service';
 import { Operator } from '@keda-ts/operator';
 import { KEDA_TS_VERSION, runApp } from '@keda-ts/runtime';
@@ -36,24 +36,59 @@ void runApp({
     app.onShutdown('operator', () => operator.stop());
     void operator.start();
 
-    // The gRPC metrics service needs the certificates: without them the adapter cannot be served.
-    const certFiles = ['ca.crt', 'tls.crt', 'tls.key'].map((f) => join(config.certDir, f));
-    const missing = certFiles.filter((f) => !existsSync(f));
-    if (missing.length) {
-      app.logger.warn({ certDir: config.certDir, missing }, 'gRPC metrics service not started: certificates missing');
-      return;
+    if (config.enableCertRotation) {
+      const services = [config.operatorServiceName, config.metricsServerServiceName];
+      if (config.enableWebhookPatching) services.push(config.webhooksServiceName);
+      const client = new KubeClient(connection.kubeConfig, { qps: config.kubeApiQps, burst: config.kubeApiBurst });
+      const certificates = new CertificateManager({
+        client,
+        namespace: config.podNamespace,
+        secretName: config.certSecretName,
+        certDir: config.certDir,
+        policy: {
+          caValidityMs: config.caValidity,
+          caRenewBeforeMs: config.caRenewBefore,
+          validityMs: config.certValidity,
+          renewBeforeMs: config.certRenewBefore,
+          rolloverDelayMs: config.certRolloverDelay,
+          hosts: [...serviceHosts(services, config.podNamespace, config.k8sClusterDomain), ...list(config.certExtraHosts)],
+        },
+        checkIntervalMs: config.certCheckInterval,
+        validatingWebhookName: config.enableWebhookPatching ? config.validatingWebhookName : undefined,
+        apiServiceName: config.enableApiservicePatching ? 'v1beta1.external.metrics.k8s.io' : undefined,
+        logger: app.logger.child({ subsystem: 'certificates' }),
+      });
+      app.health.addReadinessCheck('certificates', () =>
+        certificates.ready ? { ok: true } : { ok: false, message: `Secret ${config.podNamespace}/${config.certSecretName} not written yet` },
+      );
+      // Stopped after the gRPC server (hooks run in reverse order).
+      app.onShutdown('certificate rotation', async () => {
+        await certificates.stop();
+        client.close();
+      });
+      certificates.start();
     }
-    const metricsServer = createMetricsServer({
-      provider: operator.metricsProvider,
-      tls: { certDir: config.certDir },
-      bindAddress: config.metricsServiceBindAddress.host || '0.0.0.0',
-      port: config.metricsServiceBindAddress.port,
-      logger: app.logger,
+
+    // The gRPC metrics service waits for its certificates (written by the rotation above or mounted).
+    const certFiles = ['ca.crt', 'tls.crt', 'tls.key'].map((f) => join(config.certDir, f));
+    let stopping = false;
+    app.onShutdown('gRPC metrics service start', () => {
+      stopping = true;
     });
-    app.onShutdown('gRPC metrics service', () => metricsServer.stop());
-    void metricsServer.start().then(
-      (port) => app.logger.info({ port }, 'gRPC metrics service listening'),
-      (err: unknown) => app.logger.error({ err }, 'gRPC metrics service failed to start'),
-    );
+    void (async () => {
+      if (!(await waitForFiles(certFiles, { intervalMs: 1_000, stopped: () => stopping }))) return;
+      if (stopping) return;
+      const metricsServer = createMetricsServer({
+        provider: operator.metricsProvider,
+        tls: { certDir: config.certDir },
+        bindAddress: config.metricsServiceBindAddress.host || '0.0.0.0',
+        port: config.metricsServiceBindAddress.port,
+        logger: app.logger,
+      });
+      app.onShutdown('gRPC metrics service', () => metricsServer.stop());
+      const port = await metricsServer.start();
+      app.logger.info({ port }, 'gRPC metrics service listening');
+    })().catch((err: unknown) => app.logger.error({ err }, 'gRPC metrics service failed to start'));
+    app.logger.info({ certDir: config.certDir }, 'gRPC metrics service starts once its certificates are in the cert dir');
   },
 });
