@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { CertificateManager, serviceHosts, waitForFiles } from '@keda-ts/certificates';
 import { KubeClient, connectToApiServer } from '@keda-ts/k8s';
 import { createMetricsServer } from '@keda-ts/metrics-service';
-import { Operator } from '@keda-ts/operator';
-import { KEDA_TS_VERSION, runApp } from '@keda-ts/runtime';
+import { KedaOperatorMetrics, Operator } from '@keda-ts/operator';
+import { KEDA_TS_VERSION, runApp, startMetricsEndpoint } from '@keda-ts/runtime';
 import { scalers } from '@keda-ts/scalers';
 import { controllerOptions } from './options';
 
@@ -17,9 +17,15 @@ void runApp({
   },
   component: 'controller',
   options: controllerOptions,
-  start({ config, ...app }) {
+  async start({ config, ...app }) {
     const connection = connectToApiServer(app, { kubeconfigPath: config.kubeconfig });
+    const metrics = config.enablePrometheusMetrics ? new KedaOperatorMetrics({ version: KEDA_TS_VERSION, gitCommit: process.env['GIT_COMMIT'] }) : undefined;
+    if (metrics) {
+      const server = await startMetricsEndpoint(metrics.registry, config.metricsBindAddress, app.logger);
+      app.onShutdown('Prometheus metrics endpoint', () => new Promise<void>((r) => server.close(() => r())));
+    }
     const operator = new Operator({
+      metrics,
       kubeConfig: connection.kubeConfig,
       logger: app.logger,
       registry: scalers,

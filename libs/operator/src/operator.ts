@@ -18,6 +18,7 @@ import { ScaleLoops } from './scale-loops';
 import { ScalersCache } from './scalers-cache';
 import { resolveScaleTarget, resolveTargetEnv, type ScaleTarget } from './scale-target';
 import { ScaledObjectMetricsProvider } from './metrics-provider';
+import { noopOperatorMetrics, type OperatorMetricsRecorder } from './prometheus';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -38,6 +39,8 @@ export interface OperatorOptions {
   onRequest?: (method: string, path: string) => void;
   /** How late each scale-loop tick ran against its plan (keda_internal_scale_loop_latency_seconds). */
   onScaleLoopLag?: (key: string, lagMs: number) => void;
+  /** Prometheus metrics (KEDA's names); default: none recorded. */
+  metrics?: OperatorMetricsRecorder;
 }
 
 const PAUSE_KEYS = [
@@ -103,6 +106,8 @@ export class Operator {
 
   constructor(options: OperatorOptions) {
     const { logger } = options;
+    const metrics = options.metrics ?? noopOperatorMetrics;
+    const splitKey = (key: string) => key.split('/') as [string, string];
     const now = options.now ?? (() => new Date());
     this.client = new KubeClient(options.kubeConfig, { qps: options.qps, burst: options.burst, onRequest: options.onRequest });
     // Events get their own rate limit, so that they never hold up reconciles and scaling.
@@ -171,13 +176,25 @@ export class Operator {
       now,
       metricTimeoutMs: options.metricTimeoutMs ?? 10_000,
       cachedReplicas,
+      onPoll: (key, _so, evaluation, rule) => {
+        const [ns, name] = splitKey(key);
+        if (evaluation) metrics.scalerReadings('scaledobject', ns, name, evaluation.readings);
+        // No evaluation with a resolved target: the scalers could not be built.
+        else if (rule !== 'target-not-resolved') metrics.scalableError('scaledobject', ns, name);
+      },
     });
     this.loops = new ScaleLoops(
       {
         poll: (key) => this.poller.poll(key),
         intervalMs: (key) => this.poller.intervalMs(key),
-        onStop: (key) => this.poller.forget(key),
-        onLag: options.onScaleLoopLag,
+        onStop: (key) => {
+          this.poller.forget(key);
+          metrics.forget('scaledobject', ...splitKey(key));
+        },
+        onLag: (key, lagMs) => {
+          metrics.scaleLoopLag('scaledobject', ...splitKey(key), lagMs);
+          options.onScaleLoopLag?.(key, lagMs);
+        },
       },
       (key) => {
         const [ns, name] = key.split('/');
@@ -210,6 +227,8 @@ export class Operator {
     );
     for (const w of this.scaledObjects) {
       w.on((type, obj, old) => {
+        // `old` is the informer's previous copy, so a re-listed object is not counted twice.
+        metrics.scaledObjectChanged(old, type === 'delete' ? undefined : obj);
         if (type !== 'update' || scaledObjectChangeMatters(old, obj)) this.queue.add(keyOf(obj));
       });
     }
