@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { CertificateManager, serviceHosts, waitForFiles } from '@keda-ts/certificates';
 import { connectToApiServer, KubeClient, KubeLeaseStore, LeaderElector, LeaderOnly } from '@keda-ts/k8s';
 import { createMetricsServer } from '@keda-ts/metrics-service';
-import { decisionDebugProvider, Operator } from '@keda-ts/operator';
-import { KEDA_TS_VERSION, runApp } from '@keda-ts/runtime';
+import { decisionDebugProvider, KedaOperatorMetrics, Operator } from '@keda-ts/operator';
+import { KEDA_TS_VERSION, runApp, startMetricsEndpoint } from '@keda-ts/runtime';
 import { scalers } from '@keda-ts/scalers';
 import { controllerOptions } from './options';
 
@@ -33,14 +34,20 @@ void runApp({
   },
   component: 'controller',
   options: controllerOptions,
-  start({ config, ...app }) {
+  async start({ config, ...app }) {
     const tokenExpiry = config.boundServiceAccountTokenExpiry;
     if (tokenExpiry < 3_600_000 || tokenExpiry > 21_600_000)
       throw new Error(`KEDA_BOUND_SERVICE_ACCOUNT_TOKEN_EXPIRY must be between 1h and 6h, got ${tokenExpiry / 1000}s`);
     const connection = connectToApiServer(app, { kubeconfigPath: config.kubeconfig });
+    const metrics = config.enablePrometheusMetrics ? new KedaOperatorMetrics({ version: KEDA_TS_VERSION, gitCommit: process.env['GIT_COMMIT'] }) : undefined;
+    if (metrics) {
+      const server = await startMetricsEndpoint(metrics.registry, config.metricsBindAddress, app.logger);
+      app.onShutdown('Prometheus metrics endpoint', () => new Promise<void>((r) => server.close(() => r())));
+    }
     // Unique per process: a restarted container must not mistake its predecessor's Lease for its own.
     const identity = `${config.podName || hostname()}_${randomUUID()}`;
     const operator = new Operator({
+      metrics,
       standby: config.leaderElect,
       userAgent: `keda-ts-controller/${KEDA_TS_VERSION} (${identity})`,
       kubeConfig: connection.kubeConfig,
@@ -98,24 +105,62 @@ void runApp({
     app.onShutdown('operator', () => operator.stop());
     void operator.start();
 
-    // The gRPC metrics service needs the certificates: without them the adapter cannot be served.
-    const certFiles = ['ca.crt', 'tls.crt', 'tls.key'].map((f) => join(config.certDir, f));
-    const missing = certFiles.filter((f) => !existsSync(f));
-    if (missing.length) {
-      app.logger.warn({ certDir: config.certDir, missing }, 'gRPC metrics service not started: certificates missing');
-      return;
+    if (config.enableCertRotation) {
+      const services = [config.operatorServiceName, config.metricsServerServiceName];
+      if (config.enableWebhookPatching) services.push(config.webhooksServiceName);
+      const client = new KubeClient(connection.kubeConfig, { qps: config.kubeApiQps, burst: config.kubeApiBurst });
+      const certificates = new CertificateManager({
+        client,
+        namespace: config.podNamespace,
+        secretName: config.certSecretName,
+        certDir: config.certDir,
+        policy: {
+          caValidityMs: config.caValidity,
+          caRenewBeforeMs: config.caRenewBefore,
+          validityMs: config.certValidity,
+          renewBeforeMs: config.certRenewBefore,
+          rolloverDelayMs: config.certRolloverDelay,
+          hosts: [...serviceHosts(services, config.podNamespace, config.k8sClusterDomain), ...list(config.certExtraHosts)],
+        },
+        checkIntervalMs: config.certCheckInterval,
+        validatingWebhookName: config.enableWebhookPatching ? config.validatingWebhookName : undefined,
+        apiServiceName: config.enableApiservicePatching ? 'v1beta1.external.metrics.k8s.io' : undefined,
+        logger: app.logger.child({ subsystem: 'certificates' }),
+      });
+      app.health.addReadinessCheck('certificates', () =>
+        certificates.ready ? { ok: true } : { ok: false, message: `Secret ${config.podNamespace}/${config.certSecretName} not written yet` },
+      );
+      // Stopped after the gRPC server (hooks run in reverse order).
+      app.onShutdown('certificate rotation', async () => {
+        await certificates.stop();
+        client.close();
+      });
+      certificates.start();
     }
-    const metricsServer = createMetricsServer({
-      provider: operator.metricsProvider,
-      debug: decisionDebugProvider(operator.traces),
-      tls: { certDir: config.certDir },
-      bindAddress: config.metricsServiceBindAddress.host || '0.0.0.0',
-      port: config.metricsServiceBindAddress.port,
-      logger: app.logger,
+
+    // The gRPC metrics service waits for its certificates (written by the rotation above or mounted);
+    // only the leader serves it: a standby does not listen, so the adapter reaches the leader.
+    const certFiles = ['ca.crt', 'tls.crt', 'tls.key'].map((f) => join(config.certDir, f));
+    let stopping = false;
+    app.onShutdown('gRPC metrics service start', () => {
+      stopping = true;
     });
-    const grpc = new LeaderOnly('gRPC metrics service', metricsServer, app.logger);
-    leaderOnly.push(grpc);
-    app.onShutdown('gRPC metrics service', () => grpc.set(false));
-    if (operator.isLeading) void grpc.set(true);
+    void (async () => {
+      if (!(await waitForFiles(certFiles, { intervalMs: 1_000, stopped: () => stopping }))) return;
+      if (stopping) return;
+      const metricsServer = createMetricsServer({
+        provider: operator.metricsProvider,
+        debug: decisionDebugProvider(operator.traces),
+        tls: { certDir: config.certDir },
+        bindAddress: config.metricsServiceBindAddress.host || '0.0.0.0',
+        port: config.metricsServiceBindAddress.port,
+        logger: app.logger,
+      });
+      const grpc = new LeaderOnly('gRPC metrics service', metricsServer, app.logger);
+      leaderOnly.push(grpc);
+      app.onShutdown('gRPC metrics service', () => grpc.set(false));
+      if (operator.isLeading) await grpc.set(true);
+    })().catch((err: unknown) => app.logger.error({ err }, 'gRPC metrics service failed to start'));
+    app.logger.info({ certDir: config.certDir }, 'gRPC metrics service starts once its certificates are in the cert dir');
   },
 });

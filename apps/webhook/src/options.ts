@@ -17,7 +17,7 @@ export const webhookOptions = {
   }),
   certDir: option.string({
     flag: 'cert-dir',
-    env: 'WEBHOOK_CERT_DIR',
+    env: 'CERT_DIR',
     placeholder: '<dir>',
     default: '/certs',
     description: 'Directory with the serving certificate tls.crt and key tls.key; reloaded when they change.',

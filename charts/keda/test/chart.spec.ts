@@ -545,6 +545,29 @@ describe('keda chart', () => {
     });
   });
 
+  describe('Grafana dashboard', () => {
+    it('is off by default; when on, a ConfigMap for the Grafana sidecar holds dashboards/keda.json', () => {
+      expect(defaults.some((o) => o.metadata.name === 'keda-grafana-dashboard')).toBe(false);
+      const objects = render({ 'grafanaDashboard.enabled': true });
+      const cm = find(objects, 'ConfigMap', 'keda-grafana-dashboard', ns);
+      expect(cm.metadata.labels).toMatchObject({ grafana_dashboard: '1', 'app.kubernetes.io/part-of': 'keda' });
+      const dashboard = JSON.parse(cm.data['keda.json']) as { title: string; panels: { targets?: { expr: string }[] }[] };
+      expect(dashboard).toEqual(JSON.parse(readFileSync(path.join(CHART_DIR, 'dashboards', 'keda.json'), 'utf8')));
+      const exprs = dashboard.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr).join('\n');
+      for (const name of [
+        'keda_scaler_metrics_value',
+        'keda_scaler_metrics_latency_seconds',
+        'keda_scaler_active',
+        'keda_scaler_detail_errors_total',
+        'keda_scaled_object_errors_total',
+        'keda_scaled_job_errors_total',
+        'keda_internal_scale_loop_latency_seconds',
+        'keda_build_info',
+      ])
+        expect(exprs).toContain(name);
+    });
+  });
+
   describe('values.schema.json', () => {
     it.each<[Record<string, string | number | boolean>, RegExp]>([
       [{ 'controller.replicaCount': 'two' }, /at '\/controller\/replicaCount': got string, want integer/],
@@ -583,6 +606,16 @@ describe('keda chart', () => {
         }),
       );
     }, 60_000);
+
+    it('the controller reads the certificate and metrics settings the chart sets in its environment', () => {
+      const c = container(defaults, CONTROLLER);
+      for (const name of ['CERT_DIR', 'CERT_SECRET_NAME', 'ENABLE_CERT_ROTATION', 'OPERATOR_SERVICE_NAME', 'METRICS_SERVER_SERVICE_NAME', 'WEBHOOKS_SERVICE_NAME', 'VALIDATING_WEBHOOK_NAME', 'K8S_CLUSTER_DOMAIN', 'POD_NAMESPACE', 'ENABLE_PROMETHEUS_METRICS']) {
+        expect(c.env.some((e: { name: string }) => e.name === name)).toBe(true);
+        expect(`${name}: ${help['controller'].includes(`[env: ${name}]`)}`).toBe(`${name}: true`);
+      }
+      expect(env(c, 'ENABLE_CERT_ROTATION')).toBe('true');
+      for (const app of ['metrics-adapter', 'webhook']) expect(`${app}: ${help[app].includes('[env: CERT_DIR]')}`).toBe(`${app}: true`);
+    });
 
     it.each(DEPLOYMENTS)('every flag given to %s exists', (deployment) => {
       const text = help[APP_OF[deployment]];

@@ -67,6 +67,8 @@ export interface ApiServiceToLocalhost {
   caPem?: string;
   groupPriorityMinimum?: number;
   versionPriority?: number;
+  /** Wait until the APIService is Available (default true); false when its caBundle is patched later. */
+  waitAvailable?: boolean;
 }
 
 function apiServiceName(a: { group: string; version: string }): string {
@@ -103,6 +105,7 @@ export async function registerApiServiceToLocalhost(kc: k8s.KubeConfig, a: ApiSe
       ...(a.caPem ? { caBundle: Buffer.from(a.caPem).toString('base64') } : { insecureSkipTLSVerify: true }),
     },
   } as k8s.KubernetesObject);
+  if (a.waitAvailable === false) return;
   const api = kc.makeApiClient(k8s.ApiregistrationV1Api);
   await waitFor(
     async () => {

@@ -2,12 +2,12 @@
  * The HTTPS admission server: a plain node:https handler for KEDA's paths, AdmissionReview v1 in
  * and out, a body size limit, and the serving certificate reloaded when its files change.
  */
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import https from 'node:https';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { SecureContextOptions } from 'node:tls';
+import { CertificateFilesWatcher, type CertificateMaterial } from '@keda-ts/certificates';
 import type { Logger } from '@keda-ts/runtime';
 import type { WebhookMetrics } from './metrics';
 import { AdmissionInputError, parseAdmissionReview, reviewResponse, verdictResponse, type AdmissionRequest, type Verdict } from './review';
@@ -148,13 +148,13 @@ export const servingCertificateIn = (dir: string): ServingCertificate => ({
 });
 
 /**
- * node:https around the app. The certificate is read at start (missing files are retried: the
- * server is not ready until a certificate loads) and re-read when either file changes.
+ * node:https around the app. The certificate is read at start and followed by the shared
+ * {@link CertificateFilesWatcher}: missing files are waited for (the server is not ready until a
+ * certificate loads) and a rotated pair is used for new connections without a restart.
  */
 export class AdmissionServer {
   private server?: https.Server;
-  private loaded = false;
-  private readonly watched: string[] = [];
+  private watcher?: CertificateFilesWatcher;
 
   constructor(
     private readonly app: RequestListener,
@@ -164,44 +164,29 @@ export class AdmissionServer {
   ) {}
 
   get hasCertificate(): boolean {
-    return this.loaded;
+    return this.watcher?.current !== undefined;
   }
 
-  private read(): SecureContextOptions | undefined {
-    try {
-      return { cert: readFileSync(this.cert.certFile), key: readFileSync(this.cert.keyFile), minVersion: 'TLSv1.2' };
-    } catch (err) {
-      this.logger.warn({ err: (err as Error).message, ...this.cert }, 'serving certificate not readable');
-      return undefined;
-    }
-  }
-
-  private reload(): void {
-    const ctx = this.read();
-    if (!ctx || !this.server) return;
-    try {
-      this.server.setSecureContext(ctx);
-      this.loaded = true;
-      this.logger.info(this.cert, 'serving certificate loaded');
-    } catch (err) {
-      this.logger.error({ err: (err as Error).message, ...this.cert }, 'serving certificate invalid; keeping the previous one');
-    }
+  private context(m: CertificateMaterial): SecureContextOptions {
+    return { cert: m.cert, key: m.key, minVersion: 'TLSv1.2' };
   }
 
   async listen(port: number, host?: string): Promise<number> {
-    const ctx = this.read();
+    this.watcher = await CertificateFilesWatcher.open({ cert: this.cert.certFile, key: this.cert.keyFile }, this.logger, {
+      pollIntervalMs: this.pollIntervalMs,
+    });
+    const initial = this.watcher.current;
     // Without a certificate yet, TLS handshakes fail until the files appear.
-    this.server = https.createServer({ ...(ctx ?? {}), requestTimeout: 30_000, headersTimeout: 15_000 }, this.app);
+    this.server = https.createServer({ ...(initial ? this.context(initial) : {}), requestTimeout: 30_000, headersTimeout: 15_000 }, this.app);
     this.server.keepAliveTimeout = 60_000;
-    if (ctx) {
-      this.loaded = true;
-      this.logger.info(this.cert, 'serving certificate loaded');
-    }
-    for (const file of [this.cert.certFile, this.cert.keyFile]) {
-      watchFile(file, { interval: this.pollIntervalMs, persistent: false }, () => this.reload());
-      this.watched.push(file);
-    }
     const server = this.server;
+    this.watcher.onChange((m) => {
+      try {
+        server.setSecureContext(this.context(m));
+      } catch (err) {
+        this.logger.error({ err: (err as Error).message, ...this.cert }, 'serving certificate invalid; keeping the previous one');
+      }
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -215,7 +200,7 @@ export class AdmissionServer {
   }
 
   async close(): Promise<void> {
-    for (const f of this.watched) unwatchFile(f);
+    this.watcher?.close();
     const server = this.server;
     if (!server) return;
     await new Promise<void>((resolve) => {

@@ -74,18 +74,49 @@ export async function startMetricsAdapter(
     }
   }
 
-  const address = config.metricsServiceAddress;
+  // One 'metrics-service' readiness check; what it asks changes once the gRPC client exists.
+  const readiness: { check: () => CheckResult } = { check: () => ({ ok: false, message: 'starting' }) };
+  app.health.addReadinessCheck('metrics-service', () => readiness.check());
   const grpcFiles = ['ca.crt', 'tls.crt', 'tls.key'].map((f) => `${config.certDir}/${f}`);
   const servingFiles = [config.tlsCertFile, config.tlsPrivateKeyFile];
-  const missing = [...new Set([...grpcFiles, ...servingFiles])].filter((f) => !existsSync(f));
+  const missingFiles = () => [...new Set([...grpcFiles, ...servingFiles])].filter((f) => !existsSync(f));
+  const missing = missingFiles();
   if (missing.length) {
-    const message = `certificates missing: ${missing.join(', ')}`;
-    logger.error({ certDir: config.certDir, missing }, 'external metrics API not started: certificates missing');
-    app.health.addReadinessCheck('metrics-service', () => ({ ok: false, message }));
+    // The controller may still be writing them (self-managed certificates): wait, not ready meanwhile.
+    logger.warn({ certDir: config.certDir, missing }, 'external metrics API waits for its certificates');
+    let waiting = true;
+    readiness.check = () => ({ ok: false, message: `certificates missing: ${missingFiles().join(', ')}` });
+    app.onShutdown('certificate wait', () => {
+      waiting = false;
+    });
     void authConfig.start();
-    return { prom, authConfig, authorizer };
+    const holderRunning: RunningMetricsAdapter = { prom, authConfig, authorizer };
+    void (async () => {
+      while (waiting && missingFiles().length) await new Promise((r) => setTimeout(r, 500));
+      if (!waiting) return;
+      waiting = false;
+      Object.assign(holderRunning, await serve(app, config, { prom, authConfig, authorizer, holder, readiness }));
+    })().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'external metrics API failed to start'));
+    return holderRunning;
   }
+  return serve(app, config, { prom, authConfig, authorizer, holder, readiness }, true);
+}
 
+async function serve(
+  app: Pick<AppContext<unknown>, 'logger' | 'health' | 'onShutdown'>,
+  config: MetricsAdapterConfig,
+  parts: {
+    prom: AdapterMetrics;
+    authConfig: AuthConfigSource;
+    authorizer: SarAuthorizer;
+    holder: { server?: ExternalMetricsServer };
+    readiness: { check: () => CheckResult };
+  },
+  startAuthConfig = false,
+): Promise<RunningMetricsAdapter> {
+  const { logger } = app;
+  const { prom, authConfig, authorizer, holder, readiness } = parts;
+  const address = config.metricsServiceAddress;
   const client = createMetricsClient({
     address,
     tls: { certDir: config.certDir },
@@ -98,7 +129,7 @@ export async function startMetricsAdapter(
     if (client.isReady()) return { ok: true };
     return { ok: false, message: `KEDA metrics service ${address}: gRPC channel ${client.connectivityState(true)}` };
   };
-  app.health.addReadinessCheck('metrics-service', grpcReadiness);
+  readiness.check = grpcReadiness;
   client.connectivityState(true);
 
   const server = new ExternalMetricsServer({
@@ -116,7 +147,7 @@ export async function startMetricsAdapter(
   });
   holder.server = server;
   // Client CAs first, so the TLS server asks for the right certificates from the start.
-  await authConfig.start();
+  if (startAuthConfig) await authConfig.start();
   app.onShutdown('external metrics API', () => server.close());
   await server.listen();
   return { server, client, prom, authConfig, authorizer };

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { CertificateFilesWatcher } from '@keda-ts/certificates';
 import { signedMilliQuantity } from '@keda-ts/api';
 import type { ExternalMetricValue, MetricRef } from '@keda-ts/metrics-service';
 import type { CheckResult, Logger } from '@keda-ts/runtime';
@@ -139,6 +139,7 @@ export class ExternalMetricsServer {
   private reloadTimer?: NodeJS.Timeout;
   private secureFingerprint = '';
   private readonly debugEnabled: boolean;
+  private certificate?: CertificateFilesWatcher;
 
   constructor(private readonly options: ExternalMetricsServerOptions) {
     this.debugEnabled = typeof options.logger.isLevelEnabled === 'function' ? options.logger.isLevelEnabled('debug') : true;
@@ -146,6 +147,13 @@ export class ExternalMetricsServer {
 
   /** Listens; resolves with the bound port. */
   async listen(): Promise<number> {
+    // The serving pair follows the shared watcher: a rotated certificate is used without a restart.
+    this.certificate = await CertificateFilesWatcher.open(
+      { cert: this.options.tls.certFile, key: this.options.tls.keyFile },
+      this.options.logger,
+      { pollIntervalMs: this.options.reloadIntervalMs ?? 60_000 },
+    );
+    this.certificate.onChange(() => this.reloadSecureContext());
     const server = https.createServer(this.secureOptions(), (req, res) => this.handle(req, res));
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
@@ -187,6 +195,7 @@ export class ExternalMetricsServer {
 
   async close(): Promise<void> {
     clearInterval(this.reloadTimer);
+    this.certificate?.close();
     const server = this.server;
     if (!server) return;
     await new Promise<void>((resolve) => {
@@ -197,8 +206,10 @@ export class ExternalMetricsServer {
   }
 
   private secureOptions(): https.ServerOptions & { cert: string; ca?: string[] } {
-    const cert = readFileSync(this.options.tls.certFile, 'utf8');
-    const key = readFileSync(this.options.tls.keyFile, 'utf8');
+    const material = this.certificate?.current;
+    if (!material) throw new Error(`serving certificate ${this.options.tls.certFile} / ${this.options.tls.keyFile} not loadable`);
+    const cert = material.cert.toString('utf8');
+    const key = material.key.toString('utf8');
     const ca = clientCaPems(this.options.authentication().config);
     const opts = {
       cert,

@@ -365,7 +365,7 @@ describe('certificate reload (M-25)', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(cn).toBe('keda-operator-rotated');
-    expect(logger.lines.some((l) => l.msg === 'reloaded the TLS certificates')).toBe(true);
+    expect(logger.lines.some((l) => l.msg === 'certificates reloaded')).toBe(true);
 
     // A client of the old CA is refused on a new connection; a client of the new CA gets metrics.
     const oldCreds = credentials.createSsl(
@@ -403,7 +403,7 @@ describe('certificate reload (M-25)', () => {
     writeCertDir(serverDir(), ca, { cert: serverLeaf.cert, key: stray.key });
     await server.reloadCertificates();
     expect(
-      logger.lines.some((l) => l.msg === 'could not reload the TLS certificates; keeping the current ones'),
+      logger.lines.some((l) => l.msg === 'could not reload the certificates; keeping the current ones'),
     ).toBe(true);
     expect((await peerCertificate(ca, clientLeaf)).subject.CN).toBe('keda-operator');
     writeCertDir(serverDir(), ca, serverLeaf);

@@ -1,8 +1,8 @@
-import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { ServerCredentials, experimental, type ChannelCredentials } from '@grpc/grpc-js';
+import { CertificateFilesWatcher } from '@keda-ts/certificates';
 import type { MetricsServiceLogger } from './logger';
 
 /** PEM material for one side of the mutual TLS link. */
@@ -52,10 +52,6 @@ interface LoadedMaterial {
 
 const toBuffer = (v: string | Buffer) => (Buffer.isBuffer(v) ? v : Buffer.from(v));
 
-function sameMaterial(a: LoadedMaterial | null, b: LoadedMaterial): boolean {
-  return a !== null && a.ca.equals(b.ca) && a.cert.equals(b.cert) && a.key.equals(b.key);
-}
-
 /** Throws when the PEMs do not parse or the key does not belong to the certificate. */
 function checkMaterial(m: LoadedMaterial): void {
   createSecureContext({ ca: m.ca, cert: m.cert, key: m.key });
@@ -63,33 +59,46 @@ function checkMaterial(m: LoadedMaterial): void {
 
 /**
  * The current TLS material, fixed or read from a certificate directory and reloaded when it
- * changes. Also a grpc-js `experimental.CertificateProvider`, so channel credentials can follow it.
- * A reload that reads an inconsistent set (a key that does not match the certificate, a half
- * written file) is logged and ignored; the last good material stays in use.
+ * changes (through the shared {@link CertificateFilesWatcher}). Also a grpc-js
+ * `experimental.CertificateProvider`, so channel credentials can follow it. A reload that reads an
+ * inconsistent set (a key that does not match the certificate, a half written file) is logged and
+ * ignored; the last good material stays in use.
  */
 export class TlsMaterialSource implements experimental.CertificateProvider {
   private material: LoadedMaterial | null = null;
   private readonly changeListeners = new Set<(m: LoadedMaterial) => void>();
   private readonly caListeners = new Set<experimental.CaCertificateUpdateListener>();
   private readonly identityListeners = new Set<experimental.IdentityCertificateUpdateListener>();
-  private watcher: FSWatcher | null = null;
-  private pollTimer: NodeJS.Timeout | null = null;
-  private debounceTimer: NodeJS.Timeout | null = null;
-  private reloading: Promise<void> = Promise.resolve();
-  private closed = false;
-
-  private constructor(
-    private readonly source: TlsSource,
-    private readonly logger: MetricsServiceLogger,
-  ) {}
+  private watcher: CertificateFilesWatcher | null = null;
 
   /** Loads the material once (throwing when it is missing or invalid) and starts watching. */
   static async open(source: TlsSource, logger: MetricsServiceLogger): Promise<TlsMaterialSource> {
-    const s = new TlsMaterialSource(source, logger);
-    const first = await s.read();
-    checkMaterial(first);
-    s.material = first;
-    s.startWatching();
+    const s = new TlsMaterialSource();
+    if (!isCertDirSource(source)) {
+      const fixed = { ca: toBuffer(source.ca), cert: toBuffer(source.cert), key: toBuffer(source.key) };
+      checkMaterial(fixed);
+      s.material = fixed;
+      return s;
+    }
+    const files = {
+      ca: join(source.certDir, source.caFile ?? 'ca.crt'),
+      cert: join(source.certDir, source.certFile ?? 'tls.crt'),
+      key: join(source.certDir, source.keyFile ?? 'tls.key'),
+    };
+    const watcher = await CertificateFilesWatcher.open(files, logger, { pollIntervalMs: source.pollIntervalMs ?? 60_000 });
+    const first = watcher.current;
+    if (!first?.ca) {
+      watcher.close();
+      // Read once more for the precise cause (missing file, key mismatch...).
+      const [ca, cert, key] = await Promise.all([readFile(files.ca), readFile(files.cert), readFile(files.key)]);
+      checkMaterial({ ca, cert, key });
+      throw new Error(`TLS material in ${source.certDir} could not be loaded`);
+    }
+    s.material = { ca: first.ca, cert: first.cert, key: first.key };
+    s.watcher = watcher;
+    watcher.onChange((m) => {
+      if (m.ca) s.apply({ ca: m.ca, cert: m.cert, key: m.key });
+    });
     return s;
   }
 
@@ -106,16 +115,12 @@ export class TlsMaterialSource implements experimental.CertificateProvider {
 
   /** Re-reads the directory now (no-op for fixed material); resolves when done. */
   reload(): Promise<void> {
-    this.reloading = this.reloading.then(() => this.doReload());
-    return this.reloading;
+    return this.watcher ? this.watcher.reload() : Promise.resolve();
   }
 
   close(): void {
-    this.closed = true;
     this.watcher?.close();
     this.watcher = null;
-    if (this.pollTimer) clearInterval(this.pollTimer);
-    if (this.debounceTimer) clearTimeout(this.debounceTimer);
     this.changeListeners.clear();
   }
 
@@ -135,68 +140,8 @@ export class TlsMaterialSource implements experimental.CertificateProvider {
     this.identityListeners.delete(listener);
   }
 
-  private async read(): Promise<LoadedMaterial> {
-    const src = this.source;
-    if (!isCertDirSource(src))
-      return { ca: toBuffer(src.ca), cert: toBuffer(src.cert), key: toBuffer(src.key) };
-    const file = (name: string) => join(src.certDir, name);
-    const [ca, cert, key] = await Promise.all([
-      readFile(file(src.caFile ?? 'ca.crt')),
-      readFile(file(src.certFile ?? 'tls.crt')),
-      readFile(file(src.keyFile ?? 'tls.key')),
-    ]);
-    return { ca, cert, key };
-  }
-
-  private startWatching(): void {
-    const src = this.source;
-    if (!isCertDirSource(src)) return;
-    try {
-      this.watcher = watch(src.certDir, { persistent: false }, () => this.scheduleReload());
-      this.watcher.on('error', (err) =>
-        this.logger.warn(
-          { err, certDir: src.certDir },
-          'watching the certificate directory failed; relying on polling',
-        ),
-      );
-    } catch (err) {
-      this.logger.warn(
-        { err, certDir: src.certDir },
-        'cannot watch the certificate directory; relying on polling',
-      );
-    }
-    const interval = src.pollIntervalMs ?? 60_000;
-    if (interval > 0) {
-      this.pollTimer = setInterval(() => void this.reload(), interval);
-      this.pollTimer.unref();
-    }
-  }
-
-  private scheduleReload(): void {
-    if (this.closed) return;
-    if (this.debounceTimer) clearTimeout(this.debounceTimer);
-    // Secret volume updates and `cp` of three files arrive as bursts of events.
-    this.debounceTimer = setTimeout(() => void this.reload(), 100);
-    this.debounceTimer.unref();
-  }
-
-  private async doReload(): Promise<void> {
-    if (this.closed || !isCertDirSource(this.source)) return;
-    let next: LoadedMaterial;
-    try {
-      next = await this.read();
-      if (sameMaterial(this.material, next)) return;
-      checkMaterial(next);
-    } catch (err) {
-      this.logger.warn(
-        { err, certDir: this.source.certDir },
-        'could not reload the TLS certificates; keeping the current ones',
-      );
-      return;
-    }
-    if (this.closed) return;
+  private apply(next: LoadedMaterial): void {
     this.material = next;
-    this.logger.info({ certDir: this.source.certDir }, 'reloaded the TLS certificates');
     for (const l of this.caListeners) l({ caCertificate: next.ca });
     for (const l of this.identityListeners) l({ certificate: next.cert, privateKey: next.key });
     for (const l of this.changeListeners) l(next);

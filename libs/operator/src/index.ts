@@ -1,3 +1,4 @@
+// Public surface of the controller machinery: operator, scale loops, metric evaluation and Prometheus metrics.
 export { Operator, scaledObjectChangeMatters, scaledJobChangeMatters, hpaChangeMatters, workloadKey, type OperatorOptions } from './operator';
 export { ScaledObjectReconciler } from './scaledobject-reconciler';
 export { ScaledObjectPoller } from './scaledobject-poller';
@@ -18,3 +19,12 @@ export {
 } from './decision-trace';
 export { decisionDebugProvider } from './decision-debug';
 export * from './trigger-auth';
+export {
+  KedaOperatorMetrics,
+  noopOperatorMetrics,
+  scalerLabel,
+  type BuildInfo,
+  type OperatorMetricsRecorder,
+  type RegisteredResource,
+  type ScalableType,
+} from './prometheus';

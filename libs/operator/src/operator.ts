@@ -27,6 +27,7 @@ import { TriggerAuthController } from './trigger-auth/controller';
 import { dependentKey } from './trigger-auth/dependencies';
 import { podTemplateOf, scalableFromScaledJob, scalableFromScaledObject } from './trigger-auth/resolver';
 import { TriggerAuthWatch } from './trigger-auth/watch';
+import { noopOperatorMetrics, type OperatorMetricsRecorder } from './prometheus';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -70,6 +71,8 @@ export interface OperatorOptions {
   filePathAuthRootPath?: string;
   /** KEDA_BOUND_SERVICE_ACCOUNT_TOKEN_EXPIRY in seconds. */
   boundServiceAccountTokenExpirySeconds?: number;
+  /** Prometheus metrics (KEDA's names); default: none recorded. */
+  metrics?: OperatorMetricsRecorder;
 }
 
 /** The key under which a scale target is recorded as a dependency (its pod template feeds resolvedEnv). */
@@ -167,6 +170,8 @@ export class Operator {
     const { logger } = options;
     this.logger = logger;
     this.leading = !options.standby;
+    const metrics = options.metrics ?? noopOperatorMetrics;
+    const splitKey = (key: string) => key.split('/') as [string, string];
     const now = options.now ?? (() => new Date());
     this.traces = new DecisionTraces(options.decisionTraceSize ?? 10);
     // The fence: a standby, or a leader that just lost the Lease, sends no write at all.
@@ -288,6 +293,12 @@ export class Operator {
       metricTimeoutMs: options.metricTimeoutMs ?? 10_000,
       cachedReplicas,
       traces: this.traces,
+      onPoll: (key, _so, evaluation, rule) => {
+        const [ns, name] = splitKey(key);
+        if (evaluation) metrics.scalerReadings('scaledobject', ns, name, evaluation.readings);
+        // No evaluation with a resolved target: the scalers could not be built.
+        else if (rule !== 'target-not-resolved') metrics.scalableError('scaledobject', ns, name);
+      },
     });
     this.loops = new ScaleLoops(
       {
@@ -298,8 +309,14 @@ export class Operator {
           return Promise.resolve();
         },
         intervalMs: (key) => this.poller.intervalMs(key),
-        onStop: (key) => this.poller.forget(key),
-        onLag: options.onScaleLoopLag,
+        onStop: (key) => {
+          this.poller.forget(key);
+          metrics.forget('scaledobject', ...splitKey(key));
+        },
+        onLag: (key, lagMs) => {
+          metrics.scaleLoopLag('scaledobject', ...splitKey(key), lagMs);
+          options.onScaleLoopLag?.(key, lagMs);
+        },
       },
       (key) => {
         const [ns, name] = key.split('/');
@@ -335,6 +352,8 @@ export class Operator {
     for (const w of this.scaledObjects) {
       w.on((type, obj, old) => {
         if (type === 'delete') this.triggerAuth.forget(dependentKey('ScaledObject', obj.metadata?.namespace ?? '', obj.metadata?.name ?? ''));
+        // `old` is the informer's previous copy, so a re-listed object is not counted twice.
+        metrics.scaledObjectChanged(old, type === 'delete' ? undefined : obj);
         if (type !== 'update' || scaledObjectChangeMatters(old, obj)) this.queue.add(keyOf(obj));
       });
     }

@@ -35,3 +35,4 @@ export {
 export { Lifecycle, type LifecycleOptions, type ShutdownExitCode, type ShutdownHook } from './lifecycle';
 export { LOG_LEVELS, createLogger, type LogLevel, type Logger, type LoggerOptions } from './logger';
 export { KEDA_TS_VERSION } from './version';
+export { startMetricsEndpoint, type MetricsSource } from './metrics-endpoint';

@@ -1,0 +1,195 @@
+/**
+ * KEDA's operator metrics under KEDA's names and labels (so existing dashboards and alerts keep
+ * working). The scale loop reports through the small {@link OperatorMetricsRecorder} interface;
+ * {@link KedaOperatorMetrics} is its prom-client implementation.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ScaledObject } from '@keda-ts/api';
+import type { MetricReading } from './metric-evaluation';
+
+export type ScalableType = 'scaledobject' | 'scaledjob';
+
+/** What the controller reports; every method is cheap and never throws. */
+export interface OperatorMetricsRecorder {
+  /** The readings of one poll of a ScaledObject or ScaledJob; its series from earlier polls that are gone are dropped. */
+  scalerReadings(type: ScalableType, namespace: string, name: string, readings: readonly MetricReading[]): void;
+  /** A poll failed as a whole (scalers could not be built, ...). */
+  scalableError(type: ScalableType, namespace: string, name: string): void;
+  /** How late a scale-loop tick ran against its plan. */
+  scaleLoopLag(type: ScalableType, namespace: string, name: string, lagMs: number): void;
+  /** A ScaledObject was added, changed (`old` set) or deleted (`obj` undefined). */
+  scaledObjectChanged(old: ScaledObject | undefined, obj: ScaledObject | undefined): void;
+  /**
+   * A ScaledJob (or other registered resource) was added (+1) or deleted (-1); triggers by type.
+   * The hook for the ScaledJob controller: it calls this and scalerReadings/scalableError with 'scaledjob'.
+   */
+  resourceRegistered(resource: RegisteredResource, namespace: string, delta: 1 | -1, triggerTypes?: readonly string[]): void;
+  /** The loop of this object stopped: its per-scaler and loop series go. */
+  forget(type: ScalableType, namespace: string, name: string): void;
+}
+
+export type RegisteredResource = 'scaled_object' | 'scaled_job' | 'trigger_authentication' | 'cluster_trigger_authentication' | 'cloudevent_source';
+
+/** Records nothing (tests, metrics off). */
+export const noopOperatorMetrics: OperatorMetricsRecorder = {
+  scalerReadings: () => undefined,
+  scalableError: () => undefined,
+  scaleLoopLag: () => undefined,
+  scaledObjectChanged: () => undefined,
+  resourceRegistered: () => undefined,
+  forget: () => undefined,
+};
+
+/** KEDA's Go type names of the scalers, the `scaler` label of triggers without a name. */
+const SCALER_TYPE_NAMES: Record<string, string> = {
+  cpu: 'cpuMemoryScaler',
+  memory: 'cpuMemoryScaler',
+  'metrics-api': 'metricsAPIScaler',
+  cron: 'cronScaler',
+  'kubernetes-workload': 'kubernetesWorkloadScaler',
+  prometheus: 'prometheusScaler',
+  rabbitmq: 'rabbitMQScaler',
+  redis: 'redisScaler',
+  'redis-streams': 'redisStreamsScaler',
+  kafka: 'kafkaScaler',
+  postgresql: 'postgreSQLScaler',
+  mysql: 'mySQLScaler',
+  mongodb: 'mongoDBScaler',
+  'aws-sqs-queue': 'awsSqsQueueScaler',
+  'azure-queue': 'azureQueueScaler',
+  'azure-blob': 'azureBlobScaler',
+  'nats-jetstream': 'natsJetStreamScaler',
+  external: 'externalScaler',
+};
+
+/** The `scaler` label: the trigger's name when set, else KEDA's type name of its scaler. */
+export function scalerLabel(triggerType: string, triggerName?: string): string {
+  if (triggerName) return triggerName;
+  return SCALER_TYPE_NAMES[triggerType] ?? `${triggerType.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())}Scaler`;
+}
+
+const SCALER_LABELS = ['namespace', 'metric', 'scaledObject', 'scaler', 'triggerIndex', 'type'] as const;
+type ScalerLabels = Record<(typeof SCALER_LABELS)[number], string>;
+
+function isPaused(so: ScaledObject): boolean {
+  const a = so.metadata?.annotations ?? {};
+  return a['autoscaling.keda.sh/paused'] === 'true' || a['autoscaling.keda.sh/paused-replicas'] !== undefined;
+}
+
+export interface BuildInfo {
+  version: string;
+  gitCommit?: string;
+}
+
+export class KedaOperatorMetrics implements OperatorMetricsRecorder {
+  readonly registry = new Registry();
+  private readonly value: Gauge<(typeof SCALER_LABELS)[number]>;
+  private readonly latency: Gauge<(typeof SCALER_LABELS)[number]>;
+  private readonly active: Gauge<(typeof SCALER_LABELS)[number]>;
+  private readonly detailErrors: Counter<(typeof SCALER_LABELS)[number]>;
+  private readonly scaledObjectErrors: Counter<'namespace' | 'scaledObject'>;
+  private readonly scaledJobErrors: Counter<'namespace' | 'scaledJob'>;
+  private readonly paused: Gauge<'namespace' | 'scaledObject'>;
+  private readonly triggers: Gauge<'type'>;
+  private readonly resources: Gauge<'type' | 'namespace'>;
+  private readonly loopLatency: Gauge<'namespace' | 'type' | 'resource'>;
+  /** Per object, the scaler series it has, so that vanished triggers lose theirs. */
+  private readonly seriesOf = new Map<string, Map<string, ScalerLabels>>();
+
+  constructor(build: BuildInfo, options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    const info = new Gauge({
+      name: 'keda_build_info',
+      help: 'Info metric, with static information about KEDA build like: version, git commit and Golang runtime info.',
+      labelNames: ['version', 'git_commit', 'goversion', 'goos', 'goarch'],
+      registers,
+    });
+    // go* labels carry the Node.js runtime, so queries keyed on them keep working.
+    info.set({ version: build.version, git_commit: build.gitCommit ?? 'unknown', goversion: process.version, goos: process.platform, goarch: process.arch }, 1);
+    this.value = new Gauge({ name: 'keda_scaler_metrics_value', help: 'The current value for each scaler\'s metric that would be used by the HPA in computing the target average.', labelNames: SCALER_LABELS, registers });
+    this.latency = new Gauge({ name: 'keda_scaler_metrics_latency_seconds', help: 'The latency of retrieving current metric from each scaler, in seconds.', labelNames: SCALER_LABELS, registers });
+    this.active = new Gauge({ name: 'keda_scaler_active', help: 'Indicates whether a scaler is active (1), or not (0).', labelNames: SCALER_LABELS, registers });
+    this.detailErrors = new Counter({ name: 'keda_scaler_detail_errors_total', help: 'The total number of errors encountered for each scaler.', labelNames: SCALER_LABELS, registers });
+    this.scaledObjectErrors = new Counter({ name: 'keda_scaled_object_errors_total', help: 'The number of errors that have occurred for each ScaledObject.', labelNames: ['namespace', 'scaledObject'], registers });
+    this.scaledJobErrors = new Counter({ name: 'keda_scaled_job_errors_total', help: 'Number of scaled job errors.', labelNames: ['namespace', 'scaledJob'], registers });
+    this.paused = new Gauge({ name: 'keda_scaled_object_paused', help: 'Indicates whether a ScaledObject is paused.', labelNames: ['namespace', 'scaledObject'], registers });
+    this.triggers = new Gauge({ name: 'keda_trigger_registered_total', help: 'Total number of triggers per trigger type registered.', labelNames: ['type'], registers });
+    this.resources = new Gauge({ name: 'keda_resource_registered_total', help: 'Total number of KEDA custom resources per namespace for each custom resource type (CRD) registered.', labelNames: ['type', 'namespace'], registers });
+    this.loopLatency = new Gauge({ name: 'keda_internal_scale_loop_latency_seconds', help: 'Total deviation (in seconds) between the expected execution time and the actual execution time for the scaling loop.', labelNames: ['namespace', 'type', 'resource'], registers });
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  scalerReadings(type: ScalableType, namespace: string, name: string, readings: readonly MetricReading[]): void {
+    const key = `${type}/${namespace}/${name}`;
+    const previous = this.seriesOf.get(key) ?? new Map<string, ScalerLabels>();
+    const current = new Map<string, ScalerLabels>();
+    for (const r of readings) {
+      const labels: ScalerLabels = {
+        namespace,
+        metric: r.metricName,
+        scaledObject: name,
+        scaler: scalerLabel(r.triggerType, r.triggerName),
+        triggerIndex: String(r.triggerIndex),
+        type,
+      };
+      const id = JSON.stringify(labels);
+      if (!previous.has(id)) this.detailErrors.inc(labels, 0); // series start at 0, as KEDA's
+      current.set(id, labels);
+      this.latency.set(labels, r.latencyMs / 1000);
+      if (r.outcome === 'error') {
+        this.detailErrors.inc(labels);
+        this.active.set(labels, 0);
+        this.errorOf(type, namespace, name);
+        continue;
+      }
+      this.active.set(labels, r.isActive ? 1 : 0);
+      const value = r.metrics[0]?.value;
+      if (value !== undefined) this.value.set(labels, value);
+    }
+    for (const [id, labels] of previous) if (!current.has(id)) this.removeScalerSeries(labels);
+    this.seriesOf.set(key, current);
+  }
+
+  scalableError(type: ScalableType, namespace: string, name: string): void {
+    this.errorOf(type, namespace, name);
+  }
+
+  scaleLoopLag(type: ScalableType, namespace: string, name: string, lagMs: number): void {
+    this.loopLatency.set({ namespace, type, resource: name }, lagMs / 1000);
+  }
+
+  scaledObjectChanged(old: ScaledObject | undefined, obj: ScaledObject | undefined): void {
+    const namespace = obj?.metadata?.namespace ?? old?.metadata?.namespace ?? '';
+    const name = obj?.metadata?.name ?? old?.metadata?.name ?? '';
+    if (!old && obj) this.resourceRegistered('scaled_object', namespace, 1);
+    if (old && !obj) this.resourceRegistered('scaled_object', namespace, -1);
+    for (const t of old?.spec?.triggers ?? []) this.triggers.dec({ type: t.type });
+    for (const t of obj?.spec?.triggers ?? []) this.triggers.inc({ type: t.type });
+    if (obj) this.paused.set({ namespace, scaledObject: name }, isPaused(obj) ? 1 : 0);
+    else {
+      this.paused.remove({ namespace, scaledObject: name });
+      this.scaledObjectErrors.remove({ namespace, scaledObject: name });
+    }
+  }
+
+  resourceRegistered(resource: RegisteredResource, namespace: string, delta: 1 | -1, triggerTypes: readonly string[] = []): void {
+    this.resources.inc({ type: resource, namespace: namespace || 'default' }, delta);
+    for (const t of triggerTypes) this.triggers.inc({ type: t }, delta);
+  }
+
+  forget(type: ScalableType, namespace: string, name: string): void {
+    const key = `${type}/${namespace}/${name}`;
+    for (const labels of this.seriesOf.get(key)?.values() ?? []) this.removeScalerSeries(labels);
+    this.seriesOf.delete(key);
+    this.loopLatency.remove({ namespace, type, resource: name });
+  }
+
+  private errorOf(type: ScalableType, namespace: string, name: string): void {
+    if (type === 'scaledjob') this.scaledJobErrors.inc({ namespace, scaledJob: name });
+    else this.scaledObjectErrors.inc({ namespace, scaledObject: name });
+  }
+
+  private removeScalerSeries(labels: ScalerLabels): void {
+    for (const m of [this.value, this.latency, this.active, this.detailErrors]) m.remove(labels);
+  }
+}
