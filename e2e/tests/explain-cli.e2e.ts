@@ -9,7 +9,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as amqp from 'amqplib';
 import { writeCertDir, type CertDir } from '../src/certs';
+import { rabbitMqServer, rabbitMqUrls, startTestServer, type RabbitMqPorts, type RunningTestServer } from '../src/servers';
 import { REPO_ROOT, startApps, stopApps, type RunningApp } from '../src/local-system';
 import { freePort } from '../src/processes';
 import { apply, deploymentManifest, kubeConfig, readClusterInfo, readObject, useTestNamespace, waitFor } from '../src/testing';
@@ -218,5 +220,85 @@ describe('the debug gRPC service', () => {
     );
     expect(out.polls).toHaveLength(1);
     expect(out.polls[0].decision.reason).toBe('HeldByActivation');
+  });
+});
+
+describe('with RabbitMQ and TriggerAuthentications', () => {
+  let broker: RunningTestServer<RabbitMqPorts>;
+  const WRONG_PASSWORD = 'not-the-password-123';
+
+  beforeAll(async () => {
+    broker = await startTestServer(rabbitMqServer());
+    const urls = rabbitMqUrls(broker.ports);
+    const wrong = rabbitMqUrls(broker.ports, { password: WRONG_PASSWORD });
+    const conn = await amqp.connect(urls.amqp);
+    const ch = await conn.createConfirmChannel();
+    await ch.assertQueue('orders');
+    await ch.assertQueue('jobs-q');
+    for (let i = 0; i < 12; i++) ch.sendToQueue('orders', Buffer.from(String(i)));
+    await ch.waitForConfirms();
+    await conn.close();
+    const auth = (name: string, host: string) => [
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: { host } },
+      { apiVersion: 'keda.sh/v1alpha1', kind: 'TriggerAuthentication', metadata: { name }, spec: { secretTargetRef: [{ parameter: 'host', name, key: 'host' }] } },
+    ];
+    await apply(kc, [...auth('rabbit-good', urls.amqp), ...auth('rabbit-wrong', wrong.amqp), deploymentManifest('rmq-target', 0)] as never, ns.name);
+  }, 240_000);
+
+  afterAll(async () => broker?.stop());
+
+  const rabbitSo = (authRef: string) => ({
+    apiVersion: 'keda.sh/v1alpha1',
+    kind: 'ScaledObject',
+    metadata: { name: 'rmq-target' },
+    spec: {
+      scaleTargetRef: { name: 'rmq-target' },
+      triggers: [{ type: 'rabbitmq', metadata: { protocol: 'amqp', queueName: 'orders', mode: 'QueueLength', value: '5' }, authenticationRef: { name: authRef } }],
+    },
+  });
+  const manifest = (name: string, obj: object) => {
+    const p = path.join(tmp, `${name}.yaml`);
+    writeFileSync(p, JSON.stringify(obj));
+    return p;
+  };
+
+  it('check prints the live queue length and the resulting replica count', async () => {
+    const r = await cli('check', manifest('rmq-good', rabbitSo('rabbit-good')), '-n', ns.name);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/s0-rabbitmq-orders\s+12\s+activationValue 0\s+AverageValue 5\s+yes/);
+    expect(r.stdout).toContain('replicas: 3 (now 0): s0-rabbitmq-orders: ceil(12 / 5) = 3');
+  });
+
+  it("check reports the broker's authentication error with a wrong password, never the password", async () => {
+    const r = await cli('check', manifest('rmq-wrong', rabbitSo('rabbit-wrong')), '-n', ns.name);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/ACCESS_REFUSED|authentication|Login was refused/i);
+    expect(r.stdout + r.stderr).not.toContain(WRONG_PASSWORD);
+  });
+
+  it('explain shows why a ScaledJob creates no Jobs', async () => {
+    await apply(
+      kc,
+      {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'ScaledJob',
+        metadata: { name: 'idle-jobs' },
+        spec: {
+          pollingInterval: 1,
+          jobTargetRef: { template: { spec: { containers: [{ name: 'w', image: 'busybox' }] } } },
+          triggers: [{ type: 'rabbitmq', metadata: { protocol: 'amqp', queueName: 'jobs-q', mode: 'QueueLength', value: '1' }, authenticationRef: { name: 'rabbit-good' } }],
+        },
+      } as never,
+      ns.name,
+    );
+    const r = await waitFor(
+      async () => {
+        const out = await cli('explain', 'sj/idle-jobs', '-n', ns.name);
+        return out.code === 0 && /no Jobs: no trigger is active: trigger 0 \(rabbitmq\) value 0 is not above activationValue 0/.test(out.stdout) ? out : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 1000, description: 'keda-ts explain sj/idle-jobs to say why no Jobs are created' },
+    );
+    expect(r.stdout).toContain('ScaledJob');
   });
 });

@@ -12,7 +12,7 @@ import {
   type PollExplanation,
   type TriggerObservation,
 } from '@keda-ts/scaling';
-import type { Evaluation } from './metric-evaluation';
+import type { MetricReading } from './metric-evaluation';
 import type { BuiltScalers } from './scalers-cache';
 
 export type TracedKind = 'ScaledObject' | 'ScaledJob';
@@ -112,9 +112,9 @@ function targetOf(spec: MetricSpec | undefined): TriggerObservation['target'] {
 /** Each External metric of the poll as the explanation needs it. */
 export function observeTriggers(
   built: BuiltScalers | undefined,
-  evaluation: Evaluation | undefined,
+  readings: readonly MetricReading[] | undefined,
 ): TriggerObservation[] {
-  return (evaluation?.readings ?? []).map((r) => {
+  return (readings ?? []).map((r) => {
     const entry = built?.scalers.find((s) => s.index === r.triggerIndex);
     let spec: MetricSpec | undefined;
     try {

@@ -399,6 +399,7 @@ export class Operator {
       now,
       metricTimeoutMs: options.metricTimeoutMs ?? 10_000,
       onPoll: options.onScaledJobPoll,
+      traces: this.traces,
       cachedJobs: (namespace, name) => {
         if (![...this.scaledJobJobs, ...this.scaledJobPods].every((w) => w.hasSynced)) return undefined;
         const mine = (w: Watched<LabelledObject>) => w.list(namespace).filter((o) => o.metadata?.labels?.[Labels.ScaledJobName] === name);
@@ -414,6 +415,10 @@ export class Operator {
           return Promise.resolve();
         },
         intervalMs: (key) => jobPoller.intervalMs(key),
+        onStop: (key) => {
+          const { namespace, name } = parseScaledJobKey(key);
+          this.traces.forget('ScaledJob', namespace, name);
+        },
         onLag: options.onScaleLoopLag,
       },
       (key) => {

@@ -15,6 +15,7 @@ import { EventRecorder, KubeClient, resourcePath } from '@keda-ts/k8s';
 import type { Logger } from '@keda-ts/runtime';
 import {
   countJobs,
+  explainScaledJobPoll,
   historyJobsToDelete,
   jobForScaledJob,
   parseQuantity,
@@ -26,8 +27,9 @@ import {
   type ScalerReadingForJobs,
 } from '@keda-ts/scaling';
 import type { MetricSpec } from '@keda-ts/scalers';
+import { observeTriggers, type DecisionTraces } from './decision-trace';
 import { readTriggerMetrics, type MetricReading } from './metric-evaluation';
-import type { ScalersCache } from './scalers-cache';
+import type { BuiltScalers, ScalersCache } from './scalers-cache';
 import { patchScaledJobStatus } from './status';
 
 export const jobsResource = { group: 'batch', version: 'v1', resource: 'jobs' };
@@ -54,6 +56,8 @@ export interface ScaledJobPollerDeps {
    * controller-runtime cache); undefined until the caches synced, and then the API is listed.
    */
   cachedJobs?(namespace: string, name: string): { jobs: JobObject[]; pods: PodLike[] } | undefined;
+  /** Where each poll's readings and decision are remembered and explained (keda-ts explain). */
+  traces?: DecisionTraces;
 }
 
 export interface ScaledJobPollOutcome {
@@ -160,6 +164,7 @@ export class ScaledJobPoller {
   }
 
   private async pollOnce(key: string, sj: ScaledJob): Promise<Omit<ScaledJobPollOutcome, 'ms'>> {
+    const started = performance.now();
     const { client, events, logger } = this.deps;
     const namespace = sj.metadata?.namespace ?? '';
     const name = sj.metadata?.name ?? '';
@@ -178,8 +183,9 @@ export class ScaledJobPoller {
     let readings: MetricReading[] = [];
     const specsByTrigger = new Map<number, { metricName: string; averageValue: number }[]>();
     let buildError: string | undefined;
+    let built: BuiltScalers | undefined;
     try {
-      const built = await this.deps.scalers.get(key, sj);
+      built = await this.deps.scalers.get(key, sj);
       for (const entry of built.scalers) {
         let specs: MetricSpec[];
         try {
@@ -227,6 +233,31 @@ export class ScaledJobPoller {
 
     // Status: Ready and Active for this tick.
     const status: ScaledJobStatus = { ...(sj.status ?? {}) };
+    const traces = this.deps.traces;
+    if (traces) {
+      const triggers = observeTriggers(built, readings);
+      const explanation = explainScaledJobPoll({
+        triggers,
+        decision: { count: decision.count, rule: decision.rule, isActive: decision.isActive, scaleTo: decision.scaleTo, maxScale: decision.maxScale },
+        created,
+        running: counts.running,
+        pending: counts.pending,
+        strategy: settings.strategy,
+        maxReplicaCount: settings.effMax,
+        buildError,
+      });
+      const now = this.deps.now();
+      traces.record('ScaledJob', namespace, name, {
+        time: now,
+        triggers,
+        decision: { action: 'createJobs', rule: decision.rule, scaleTo: decision.count > 0 ? decision.count : undefined, wrote: decision.count > 0 ? created === decision.count : undefined },
+        currentReplicas: counts.running + counts.pending,
+        explanation,
+        durationMs: Math.round((performance.now() - started) * 10) / 10,
+      });
+      const condition = traces.conditionToWrite('ScaledJob', namespace, name, explanation, now);
+      if (condition) status.conditions = setCondition(status.conditions, condition);
+    }
     const isActive = decision.isActive;
     const ready = isError ? (isActive ? CONDITIONS.scaledJobPartialTriggerError : CONDITIONS.scaledJobTriggerError) : CONDITIONS.scaledJobReadyLoop;
     status.conditions = setCondition(status.conditions, conditionFrom(ready));

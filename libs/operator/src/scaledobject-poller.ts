@@ -173,7 +173,7 @@ export class ScaledObjectPoller {
     const { decision, scaleInput } = poll;
     const namespace = so.metadata?.namespace ?? '';
     const name = so.metadata?.name ?? '';
-    const triggers = observeTriggers(poll.built, poll.evaluation);
+    const triggers = observeTriggers(poll.built, poll.evaluation?.readings);
     const formula = so.spec.advanced?.scalingModifiers?.formula;
     const wrote = decision.scaleTo === undefined ? undefined : poll.wroteOk;
     const summary = { action: decision.action, rule: decision.rule, scaleTo: decision.scaleTo, cooldownRemainingMs: decision.cooldownRemainingMs };

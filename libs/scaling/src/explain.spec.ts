@@ -1,4 +1,4 @@
-import { explainPoll, explanationConditionMessage, formatDuration, predictReplicas, type PollObservation, type TriggerObservation } from './explain';
+import { explainPoll, explainScaledJobPoll, explanationConditionMessage, formatDuration, predictReplicas, type PollObservation, type TriggerObservation } from './explain';
 
 const trigger = (over: Partial<TriggerObservation> = {}): TriggerObservation => ({
   index: 0,
@@ -159,5 +159,25 @@ describe('predictReplicas', () => {
     const got = predictReplicas(input);
     expect(got.replicas).toBe(replicas);
     expect(got.reason).toMatch(reason);
+  });
+});
+
+describe('explainScaledJobPoll', () => {
+  const base = { running: 2, pending: 1, strategy: 'default', maxReplicaCount: 10, created: 0 };
+  it.each([
+    ['jobs created', { ...base, triggers: [trigger({ value: 7, isActive: true })], decision: { count: 4, rule: 'scale', isActive: true, scaleTo: 7, maxScale: 7 }, created: 4 }, 'jobs-created', /created 4 of 4 Jobs for 7 pending events: trigger 0 \(rabbitmq\) value 7 is above activationValue 5; 2 running, 1 pending, maxReplicaCount 10, strategy default/],
+    ['a failed creation is said', { ...base, triggers: [trigger({ value: 7, isActive: true })], decision: { count: 4, rule: 'scale', isActive: true, scaleTo: 7, maxScale: 7 }, created: 3 }, 'jobs-created', /\(1 creations FAILED\)/],
+    ['inactive', { ...base, triggers: [trigger()], decision: { count: 0, rule: 'inactive', isActive: false, scaleTo: 0, maxScale: 0 } }, 'no-jobs', /no Jobs: no trigger is active: trigger 0 \(rabbitmq\) value 3 is not above activationValue 5/],
+    ['covered', { ...base, running: 9, triggers: [trigger({ value: 9, isActive: true })], decision: { count: 0, rule: 'all-exist', isActive: true, scaleTo: 9, maxScale: 9 } }, 'no-jobs', /9 pending events are covered/],
+    ['broker down', { ...base, triggers: [trigger({ outcome: 'error', error: 'ECONNREFUSED', value: undefined })], decision: { count: 0, rule: 'inactive', isActive: false, scaleTo: 0, maxScale: 0 } }, 'error', /no Jobs: trigger 0 \(rabbitmq\) failed: ECONNREFUSED/],
+    ['not built', { ...base, triggers: [], buildError: 'missing required parameter "queueName"', decision: { count: 0, rule: 'inactive', isActive: false, scaleTo: 0, maxScale: 0 } }, 'error', /could not be read: missing required parameter/],
+  ] as const)('%s', (_name, input, outcome, summary) => {
+    const got = explainScaledJobPoll(input as never);
+    expect(got.outcome).toBe(outcome);
+    expect(got.summary).toMatch(summary);
+  });
+  it('hints at maxReplicaCount when it holds Jobs back', () => {
+    const got = explainScaledJobPoll({ ...base, running: 10, pending: 0, triggers: [trigger({ value: 30, isActive: true })], decision: { count: 0, rule: 'all-exist', isActive: true, scaleTo: 30, maxScale: 10 } });
+    expect(got.hints).toEqual(['maxReplicaCount 10 is reached; raise it to run more Jobs at once']);
   });
 });

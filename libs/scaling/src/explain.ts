@@ -54,7 +54,9 @@ export type PollOutcome =
   | 'handed-to-hpa'
   | 'fallback'
   | 'error'
-  | 'paused';
+  | 'paused'
+  | 'jobs-created'
+  | 'no-jobs';
 
 export interface PollExplanation {
   outcome: PollOutcome;
@@ -76,6 +78,8 @@ const REASONS: Record<PollOutcome, string> = {
   fallback: 'Fallback',
   error: 'TriggerError',
   paused: 'Paused',
+  'jobs-created': 'JobsCreated',
+  'no-jobs': 'NoJobsNeeded',
 };
 
 /** A number as a user wrote it: integers plainly, others with up to three decimals. */
@@ -307,4 +311,40 @@ export function predictReplicas(input: ReplicaPredictionInput): ReplicaPredictio
   const replicas = Math.min(input.maxReplicaCount, Math.max(floor, wanted));
   const bound = replicas !== wanted ? ` -> ${replicas} within [${floor}, ${input.maxReplicaCount}]` : '';
   return { replicas, reason: `${parts.map((p) => p.text).join('; ')}${bound}` };
+}
+
+export interface ScaledJobPollObservation {
+  triggers: TriggerObservation[];
+  /** The job-count decision (§1.6): Jobs to create and why. */
+  decision: { count: number; rule: string; isActive: boolean; scaleTo: number; maxScale: number };
+  /** Jobs created (some creations may have failed). */
+  created: number;
+  running: number;
+  pending: number;
+  strategy: string;
+  maxReplicaCount: number;
+  /** Reading the triggers failed before any value (e.g. the scalers could not be built). */
+  buildError?: string;
+}
+
+/** Explains one poll of a ScaledJob: how many Jobs it created and why (not) more. */
+export function explainScaledJobPoll(o: ScaledJobPollObservation): PollExplanation {
+  const make = (outcome: PollOutcome, summary: string, hints: string[] = []): PollExplanation => ({ outcome, reason: REASONS[outcome], summary, hints });
+  const failed = o.triggers.filter((t) => t.outcome === 'error');
+  const counts = `${o.running} running, ${o.pending} pending, maxReplicaCount ${o.maxReplicaCount}, strategy ${o.strategy}`;
+  if (o.buildError) return make('error', `the triggers could not be read: ${o.buildError}`, ['fix the trigger metadata or its authentication']);
+  if (failed.length > 0 && !o.decision.isActive) {
+    return make('error', `no Jobs: ${failed.map(describeActivation).join('; ')}`, failed.map((t) => `fix ${t.metricName}'s source or parameters`));
+  }
+  const values = o.triggers.map(describeActivation).join('; ');
+  if (o.decision.count > 0) {
+    const shortfall = o.created < o.decision.count ? ` (${o.decision.count - o.created} creations FAILED)` : '';
+    return make('jobs-created', `created ${o.created} of ${o.decision.count} Jobs${shortfall} for ${o.decision.scaleTo} pending events: ${values}; ${counts}`);
+  }
+  if (!o.decision.isActive) return make('no-jobs', `no Jobs: no trigger is active: ${values}`, activationHints(o.triggers));
+  return make('no-jobs', `no new Jobs: ${o.decision.scaleTo} pending events are covered (${counts})`, [
+    o.running + o.pending >= o.maxReplicaCount
+      ? `maxReplicaCount ${o.maxReplicaCount} is reached; raise it to run more Jobs at once`
+      : 'more events than running and pending Jobs create more Jobs',
+  ]);
 }
