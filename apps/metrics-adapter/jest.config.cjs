@@ -1,2 +1,2 @@
 // Spawns the app through tsx; the first run after a cache wipe compiles dependencies and is slower.
-module.exports = { displayName: 'metrics-adapter', preset: '../../jest.preset.js', testTimeout: 30_000 };
+module.exports = { displayName: 'metrics-adapter', preset: '../../jest.preset.js', testTimeout: 90_000 };

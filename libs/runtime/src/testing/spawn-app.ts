@@ -83,7 +83,7 @@ export function spawnTsApp(
     waiters.forEach((notify) => notify());
   });
 
-  const waitForLog = (predicate: (line: LogLine) => boolean, timeoutMs = 15_000) =>
+  const waitForLog = (predicate: (line: LogLine) => boolean, timeoutMs = 45_000) =>
     new Promise<LogLine>((resolve, reject) => {
       const timer = setTimeout(
         () =>
