@@ -34,6 +34,11 @@ export async function startApps(kubeconfig: string, specs: AppProcessSpec[], log
       const bundle = appBundle(spec.name);
       if (!existsSync(bundle)) throw new Error(`${bundle} is missing: build it first (npx nx run ${spec.name}:build)`);
       const healthPort = await freePort();
+      // Prometheus metrics default to KEDA's :8080; several apps on one machine need their own port.
+      const args = spec.args ?? [];
+      const metricsFlag = spec.name === 'metrics-adapter' ? '--port' : '--metrics-bind-address';
+      const metricsValue = spec.name === 'metrics-adapter' ? `${await freePort()}` : `127.0.0.1:${await freePort()}`;
+      const metricsPort = args.some((a) => a.startsWith(`${metricsFlag}=`) || a === metricsFlag) ? [] : [`${metricsFlag}=${metricsValue}`];
       // KEDA_E2E_NODE_ARGS adds node flags to every app, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
       const nodeArgs = process.env['KEDA_E2E_NODE_ARGS']?.split(' ').filter(Boolean) ?? [];
       const proc = new ManagedProcess(spec.name, process.execPath, [
@@ -41,7 +46,8 @@ export async function startApps(kubeconfig: string, specs: AppProcessSpec[], log
         bundle,
         `--kubeconfig=${kubeconfig}`,
         `--health-probe-bind-address=127.0.0.1:${healthPort}`,
-        ...(spec.args ?? []),
+        ...metricsPort,
+        ...args,
       ], dir);
       proc.start();
       running.push({ name: spec.name, process: proc, healthPort });
