@@ -28,6 +28,7 @@ import type { ScaleLoopControl } from './scaledobject-reconciler';
 import { deleteJobs, listScaledJobJobs, scaledJobKey, withScaledJobKind } from './scaledjob-poller';
 import { ScalersCache } from './scalers-cache';
 import { patchScaledJobStatus, scaledJobsResource } from './status';
+import { step, StepError, stepFailure } from './reconcile-step';
 
 export interface ScaledJobReconcilerDeps {
   client: KubeClient;
@@ -37,24 +38,6 @@ export interface ScaledJobReconcilerDeps {
   logger: Logger;
   /** Reads the latest ScaledJob from the informer cache. */
   getScaledJob(namespace: string, name: string): ScaledJob | undefined;
-}
-
-/** A reconcile step failed: `step` is the step's message (the Ready=False message). */
-class StepError extends Error {
-  constructor(
-    readonly step: string,
-    override readonly cause: unknown,
-  ) {
-    super(`${step}: ${cause instanceof Error ? cause.message : String(cause)}`);
-  }
-}
-
-async function step<T>(message: string, fn: () => Promise<T> | T): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw new StepError(message, err);
-  }
 }
 
 /**
@@ -86,8 +69,7 @@ export class ScaledJobReconciler {
       }
       await patchScaledJobStatus(this.deps.client, current, current.status, status);
     } catch (err) {
-      const stepMessage = err instanceof StepError ? err.step : 'ScaledJob reconcile failed';
-      const cause = err instanceof StepError ? err.cause : err;
+      const { message: stepMessage, cause } = stepFailure(err, 'ScaledJob reconcile failed');
       const failed = scaledJobCheckFailedCondition(stepMessage, cause);
       status.conditions = setCondition(setCondition(status.conditions, failed), conditionFrom(CONDITIONS.scaledJobCheckFailedActive));
       this.deps.events.emit(withScaledJobKind(current), { type: 'Warning', reason: 'ScaledJobCheckFailed', note: failed.message ?? stepMessage });

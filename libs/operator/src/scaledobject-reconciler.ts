@@ -28,6 +28,7 @@ import { desiredHpa, hpaNeedsUpdate, type HorizontalPodAutoscaler } from '@keda-
 import { ScalersCache } from './scalers-cache';
 import { readScale, resolveScaleTarget, ScaleTargetError, writeScale, type ScaleTarget } from './scale-target';
 import { patchScaledObjectStatus, scaledObjectsResource } from './status';
+import { step, StepError, stepFailure } from './reconcile-step';
 
 const hpaResource = { group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers' };
 
@@ -53,24 +54,6 @@ export interface ScaledObjectReconcilerDeps {
   cachedHpa?(namespace: string, name: string): HorizontalPodAutoscaler | null | undefined;
   /** `spec.replicas` of the target from an informer cache, when one covers its kind. */
   cachedReplicas?(target: ScaleTarget): number | undefined;
-}
-
-/** A reconcile step failed: `message` is the step's message (the Ready=False prefix, C-19). */
-class StepError extends Error {
-  constructor(
-    readonly step: string,
-    override readonly cause: unknown,
-  ) {
-    super(`${step}: ${cause instanceof Error ? cause.message : String(cause)}`);
-  }
-}
-
-async function step<T>(message: string, fn: () => Promise<T> | T): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw new StepError(message, err);
-  }
 }
 
 const soKey = (ns: string, name: string) => `${ns}/${name}`;
@@ -105,8 +88,7 @@ export class ScaledObjectReconciler {
       }
       await patchScaledObjectStatus(this.deps.client, current, current.status, status);
     } catch (err) {
-      const stepMessage = err instanceof StepError ? err.step : 'ScaledObject reconcile failed';
-      const cause = err instanceof StepError ? err.cause : err;
+      const { message: stepMessage, cause } = stepFailure(err, 'ScaledObject reconcile failed');
       const failed = scaledObjectCheckFailedCondition(stepMessage, cause);
       status.conditions = setCondition(setCondition(status.conditions, failed), conditionFrom(CONDITIONS.scaledObjectCheckFailedActive));
       this.deps.events.emit(withKind(current), { type: 'Warning', reason: 'ScaledObjectCheckFailed', note: failed.message ?? stepMessage });

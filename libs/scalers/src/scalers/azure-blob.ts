@@ -7,14 +7,13 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { defineScaler, type ValidationIssue } from '../descriptor';
 import { externalMetricSpec, externalMetricType, metricName, metricTargetInt, metricValue } from '../metrics';
 import { param, q, type ParsedParams } from '../params';
-import { redact, withDeadline } from '../pools/shared-clients';
 import type { MetricsAndActivity, Scaler, ScalerContext } from '../types';
 import {
   acquireBlobService,
   azureCloudParams,
-  azureErrorMessage,
   connectionEndpoint,
   connectionStringSecrets,
+  readAzureCount,
   validateAzureCloud,
 } from './azure-storage';
 
@@ -157,15 +156,12 @@ class AzureBlobScaler implements Scaler {
 
   async getMetricsAndActivity(requested: string, options?: { signal?: AbortSignal }): Promise<MetricsAndActivity> {
     if (this.closed) throw new Error(`error listing blobs of ${this.where}: the scaler is closed`);
-    const abort = new AbortController();
-    let count: number;
-    try {
-      count = await withDeadline(this.blobCount(abort.signal), this.ctx.httpTimeoutMs, 'request', options?.signal);
-    } catch (err) {
-      throw new Error(`error listing blobs of ${this.where}: ${redact(azureErrorMessage(err), this.secrets)}`, { cause: err });
-    } finally {
-      abort.abort();
-    }
+    const count = await readAzureCount((abortSignal) => this.blobCount(abortSignal), {
+      timeoutMs: this.ctx.httpTimeoutMs,
+      failure: `error listing blobs of ${this.where}`,
+      secrets: this.secrets,
+      signal: options?.signal,
+    });
     return {
       metrics: [metricValue(requested, count, this.ctx.now())],
       isActive: count > this.config.activationBlobCount,

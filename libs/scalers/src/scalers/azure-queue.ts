@@ -6,14 +6,13 @@
 import { defineScaler, type ValidationIssue } from '../descriptor';
 import { externalMetricSpec, externalMetricType, metricName, metricTargetInt, metricValue } from '../metrics';
 import { param, q, type ParsedParams } from '../params';
-import { redact, withDeadline } from '../pools/shared-clients';
 import type { MetricsAndActivity, Scaler, ScalerContext } from '../types';
 import {
   acquireQueueService,
   azureCloudParams,
-  azureErrorMessage,
   connectionEndpoint,
   connectionStringSecrets,
+  readAzureCount,
   validateAzureCloud,
 } from './azure-storage';
 
@@ -89,15 +88,12 @@ class AzureQueueScaler implements Scaler {
 
   async getMetricsAndActivity(requested: string, options?: { signal?: AbortSignal }): Promise<MetricsAndActivity> {
     if (this.closed) throw new Error(`error getting length of ${this.where}: the scaler is closed`);
-    const abort = new AbortController();
-    let length: number;
-    try {
-      length = await withDeadline(this.messageCount(abort.signal), this.ctx.httpTimeoutMs, 'request', options?.signal);
-    } catch (err) {
-      throw new Error(`error getting length of ${this.where}: ${redact(azureErrorMessage(err), this.secrets)}`, { cause: err });
-    } finally {
-      abort.abort();
-    }
+    const length = await readAzureCount((abortSignal) => this.messageCount(abortSignal), {
+      timeoutMs: this.ctx.httpTimeoutMs,
+      failure: `error getting length of ${this.where}`,
+      secrets: this.secrets,
+      signal: options?.signal,
+    });
     return {
       metrics: [metricValue(requested, length, this.ctx.now())],
       isActive: length > this.config.activationQueueLength,

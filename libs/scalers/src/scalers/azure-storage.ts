@@ -8,7 +8,7 @@ import storageBlob = require('@azure/storage-blob');
 import storageQueue = require('@azure/storage-queue');
 import type { ValidationIssue } from '../descriptor';
 import { param, q } from '../params';
-import { credentialsHash, SharedClients } from '../pools/shared-clients';
+import { credentialsHash, redact, SharedClients, withDeadline } from '../pools/shared-clients';
 
 export const AZURE_CLOUDS = ['AzurePublicCloud', 'AzureChinaCloud', 'AzureGermanCloud', 'AzureUSGovernmentCloud', 'Private'] as const;
 
@@ -92,4 +92,22 @@ export function azureErrorMessage(err: unknown): string {
   const e = err as { statusCode?: number; code?: string; message?: string };
   const first = (e.message ?? String(err)).split('\n')[0];
   return e.statusCode ? `status ${e.statusCode}${e.code ? ` ${e.code}` : ''}: ${first}` : first;
+}
+
+/**
+ * One count read from the service within `timeoutMs` (or until `signal` aborts); the request is
+ * aborted once the read settles or is given up. A failure reads `<failure>: <SDK message>`, secrets redacted.
+ */
+export async function readAzureCount(
+  read: (abortSignal: AbortSignal) => Promise<number>,
+  options: { timeoutMs: number; failure: string; secrets: readonly string[]; signal?: AbortSignal },
+): Promise<number> {
+  const abort = new AbortController();
+  try {
+    return await withDeadline(read(abort.signal), options.timeoutMs, 'request', options.signal);
+  } catch (err) {
+    throw new Error(`${options.failure}: ${redact(azureErrorMessage(err), options.secrets)}`, { cause: err });
+  } finally {
+    abort.abort();
+  }
 }

@@ -4,7 +4,8 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { defineScaler, type ValidationIssue } from '../descriptor';
-import { displayUrl, httpGet } from '../http/get';
+import { displayUrl } from '../http/get';
+import { httpGetValue } from '../http/get-value';
 import { sharedAgentPool } from '../http/agent-pool';
 import { AUTH_MODES, applyHttpAuth, httpAuthParams, httpAuthTls, validateHttpAuth } from '../http/auth';
 import { externalMetricSpec, externalMetricType, isActiveValue, metricName, metricTargetMilli, metricValue } from '../metrics';
@@ -168,24 +169,21 @@ class MetricsApiScaler implements Scaler {
   }
 
   private async fetchValue(signal?: AbortSignal): Promise<number> {
-    const prefix = 'error requesting metrics endpoint';
-    let response;
-    try {
-      response = await httpGet(this.request.url, {
+    return httpGetValue(
+      this.request.url,
+      {
         agent: this.lease.agent,
         headers: this.request.headers,
         timeoutMs: this.config.timeout ?? this.ctx.httpTimeoutMs,
         signal,
-      });
-    } catch (err) {
-      throw new Error(`${prefix}: ${(err as Error).message}`, { cause: err });
-    }
-    if (response.status !== 200) throw new Error(`${prefix}: ${this.where}: api returned ${response.status}`);
-    try {
-      return valueFromBody(response.body.toString('utf8'), this.config);
-    } catch (err) {
-      throw new Error(`${prefix}: ${this.where}: ${(err as Error).message}`, { cause: err });
-    }
+      },
+      {
+        failure: 'error requesting metrics endpoint',
+        where: this.where,
+        rejectStatus: (status) => (status !== 200 ? `api returned ${status}` : undefined),
+        parse: (body) => valueFromBody(body, this.config),
+      },
+    );
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,8 @@
 import { defineScaler, type ValidationIssue } from '../descriptor';
 import { sharedAgentPool, type AgentLease } from '../http/agent-pool';
 import { applyHttpAuth, httpAuthParams, httpAuthTls, validateHttpAuth, type AuthMode } from '../http/auth';
-import { displayUrl, httpGet } from '../http/get';
+import { displayUrl } from '../http/get';
+import { httpGetValue } from '../http/get-value';
 import { externalMetricSpec, externalMetricType, isActiveValue, metricName, metricTargetMilli, metricValue } from '../metrics';
 import { param, q, type ParsedParams } from '../params';
 import type { MetricsAndActivity, Scaler, ScalerContext } from '../types';
@@ -166,6 +167,17 @@ export function prometheusValue(body: string, ignoreNullValues: boolean): number
   return value;
 }
 
+/** `: <error>` from the API's JSON error body (first 300 characters), or nothing. */
+function prometheusErrorDetail(body: string): string {
+  try {
+    const error = (JSON.parse(body) as { error?: unknown }).error;
+    if (typeof error === 'string') return `: ${error.slice(0, 300)}`;
+  } catch {
+    /* not the API's JSON error */
+  }
+  return '';
+}
+
 class PrometheusScaler implements Scaler {
   readonly type = 'prometheus';
   private readonly lease: AgentLease;
@@ -197,35 +209,22 @@ class PrometheusScaler implements Scaler {
   }
 
   private async queryValue(signal?: AbortSignal): Promise<number> {
-    const prefix = 'error executing prometheus query';
     const request = prometheusRequest(this.config, this.ctx.now());
-    let response;
-    try {
-      response = await httpGet(request.url, {
+    return httpGetValue(
+      request.url,
+      {
         agent: this.lease.agent,
         headers: { accept: 'application/json', ...request.headers },
         timeoutMs: this.config.timeout ?? this.ctx.httpTimeoutMs,
         signal,
-      });
-    } catch (err) {
-      throw new Error(`${prefix}: ${(err as Error).message}`, { cause: err });
-    }
-    const body = response.body.toString('utf8');
-    if (response.status < 200 || response.status > 299) {
-      let detail = '';
-      try {
-        const error = (JSON.parse(body) as { error?: unknown }).error;
-        if (typeof error === 'string') detail = `: ${error.slice(0, 300)}`;
-      } catch {
-        /* not the API's JSON error */
-      }
-      throw new Error(`${prefix}: ${this.where}: prometheus returned ${response.status}${detail}`);
-    }
-    try {
-      return prometheusValue(body, this.config.ignoreNullValues);
-    } catch (err) {
-      throw new Error(`${prefix}: ${this.where}: ${(err as Error).message}`, { cause: err });
-    }
+      },
+      {
+        failure: 'error executing prometheus query',
+        where: this.where,
+        rejectStatus: (status, body) => (status < 200 || status > 299 ? `prometheus returned ${status}${prometheusErrorDetail(body)}` : undefined),
+        parse: (body) => prometheusValue(body, this.config.ignoreNullValues),
+      },
+    );
   }
 
   async close(): Promise<void> {

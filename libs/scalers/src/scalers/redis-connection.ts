@@ -103,6 +103,31 @@ export const REDIS_CONNECTION_PARAMS = {
   sentinel: { ...baseParams('sentinel'), ...sentinelParams, ...databaseParams },
 };
 
+/** Docs: the end of every Redis scaler's description. */
+export const REDIS_DESCRIPTION_NOTE =
+  'Commands time out after KEDA_HTTP_DEFAULT_TIMEOUT; one connection per server and credentials is shared by all triggers.';
+
+/** Docs: what each form reads from (the scalers' descriptions). */
+export const REDIS_FORM_SOURCE: Record<RedisMode, string> = {
+  standalone: 'a Redis server',
+  cluster: 'a Redis Cluster (any node as entry point)',
+  sentinel: 'the master that Redis Sentinel names',
+};
+
+/** Docs examples: the connection part per form. */
+export const REDIS_EXAMPLE_CONNECTION: Record<RedisMode, Record<string, string>> = {
+  standalone: { address: 'redis.default.svc:6379' },
+  cluster: { addresses: 'redis-0.redis.default.svc:6379,redis-1.redis.default.svc:6379,redis-2.redis.default.svc:6379' },
+  sentinel: { addresses: 'redis-sentinel.default.svc:26379', sentinelMaster: 'mymaster' },
+};
+
+/** Docs examples: what a TriggerAuthentication supplies per form. */
+export const REDIS_EXAMPLE_AUTH: Record<RedisMode, Record<string, string>> = {
+  standalone: { password: 'replace-with-the-password' },
+  cluster: { password: 'replace-with-the-password' },
+  sentinel: { password: 'replace-with-the-password', sentinelPassword: 'replace-with-the-sentinel-password' },
+};
+
 type AllConnectionParams = typeof REDIS_CONNECTION_PARAMS.sentinel;
 /** Parsed connection parameters of any form (fields of other forms are undefined). */
 export type RedisConnectionConfig = Partial<ParsedParams<AllConnectionParams>> & Pick<ParsedParams<AllConnectionParams>, 'unsafeSsl'>;

@@ -11,6 +11,10 @@ import { param, type ParamSpecs } from '../params';
 import type { MetricsAndActivity, Scaler, ScalerContext } from '../types';
 import {
   REDIS_CONNECTION_PARAMS,
+  REDIS_DESCRIPTION_NOTE,
+  REDIS_EXAMPLE_AUTH,
+  REDIS_EXAMPLE_CONNECTION,
+  REDIS_FORM_SOURCE,
   acquireRedis,
   redisSettings,
   validateRedisConnection,
@@ -20,7 +24,6 @@ import {
   type RedisMode,
 } from './redis-connection';
 import type { Cluster, Redis } from 'ioredis';
-import { REDIS_EXAMPLE_AUTH, REDIS_EXAMPLE_CONNECTION } from './redis';
 
 const M = ['triggerMetadata'] as const;
 
@@ -170,20 +173,16 @@ class RedisStreamsScaler implements Scaler {
   }
 }
 
-const FORMS: Record<RedisMode, { type: string; what: string }> = {
-  standalone: { type: 'redis-streams', what: 'a Redis server' },
-  cluster: { type: 'redis-cluster-streams', what: 'a Redis Cluster (any node as entry point)' },
-  sentinel: { type: 'redis-sentinel-streams', what: 'the master that Redis Sentinel names' },
-};
+const TYPES: Record<RedisMode, string> = { standalone: 'redis-streams', cluster: 'redis-cluster-streams', sentinel: 'redis-sentinel-streams' };
 
 function streamsScaler(form: RedisMode): ScalerDescriptor<ParamSpecs> {
-  const { type, what } = FORMS[form];
+  const type = TYPES[form];
+  const what = REDIS_FORM_SOURCE[form];
   return defineScaler({
     type,
     description:
       `Scales on a Redis stream in ${what}: the lag of a consumer group (consumerGroup + lagCount, Redis 7+), ` +
-      'its pending entries (consumerGroup), or the stream length. Commands time out after KEDA_HTTP_DEFAULT_TIMEOUT; ' +
-      'one connection per server and credentials is shared by all triggers.',
+      `its pending entries (consumerGroup), or the stream length. ${REDIS_DESCRIPTION_NOTE}`,
     params: { ...streamParams, ...REDIS_CONNECTION_PARAMS[form] },
     example: { ...REDIS_EXAMPLE_CONNECTION[form], stream: 'orders', consumerGroup: 'workers', lagCount: '10', activationLagCount: '1' },
     exampleAuth: REDIS_EXAMPLE_AUTH[form],

@@ -9,6 +9,10 @@ import { param, type ParamSpecs } from '../params';
 import type { MetricsAndActivity, Scaler, ScalerContext } from '../types';
 import {
   REDIS_CONNECTION_PARAMS,
+  REDIS_DESCRIPTION_NOTE,
+  REDIS_EXAMPLE_AUTH,
+  REDIS_EXAMPLE_CONNECTION,
+  REDIS_FORM_SOURCE,
   acquireRedis,
   redisSettings,
   validateRedisConnection,
@@ -88,33 +92,15 @@ class RedisListScaler implements Scaler {
   }
 }
 
-const FORMS: Record<RedisMode, { type: string; what: string }> = {
-  standalone: { type: 'redis', what: 'a Redis server' },
-  cluster: { type: 'redis-cluster', what: 'a Redis Cluster (any node as entry point)' },
-  sentinel: { type: 'redis-sentinel', what: 'the master that Redis Sentinel names' },
-};
-
-/** Docs examples: the connection part per form. */
-export const REDIS_EXAMPLE_CONNECTION: Record<RedisMode, Record<string, string>> = {
-  standalone: { address: 'redis.default.svc:6379' },
-  cluster: { addresses: 'redis-0.redis.default.svc:6379,redis-1.redis.default.svc:6379,redis-2.redis.default.svc:6379' },
-  sentinel: { addresses: 'redis-sentinel.default.svc:26379', sentinelMaster: 'mymaster' },
-};
-
-/** Docs examples: what a TriggerAuthentication supplies per form. */
-export const REDIS_EXAMPLE_AUTH: Record<RedisMode, Record<string, string>> = {
-  standalone: { password: 'replace-with-the-password' },
-  cluster: { password: 'replace-with-the-password' },
-  sentinel: { password: 'replace-with-the-password', sentinelPassword: 'replace-with-the-sentinel-password' },
-};
+const TYPES: Record<RedisMode, string> = { standalone: 'redis', cluster: 'redis-cluster', sentinel: 'redis-sentinel' };
 
 function listScaler(mode: RedisMode): ScalerDescriptor<ParamSpecs> {
-  const { type, what } = FORMS[mode];
+  const type = TYPES[mode];
+  const what = REDIS_FORM_SOURCE[mode];
   return defineScaler({
     type,
     description:
-      `Scales on the length of a list (or the size of a set, sorted set or hash) in ${what}. ` +
-      'Commands time out after KEDA_HTTP_DEFAULT_TIMEOUT; one connection per server and credentials is shared by all triggers.',
+      `Scales on the length of a list (or the size of a set, sorted set or hash) in ${what}. ${REDIS_DESCRIPTION_NOTE}`,
     params: { ...listParams, ...REDIS_CONNECTION_PARAMS[mode] },
     example: { ...REDIS_EXAMPLE_CONNECTION[mode], listName: 'jobs', listLength: '10', activationListLength: '1' },
     exampleAuth: REDIS_EXAMPLE_AUTH[mode],
