@@ -4,9 +4,9 @@
  * without creating anything. The cluster and the event sources are reached through CheckDeps.
  */
 import { effectiveMaxReplicaCount, isUsingModifiers, type ScaledJob, type ScaledObject } from '@keda-ts/api';
-import { buildScalers, evaluateMetrics, type BuiltScalers } from '@keda-ts/operator';
-import type { MetricSpec, ScalerContext, ScalerRegistry } from '@keda-ts/scalers';
-import { parseQuantity, predictReplicas, type ReplicaPrediction } from '@keda-ts/scaling';
+import { buildScalers, evaluateMetrics, observeTriggers, readTriggerMetrics, type BuiltScalers } from '@keda-ts/operator';
+import type { ScalerContext, ScalerRegistry } from '@keda-ts/scalers';
+import { predictReplicas, type ReplicaPrediction, type TriggerObservation } from '@keda-ts/scaling';
 import { parseAllDocuments } from 'yaml';
 import { CliError, ExitCode } from './exit-codes';
 import { cell, renderTable } from './table';
@@ -34,18 +34,8 @@ export interface CheckDeps {
   now(): Date;
 }
 
-export interface CheckedTrigger {
-  index: number;
-  name?: string;
-  type: string;
-  metricName: string;
-  value?: number;
-  activation?: { parameter: string; threshold: number };
-  target?: { type: string; value: number };
-  active: boolean;
-  error?: string;
-  latencyMs: number;
-}
+/** Each trigger's reading, as the controller's decision trace records it. */
+export type CheckedTrigger = TriggerObservation;
 
 export interface CheckReport {
   kind: string;
@@ -83,12 +73,6 @@ export function parseManifests(text: string, source: string): Record<string, unk
   return out;
 }
 
-function targetOf(spec: MetricSpec | undefined): CheckedTrigger['target'] {
-  const t = spec?.external?.target;
-  const raw = t?.type === 'Value' ? t.value : t?.averageValue;
-  return t && raw !== undefined ? { type: t.type, value: parseQuantity(raw) } : undefined;
-}
-
 async function readTriggers(built: BuiltScalers, so: ScaledObject | undefined, deps: CheckDeps, current: number | undefined) {
   if (so) {
     const evaluation = await evaluateMetrics({
@@ -103,26 +87,8 @@ async function readTriggers(built: BuiltScalers, so: ScaledObject | undefined, d
     return { readings: evaluation.readings, isActive: evaluation.isActive };
   }
   // A ScaledJob: every trigger once, no fallback or formula.
-  const readings = await Promise.all(
-    built.scalers.flatMap((entry) =>
-      entry.scaler.getMetricSpecForScaling().flatMap((spec) => {
-        const metricName = spec.external?.metric.name;
-        if (!metricName) return [];
-        const started = performance.now();
-        const base = { triggerIndex: entry.index, triggerName: entry.triggerName, triggerType: entry.triggerType, metricName };
-        return [
-          entry.scaler
-            .getMetricsAndActivity(metricName, { signal: AbortSignal.timeout(deps.timeoutMs) })
-            .then(
-              (r) => ({ ...base, metrics: r.metrics, isActive: r.isActive, error: undefined as string | undefined, outcome: 'ok' as const }),
-              (err: unknown) => ({ ...base, metrics: [], isActive: false, error: err instanceof Error ? err.message : String(err), outcome: 'error' as const }),
-            )
-            .then((r) => ({ ...r, latencyMs: performance.now() - started })),
-        ];
-      }),
-    ),
-  );
-  return { readings, isActive: readings.some((r) => r.isActive) };
+  const { readings } = await readTriggerMetrics(built, { timeoutMs: deps.timeoutMs });
+  return { readings, isActive: readings.some((r) => r.isActive && r.outcome !== 'error') };
 }
 
 /** Checks one document. */
@@ -158,22 +124,7 @@ export async function checkDocument(obj: Record<string, unknown>, defaultNamespa
   try {
     const current = so ? await deps.currentReplicas(so).catch(() => undefined) : undefined;
     const { readings, isActive } = await readTriggers(built, so, deps, current);
-    const triggers: CheckedTrigger[] = readings.map((r) => {
-      const entry = built.scalers.find((s) => s.index === r.triggerIndex);
-      const spec = entry?.scaler.getMetricSpecForScaling().find((s) => s.external?.metric.name === r.metricName);
-      return {
-        index: r.triggerIndex,
-        name: r.triggerName,
-        type: r.triggerType,
-        metricName: r.metricName,
-        value: r.outcome === 'error' ? undefined : r.metrics[0]?.value,
-        activation: entry?.activation,
-        target: targetOf(spec),
-        active: r.isActive && r.outcome !== 'error',
-        error: r.error,
-        latencyMs: Math.round(r.latencyMs * 10) / 10,
-      };
-    });
+    const triggers = observeTriggers(built, readings);
     const failed = triggers.some((t) => t.error);
     const prediction = so
       ? predictReplicas({
@@ -222,7 +173,7 @@ export function renderCheckReport(r: CheckReport): string {
           cell(t.value),
           t.activation ? `${t.activation.parameter} ${cell(t.activation.threshold)}` : '-',
           t.target ? `${t.target.type} ${cell(t.target.value)}` : '-',
-          t.active ? 'yes' : 'no',
+          t.isActive && t.outcome !== 'error' ? 'yes' : 'no',
           `${cell(t.latencyMs)}ms`,
           t.error ?? '',
         ]),
