@@ -6,9 +6,9 @@
  *
  *   node --import tsx --conditions=@keda-ts/source e2e/bench/metrics-adapter.ts [--rps 700] [--seconds 60]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import * as https from 'node:https';
+import * as http2 from 'node:http2';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -36,9 +36,8 @@ const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc
 
 interface Target {
   name: string;
-  agent: https.Agent;
-  host: string;
-  port: number;
+  /** An HTTP/2 session, as client-go (the HPA controller) and the aggregator talk. */
+  session: http2.ClientHttp2Session;
   path: (i: number) => string;
   headers?: Record<string, string>;
 }
@@ -56,22 +55,17 @@ async function load(target: Target, rate = rps, duration = seconds): Promise<Rec
     inflight.push(
       new Promise<void>((resolve) => {
         const t0 = performance.now();
-        const req = https.request(
-          { host: target.host, port: target.port, path: target.path(i), agent: target.agent, headers: target.headers, timeout: 10_000 },
-          (res) => {
-            res.resume();
-            res.on('end', () => {
-              if (res.statusCode === 200) latencies.push(performance.now() - t0);
-              else errors++;
-              resolve();
-            });
-          },
-        );
-        req.on('error', () => {
-          errors++;
+        let status = 0;
+        const stream = target.session.request({ ':path': target.path(i), ...target.headers });
+        stream.setTimeout(10_000, () => stream.close(http2.constants.NGHTTP2_CANCEL));
+        stream.on('response', (headers) => (status = Number(headers[':status'])));
+        stream.on('data', () => undefined);
+        stream.on('close', () => {
+          if (status === 200) latencies.push(performance.now() - t0);
+          else errors++;
           resolve();
         });
-        req.end();
+        stream.on('error', () => undefined);
       }),
     );
     if (inflight.length > 5000) await Promise.all(inflight.splice(0, 2500));
@@ -88,6 +82,12 @@ async function load(target: Target, rate = rps, duration = seconds): Promise<Rec
     p999Ms: pct(99.9),
     maxMs: +(latencies.at(-1) ?? 0).toFixed(2),
   };
+}
+
+/** Established TCP connections to a local port (each loopback connection is listed once per end). */
+function connectionsTo(port: number): number {
+  const out = spawnSync('ss', ['-Htn', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' }).stdout ?? '';
+  return out.split('\n').filter((l) => l.trim()).length;
 }
 
 /** The fake controller in a process of its own, so that its CPU and memory can be read. */
@@ -145,33 +145,36 @@ async function main(): Promise<void> {
     await registerApiServiceToLocalhost(kubeConfig, { ...apiService, port: securePort, caPem: certs.caPem });
     const pid = apps[0].process.pid as number;
     const controllerPid = controller.child.pid as number;
+    const apiServerPid = cp.pidOf('kube-apiserver') as number;
     const metricPath = (i: number) =>
       `/apis/external.metrics.k8s.io/v1beta1/namespaces/bench/s0-metric-${i % scaledObjects}?labelSelector=${encodeURIComponent(`scaledobject.keda.sh/name=so-${i % scaledObjects}`)}`;
     const admin = { ca: readFileSync(info.pki.caCert), cert: readFileSync(info.pki.adminCert), key: readFileSync(info.pki.adminKey) };
     const results: Record<string, unknown> = { rps, seconds, scaledObjects };
     // Through the aggregator, as the HPA controller calls it (admin is system:masters: no SubjectAccessReview).
-    const viaApiServer = new https.Agent({ ...admin, keepAlive: true, maxSockets: 64 });
+    const viaApiServer = http2.connect(`https://127.0.0.1:${info.ports['apiserver']}`, admin);
     // Directly, as the aggregator does: front-proxy client cert and X-Remote-User headers.
-    const direct = new https.Agent({
+    const direct = http2.connect(`https://127.0.0.1:${securePort}`, {
       ca: certs.caPem,
       cert: readFileSync(info.pki.frontProxyClientCert),
       key: readFileSync(info.pki.frontProxyClientKey),
-      keepAlive: true,
-      maxSockets: 64,
       servername: 'localhost',
     });
     for (const target of [
-      { name: 'throughAggregator', agent: viaApiServer, host: '127.0.0.1', port: info.ports['apiserver'], path: metricPath },
-      { name: 'directToAdapter', agent: direct, host: '127.0.0.1', port: securePort, path: metricPath, headers: { 'X-Remote-User': 'system:kube-controller-manager', 'X-Remote-Group': 'system:masters' } },
+      { name: 'throughAggregator', session: viaApiServer, path: metricPath },
+      { name: 'directToAdapter', session: direct, path: metricPath, headers: { 'X-Remote-User': 'system:kube-controller-manager', 'X-Remote-Group': 'system:masters' } },
     ] satisfies Target[]) {
       await load(target, 100, 5); // warm-up (JIT, connections), not measured
       const cpu0 = cpuSeconds(pid);
       const controllerCpu0 = cpuSeconds(controllerPid);
+      const apiServerCpu0 = cpuSeconds(apiServerPid);
+      const loadCpu0 = process.cpuUsage();
       const t0 = performance.now();
       const r = await load(target);
       const wall = (performance.now() - t0) / 1000;
       const adapterCpu = cpuSeconds(pid) - cpu0;
       const controllerCpu = cpuSeconds(controllerPid) - controllerCpu0;
+      const apiServerCpu = cpuSeconds(apiServerPid) - apiServerCpu0;
+      const loadCpu = process.cpuUsage(loadCpu0);
       results[target.name] = {
         ...r,
         rpsAchieved: +(r.requests / wall).toFixed(1),
@@ -181,8 +184,13 @@ async function main(): Promise<void> {
         controllerCpuCores: +(controllerCpu / wall).toFixed(3),
         controllerCpuMsPerRequest: +((controllerCpu * 1000) / r.requests).toFixed(3),
         controllerRssMiB: +rssMiB(controllerPid).toFixed(1),
+        apiServerCpuCores: +(apiServerCpu / wall).toFixed(3),
+        loadGeneratorCpuCores: +((loadCpu.user + loadCpu.system) / 1e6 / wall).toFixed(3),
+        adapterConnections: connectionsTo(securePort),
       };
     }
+    viaApiServer.close();
+    direct.close();
     process.stdout.write(JSON.stringify(results, null, 2) + '\n');
   } finally {
     await unregisterApiService(kubeConfig, apiService).catch(() => undefined);

@@ -322,6 +322,11 @@ export class LocalControlPlane {
     return { downMs: Date.now() - killedAt };
   }
 
+  /** The process id of a running component (for benchmarks that read its CPU and memory). */
+  pidOf(name: ControlPlaneComponent): number | undefined {
+    return this.processes.find((p) => p.name === name)?.pid;
+  }
+
   /** Runs kubectl against this control plane; resolves with stdout. */
   kubectl(args: string[], input?: string): Promise<string> {
     return runKubectl(this.cluster.kubectl, this.cluster.kubeconfig, args, input);

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import https from 'node:https';
+import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { CertificateFilesWatcher } from '@keda-ts/certificates';
@@ -104,9 +104,12 @@ function discoveryBody(path: string): Buffer | undefined {
 }
 
 /** What one request was, for its Prometheus labels and debug log line. */
+type Request = http.IncomingMessage | http2.Http2ServerRequest;
+type Response = http.ServerResponse | http2.Http2ServerResponse;
+
 interface Exchange {
-  req: http.IncomingMessage;
-  res: http.ServerResponse;
+  req: Request;
+  res: Response;
   path: string;
   query: string;
   started: number;
@@ -134,7 +137,10 @@ function decodeSegment(segment: string): string | undefined {
  * request than everything else the adapter does.
  */
 export class ExternalMetricsServer {
-  private server?: https.Server;
+  private server?: http2.Http2SecureServer;
+  /** Open TLS connections (HTTP/2 sessions and HTTP/1.1 sockets), closed on shutdown. */
+  private readonly connections = new Set<TLSSocket>();
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
   private identities = new WeakMap<TLSSocket, { generation: number; identity: CertificateIdentity }>();
   private reloadTimer?: NodeJS.Timeout;
   private secureFingerprint = '';
@@ -154,9 +160,18 @@ export class ExternalMetricsServer {
       { pollIntervalMs: this.options.reloadIntervalMs ?? 60_000 },
     );
     this.certificate.onChange(() => this.reloadSecureContext());
-    const server = https.createServer(this.secureOptions(), (req, res) => this.handle(req, res));
-    server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 66_000;
+    // HTTP/2 as the aggregator prefers it: one multiplexed connection instead of a pool of HTTP/1.1
+    // connections that churns (a TLS handshake each) once more requests are in flight than it keeps idle.
+    const server = http2.createSecureServer({ ...this.secureOptions(), allowHTTP1: true }, (req, res) => this.handle(req, res));
+    server.on('secureConnection', (socket: TLSSocket) => {
+      this.connections.add(socket);
+      socket.once('close', () => this.connections.delete(socket));
+    });
+    server.on('session', (session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+    });
+    server.setTimeout(65_000);
     server.on('tlsClientError', (err) => this.options.logger.debug({ err: err.message }, 'TLS handshake failed'));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -200,12 +215,15 @@ export class ExternalMetricsServer {
     if (!server) return;
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
-      server.closeIdleConnections();
-      setTimeout(() => server.closeAllConnections(), 2_000).unref();
+      for (const session of this.sessions) session.close();
+      for (const socket of this.connections) if (!socket.alpnProtocol || socket.alpnProtocol === 'http/1.1') socket.end();
+      setTimeout(() => {
+        for (const socket of this.connections) socket.destroy();
+      }, 2_000).unref();
     });
   }
 
-  private secureOptions(): https.ServerOptions & { cert: string; ca?: string[] } {
+  private secureOptions(): http2.SecureServerOptions & { cert: string; ca?: string[] } {
     const material = this.certificate?.current;
     if (!material) throw new Error(`serving certificate ${this.options.tls.certFile} / ${this.options.tls.keyFile} not loadable`);
     const cert = material.cert.toString('utf8');
@@ -233,7 +251,7 @@ export class ExternalMetricsServer {
   }
 
   /** Routes one request: health (no authentication), then authentication, discovery, metric values, 404. */
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private handle(req: Request, res: Response): void {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const x: Exchange = { req, res, path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), started: performance.now() };
@@ -244,7 +262,7 @@ export class ExternalMetricsServer {
       const o = this.options;
       const auth = o.authentication();
       const headers = headersFromRaw(req.rawHeaders);
-      const result = authenticateRequest(this.identity(req.socket as TLSSocket, auth), auth.config, headers.values, headers.names);
+      const result = authenticateRequest(this.identity(connectionOf(req), auth), auth.config, headers.values, headers.names);
       if (!result.ok) {
         o.prom?.authentication('failure');
         if (this.debugEnabled) o.logger.debug({ path: x.path, reason: result.reason }, 'unauthenticated request');
@@ -364,7 +382,8 @@ export class ExternalMetricsServer {
     const { req, res } = x;
     if (res.writableEnded || res.destroyed) return;
     res.writeHead(code, { 'content-type': contentType, 'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length });
-    res.end(req.method === 'HEAD' ? undefined : body);
+    if (req.method === 'HEAD') res.end();
+    else res.end(body);
     const seconds = (performance.now() - x.started) / 1000;
     const isMetric = x.resource !== undefined;
     this.options.prom?.request(
@@ -382,6 +401,14 @@ export class ExternalMetricsServer {
       this.options.logger.debug({ method: req.method, path: x.path, status: code, ms: Math.round(seconds * 1e4) / 10, user: x.user?.name }, 'request');
     }
   }
+}
+
+/**
+ * The TLS connection of a request. An HTTP/2 request's `socket` is a proxy made per stream; the
+ * session's socket is one object per connection, so the certificate is verified once per connection.
+ */
+function connectionOf(req: Request): TLSSocket {
+  return ('stream' in req ? req.stream.session?.socket : req.socket) as TLSSocket;
 }
 
 /** Whether a path is discovery or OpenAPI (no SubjectAccessReview). */
