@@ -208,6 +208,51 @@ describe('Prometheus metrics of every component', () => {
     await kubectl(['annotate', '-n', ns.name, 'scaledobject', 'web', 'autoscaling.keda.sh/paused-']);
   }, 180_000);
 
+  it("a ScaledJob's scaler series, registration and errors", async () => {
+    const job = (labels: Record<string, string> = {}) => ({ namespace: ns.name, metric: 's0-metric-api-value', scaledObject: 'jobs', scaler: 'metricsAPIScaler', triggerIndex: '0', type: 'scaledjob', ...labels });
+    await apply(
+      kc,
+      {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'ScaledJob',
+        metadata: { name: 'jobs' },
+        spec: {
+          jobTargetRef: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'w', image: 'busybox' }] } } },
+          pollingInterval: 1,
+          maxReplicaCount: 1,
+          triggers: [{ type: 'metrics-api', metadata: { url: `http://127.0.0.1:${(source.address() as AddressInfo).port}/`, valueLocation: 'value', targetValue: '10' } }],
+        },
+      } as k8s.KubernetesObject,
+      ns.name,
+    );
+    const text = await waitFor(
+      async () => {
+        const t = await scrape(ports.controller);
+        return valueOf(t, 'keda_scaler_metrics_value', job()) === 45 ? t : undefined;
+      },
+      { timeoutMs: 60_000, description: 'keda_scaler_metrics_value 45 for the ScaledJob' },
+    );
+    expect(valueOf(text, 'keda_resource_registered_total', { type: 'scaled_job', namespace: ns.name })).toBe(1);
+    expect(valueOf(text, 'keda_internal_scale_loop_latency_seconds', { namespace: ns.name, type: 'scaledjob', resource: 'jobs' })).toBeLessThan(5);
+    sourceFails = true;
+    try {
+      await waitFor(async () => ((valueOf(await scrape(ports.controller), 'keda_scaled_job_errors_total', { namespace: ns.name, scaledJob: 'jobs' }) ?? 0) >= 2 ? true : undefined), {
+        timeoutMs: 30_000,
+        description: 'keda_scaled_job_errors_total >= 2',
+      });
+    } finally {
+      sourceFails = false;
+    }
+    await kubectl(['delete', '-n', ns.name, 'scaledjob', 'jobs', '--wait=true']);
+    await waitFor(
+      async () => {
+        const t = await scrape(ports.controller);
+        return valueOf(t, 'keda_resource_registered_total', { type: 'scaled_job', namespace: ns.name }) === 0 && valueOf(t, 'keda_scaler_metrics_value', job()) === undefined ? true : undefined;
+      },
+      { timeoutMs: 30_000, description: "the ScaledJob's series gone after its deletion" },
+    );
+  }, 120_000);
+
   it("the adapter's request and gRPC client series after a metric read through the aggregator", async () => {
     await waitFor(async () => valueOf(await scrape(ports.controller), 'keda_scaler_metrics_value', scaler()) === 45, { timeoutMs: 30_000, description: 'source back at 45' });
     const selector = encodeURIComponent('scaledobject.keda.sh/name=web');

@@ -399,6 +399,12 @@ export class Operator {
       now,
       metricTimeoutMs: options.metricTimeoutMs ?? 10_000,
       onPoll: options.onScaledJobPoll,
+      onReadings: (key, readings, buildFailed) => {
+        const { namespace, name } = parseScaledJobKey(key);
+        // A failed read counts in keda_scaled_job_errors_total through its reading.
+        metrics.scalerReadings('scaledjob', namespace, name, readings);
+        if (buildFailed) metrics.scalableError('scaledjob', namespace, name);
+      },
       traces: this.traces,
       cachedJobs: (namespace, name) => {
         if (![...this.scaledJobJobs, ...this.scaledJobPods].every((w) => w.hasSynced)) return undefined;
@@ -418,8 +424,13 @@ export class Operator {
         onStop: (key) => {
           const { namespace, name } = parseScaledJobKey(key);
           this.traces.forget('ScaledJob', namespace, name);
+          metrics.forget('scaledjob', namespace, name);
         },
-        onLag: options.onScaleLoopLag,
+        onLag: (key, lagMs) => {
+          const { namespace, name } = parseScaledJobKey(key);
+          metrics.scaleLoopLag('scaledjob', namespace, name, lagMs);
+          options.onScaleLoopLag?.(key, lagMs);
+        },
       },
       (key) => {
         const { namespace, name } = parseScaledJobKey(key);
@@ -446,6 +457,11 @@ export class Operator {
       w.on((type, obj, old) => {
         const key = scaledJobKey(obj.metadata?.namespace ?? '', obj.metadata?.name ?? '');
         if (type === 'delete') this.triggerAuth.forget(key);
+        // `old` is the informer's previous copy: a re-listed ScaledJob is not counted twice.
+        const namespace = obj.metadata?.namespace ?? '';
+        const triggerTypes = (sj: ScaledJob) => (sj.spec?.triggers ?? []).map((t) => t.type);
+        if (old) metrics.resourceRegistered('scaled_job', namespace, -1, triggerTypes(old));
+        if (type !== 'delete') metrics.resourceRegistered('scaled_job', namespace, 1, triggerTypes(obj));
         if (type !== 'update' || scaledJobChangeMatters(old, obj)) this.jobQueue.add(key);
       });
     }

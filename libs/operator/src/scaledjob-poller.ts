@@ -51,6 +51,8 @@ export interface ScaledJobPollerDeps {
   metricTimeoutMs: number;
   /** Called with each finished poll (for tests, metrics and benchmarks). */
   onPoll?(key: string, outcome: ScaledJobPollOutcome): void;
+  /** Each poll's trigger readings, and whether its scalers could not be built (Prometheus). */
+  onReadings?(key: string, readings: readonly MetricReading[], buildFailed: boolean): void;
   /**
    * The ScaledJob's Jobs and their pods from informer caches (as KEDA reads them through its
    * controller-runtime cache); undefined until the caches synced, and then the API is listed.
@@ -206,6 +208,7 @@ export class ScaledJobPoller {
     const failures = [...(buildError ? [buildError] : []), ...readings.filter((r) => r.outcome === 'error').map((r) => r.error ?? 'unknown error')];
     for (const note of failures) events.emit(subject, { type: 'Warning', reason: 'KEDAScalerFailed', note });
     const isError = failures.length > 0;
+    this.deps.onReadings?.(key, readings, buildError !== undefined);
     // Rebuilt on the next tick: a source that went away gets fresh connections.
     if (isError) await this.deps.scalers.invalidate(key);
 
