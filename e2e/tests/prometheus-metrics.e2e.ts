@@ -269,7 +269,8 @@ describe('Prometheus metrics of every component', () => {
         verb: 'GET',
         group: 'external.metrics.k8s.io',
         version: 'v1beta1',
-        resource: 's0-metric-api-value',
+        // One series for all metric names unless --enable-high-cardinality-metrics-labels.
+        resource: '*',
         scope: 'namespace',
         component: 'apiserver',
         code: '200',

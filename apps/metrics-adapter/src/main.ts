@@ -27,6 +27,7 @@ void runApp({
       metricsServiceAddress: formatHostPort(config.metricsServiceAddress),
       metricsServiceGrpcAuthority: config.metricsServiceGrpcAuthority,
       metricsPort: config.port,
+      metricNameLabels: config.enableHighCardinalityMetricsLabels,
     });
   },
 });

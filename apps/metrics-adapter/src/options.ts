@@ -67,6 +67,13 @@ export const metricsAdapterOptions = {
     placeholder: '<host>',
     description: 'Overrides the :authority and TLS server name of the gRPC calls to the metrics service.',
   }),
+  enableHighCardinalityMetricsLabels: option.bool({
+    flag: 'enable-high-cardinality-metrics-labels',
+    env: 'ENABLE_HIGH_CARDINALITY_METRICS_LABELS',
+    default: false,
+    description:
+      'Label apiserver_request_total / apiserver_request_duration_seconds with each metric name (resource="<metric>", one series per ScaledObject trigger) instead of resource="*".',
+  }),
   kubeApiQps: kubeApiQpsOption,
   kubeApiBurst: kubeApiBurstOption,
   port: option.int({

@@ -26,6 +26,8 @@ export interface MetricsAdapterConfig {
   /** Plain HTTP `/metrics`; 0 picks a free port, negative disables. */
   metricsPort: number;
   grpcTimeoutMs?: number;
+  /** Request series labelled per metric name (`--enable-high-cardinality-metrics-labels`). */
+  metricNameLabels?: boolean;
 }
 
 export interface RunningMetricsAdapter {
@@ -46,7 +48,7 @@ export async function startMetricsAdapter(
   config: MetricsAdapterConfig,
 ): Promise<RunningMetricsAdapter> {
   const { logger } = app;
-  const prom = new AdapterMetrics();
+  const prom = new AdapterMetrics({ metricNameLabels: config.metricNameLabels });
   const kube = new KubeClient(config.kubeConfig, { qps: config.kubeApiQps, burst: config.kubeApiBurst });
   app.onShutdown('API server client', () => kube.close());
 

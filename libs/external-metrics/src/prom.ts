@@ -5,6 +5,9 @@ const GRPC_METHOD = { grpc_type: 'unary', grpc_service: 'api.MetricsService', gr
 const GRPC_HANDLED_OK = { ...GRPC_METHOD, grpc_code: 'OK' };
 const REQUEST_LABELS = ['verb', 'group', 'version', 'resource', 'scope', 'component', 'code'] as const;
 
+type CounterSeries = { inc(value?: number): void };
+type HistogramSeries = { observe(value: number): void };
+
 /**
  * The adapter's Prometheus metrics (spec §4.2): the gRPC client metrics under KEDA's names
  * `keda_internal_metricsservice_grpc_client_*` (go-grpc-prometheus labels), the apiserver-library
@@ -22,7 +25,18 @@ export class AdapterMetrics {
   private readonly authn: Counter<'result'>;
   private readonly authz: Counter<'decision' | 'source'>;
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  /** Pre-bound series of the fixed gRPC label set and of each request label set seen (no label hashing per request). */
+  private readonly grpcSeries: { started: CounterSeries; sent: CounterSeries; received: CounterSeries; ok: CounterSeries; seconds: HistogramSeries };
+  private readonly requestSeries = new Map<string, { count: CounterSeries; seconds: HistogramSeries }>();
+  private readonly metricNameLabels: boolean;
+
+  /**
+   * `metricNameLabels`: label request series with each metric name as `resource` (what the Kubernetes
+   * apiserver library does). Off by default: with one metric per ScaledObject trigger that is one
+   * histogram per trigger, so the series read `resource="*"` unless asked for.
+   */
+  constructor(options: { defaultMetrics?: boolean; metricNameLabels?: boolean } = {}) {
+    this.metricNameLabels = options.metricNameLabels ?? false;
     const registers = [this.registry];
     const p = 'keda_internal_metricsservice_grpc_client';
     this.grpcStarted = new Counter({ name: `${p}_started_total`, help: 'Total number of RPCs started on the client.', labelNames: GRPC_LABELS, registers });
@@ -62,32 +76,43 @@ export class AdapterMetrics {
       registers,
     });
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    this.grpcSeries = {
+      started: this.grpcStarted.labels(GRPC_METHOD),
+      sent: this.grpcSent.labels(GRPC_METHOD),
+      received: this.grpcReceived.labels(GRPC_METHOD),
+      ok: this.grpcHandled.labels(GRPC_HANDLED_OK),
+      seconds: this.grpcSeconds.labels(GRPC_METHOD),
+    };
   }
 
   /** Times one GetMetrics call; call the returned function with the gRPC status name. */
   grpcCall(): (code: string) => void {
-    this.grpcStarted.inc(GRPC_METHOD);
-    this.grpcSent.inc(GRPC_METHOD);
+    const g = this.grpcSeries;
+    g.started.inc();
+    g.sent.inc();
     const started = performance.now();
     return (code) => {
-      this.grpcSeconds.observe(GRPC_METHOD, (performance.now() - started) / 1000);
-      this.grpcHandled.inc(code === 'OK' ? GRPC_HANDLED_OK : { ...GRPC_METHOD, grpc_code: code });
-      if (code === 'OK') this.grpcReceived.inc(GRPC_METHOD);
+      g.seconds.observe((performance.now() - started) / 1000);
+      if (code === 'OK') {
+        g.ok.inc();
+        g.received.inc();
+      } else this.grpcHandled.inc({ ...GRPC_METHOD, grpc_code: code });
     };
   }
 
   request(labels: { verb: string; resource: string; scope: string; code: number; group?: string; version?: string }, seconds: number): void {
-    const base = {
-      verb: labels.verb,
-      group: labels.group ?? '',
-      version: labels.version ?? '',
-      resource: labels.resource,
-      scope: labels.scope,
-      component: 'apiserver',
-    };
-    // prom-client keeps the first label object it sees for a series: never reuse one across metrics.
-    this.requests.inc({ ...base, code: String(labels.code) });
-    this.requestSeconds.observe(base, seconds);
+    const resource = labels.group && !this.metricNameLabels ? '*' : labels.resource;
+    const key = `${labels.verb}|${labels.group ?? ''}|${labels.version ?? ''}|${resource}|${labels.scope}|${labels.code}`;
+    let series = this.requestSeries.get(key);
+    if (!series) {
+      const base = { verb: labels.verb, group: labels.group ?? '', version: labels.version ?? '', resource, scope: labels.scope, component: 'apiserver' };
+      // prom-client keeps the first label object it sees for a series: never share one across metrics.
+      series = { count: this.requests.labels({ ...base, code: String(labels.code) }), seconds: this.requestSeconds.labels({ ...base }) };
+      // Unknown paths give unbounded keys: only their first few thousand get a cached handle.
+      if (this.requestSeries.size < 4096) this.requestSeries.set(key, series);
+    }
+    series.count.inc();
+    series.seconds.observe(seconds);
   }
 
   authentication(result: 'success' | 'failure' | 'error'): void {

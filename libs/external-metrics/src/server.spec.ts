@@ -198,8 +198,25 @@ describe('ExternalMetricsServer', () => {
     expect((await get('/healthz/ping')).body).toBe('ok');
   });
 
+  it('labels request series with resource="*" unless per-metric-name labels are asked for', async () => {
+    const bounded = new AdapterMetrics({ defaultMetrics: false });
+    const perName = new AdapterMetrics({ defaultMetrics: false, metricNameLabels: true });
+    for (const prom of [bounded, perName]) {
+      for (const resource of ['s0-a', 's1-b', 's0-a']) {
+        prom.request({ verb: 'GET', group: 'external.metrics.k8s.io', version: 'v1beta1', resource, scope: 'namespace', code: 200 }, 0.001);
+      }
+    }
+    const labels = (resource: string) => `{verb="GET",group="external.metrics.k8s.io",version="v1beta1",resource="${resource}",scope="namespace",component="apiserver",code="200"}`;
+    const boundedText = await bounded.registry.metrics();
+    expect(boundedText).toContain(`apiserver_request_total${labels('*')} 3`);
+    expect(boundedText).not.toContain('s0-a');
+    const perNameText = await perName.registry.metrics();
+    expect(perNameText).toContain(`apiserver_request_total${labels('s0-a')} 2`);
+    expect(perNameText).toContain(`apiserver_request_total${labels('s1-b')} 1`);
+  });
+
   it('counts requests and gRPC calls in the Prometheus metrics', async () => {
-    const prom = new AdapterMetrics({ defaultMetrics: false });
+    const prom = new AdapterMetrics({ defaultMetrics: false, metricNameLabels: true });
     const counted = new ExternalMetricsServer({
       ...options,
       prom,
