@@ -118,6 +118,30 @@ describe('libs/k8s against the real API server', () => {
     await watched.stop();
   });
 
+  it('caches objects without managedFields by default and as a transform leaves them', async () => {
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    await core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'listed-slim', labels: { a: 'b' } }, data: { v: '1' } } });
+    const plain = new Watched<k8s.V1ConfigMap>(kc, client, { path: `/api/v1/namespaces/${ns.name}/configmaps`, logger });
+    const slim = new Watched<k8s.V1ConfigMap>(kc, client, {
+      path: `/api/v1/namespaces/${ns.name}/configmaps`,
+      logger,
+      transform: (o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata?.name, namespace: o.metadata?.namespace } }),
+    });
+    await Promise.all([plain.start(), slim.start()]);
+    await Promise.all([plain.waitForSync(), slim.waitForSync()]);
+    // From the list...
+    expect(plain.get('listed-slim', ns.name)?.metadata?.managedFields).toBeUndefined();
+    expect(plain.get('listed-slim', ns.name)?.metadata?.labels).toEqual({ a: 'b' });
+    expect(slim.get('listed-slim', ns.name)).toEqual({ metadata: { name: 'listed-slim', namespace: ns.name } });
+    // ...and from the watch.
+    await core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'watched-slim' }, data: { v: '1' } } });
+    await waitFor(() => plain.get('watched-slim', ns.name) && slim.get('watched-slim', ns.name), { description: 'configmap in both caches' });
+    expect(plain.get('watched-slim', ns.name)?.data).toEqual({ v: '1' });
+    expect(plain.get('watched-slim', ns.name)?.metadata?.managedFields).toBeUndefined();
+    expect(slim.get('watched-slim', ns.name)?.data).toBeUndefined();
+    await Promise.all([plain.stop(), slim.stop()]);
+  });
+
   it('records events.k8s.io/v1 Events', async () => {
     const cm = await kc
       .makeApiClient(k8s.CoreV1Api)

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { connectToApiServer, KubeClient, KubeLeaseStore, LeaderElector, LeaderOnly } from '@keda-ts/k8s';
 import { createMetricsServer } from '@keda-ts/metrics-service';
-import { decisionDebugProvider, Operator } from '@keda-ts/operator';
+import { decisionDebugProvider, LagWindow, Operator } from '@keda-ts/operator';
 import { KEDA_TS_VERSION, runApp } from '@keda-ts/runtime';
 import { scalers } from '@keda-ts/scalers';
 import { controllerOptions } from './options';
@@ -40,6 +40,7 @@ void runApp({
     const connection = connectToApiServer(app, { kubeconfigPath: config.kubeconfig });
     // Unique per process: a restarted container must not mistake its predecessor's Lease for its own.
     const identity = `${config.podName || hostname()}_${randomUUID()}`;
+    const lagWindow = config.scaleLoopLagReportInterval > 0 ? new LagWindow() : undefined;
     const operator = new Operator({
       standby: config.leaderElect,
       userAgent: `keda-ts-controller/${KEDA_TS_VERSION} (${identity})`,
@@ -58,7 +59,16 @@ void runApp({
       triggerAuthLabelSelector: config.watchLabelSelectorForTriggerAuth || undefined,
       filePathAuthRootPath: config.filepathAuthRootPath || undefined,
       boundServiceAccountTokenExpirySeconds: tokenExpiry / 1000,
+      onScaleLoopLag: lagWindow ? (_key, lagMs) => lagWindow.add(lagMs) : undefined,
     });
+    if (lagWindow) {
+      const report = setInterval(
+        () => app.logger.info({ scaleLoopLag: lagWindow.drain(), scaleLoops: operator.scaleLoopCount }, 'scale-loop lag report'),
+        config.scaleLoopLagReportInterval * 1000,
+      );
+      report.unref();
+      app.onShutdown('scale-loop lag report', () => clearInterval(report));
+    }
     app.health.addReadinessCheck('informers', () =>
       operator.ready ? { ok: true } : { ok: false, message: 'informer caches not synced yet' },
     );

@@ -20,6 +20,42 @@ export interface WatchedOptions {
   logger: Logger;
   /** Restart delay after a watch error; doubles up to 30 s. */
   restartDelayMs?: number;
+  /**
+   * Applied to every listed and watched object before it enters the cache (client-go's
+   * TransformFunc): drop what the caller never reads so that thousands of cached objects stay small.
+   * Default: {@link stripManagedFields}. Must return an object with the same metadata name/namespace.
+   */
+  transform?: (obj: KubernetesObject) => KubernetesObject;
+}
+
+/**
+ * Drops `metadata.managedFields` (server-side apply bookkeeping, often larger than the rest of the
+ * object) and returns the same object. Nothing we cache is ever written back whole.
+ */
+export function stripManagedFields<T extends KubernetesObject>(obj: T): T {
+  if (obj.metadata && 'managedFields' in obj.metadata) delete obj.metadata.managedFields;
+  return obj;
+}
+
+/** A Watch whose events carry transformed objects (ERROR events' Status objects pass unchanged). */
+class TransformingWatch extends Watch {
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly transform: (obj: KubernetesObject) => KubernetesObject,
+  ) {
+    super(kubeConfig);
+  }
+
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: any, watchObj?: any) => void, // eslint-disable-line @typescript-eslint/no-explicit-any
+    done: (err: any) => void, // eslint-disable-line @typescript-eslint/no-explicit-any
+  ): Promise<AbortController> {
+    return super.watch(path, queryParams, (phase, apiObj, watchObj) => {
+      callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' || !apiObj ? apiObj : this.transform(apiObj), watchObj);
+    }, done);
+  }
 }
 
 /** Any Kubernetes object shape (our generated types as well as client-node's). */
@@ -54,15 +90,16 @@ export class Watched<T extends WatchableObject> {
     if (options.labelSelector) query.set('labelSelector', options.labelSelector);
     if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
     const listPath = query.size ? `${options.path}?${query.toString()}` : options.path;
+    const transform = options.transform ?? stripManagedFields;
     this.informer = new ListWatch<KubernetesObject>(
       options.path,
-      new Watch(kubeConfig),
+      new TransformingWatch(kubeConfig, transform),
       // Synced once the first list is in the cache: ListWatch adds the items right after this promise
       // settles (its 'connect' event comes before the list, too early).
       () =>
         client.get<KubernetesListObject<KubernetesObject>>(listPath).then((list) => {
           setImmediate(() => this.markSynced());
-          return list;
+          return { ...list, items: (list.items ?? []).map(transform) };
         }),
       false,
       options.labelSelector,

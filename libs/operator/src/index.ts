@@ -1,4 +1,4 @@
-export { Operator, scaledObjectChangeMatters, hpaChangeMatters, workloadKey, type OperatorOptions } from './operator';
+export { Operator, scaledObjectChangeMatters, hpaChangeMatters, slimWorkload, workloadKey, type OperatorOptions } from './operator';
 export { ScaledObjectReconciler } from './scaledobject-reconciler';
 export { ScaledObjectPoller } from './scaledobject-poller';
 export { ScaledObjectMetricsProvider } from './metrics-provider';
@@ -16,3 +16,4 @@ export {
 } from './decision-trace';
 export { decisionDebugProvider } from './decision-debug';
 export * from './trigger-auth';
+export { LagWindow, type LagSummary } from './lag-window';

@@ -8,7 +8,7 @@ import {
   type ScaledObject,
 } from '@keda-ts/api';
 import { EventRecorder, KubeClient, PodReader, resourcePath, Watched, WorkQueue } from '@keda-ts/k8s';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '@keda-ts/runtime';
 import { isDeepDerivative, type HorizontalPodAutoscaler } from '@keda-ts/scaling';
 import type { ScalerRegistry } from '@keda-ts/scalers';
@@ -79,6 +79,22 @@ const PAUSE_KEYS = [
 interface WorkloadObject {
   metadata?: { name?: string; namespace?: string };
   spec?: { replicas?: number; template?: unknown };
+}
+
+/**
+ * What the workload caches keep of a Deployment/StatefulSet: replicas (the scale loops' current
+ * count) and the pod template (resolvedEnv, auth dependencies). Status, annotations such as
+ * kubectl's last-applied-configuration and managedFields are most of the object and unused.
+ */
+export function slimWorkload(obj: KubernetesObject): KubernetesObject {
+  const { name, namespace, uid, resourceVersion, generation, deletionTimestamp } = obj.metadata ?? {};
+  const spec = (obj as WorkloadObject).spec;
+  return {
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    metadata: { name, namespace, uid, resourceVersion, generation, deletionTimestamp },
+    spec: { replicas: spec?.replicas, template: spec?.template },
+  } as KubernetesObject;
 }
 
 const keyOf = (obj: { metadata?: { namespace?: string; name?: string } }) => `${obj.metadata?.namespace}/${obj.metadata?.name}`;
@@ -188,6 +204,7 @@ export class Operator {
             new Watched<WorkloadObject>(options.kubeConfig, this.client, {
               path: ns ? `/apis/apps/v1/namespaces/${ns}/${resource}` : `/apis/apps/v1/${resource}`,
               logger,
+              transform: slimWorkload,
             }),
         ),
       );
