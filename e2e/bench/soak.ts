@@ -18,6 +18,8 @@ import { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '@keda-ts/k8s';
 import { LocalControlPlane } from '../src/control-plane';
 import { installCrds } from '../src/crds';
 import { appBundle } from '../src/local-system';
@@ -151,31 +153,46 @@ async function main(): Promise<void> {
     const baseline = sampleProc(controller.pid!, t0)!;
     log('controller idle', { rssMiB: +(baseline.rssBytes / 2 ** 20).toFixed(1) });
 
-    // Targets at 0 replicas with inactive triggers: the steady state of idle workloads.
+    // Targets at 0 replicas with inactive triggers: the steady state of idle workloads. Created by
+    // concurrent POSTs (kubectl parsing YAML would make 10,000 of each take many minutes).
     const setupStarted = performance.now();
-    const docs: string[] = [];
-    for (let i = 0; i < objects; i++) {
-      docs.push(`apiVersion: apps/v1
-kind: Deployment
-metadata: { name: w${i}, namespace: soak }
-spec:
-  replicas: 0
-  selector: { matchLabels: { app: w${i} } }
-  template: { metadata: { labels: { app: w${i} } }, spec: { containers: [{ name: m, image: registry.invalid/x:1 }] } }
----
-apiVersion: keda.sh/v1alpha1
-kind: ScaledObject
-metadata: { name: w${i}, namespace: soak }
-spec:
-  scaleTargetRef: { name: w${i} }
-  pollingInterval: ${pollingInterval}
-  minReplicaCount: 0
-  triggers: [{ type: metrics-api, metadata: { url: "http://127.0.0.1:${port}/m", valueLocation: value, targetValue: "5" } }]`);
-    }
-    for (let i = 0; i < docs.length; i += 500) {
-      await cp.kubectl(['create', '-f', '-'], docs.slice(i, i + 500).join('\n---\n'));
-      if ((i / 500) % 4 === 3) log('created', { objects: Math.min(objects, i + 500) });
-    }
+    const kc = new KubeConfig();
+    kc.loadFromFile(info.kubeconfig);
+    const creator = new KubeClient(kc, { qps: 2_000, burst: 2_000 });
+    const create = async (i: number) => {
+      await creator.create('/apis/apps/v1/namespaces/soak/deployments', {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: `w${i}`, namespace: 'soak' },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: { app: `w${i}` } },
+          template: { metadata: { labels: { app: `w${i}` } }, spec: { containers: [{ name: 'm', image: 'registry.invalid/x:1' }] } },
+        },
+      });
+      await creator.create('/apis/keda.sh/v1alpha1/namespaces/soak/scaledobjects', {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'ScaledObject',
+        metadata: { name: `w${i}`, namespace: 'soak' },
+        spec: {
+          scaleTargetRef: { name: `w${i}` },
+          pollingInterval,
+          minReplicaCount: 0,
+          triggers: [{ type: 'metrics-api', metadata: { url: `http://127.0.0.1:${port}/m`, valueLocation: 'value', targetValue: '5' } }],
+        },
+      });
+    };
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < objects) {
+          const i = next++;
+          await create(i);
+          if ((i + 1) % 1000 === 0) log('created', { objects: i + 1 });
+        }
+      }),
+    );
+    creator.close();
     log('objects created', { seconds: +((performance.now() - setupStarted) / 1000).toFixed(0) });
 
     // Scale loops all running: the controller's own count in its lag reports.
@@ -226,7 +243,18 @@ spec:
     const loadBefore = os.loadavg();
     const progress = setInterval(() => {
       const last = samples.at(-1);
-      if (last) log('sample', { rssMiB: +(last.rssBytes / 2 ** 20).toFixed(1), minutes: +((performance.now() - measureStarted) / 60_000).toFixed(1), load: os.loadavg().map((l) => +l.toFixed(2)) });
+      // Enough to report from if the run is cut short.
+      if (last)
+        log('sample', {
+          minutes: +((performance.now() - measureStarted) / 60_000).toFixed(1),
+          rssMiB: +(last.rssBytes / 2 ** 20).toFixed(1),
+          rssGrowthMiBPerHour: +(slope(samples.map((s) => ({ x: s.t / 3600, y: s.rssBytes }))) / 2 ** 20).toFixed(1),
+          mCpu: +(((last.cpuSeconds - samples[0].cpuSeconds) / Math.max(1, last.t - samples[0].t)) * 1000).toFixed(0),
+          restarts,
+          lastLag: lagReports.at(-1),
+          served: served - servedBefore,
+          load: os.loadavg().map((l) => +l.toFixed(2)),
+        });
     }, 60_000);
     const loadSamples: number[] = [];
     const loadSampler = setInterval(() => loadSamples.push(os.loadavg()[0]), 60_000);
