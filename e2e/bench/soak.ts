@@ -108,6 +108,15 @@ interface LagReport {
 
 async function main(): Promise<void> {
   const t0 = performance.now();
+  // SIGINT during setup or warm-up: stop and clean up (the control plane's processes run detached).
+  let aborted = false;
+  const onSetupInterrupt = () => {
+    aborted = true;
+  };
+  process.on('SIGINT', onSetupInterrupt);
+  const checkAborted = () => {
+    if (aborted) throw new Error('interrupted before the measurement started');
+  };
   const dir = mkdtempSync(path.join(os.tmpdir(), 'keda-ts-soak-'));
   // Idle workloads: the HPA has nothing to do at 0 replicas; a long sync period keeps kube-controller-manager quiet.
   const cp = new LocalControlPlane({ nodes: 1, hpaSyncPeriod: '60s', log: () => undefined });
@@ -185,7 +194,7 @@ async function main(): Promise<void> {
     let next = 0;
     await Promise.all(
       Array.from({ length: 16 }, async () => {
-        while (next < objects) {
+        while (next < objects && !aborted) {
           const i = next++;
           await create(i);
           if ((i + 1) % 1000 === 0) log('created', { objects: i + 1 });
@@ -193,6 +202,7 @@ async function main(): Promise<void> {
       }),
     );
     creator.close();
+    checkAborted();
     log('objects created', { seconds: +((performance.now() - setupStarted) / 1000).toFixed(0) });
 
     // Scale loops all running: the controller's own count in its lag reports.
@@ -230,12 +240,17 @@ async function main(): Promise<void> {
       drainLog();
     }, sampleSeconds * 1000);
     while (loopsRunning < objects) {
+      checkAborted();
       await sleep(5_000);
       drainLog();
     }
     const readySeconds = (performance.now() - setupStarted) / 1000;
     log('every scale loop running', { seconds: +readySeconds.toFixed(0) });
-    await sleep(warmupMinutes * 60_000);
+    for (const end = performance.now() + warmupMinutes * 60_000; performance.now() < end; ) {
+      checkAborted();
+      await sleep(1_000);
+    }
+    process.off('SIGINT', onSetupInterrupt);
 
     measuring = true;
     const servedBefore = served;
@@ -258,7 +273,15 @@ async function main(): Promise<void> {
     }, 60_000);
     const loadSamples: number[] = [];
     const loadSampler = setInterval(() => loadSamples.push(os.loadavg()[0]), 60_000);
-    await sleep(minutes * 60_000);
+    // Ctrl-C (SIGINT) ends the measurement early and still reports; before it, SIGINT just cleans up.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, minutes * 60_000);
+      process.once('SIGINT', () => {
+        log('SIGINT: ending the measurement early');
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     drainLog();
     measuring = false;
     clearInterval(sampler);
