@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CertificateManager, serviceHosts, waitForFiles } from '@keda-ts/certificates';
 import { connectToApiServer, KubeClient, KubeLeaseStore, LeaderElector, LeaderOnly } from '@keda-ts/k8s';
 import { createMetricsServer } from '@keda-ts/metrics-service';
-import { decisionDebugProvider, KedaOperatorMetrics, Operator } from '@keda-ts/operator';
+import { decisionDebugProvider, KedaOperatorMetrics, LagWindow, Operator } from '@keda-ts/operator';
 import { KEDA_TS_VERSION, runApp, startMetricsEndpoint } from '@keda-ts/runtime';
 import { scalers } from '@keda-ts/scalers';
 import { controllerOptions } from './options';
@@ -46,6 +46,7 @@ void runApp({
     }
     // Unique per process: a restarted container must not mistake its predecessor's Lease for its own.
     const identity = `${config.podName || hostname()}_${randomUUID()}`;
+    const lagWindow = config.scaleLoopLagReportInterval > 0 ? new LagWindow() : undefined;
     const operator = new Operator({
       metrics,
       standby: config.leaderElect,
@@ -66,7 +67,16 @@ void runApp({
       filePathAuthRootPath: config.filepathAuthRootPath || undefined,
       boundServiceAccountTokenExpirySeconds: tokenExpiry / 1000,
       scaledJobMaxReconciles: config.scaledJobMaxReconciles,
+      onScaleLoopLag: lagWindow ? (_key, lagMs) => lagWindow.add(lagMs) : undefined,
     });
+    if (lagWindow) {
+      const report = setInterval(
+        () => app.logger.info({ scaleLoopLag: lagWindow.drain(), scaleLoops: operator.scaleLoopCount }, 'scale-loop lag report'),
+        config.scaleLoopLagReportInterval * 1000,
+      );
+      report.unref();
+      app.onShutdown('scale-loop lag report', () => clearInterval(report));
+    }
     app.health.addReadinessCheck('informers', () =>
       operator.ready ? { ok: true } : { ok: false, message: 'informer caches not synced yet' },
     );

@@ -246,4 +246,12 @@ export const controllerOptions = {
     max: 1000,
     description: 'Recent scaling decisions kept per ScaledObject/ScaledJob for `keda-ts explain` (memory grows with it).',
   }),
+  scaleLoopLagReportInterval: option.int({
+    flag: 'scale-loop-lag-report-interval',
+    env: 'KEDA_TS_SCALE_LOOP_LAG_REPORT_SECONDS',
+    default: 0,
+    min: 0,
+    max: 86_400,
+    description: 'Every this many seconds, log the scale-loop lag percentiles since the last report (0: off). For soak runs.',
+  }),
 };

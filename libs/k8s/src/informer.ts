@@ -21,7 +21,8 @@ export interface WatchedOptions {
   /** Restart delay after a watch error; doubles up to 30 s. */
   restartDelayMs?: number;
   /**
-   * Trims each object before it is cached and handed to handlers (client-go's SetTransform). It
+   * Trims each object before it is cached and handed to handlers (client-go's SetTransform);
+   * default {@link dropManagedFields}, as no cache reads them. It
    * changes the object in place: the list+watch cache underneath holds the same object, so what
    * is dropped here is not kept anywhere.
    */
@@ -127,7 +128,7 @@ export class Watched<T extends WatchableObject> {
   }
 
   private dispatch(type: WatchEventType, obj: T): void {
-    this.options.transform?.(obj);
+    (this.options.transform ?? dropManagedFields)(obj);
     const key = objectKey(obj);
     const old = this.previous.get(key);
     if (type === 'delete') this.previous.delete(key);

@@ -1,5 +1,5 @@
 // Public surface of the controller machinery: operator, scale loops, metric evaluation and Prometheus metrics.
-export { Operator, scaledObjectChangeMatters, scaledJobChangeMatters, hpaChangeMatters, workloadKey, type OperatorOptions } from './operator';
+export { Operator, scaledObjectChangeMatters, scaledJobChangeMatters, hpaChangeMatters, slimWorkload, workloadKey, type OperatorOptions } from './operator';
 export { ScaledObjectReconciler } from './scaledobject-reconciler';
 export { ScaledObjectPoller } from './scaledobject-poller';
 export { ScaledObjectMetricsProvider } from './metrics-provider';
@@ -28,3 +28,4 @@ export {
   type RegisteredResource,
   type ScalableType,
 } from './prometheus';
+export { LagWindow, type LagSummary } from './lag-window';

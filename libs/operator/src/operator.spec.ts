@@ -4,7 +4,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { WriteRefusedError } from '@keda-ts/k8s';
 import { createRegistry } from '@keda-ts/scalers';
 import { createLogger } from '@keda-ts/runtime';
-import { hpaChangeMatters, Operator, scaledObjectChangeMatters } from './operator';
+import { hpaChangeMatters, Operator, scaledObjectChangeMatters, slimWorkload } from './operator';
 
 function so(patch: { generation?: number; annotations?: Record<string, string>; labels?: Record<string, string>; deletionTimestamp?: string; ready?: string; status?: Record<string, unknown> } = {}): ScaledObject {
   return {
@@ -125,5 +125,39 @@ describe('Operator leadership fence', () => {
     await op.stop();
     expect(op.isLeading).toBe(false);
     await expect(patchScale(op)).rejects.toBeInstanceOf(WriteRefusedError);
+  });
+});
+
+describe('slimWorkload (what the Deployment/StatefulSet caches keep)', () => {
+  it('keeps identity, replicas and the pod template; drops status, annotations and managedFields', () => {
+    const template = { metadata: { labels: { app: 'w' } }, spec: { containers: [{ name: 'm', image: 'x', env: [{ name: 'E', value: '1' }] }] } };
+    const deployment = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {
+        name: 'w',
+        namespace: 'n',
+        uid: 'u',
+        resourceVersion: '7',
+        generation: 3,
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"big":"json"}' },
+        managedFields: [{ manager: 'kubectl' }],
+      },
+      spec: { replicas: 0, selector: { matchLabels: { app: 'w' } }, template },
+      status: { observedGeneration: 3, conditions: [{ type: 'Available', status: 'True' }] },
+    };
+    slimWorkload(deployment);
+    expect(deployment).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'w', namespace: 'n', uid: 'u', resourceVersion: '7', generation: 3 },
+      spec: { replicas: 0, template },
+    });
+  });
+
+  it('keeps a nil replicas nil (counted as 1 by the loops)', () => {
+    const workload: { metadata: { name: string }; spec: { replicas?: number } } = { metadata: { name: 'w' }, spec: {} };
+    slimWorkload(workload);
+    expect(workload.spec.replicas).toBeUndefined();
   });
 });

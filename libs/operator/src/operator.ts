@@ -9,7 +9,7 @@ import {
   type ScaledJob,
   type ScaledObject,
 } from '@keda-ts/api';
-import { EventRecorder, KubeClient, PodReader, resourcePath, Watched, WorkQueue } from '@keda-ts/k8s';
+import { EventRecorder, KubeClient, PodReader, resourcePath, Watched, WorkQueue, type WatchableObject } from '@keda-ts/k8s';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '@keda-ts/runtime';
 import { isDeepDerivative, type HorizontalPodAutoscaler, type PodLike } from '@keda-ts/scaling';
@@ -95,6 +95,19 @@ interface WorkloadObject {
   metadata?: { name?: string; namespace?: string };
   spec?: { replicas?: number; template?: unknown };
 }
+
+/**
+ * What the workload caches keep of a Deployment/StatefulSet: replicas (the scale loops' current
+ * count) and the pod template (resolvedEnv, auth dependencies). Status, annotations such as
+ * kubectl's last-applied-configuration and managedFields are most of the object and unused.
+ */
+export function slimWorkload(obj: WatchableObject): void {
+  const o = obj as { metadata?: Record<string, unknown>; spec?: Record<string, unknown>; status?: unknown };
+  delete o.status;
+  for (const key of Object.keys(o.metadata ?? {})) if (!KEPT_WORKLOAD_METADATA.has(key)) delete o.metadata?.[key];
+  for (const key of Object.keys(o.spec ?? {})) if (key !== 'replicas' && key !== 'template') delete o.spec?.[key];
+}
+const KEPT_WORKLOAD_METADATA = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'deletionTimestamp']);
 
 const keyOf = (obj: { metadata?: { namespace?: string; name?: string } }) => `${obj.metadata?.namespace}/${obj.metadata?.name}`;
 
@@ -225,6 +238,7 @@ export class Operator {
             new Watched<WorkloadObject>(options.kubeConfig, this.client, {
               path: ns ? `/apis/apps/v1/namespaces/${ns}/${resource}` : `/apis/apps/v1/${resource}`,
               logger,
+              transform: slimWorkload,
             }),
         ),
       );
