@@ -66,6 +66,7 @@ void runApp({
       triggerAuthLabelSelector: config.watchLabelSelectorForTriggerAuth || undefined,
       filePathAuthRootPath: config.filepathAuthRootPath || undefined,
       boundServiceAccountTokenExpirySeconds: tokenExpiry / 1000,
+      scaledObjectMaxReconciles: config.scaledObjectMaxReconciles,
       scaledJobMaxReconciles: config.scaledJobMaxReconciles,
       onScaleLoopLag: lagWindow ? (_key, lagMs) => lagWindow.add(lagMs) : undefined,
     });

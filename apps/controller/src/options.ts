@@ -220,6 +220,14 @@ export const controllerOptions = {
     default: '1h',
     description: 'Lifetime of tokens requested for boundServiceAccountToken, between 1h and 6h.',
   }),
+  scaledObjectMaxReconciles: option.int({
+    flag: 'scaledobject-max-reconciles',
+    env: 'KEDA_SCALEDOBJECT_CTRL_MAX_RECONCILES',
+    default: 5,
+    min: 1,
+    max: 100,
+    description: 'ScaledObjects reconciled at the same time (scale loops run independently of this).',
+  }),
   scaledJobMaxReconciles: option.int({
     flag: 'scaledjob-max-reconciles',
     env: 'KEDA_SCALEDJOB_CTRL_MAX_RECONCILES',

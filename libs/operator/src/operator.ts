@@ -60,6 +60,8 @@ export interface OperatorOptions {
   /** Each finished ScaledJob poll (Jobs created, counts, timing). */
   onScaledJobPoll?: (key: string, outcome: ScaledJobPollOutcome) => void;
   /** Concurrent ScaledJob reconciles (KEDA_SCALEDJOB_CTRL_MAX_RECONCILES, default 1). */
+  /** ScaledObjects reconciled at once (KEDA_SCALEDOBJECT_CTRL_MAX_RECONCILES, default 5). */
+  scaledObjectMaxReconciles?: number;
   scaledJobMaxReconciles?: number;
   /** Namespace of ClusterTriggerAuthentication Secrets/ConfigMaps (KEDA_CLUSTER_OBJECT_NAMESPACE resolved; default keda). */
   clusterObjectNamespace?: string;
@@ -356,7 +358,7 @@ export class Operator {
         await reconciler.reconcile(ns, name);
       },
       {
-        concurrency: 4,
+        concurrency: options.scaledObjectMaxReconciles ?? 5,
         baseBackoffMs: 100,
         maxBackoffMs: 60_000,
         onError: (key, err, retryInMs) =>
