@@ -15,13 +15,15 @@ export interface Toolchain {
   grpcurl: string;
   /** Jars of the Kafka broker (extras). */
   kafkaLibsDir: string;
+  /** The FerretDB binary, MongoDB wire protocol over SQLite (extras). */
+  ferretdb: string;
 }
 
 const buildScript = path.resolve(__dirname, '..', 'toolchain', 'build.sh');
 
 /**
  * Builds the pinned binaries once (cached outside the repo by version) and returns their paths.
- * `what` is `control-plane` (etcd, kwok, kubernetes), `extras` (helm, grpcurl, the Kafka jars) or `all`.
+ * `what` is `control-plane` (etcd, kwok, kubernetes), `extras` (helm, grpcurl, FerretDB, the Kafka jars) or `all`.
  */
 export async function ensureToolchain(what: 'control-plane' | 'extras' | 'all' = 'control-plane'): Promise<Toolchain> {
   const stdout = await new Promise<string>((resolve, reject) => {
@@ -55,5 +57,6 @@ export async function ensureToolchain(what: 'control-plane' | 'extras' | 'all' =
     helm: vars['HELM_BIN'],
     grpcurl: vars['GRPCURL_BIN'],
     kafkaLibsDir: vars['KAFKA_LIBS_DIR'],
+    ferretdb: vars['FERRETDB_BIN'],
   };
 }

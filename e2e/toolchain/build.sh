@@ -11,7 +11,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/versions.env"
 CACHE=${KEDA_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/keda-ts/tools}
 mkdir -p "$CACHE"
-export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+# A caller's GOFLAGS (e.g. -p=1 on a busy machine) are kept.
+export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false"
 
 say() { echo "[toolchain] $*" >&2; }
 
@@ -89,6 +90,30 @@ go_install() {
   touch "$dir/.complete"
 }
 
+# FerretDB reads its version from build/version/version.txt, a generated file that its module zip
+# lacks (without it the binary panics at start), so it is built from a copy of the module source
+# with that file written. The PostgreSQL backend is left out (build tag); SQLite stays.
+build_ferretdb() {
+  local dir="$CACHE/ferretdb-v$FERRETDB_VERSION" mod="github.com/FerretDB/FerretDB@v$FERRETDB_VERSION"
+  if [ -f "$dir/.complete" ]; then return; fi
+  say "building ferretdb v$FERRETDB_VERSION"
+  rm -rf "$dir"; mkdir -p "$dir/bin"
+  local log="$dir/build.log"; : >"$log"
+  local src
+  src=$(cd "$CACHE" && go mod download -json "$mod" 2>>"$log" | grep -o '"Dir": "[^"]*"' | cut -d'"' -f4) || true
+  if [ -z "$src" ] || [ ! -d "$src" ]; then
+    say "FAILED: go mod download $mod"; tail -n 30 "$log" >&2; exit 1
+  fi
+  cp -r "$src" "$dir/src"; chmod -R u+w "$dir/src"
+  echo "v$FERRETDB_VERSION" >"$dir/src/build/version/version.txt"
+  (
+    cd "$dir/src"
+    run_logged "$log" go build -trimpath -tags ferretdb_no_postgresql -ldflags "-s -w" -o "$dir/bin/ferretdb" ./cmd/ferretdb
+  )
+  rm -rf "$dir/src"
+  touch "$dir/.complete"
+}
+
 # maven_jars <name> <version> <groupId:artifactId:version>...: the artifacts and their runtime
 # dependencies as jars in <dir>/libs (a throwaway pom drives `mvn dependency:copy-dependencies`).
 maven_jars() {
@@ -124,6 +149,7 @@ case "$what" in
   all|extras)
     go_install helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm
     go_install grpcurl "$GRPCURL_VERSION" github.com/fullstorydev/grpcurl/cmd/grpcurl
+    build_ferretdb
     # slf4j-simple: the broker logs to stderr (its own jars bring only the slf4j API).
     maven_jars kafka "$KAFKA_VERSION" "org.apache.kafka:kafka_2.13:$KAFKA_VERSION" "org.slf4j:slf4j-simple:$SLF4J_SIMPLE_VERSION"
     ;;
@@ -142,4 +168,5 @@ KWOK_STAGES_DIR=$kwok_stages
 HELM_BIN=$CACHE/helm-v$HELM_VERSION/bin/helm
 GRPCURL_BIN=$CACHE/grpcurl-v$GRPCURL_VERSION/bin/grpcurl
 KAFKA_LIBS_DIR=$CACHE/kafka-v$KAFKA_VERSION/libs
+FERRETDB_BIN=$CACHE/ferretdb-v$FERRETDB_VERSION/bin/ferretdb
 OUT

@@ -11,3 +11,4 @@ export * from './external-scaler';
 export * from './rabbitmq';
 export * from './fauxqs';
 export * from './azurite';
+export * from './ferretdb';

@@ -11,6 +11,7 @@ import { externalPushScaler, externalScaler } from './scalers/external';
 import { kafkaScaler } from './scalers/kafka';
 import { kubernetesWorkloadScaler } from './scalers/kubernetes-workload';
 import { metricsApiScaler } from './scalers/metrics-api';
+import { mongodbScaler } from './scalers/mongodb';
 import { mysqlScaler } from './scalers/mysql';
 import { natsJetStreamScaler } from './scalers/nats-jetstream';
 import { postgresqlScaler } from './scalers/postgresql';
@@ -31,6 +32,7 @@ export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
   kubernetesWorkloadScaler,
   memoryScaler,
   metricsApiScaler,
+  mongodbScaler,
   mysqlScaler,
   natsJetStreamScaler,
   postgresqlScaler,

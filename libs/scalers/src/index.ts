@@ -79,6 +79,21 @@ export {
 } from './scalers/mysql';
 export { sqlResultValue, type SqlResult } from './scalers/sql-value';
 export {
+  MONGODB_POOL_SIZE,
+  MONGODB_SCHEMES,
+  MONGODB_TIMEOUT_MS,
+  MONGODB_TLS_MODES,
+  MongodbScaler,
+  mongodbClientOptions,
+  mongodbClients,
+  mongodbHosts,
+  mongodbScaler,
+  mongodbSecrets,
+  mongodbUri,
+  parseMongodbFilter,
+  type MongodbConfig,
+} from './scalers/mongodb';
+export {
   POSTGRESQL_POOL_SIZE,
   PostgresServer,
   postgresServers,
