@@ -75,11 +75,12 @@ function sumCounter(text: string, name: string, match: (labels: string) => boole
   return sum;
 }
 
-/** Failures seen by the adapter: non-200 external metric requests and non-OK gRPC calls. */
-async function adapterFailures(): Promise<{ requests: number; grpc: number; ok: number }> {
+/** Failures seen by the adapter: non-200 external metric requests and non-OK gRPC calls (and the series, to tell why). */
+async function adapterFailures(): Promise<{ requests: number; grpc: number; ok: number; series: string[] }> {
   const text = await scrape(adapterMetricsPort);
   return {
-    requests: sumCounter(text, 'apiserver_request_total', (l) => /resource="s0-metric-api-value"|resource="externalmetrics"/.test(l) && !/code="200"/.test(l)),
+    series: text.split('\n').filter((l) => /^(apiserver_request_total\{.*group="external.metrics.k8s.io"|keda_internal_metricsservice_grpc_client_handled_total)/.test(l) && !/code="(200|OK)"/.test(l)),
+    requests: sumCounter(text, 'apiserver_request_total', (l) => /group="external.metrics.k8s.io"/.test(l) && !/code="200"/.test(l)),
     grpc: sumCounter(text, 'keda_internal_metricsservice_grpc_client_handled_total', (l) => !/grpc_code="OK"/.test(l)),
     ok: sumCounter(text, 'keda_internal_metricsservice_grpc_client_handled_total', (l) => /grpc_code="OK"/.test(l)),
   };
@@ -288,7 +289,9 @@ describe('self-managed certificates', () => {
     const adapterNon200 = after.adapter.requests - baseline.adapter.requests;
     const grpcFailures = after.adapter.grpc - baseline.adapter.grpc;
     if (adapterNon200 > 0 || grpcFailures > 0) {
-      console.warn(`during the rotation the metrics adapter answered ${adapterNon200} metric requests with a non-200 status; ${grpcFailures} gRPC calls failed`);
+      console.warn(
+        `during the rotation the metrics adapter answered ${adapterNon200} metric requests with a non-200 status; ${grpcFailures} gRPC calls failed:\n${after.adapter.series.join('\n')}`,
+      );
     }
     // The HPA kept asking (every 2 s) and got answers all along.
     expect(after.adapter.ok - baseline.adapter.ok).toBeGreaterThan(30);
