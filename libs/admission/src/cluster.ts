@@ -81,6 +81,12 @@ export function trimHpaForIndex<T extends Trimmable>(obj: T): T {
   return trimmed as T;
 }
 
+/**
+ * Objects per list page. A decoded page is garbage once trimmed; pages of 100 keep each one under
+ * the young generation's size, so it dies there instead of filling (and growing) the old space.
+ */
+const LIST_PAGE_SIZE = 100;
+
 export interface ClusterCachesOptions {
   kubeConfig: KubeConfig;
   logger: Logger;
@@ -99,12 +105,13 @@ export class ClusterCaches {
     const scaledObjects = new ScaledObjectIndex();
     const hpas = new HpaIndex();
     const limitRanges = new LimitRangeIndex();
-    const so = new Watched<ScaledObject>(kubeConfig, this.client, { path: '/apis/keda.sh/v1alpha1/scaledobjects', logger, transform: trimScaledObjectForIndex });
+    const so = new Watched<ScaledObject>(kubeConfig, this.client, { path: '/apis/keda.sh/v1alpha1/scaledobjects', logger, transform: trimScaledObjectForIndex, pageSize: LIST_PAGE_SIZE });
     so.on((type, obj) => scaledObjects.apply(type, obj));
     const hpa = new Watched<HpaLike & { metadata?: { name?: string; namespace?: string } }>(kubeConfig, this.client, {
       path: '/apis/autoscaling/v2/horizontalpodautoscalers',
       logger,
       transform: trimHpaForIndex,
+      pageSize: LIST_PAGE_SIZE,
     });
     hpa.on((type, obj) => hpas.apply(type, obj));
     const lr = new Watched<LimitRangeLike & { metadata?: { name?: string; namespace?: string } }>(kubeConfig, this.client, {
