@@ -18,6 +18,19 @@ export interface RunningApp {
   healthPort: number;
 }
 
+/**
+ * Node flags each app runs with, the same as its image's ENTRYPOINT (apps/<name>/Dockerfile). The
+ * webhook runs V8 with --optimize-for-size: a young generation of 1 MiB per semi-space instead of
+ * up to 16 MiB, and an old generation grown in smaller steps. Its live heap is under 50 MiB with
+ * 10,000 ScaledObjects and HPAs cached, but V8's defaults let it reach 150+ MiB resident (issue 5's
+ * bound); the cost is about 0.2 ms more CPU per admission.
+ */
+export const APP_NODE_FLAGS: Readonly<Record<AppProcessSpec['name'], readonly string[]>> = {
+  controller: [],
+  'metrics-adapter': [],
+  webhook: ['--optimize-for-size'],
+};
+
 export function appBundle(name: string): string {
   return path.join(REPO_ROOT, 'apps', name, 'dist', 'main.js');
 }
@@ -42,6 +55,7 @@ export async function startApps(kubeconfig: string, specs: AppProcessSpec[], log
       // KEDA_E2E_NODE_ARGS adds node flags to every app, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
       const nodeArgs = process.env['KEDA_E2E_NODE_ARGS']?.split(' ').filter(Boolean) ?? [];
       const proc = new ManagedProcess(spec.name, process.execPath, [
+        ...APP_NODE_FLAGS[spec.name],
         ...nodeArgs,
         bundle,
         `--kubeconfig=${kubeconfig}`,

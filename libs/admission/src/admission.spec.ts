@@ -235,8 +235,7 @@ describe('cache trimming for the indexes', () => {
     const full = so({ advanced: { horizontalPodAutoscalerConfig: { name: 'custom' }, restoreToOriginalReplicaCount: true }, minReplicaCount: 2 }, {
       name: 'full', uid: 'u', resourceVersion: '9', labels: { a: 'b' }, managedFields: [{}], annotations: { big: 'x'.repeat(1000) },
     }) as Record<string, unknown>;
-    const trimmed = structuredClone(full);
-    trimScaledObjectForIndex(trimmed as never);
+    const trimmed = trimScaledObjectForIndex(structuredClone(full));
     expect(trimmed).toEqual({
       apiVersion: 'keda.sh/v1alpha1',
       kind: 'ScaledObject',
@@ -253,13 +252,13 @@ describe('cache trimming for the indexes', () => {
       spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' }, metrics: [{ type: 'External' }], minReplicas: 1 },
       status: { currentReplicas: 1 },
     };
-    trimHpaForIndex(hpa as never);
-    expect(hpa).toEqual({
+    const trimmedHpa = trimHpaForIndex(hpa);
+    expect(trimmedHpa).toEqual({
       metadata: { name: 'h', namespace: NS, resourceVersion: '3', ownerReferences: [{ kind: 'ScaledObject', name: 'full' }], annotations: { 'validations.keda.sh/hpa-ownership': 'false' } },
       spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' } },
     });
     const h = new HpaIndex();
-    h.apply('add', hpa);
+    h.apply('add', trimmedHpa);
     expect(h.forTarget(NS, 'apps/v1.Deployment', 'app')).toEqual([{ name: 'h', owners: [{ kind: 'ScaledObject', name: 'full' }], ignored: true }]);
   });
 });

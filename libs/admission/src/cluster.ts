@@ -29,45 +29,63 @@ export class KubeWorkloadReader implements WorkloadReader {
   }
 }
 
-type Trimmable = { metadata?: Record<string, unknown>; spec?: Record<string, unknown>; status?: unknown };
+interface Trimmable {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+    ownerReferences?: readonly { kind?: string; name?: string }[];
+  };
+}
+type Spec = Record<string, unknown> | undefined;
 
-/** Keeps the object identity the cache needs (name, namespace, uid, resourceVersion) and `keep` of metadata. */
-function trimMetadata(obj: Trimmable, keep: readonly string[]): void {
-  const m = obj.metadata;
-  if (!m) return;
-  for (const k of Object.keys(m)) {
-    if (k !== 'name' && k !== 'namespace' && k !== 'uid' && k !== 'resourceVersion' && !keep.includes(k)) delete m[k];
-  }
+/**
+ * The object identity the cache needs (name, namespace, uid, resourceVersion). A new small object,
+ * not the decoded one with properties deleted: V8 turns objects with deleted properties into larger
+ * dictionary-mode objects, and the decoded one can then be collected whole.
+ */
+function identity(obj: Trimmable): Trimmable & { metadata: NonNullable<Trimmable['metadata']>; spec?: Spec } {
+  const m = obj.metadata ?? {};
+  return { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion } };
 }
 
 /**
  * A ScaledObject as the indexes read it: its target and its HPA name (C-100, C-101). The rest
- * (triggers, status...) is dropped from the cache; with 10,000 ScaledObjects it is most of the memory.
+ * (triggers, status, annotations...) stays out of the cache; with 10,000 ScaledObjects it would be
+ * most of the memory.
  */
-export function trimScaledObjectForIndex(obj: Trimmable): void {
-  trimMetadata(obj, []);
-  const spec = obj.spec;
+export function trimScaledObjectForIndex<T extends Trimmable>(obj: T): T {
+  const trimmed = identity(obj);
+  const spec = (obj as { spec?: Spec }).spec;
   if (spec) {
     const advanced = spec['advanced'] as { horizontalPodAutoscalerConfig?: { name?: string } } | undefined;
     const hpaName = advanced?.horizontalPodAutoscalerConfig?.name;
-    obj.spec = { scaleTargetRef: spec['scaleTargetRef'], ...(hpaName ? { advanced: { horizontalPodAutoscalerConfig: { name: hpaName } } } : {}) };
+    trimmed.spec = { scaleTargetRef: spec['scaleTargetRef'], ...(hpaName ? { advanced: { horizontalPodAutoscalerConfig: { name: hpaName } } } : {}) };
   }
-  delete obj.status;
+  return trimmed as T;
 }
 
-/** An HPA as the index reads it (C-102): target, owners and the ownership-validation annotation. */
-export function trimHpaForIndex(obj: Trimmable): void {
-  trimMetadata(obj, ['ownerReferences', 'annotations']);
-  const m = obj.metadata;
-  const annotations = m?.['annotations'] as Record<string, string> | undefined;
-  if (m && annotations) {
-    const keep = annotations[Annotations.HpaOwnershipValidation];
-    if (keep === undefined) delete m['annotations'];
-    else m['annotations'] = { [Annotations.HpaOwnershipValidation]: keep };
-  }
-  if (obj.spec) obj.spec = { scaleTargetRef: obj.spec['scaleTargetRef'] };
-  delete obj.status;
+/** An HPA as the index reads it (C-102): target, owners (kind and name) and the ownership-validation annotation. */
+export function trimHpaForIndex<T extends Trimmable>(obj: T): T {
+  const trimmed = identity(obj);
+  const owners = obj.metadata?.ownerReferences;
+  if (owners) trimmed.metadata.ownerReferences = owners.map((o) => ({ kind: o.kind, name: o.name }));
+  const ownership = obj.metadata?.annotations?.[Annotations.HpaOwnershipValidation];
+  if (ownership !== undefined) trimmed.metadata.annotations = { [Annotations.HpaOwnershipValidation]: ownership };
+  const spec = (obj as { spec?: Spec }).spec;
+  if (spec) trimmed.spec = { scaleTargetRef: spec['scaleTargetRef'] };
+  return trimmed as T;
 }
+
+/**
+ * Objects per list page. A decoded page is garbage once trimmed; pages of 100 keep each one under
+ * the young generation's size, so it dies there instead of filling (and growing) the old space.
+ */
+const LIST_PAGE_SIZE = 100;
 
 export interface ClusterCachesOptions {
   kubeConfig: KubeConfig;
@@ -87,12 +105,13 @@ export class ClusterCaches {
     const scaledObjects = new ScaledObjectIndex();
     const hpas = new HpaIndex();
     const limitRanges = new LimitRangeIndex();
-    const so = new Watched<ScaledObject>(kubeConfig, this.client, { path: '/apis/keda.sh/v1alpha1/scaledobjects', logger, transform: trimScaledObjectForIndex as never });
+    const so = new Watched<ScaledObject>(kubeConfig, this.client, { path: '/apis/keda.sh/v1alpha1/scaledobjects', logger, transform: trimScaledObjectForIndex, pageSize: LIST_PAGE_SIZE });
     so.on((type, obj) => scaledObjects.apply(type, obj));
     const hpa = new Watched<HpaLike & { metadata?: { name?: string; namespace?: string } }>(kubeConfig, this.client, {
       path: '/apis/autoscaling/v2/horizontalpodautoscalers',
       logger,
-      transform: trimHpaForIndex as never,
+      transform: trimHpaForIndex,
+      pageSize: LIST_PAGE_SIZE,
     });
     hpa.on((type, obj) => hpas.apply(type, obj));
     const lr = new Watched<LimitRangeLike & { metadata?: { name?: string; namespace?: string } }>(kubeConfig, this.client, {

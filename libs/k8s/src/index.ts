@@ -32,7 +32,7 @@ export {
   type PatchType,
   type ResolvedResource,
 } from './kube-client';
-export { Watched, dropManagedFields, objectKey, type WatchableObject, type WatchEventType, type WatchHandler, type WatchedOptions } from './informer';
+export { Watched, dropManagedFields, objectKey, stripManagedFields, type WatchableObject, type WatchEventType, type WatchHandler, type WatchedOptions } from './informer';
 export { EventRecorder, microTime, type EventSubject, type EventType, type RecordedEvent } from './events';
 export {
   DEFAULT_LEADER_ELECTION_TIMING,

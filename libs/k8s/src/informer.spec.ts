@@ -1,4 +1,20 @@
-import { dropManagedFields } from './informer';
+import { dropManagedFields, stripManagedFields } from './informer';
+
+describe('stripManagedFields', () => {
+  it('drops metadata.managedFields and keeps everything else', () => {
+    const obj = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'a', namespace: 'n', labels: { x: 'y' }, managedFields: [{ manager: 'kubectl' }] },
+      data: { k: 'v' },
+    };
+    expect(stripManagedFields(obj)).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'n', labels: { x: 'y' } }, data: { k: 'v' } });
+  });
+
+  it('leaves objects without metadata alone', () => {
+    expect(stripManagedFields({ kind: 'Status' })).toEqual({ kind: 'Status' });
+  });
+});
 
 describe('dropManagedFields', () => {
   it('removes managedFields and the last-applied annotation, keeping everything else', () => {
@@ -12,13 +28,10 @@ describe('dropManagedFields', () => {
       },
       spec: { scaleTargetRef: { name: 'app' } },
     };
-    dropManagedFields(obj);
-    expect(obj).toEqual({
+    expect(dropManagedFields(obj)).toEqual({
       metadata: { name: 'so', namespace: 'ns', resourceVersion: '7', annotations: { 'validations.keda.sh/hpa-ownership': 'false' } },
       spec: { scaleTargetRef: { name: 'app' } },
     });
-    const bare = {};
-    dropManagedFields(bare);
-    expect(bare).toEqual({});
+    expect(dropManagedFields({})).toEqual({});
   });
 });

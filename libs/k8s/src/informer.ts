@@ -21,14 +21,22 @@ export interface WatchedOptions {
   /** Restart delay after a watch error; doubles up to 30 s. */
   restartDelayMs?: number;
   /**
-   * Trims each object before it is cached and handed to handlers (client-go's SetTransform);
-   * default {@link dropManagedFields}, as no cache reads them. It
-   * changes the object in place: the list+watch cache underneath holds the same object, so what
-   * is dropped here is not kept anywhere.
+   * Applied to every listed and watched object before it enters the cache (client-go's
+   * TransformFunc): drop what the caller never reads so that thousands of cached objects stay small.
+   * Default: {@link stripManagedFields}. Must return an object with the same metadata name/namespace.
    */
-  transform?: (obj: WatchableObject) => void;
+  transform?: (obj: KubernetesObject) => KubernetesObject;
   /** Objects per list request (`limit`); default 500. */
   pageSize?: number;
+}
+
+/**
+ * Drops `metadata.managedFields` (server-side apply bookkeeping, often larger than the rest of the
+ * object) and returns the same object. Nothing we cache is ever written back whole.
+ */
+export function stripManagedFields<T extends KubernetesObject>(obj: T): T {
+  if (obj.metadata && 'managedFields' in obj.metadata) delete obj.metadata.managedFields;
+  return obj;
 }
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -37,11 +45,32 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
  * A transform for caches that never read managedFields or the last-applied annotation: together
  * they are usually most of an object's size.
  */
-export function dropManagedFields(obj: WatchableObject): void {
-  const metadata = obj.metadata as { managedFields?: unknown; annotations?: Record<string, string> } | undefined;
-  if (!metadata) return;
-  delete metadata.managedFields;
-  if (metadata.annotations && LAST_APPLIED in metadata.annotations) delete metadata.annotations[LAST_APPLIED];
+export function dropManagedFields<T extends KubernetesObject>(obj: T): T {
+  stripManagedFields(obj);
+  const annotations = obj.metadata?.annotations;
+  if (annotations && LAST_APPLIED in annotations) delete annotations[LAST_APPLIED];
+  return obj;
+}
+
+/** A Watch whose events carry transformed objects (ERROR events' Status objects pass unchanged). */
+class TransformingWatch extends Watch {
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly transform: (obj: KubernetesObject) => KubernetesObject,
+  ) {
+    super(kubeConfig);
+  }
+
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: any, watchObj?: any) => void, // eslint-disable-line @typescript-eslint/no-explicit-any
+    done: (err: any) => void, // eslint-disable-line @typescript-eslint/no-explicit-any
+  ): Promise<AbortController> {
+    return super.watch(path, queryParams, (phase, apiObj, watchObj) => {
+      callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' || !apiObj ? apiObj : this.transform(apiObj), watchObj);
+    }, done);
+  }
 }
 
 /** Any Kubernetes object shape (our generated types as well as client-node's). */
@@ -76,13 +105,14 @@ export class Watched<T extends WatchableObject> {
     if (options.labelSelector) query.set('labelSelector', options.labelSelector);
     if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
     const listPath = query.size ? `${options.path}?${query.toString()}` : options.path;
+    const transform = options.transform ?? stripManagedFields;
     this.informer = new ListWatch<KubernetesObject>(
       options.path,
-      new Watch(kubeConfig),
+      new TransformingWatch(kubeConfig, transform),
       // client-node signals "connect" before it lists, so synced is marked once a list's items
       // are in the cache: ListWatch adds them right after this promise settles, before any macrotask.
       () =>
-        this.listAll(client, listPath).then((list) => {
+        this.listAll(client, listPath, transform).then((list) => {
           setImmediate(() => this.markSynced());
           return list;
         }),
@@ -102,8 +132,9 @@ export class Watched<T extends WatchableObject> {
   /**
    * The whole collection, in pages of `pageSize` (as client-go's reflector lists): one response
    * of 10,000 objects is a string of tens of MB, and the process keeps that peak as resident memory.
+   * Each page is transformed as it arrives, so only the trimmed objects of earlier pages are held.
    */
-  private async listAll(client: KubeClient, listPath: string): Promise<KubernetesListObject<KubernetesObject>> {
+  private async listAll(client: KubeClient, listPath: string, transform: (obj: KubernetesObject) => KubernetesObject): Promise<KubernetesListObject<KubernetesObject>> {
     const pageSize = this.options.pageSize ?? 500;
     const sep = listPath.includes('?') ? '&' : '?';
     let first: KubernetesListObject<KubernetesObject> | undefined;
@@ -113,8 +144,8 @@ export class Watched<T extends WatchableObject> {
       const page = await client.get<KubernetesListObject<KubernetesObject>>(
         `${listPath}${sep}limit=${pageSize}${token ? `&continue=${encodeURIComponent(token)}` : ''}`,
       );
-      first ??= page;
-      for (const item of page.items ?? []) items.push(item);
+      first ??= { ...page, items: [] };
+      for (const item of page.items ?? []) items.push(transform(item));
       token = page.metadata?._continue ?? (page.metadata as { continue?: string } | undefined)?.continue ?? '';
     } while (token);
     return { ...first, items };
@@ -128,7 +159,6 @@ export class Watched<T extends WatchableObject> {
   }
 
   private dispatch(type: WatchEventType, obj: T): void {
-    (this.options.transform ?? dropManagedFields)(obj);
     const key = objectKey(obj);
     const old = this.previous.get(key);
     if (type === 'delete') this.previous.delete(key);

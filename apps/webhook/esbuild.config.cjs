@@ -1,0 +1,22 @@
+// esbuild options of `nx run webhook:build` (the executor's own options are in project.json).
+//
+// Memory (issue 5: < 150 MiB resident with 10,000 ScaledObjects and HPAs cached). V8 keeps the whole
+// bundle's source text in memory, as two bytes per character when a single character of it is
+// above U+00FF, and compiles and runs every module it evaluates. So:
+// - the event-source clients of @keda-ts/scalers (kafkajs, pg, mysql2, ioredis, amqplib, the AWS
+//   and Azure SDKs...) are left out: the webhook checks trigger metadata with the scaler descriptors
+//   and never connects to an event source. Each is replaced by a stand-in whose members can be
+//   read (scaler modules read them when they load) but which throws, naming the package, when
+//   called or constructed;
+// - whitespace and comments are minified away (comments of third-party code carry non-Latin-1
+//   characters) and the output is ASCII. Identifiers keep their names.
+const { eventSourceClients, leaveOut } = require('./esbuild-leave-out.cjs');
+
+module.exports = {
+  conditions: ['@keda-ts/source'],
+  outExtension: { '.js': '.js' },
+  logLevel: 'warning',
+  charset: 'ascii',
+  minifyWhitespace: true,
+  plugins: [leaveOut(eventSourceClients())],
+};
