@@ -54,4 +54,40 @@ describe('patchScaledObjectStatus', () => {
       { metadata: { resourceVersion: '2' }, status: { conditions: [c('Active', 'False'), c('Paused', 'False')] } },
     ]);
   });
+
+  it('builds on its own last write while the informer still shows the version that write replaced', async () => {
+    let version = 10;
+    const liveStatus: { current: ScaledObjectStatus } = { current: { conditions: [c('Active', 'False')] } as ScaledObjectStatus };
+    const patches: { metadata?: { resourceVersion?: string }; status: Record<string, unknown> }[] = [];
+    const client = {
+      patch: jest.fn(async (_path: string, body: { metadata?: { resourceVersion?: string }; status: ScaledObjectStatus }) => {
+        patches.push(body);
+        if (body.metadata?.resourceVersion !== String(version)) throw new KubeApiError('PATCH', 'x', 409, 'Conflict', 'the object has been modified');
+        version++;
+        liveStatus.current = { ...liveStatus.current, ...body.status };
+        return so(String(version), liveStatus.current);
+      }),
+      get: jest.fn(async () => so(String(version), liveStatus.current)),
+    } as unknown as KubeClient;
+    const informerCopy = so('10', liveStatus.current);
+    const active = { conditions: [c('Active', 'True')] } as ScaledObjectStatus;
+    const withTime = { conditions: [c('Active', 'True')], lastActiveTime: 't1' } as ScaledObjectStatus;
+    const later = { conditions: [c('Active', 'True')], lastActiveTime: 't2' } as ScaledObjectStatus;
+    // Three writes from the same stale informer copy (rv 10): no conflict, no GET.
+    await patchScaledObjectStatus(client, informerCopy, informerCopy.status, active);
+    await patchScaledObjectStatus(client, informerCopy, informerCopy.status, withTime);
+    await patchScaledObjectStatus(client, informerCopy, informerCopy.status, later);
+    expect(patches.map((p) => p.metadata?.resourceVersion)).toEqual(['10', '11', '12']);
+    expect(patches[2].status).toEqual({ lastActiveTime: 't2' });
+    // The informer caught up with the first write only: still a version our chain replaced.
+    await patchScaledObjectStatus(client, so('11', active), active, { ...later, lastActiveTime: 't3' });
+    expect(patches.at(-1)).toEqual({ metadata: { resourceVersion: '13' }, status: { lastActiveTime: 't3' } });
+    // Someone else wrote (rv 20, unknown to the chain): the informer's copy is the base again.
+    version = 20;
+    liveStatus.current = { conditions: [c('Active', 'True'), c('Paused', 'True')], lastActiveTime: 't3' } as ScaledObjectStatus;
+    const theirs = so('20', liveStatus.current);
+    await patchScaledObjectStatus(client, theirs, theirs.status, { ...liveStatus.current, lastActiveTime: 't4' } as ScaledObjectStatus);
+    expect(patches.at(-1)).toEqual({ metadata: { resourceVersion: '20' }, status: { lastActiveTime: 't4' } });
+    expect(client.get).not.toHaveBeenCalled();
+  });
 });

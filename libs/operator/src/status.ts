@@ -68,6 +68,38 @@ export function patchScaledJobStatus(
   return patchStatus(client, scaledJobsResource, sj, current, next);
 }
 
+/**
+ * The status each client last wrote per object, until its informer catches up. Informer copies lag
+ * behind our own writes (more so when the API server is busy); a patch from such a copy would fail
+ * its precondition, be rebased on a GET and sent again: two extra requests per write, which under
+ * load slow the watch further. When the informer still shows the version our write replaced, the
+ * written status and its new resourceVersion are the right base instead.
+ */
+interface OwnWrite {
+  /** The versions our chain of writes went through before the last one (what a lagging informer may show). */
+  earlier: string[];
+  resourceVersion: string;
+  status: unknown;
+  writtenAt: number;
+}
+/** Informers catch up within seconds; older entries are only memory. */
+const OWN_WRITE_TTL_MS = 120_000;
+const ownWrites = new WeakMap<KubeClient, Map<string, OwnWrite>>();
+
+const lastPrune = new WeakMap<Map<string, OwnWrite>, number>();
+/** Drops entries past their TTL, at most every 10 s (a scan of the whole map). */
+function pruneOwnWrites(writes: Map<string, OwnWrite>, now: number): void {
+  if (now - (lastPrune.get(writes) ?? 0) < 10_000) return;
+  lastPrune.set(writes, now);
+  for (const [key, entry] of writes) if (now - entry.writtenAt > OWN_WRITE_TTL_MS) writes.delete(key);
+}
+
+function writesOf(client: KubeClient): Map<string, OwnWrite> {
+  let writes = ownWrites.get(client);
+  if (!writes) ownWrites.set(client, (writes = new Map()));
+  return writes;
+}
+
 async function patchStatus<O extends { metadata?: { namespace?: string; name?: string; resourceVersion?: string } }, S extends AnyStatus>(
   client: KubeClient,
   resource: GroupVersionResource,
@@ -76,16 +108,31 @@ async function patchStatus<O extends { metadata?: { namespace?: string; name?: s
   next: S,
 ): Promise<O | undefined> {
   const path = resourcePath(resource, so.metadata?.namespace, so.metadata?.name, 'status');
-  let base: { resourceVersion?: string; status: S | undefined } = { resourceVersion: so.metadata?.resourceVersion, status: current };
-  let wanted = next;
+  const writes = writesOf(client);
+  const informerVersion = so.metadata?.resourceVersion;
+  const own = writes.get(path);
+  const useOwn = own !== undefined && informerVersion !== undefined && own.earlier.includes(informerVersion) && Date.now() - own.writtenAt < OWN_WRITE_TTL_MS;
+  // The informer caught up with our last write, or shows someone else's: its copy is the base again.
+  if (own && !useOwn) writes.delete(path);
+  let base: { resourceVersion?: string; status: S | undefined } = useOwn ? { resourceVersion: own.resourceVersion, status: own.status as S } : { resourceVersion: informerVersion, status: current };
+  let wanted = useOwn ? rebaseStatus(own.status as S, current, next) : next;
   for (let attempt = 0; ; attempt++) {
     const delta = statusDelta(base.status, wanted);
     if (Object.keys(delta).length === 0) return undefined;
     try {
-      return await client.patch<O>(path, {
+      const written = await client.patch<O & { status?: S }>(path, {
         ...(base.resourceVersion ? { metadata: { resourceVersion: base.resourceVersion } } : {}),
         status: delta,
       });
+      const writtenVersion = written?.metadata?.resourceVersion;
+      if (writtenVersion && base.resourceVersion) {
+        // Every version up to this write is superseded by its answer (the live status at that moment).
+        const earlier = [...new Set([...(useOwn ? own.earlier : []), ...(informerVersion ? [informerVersion] : []), base.resourceVersion])].slice(-8);
+        const now = Date.now();
+        writes.set(path, { earlier, resourceVersion: writtenVersion, status: written.status, writtenAt: now });
+        pruneOwnWrites(writes, now);
+      }
+      return written;
     } catch (err) {
       if (!isConflict(err) || attempt >= 4) throw err;
       const live = await client.get<O & { status?: S }>(resourcePath(resource, so.metadata?.namespace, so.metadata?.name));
