@@ -58,7 +58,7 @@ describe('patchScaledObjectStatus', () => {
   it('builds on its own last write while the informer still shows the version that write replaced', async () => {
     let version = 10;
     const liveStatus: { current: ScaledObjectStatus } = { current: { conditions: [c('Active', 'False')] } as ScaledObjectStatus };
-    const patches: { metadata?: { resourceVersion?: string }; status: Record<string, unknown> }[] = [];
+    const patches: { metadata?: { resourceVersion?: string }; status: ScaledObjectStatus }[] = [];
     const client = {
       patch: jest.fn(async (_path: string, body: { metadata?: { resourceVersion?: string }; status: ScaledObjectStatus }) => {
         patches.push(body);
