@@ -36,8 +36,8 @@ const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc
 
 interface Target {
   name: string;
-  /** An HTTP/2 session, as client-go (the HPA controller) and the aggregator talk. */
-  session: http2.ClientHttp2Session;
+  /** An open HTTP/2 session, as client-go (the HPA controller) and the aggregator talk; a new one after a GOAWAY. */
+  session: () => http2.ClientHttp2Session;
   path: (i: number) => string;
   headers?: Record<string, string>;
 }
@@ -56,7 +56,13 @@ async function load(target: Target, rate = rps, duration = seconds): Promise<Rec
       new Promise<void>((resolve) => {
         const t0 = performance.now();
         let status = 0;
-        const stream = target.session.request({ ':path': target.path(i), ...target.headers });
+        let stream: http2.ClientHttp2Stream;
+        try {
+          stream = target.session().request({ ':path': target.path(i), ...target.headers });
+        } catch {
+          errors++;
+          return resolve();
+        }
         stream.setTimeout(10_000, () => stream.close(http2.constants.NGHTTP2_CANCEL));
         stream.on('response', (headers) => (status = Number(headers[':status'])));
         stream.on('data', () => undefined);
@@ -81,6 +87,23 @@ async function load(target: Target, rate = rps, duration = seconds): Promise<Rec
     p99Ms: pct(99),
     p999Ms: pct(99.9),
     maxMs: +(latencies.at(-1) ?? 0).toFixed(2),
+  };
+}
+
+/** A session getter that opens a new session once the server closed the last one (kube-apiserver sends GOAWAYs). */
+function reconnecting(authority: string, options: http2.SecureClientSessionOptions): () => http2.ClientHttp2Session {
+  let session: http2.ClientHttp2Session | undefined;
+  return () => {
+    if (!session || session.closed || session.destroyed) {
+      // (also after a GOAWAY, which unsets it)
+      const opened = http2.connect(authority, options);
+      opened.on('error', () => undefined);
+      opened.on('goaway', () => {
+        if (session === opened) session = undefined;
+      });
+      session = opened;
+    }
+    return session;
   };
 }
 
@@ -151,9 +174,9 @@ async function main(): Promise<void> {
     const admin = { ca: readFileSync(info.pki.caCert), cert: readFileSync(info.pki.adminCert), key: readFileSync(info.pki.adminKey) };
     const results: Record<string, unknown> = { rps, seconds, scaledObjects };
     // Through the aggregator, as the HPA controller calls it (admin is system:masters: no SubjectAccessReview).
-    const viaApiServer = http2.connect(`https://127.0.0.1:${info.ports['apiserver']}`, admin);
+    const viaApiServer = reconnecting(`https://127.0.0.1:${info.ports['apiserver']}`, admin);
     // Directly, as the aggregator does: front-proxy client cert and X-Remote-User headers.
-    const direct = http2.connect(`https://127.0.0.1:${securePort}`, {
+    const direct = reconnecting(`https://127.0.0.1:${securePort}`, {
       ca: certs.caPem,
       cert: readFileSync(info.pki.frontProxyClientCert),
       key: readFileSync(info.pki.frontProxyClientKey),
@@ -189,8 +212,8 @@ async function main(): Promise<void> {
         adapterConnections: connectionsTo(securePort),
       };
     }
-    viaApiServer.close();
-    direct.close();
+    viaApiServer().close();
+    direct().close();
     process.stdout.write(JSON.stringify(results, null, 2) + '\n');
   } finally {
     await unregisterApiService(kubeConfig, apiService).catch(() => undefined);
