@@ -95,7 +95,6 @@ function reconnecting(authority: string, options: http2.SecureClientSessionOptio
   let session: http2.ClientHttp2Session | undefined;
   return () => {
     if (!session || session.closed || session.destroyed) {
-      // (also after a GOAWAY, which unsets it)
       const opened = http2.connect(authority, options);
       opened.on('error', () => undefined);
       opened.on('goaway', () => {
