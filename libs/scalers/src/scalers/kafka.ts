@@ -8,6 +8,7 @@ import { Kafka, logLevel, type Admin, type KafkaConfig, type SASLOptions } from 
 import { defineScaler, type ValidationIssue } from '../descriptor';
 import { externalMetricSpec, externalMetricType, metricName, metricTargetInt, metricValue } from '../metrics';
 import { param, q, type ParsedParams } from '../params';
+import { RecentResults } from '../pools/recent-results';
 import { credentialsHash, redact, SharedClients, withDeadline } from '../pools/shared-clients';
 import type { MetricsAndActivity, Scaler, ScalerContext, ScalerLogger } from '../types';
 
@@ -334,7 +335,15 @@ interface KafkaConnection {
 interface KafkaCluster {
   connections: KafkaConnection[];
   next: number;
+  /** Offsets asked for by several triggers at about the same time are fetched once. */
+  recent: RecentResults;
 }
+
+/**
+ * How long fetched offsets answer the same question from other triggers (same group and topic, or
+ * same topic): far below any polling interval, so a poll sees offsets at most this old.
+ */
+export const KAFKA_OFFSETS_REUSE_MS = 1_000;
 
 const sharedAdmins = new SharedClients<KafkaCluster>(async (cluster) => {
   await Promise.all(cluster.connections.map((c) => c.admin.disconnect()));
@@ -400,7 +409,7 @@ function connectionKey(c: KafkaConfigParams, timeoutMs: number): string {
 }
 
 function createCluster(c: KafkaConfigParams, timeoutMs: number, logger: ScalerLogger | undefined): KafkaCluster {
-  return { connections: Array.from({ length: KAFKA_CONNECTIONS_PER_CLUSTER }, () => createConnection(c, timeoutMs, logger)), next: 0 };
+  return { connections: Array.from({ length: KAFKA_CONNECTIONS_PER_CLUSTER }, () => createConnection(c, timeoutMs, logger)), next: 0, recent: new RecentResults() };
 }
 
 function createConnection(c: KafkaConfigParams, timeoutMs: number, logger: ScalerLogger | undefined): KafkaConnection {
@@ -491,18 +500,22 @@ class KafkaScaler implements Scaler {
     const group = this.config.consumerGroup;
     let topics: string[];
     let committed: Awaited<ReturnType<Admin['fetchOffsets']>>;
+    const recent = this.lease.client.recent;
     if (this.config.topic) {
-      topics = [this.config.topic];
+      const topic = this.config.topic;
+      topics = [topic];
       const [c, latest] = await Promise.all([
-        admin.fetchOffsets({ groupId: group, topics }),
-        admin.fetchTopicOffsets(this.config.topic),
+        recent.get(`committed\0${group}\0${topic}`, KAFKA_OFFSETS_REUSE_MS, () => admin.fetchOffsets({ groupId: group, topics })),
+        recent.get(`latest\0${topic}`, KAFKA_OFFSETS_REUSE_MS, () => admin.fetchTopicOffsets(topic)),
       ]);
       committed = c;
       return this.join(committed, new Map([[this.config.topic, latest]]));
     }
-    committed = await admin.fetchOffsets({ groupId: group });
+    committed = await recent.get(`committed\0${group}\0`, KAFKA_OFFSETS_REUSE_MS, () => admin.fetchOffsets({ groupId: group }));
     topics = committed.map((t) => t.topic);
-    const latest = new Map(await Promise.all(topics.map(async (t) => [t, await admin.fetchTopicOffsets(t)] as const)));
+    const latest = new Map(
+      await Promise.all(topics.map(async (t) => [t, await recent.get(`latest\0${t}`, KAFKA_OFFSETS_REUSE_MS, () => admin.fetchTopicOffsets(t))] as const)),
+    );
     return this.join(committed, latest);
   }
 
