@@ -10,6 +10,7 @@
  *   node --import tsx --conditions=@keda-ts/source e2e/bench/admission-webhook.ts [--objects 10000] [--rps 100] [--seconds 60]
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,7 +84,79 @@ async function createAll(server: string, agent: https.Agent, items: { path: stri
   await Promise.all(Array.from({ length: 16 }, worker));
 }
 
+
+const review = (i: number) => {
+  const ns = `ns-${i % NAMESPACES}`;
+  // Every fourth request targets the workload of an existing ScaledObject (C-100: rejected).
+  const target = i % 4 === 0 ? `app-${i % objects}` : `fresh-${i}`;
+  return JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: `u-${i}`, operation: 'CREATE', namespace: ns, object: scaledObject(ns, `new-${i}`, target) } });
+};
+
+/** POSTs AdmissionReviews to the webhook; resolves with the latency in ms, or -1 on an error. */
+function poster(port: number, caPem: string): { agent: https.Agent; post: (body: string) => Promise<number> } {
+  const agent = new https.Agent({ keepAlive: true, ca: caPem, maxSockets: 16 });
+  const post = (body: string) =>
+    new Promise<number>((resolve) => {
+      const start = performance.now();
+      const req = https.request(
+        { host: '127.0.0.1', port, path: '/validate-keda-sh-v1alpha1-scaledobject', method: 'POST', agent, timeout: 10_000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve(res.statusCode === 200 && text.includes('"uid"') ? performance.now() - start : -1));
+        },
+      );
+      req.on('error', () => resolve(-1));
+      req.end(body);
+    });
+  return { agent, post };
+}
+
+/** The load generator (child process mode): warm-up, a line `WARM`, then the steady load and a JSON line of results. */
+async function generateLoad(port: number, caFile: string): Promise<void> {
+  const { agent, post } = poster(port, readFileSync(caFile, 'utf8'));
+  for (let i = 0; i < 300; i++) await post(review(i)); // warm-up (JIT, connections)
+  process.stdout.write('WARM\n');
+  const latencies: number[] = [];
+  let errors = 0;
+  const total = rps * seconds;
+  const started = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const wait = started + (i * 1000) / rps - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    inflight.push(post(review(objects + i)).then((ms) => void (ms >= 0 ? latencies.push(ms) : errors++)));
+  }
+  await Promise.all(inflight);
+  const wall = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  agent.destroy();
+  process.stdout.write(`${JSON.stringify({ latencies, errors, wall, total })}\n`);
+}
+
+async function runLoadProcess(port: number, caFile: string, onWarm: () => void): Promise<{ latencies: number[]; errors: number; wall: number; total: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@keda-ts/source', __filename, '--generate-load', String(port), caFile, ...process.argv.slice(2)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let buffered = '';
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (line === 'WARM') onWarm();
+        else if (line.startsWith('{')) resolve(JSON.parse(line));
+      }
+    });
+    child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`the load generator exited with ${code}`))));
+  });
+}
+
 async function main(): Promise<void> {
+  const loadAt = process.argv.indexOf('--generate-load');
+  if (loadAt >= 0) return generateLoad(Number(process.argv[loadAt + 1]), process.argv[loadAt + 2]);
   const cp = new LocalControlPlane({ nodes: 1, log: () => undefined });
   const info = await cp.start();
   const dir = mkdtempSync(join(tmpdir(), 'admission-bench-'));
@@ -118,28 +191,8 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 5_000)); // let start-up garbage be collected
     const rssIdleMiB = rssMiB(pid);
 
-    const agent = new https.Agent({ keepAlive: true, ca: cert.caPem, maxSockets: 16 });
-    const post = (body: string) =>
-      new Promise<number>((resolve) => {
-        const start = performance.now();
-        const req = https.request(
-          { host: '127.0.0.1', port, path: '/validate-keda-sh-v1alpha1-scaledobject', method: 'POST', agent, timeout: 10_000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-          (res) => {
-            let text = '';
-            res.on('data', (c: Buffer) => (text += c.toString()));
-            res.on('end', () => resolve(res.statusCode === 200 && text.includes('"uid"') ? performance.now() - start : -1));
-          },
-        );
-        req.on('error', () => resolve(-1));
-        req.end(body);
-      });
+    const { agent } = poster(port, cert.caPem);
     let rejectedAsExpected = 0;
-    const review = (i: number) => {
-      const ns = `ns-${i % NAMESPACES}`;
-      // Every fourth request targets the workload of an existing ScaledObject (C-100: rejected).
-      const target = i % 4 === 0 ? `app-${i % objects}` : `fresh-${i}`;
-      return JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: `u-${i}`, operation: 'CREATE', namespace: ns, object: scaledObject(ns, `new-${i}`, target) } });
-    };
     // The index answers as the cluster is: a colliding review must name the existing ScaledObject.
     const probe = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'probe', operation: 'CREATE', namespace: 'ns-7', object: scaledObject('ns-7', 'probe', 'app-7') } });
     const ask = () =>
@@ -163,22 +216,15 @@ async function main(): Promise<void> {
     if (probeAnswer.includes("already managed by the ScaledObject 'so-7'")) rejectedAsExpected++;
     else throw new Error(`the webhook did not see the existing ScaledObjects: ${probeAnswer.slice(0, 300)}`);
 
-    for (let i = 0; i < 300; i++) await post(review(i)); // warm-up (JIT, connections)
-    const cpu0 = cpuSeconds(pid);
-    const latencies: number[] = [];
-    let errors = 0;
-    const total = rps * seconds;
-    const started = performance.now();
-    const inflight: Promise<void>[] = [];
-    for (let i = 0; i < total; i++) {
-      const wait = started + (i * 1000) / rps - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      inflight.push(post(review(objects + i)).then((ms) => void (ms >= 0 ? latencies.push(ms) : errors++)));
-    }
-    await Promise.all(inflight);
-    const wall = (performance.now() - started) / 1000;
+    // The load runs in a process of its own: this one holds the 20,000 manifests it created, and its
+    // garbage collections would show up in the measured latencies.
+    agent.destroy();
+    const caFile = join(dir, 'pki', 'bench-ca.crt');
+    writeFileSync(caFile, cert.caPem);
+    let cpu0 = 0;
+    const load = await runLoadProcess(port, caFile, () => (cpu0 = cpuSeconds(pid)));
     const cpu = cpuSeconds(pid) - cpu0;
-    latencies.sort((a, b) => a - b);
+    const { latencies, errors, wall, total } = load;
     const q = (p: number) => +(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(2);
     process.stdout.write(
       JSON.stringify(
@@ -201,7 +247,6 @@ async function main(): Promise<void> {
         2,
       ) + '\n',
     );
-    agent.destroy();
   } finally {
     await stopApps(apps);
     await cp.stop();
