@@ -6,6 +6,7 @@
  */
 export class RecentResults {
   private readonly entries = new Map<string, { answer: Promise<unknown>; settledAt?: number }>();
+  private prunedAt = -Infinity;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -30,10 +31,11 @@ export class RecentResults {
     return this.entries.size;
   }
 
-  /** Drops answers past their window so that the map holds only live keys. */
+  /** Drops answers past their window so that the map holds only live keys (a scan, at most once per window). */
   private prune(reuseMs: number): void {
-    if (this.entries.size < 64) return;
     const now = this.now();
+    if (this.entries.size < 64 || now - this.prunedAt < reuseMs) return;
+    this.prunedAt = now;
     for (const [key, entry] of this.entries) if (entry.settledAt !== undefined && now - entry.settledAt > reuseMs) this.entries.delete(key);
   }
 }
