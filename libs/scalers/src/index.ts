@@ -49,6 +49,7 @@ export {
 } from './scalers/redis-streams';
 export {
   KAFKA_CONNECTIONS_PER_CLUSTER,
+  KAFKA_OFFSETS_REUSE_MS,
   KAFKA_SASL_MODES,
   SUPPORTED_KAFKA_SASL_MODES,
   computeLag as computeKafkaLag,

@@ -340,10 +340,11 @@ interface KafkaCluster {
 }
 
 /**
- * How long fetched offsets answer the same question from other triggers (same group and topic, or
- * same topic): far below any polling interval, so a poll sees offsets at most this old.
+ * How long fetched offsets answer the same question from other triggers after they arrived: 0, so
+ * only polls that ask while a fetch is in flight share it, and every poll sees offsets fetched after
+ * it started.
  */
-export const KAFKA_OFFSETS_REUSE_MS = 1_000;
+export const KAFKA_OFFSETS_REUSE_MS = 0;
 
 const sharedAdmins = new SharedClients<KafkaCluster>(async (cluster) => {
   await Promise.all(cluster.connections.map((c) => c.admin.disconnect()));
