@@ -17,6 +17,11 @@ export class RecentResults {
     this.entries.set(key, fresh);
     fresh.answer.then(
       () => {
+        // Without a reuse window only callers that came while it was in flight share the answer.
+        if (reuseMs <= 0) {
+          if (this.entries.get(key) === fresh) this.entries.delete(key);
+          return;
+        }
         fresh.settledAt = this.now();
         this.prune(reuseMs);
       },
