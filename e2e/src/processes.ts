@@ -6,17 +6,58 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * The kernel's range for outgoing connections' local ports. A port picked for a server from inside
+ * it can be taken by any client socket between the pick and the server's bind (seen: a controller's
+ * metrics port lost to a connection during the e2e run), so picks come from below it.
+ */
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low > 0 && high >= low) return [low, high];
+  } catch {
+    // Not Linux: the IANA dynamic range.
+  }
+  return [49152, 65535];
+}
+
+/** Ports this process handed out, never handed out twice. */
+const handedOut = new Set<number>();
+const PICK_FLOOR = 10_000;
+
+function tryListen(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
+    srv.once('error', () => resolve(undefined));
+    srv.listen(port, '127.0.0.1', () => {
+      const bound = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(bound));
     });
   });
+}
+
+/**
+ * A port that was free a moment ago on 127.0.0.1, chosen at random below the ephemeral range (so
+ * client sockets cannot take it before its server binds), or from the kernel when there is no room.
+ */
+export async function freePort(): Promise<number> {
+  const [ephemeralLow] = ephemeralRange();
+  if (ephemeralLow - PICK_FLOOR >= 1000) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const candidate = PICK_FLOOR + Math.floor(Math.random() * (ephemeralLow - PICK_FLOOR));
+      if (handedOut.has(candidate)) continue;
+      const port = await tryListen(candidate);
+      if (port !== undefined) {
+        handedOut.add(port);
+        return port;
+      }
+    }
+  }
+  const port = await tryListen(0);
+  if (port === undefined) throw new Error('no free port on 127.0.0.1');
+  handedOut.add(port);
+  return port;
 }
 
 export function sleep(ms: number): Promise<void> {

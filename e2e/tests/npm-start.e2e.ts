@@ -33,12 +33,17 @@ describe('npm start', () => {
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const exited = new Promise<string>((r) => child.on('exit', (code, signal) => r(signal ?? `exit ${code}`)));
+    const output = () => `stdout:\n${stdout.slice(-2000)}\nstderr:\n${stderr.slice(-3000)}`;
     try {
-      const kubeconfig = await waitFor(() => stdout.match(/^export KUBECONFIG=(\S+)$/m)?.[1], {
-        description: () => `npm start to print export KUBECONFIG=...; stdout:\n${stdout.slice(-2000)}\nstderr:\n${stderr.slice(-3000)}`,
-        timeoutMs: 240_000,
-        intervalMs: 250,
-      });
+      const kubeconfig = await Promise.race([
+        waitFor(() => stdout.match(/^export KUBECONFIG=(\S+)$/m)?.[1], {
+          description: () => `npm start to print export KUBECONFIG=...; ${output()}`,
+          timeoutMs: 240_000,
+          intervalMs: 250,
+        }),
+        // A start-up that failed has said why: no point waiting out the timeout.
+        exited.then((how) => Promise.reject(new Error(`npm start ended (${how}) before printing KUBECONFIG; ${output()}`))),
+      ]);
       expect(kubeconfig).not.toBe(readClusterInfo().kubeconfig);
       const crds = await runKubectl(readClusterInfo().kubectl, kubeconfig, ['get', 'crd', '-o', 'name']);
       for (const name of KEDA_CRD_NAMES) expect(crds).toContain(`customresourcedefinition.apiextensions.k8s.io/${name}`);

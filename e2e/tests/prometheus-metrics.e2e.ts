@@ -61,6 +61,17 @@ function scrape(port: number): Promise<string> {
   });
 }
 
+/** Scrapes the controller's /metrics until `accept` holds for the text; returns that text. */
+function scrapeUntil(accept: (text: string) => boolean, description: string, timeoutMs = 30_000): Promise<string> {
+  return waitFor(
+    async () => {
+      const text = await scrape(ports.controller);
+      return accept(text) ? text : undefined;
+    },
+    { timeoutMs, description },
+  );
+}
+
 /** The value of the series of `name` whose labels are exactly `labels`; undefined when absent. */
 function valueOf(text: string, name: string, labels: Record<string, string>): number | undefined {
   for (const line of text.split('\n')) {
@@ -160,13 +171,7 @@ describe('Prometheus metrics of every component', () => {
       } as k8s.KubernetesObject,
       ns.name,
     );
-    const text = await waitFor(
-      async () => {
-        const t = await scrape(ports.controller);
-        return valueOf(t, 'keda_scaler_metrics_value', scaler()) === 45 ? t : undefined;
-      },
-      { timeoutMs: 60_000, description: 'keda_scaler_metrics_value 45 for web' },
-    );
+    const text = await scrapeUntil((t) => valueOf(t, 'keda_scaler_metrics_value', scaler()) === 45, 'keda_scaler_metrics_value 45 for web', 60_000);
     expect(valueOf(text, 'keda_scaler_active', scaler())).toBe(1);
     expect(valueOf(text, 'keda_scaler_detail_errors_total', scaler())).toBe(0);
     const latency = valueOf(text, 'keda_scaler_metrics_latency_seconds', scaler());
@@ -184,27 +189,18 @@ describe('Prometheus metrics of every component', () => {
 
     // The value follows the source; inactive below the activation target (0 by default).
     sourceValue = 0;
-    await waitFor(async () => valueOf(await scrape(ports.controller), 'keda_scaler_active', scaler()) === 0, { timeoutMs: 30_000, description: 'keda_scaler_active 0' });
+    await scrapeUntil((t) => valueOf(t, 'keda_scaler_active', scaler()) === 0, 'keda_scaler_active 0');
 
     // A failing source: per-scaler and per-ScaledObject error counters move.
     sourceFails = true;
-    const failing = await waitFor(
-      async () => {
-        const t = await scrape(ports.controller);
-        return (valueOf(t, 'keda_scaler_detail_errors_total', scaler()) ?? 0) >= 2 ? t : undefined;
-      },
-      { timeoutMs: 30_000, description: 'keda_scaler_detail_errors_total >= 2' },
-    );
+    const failing = await scrapeUntil((t) => (valueOf(t, 'keda_scaler_detail_errors_total', scaler()) ?? 0) >= 2, 'keda_scaler_detail_errors_total >= 2');
     expect(valueOf(failing, 'keda_scaled_object_errors_total', { namespace: ns.name, scaledObject: 'web' })).toBeGreaterThanOrEqual(2);
     sourceFails = false;
     sourceValue = 45;
 
     // Pausing shows in keda_scaled_object_paused.
     await kubectl(['annotate', '-n', ns.name, 'scaledobject', 'web', 'autoscaling.keda.sh/paused=true']);
-    await waitFor(async () => valueOf(await scrape(ports.controller), 'keda_scaled_object_paused', { namespace: ns.name, scaledObject: 'web' }) === 1, {
-      timeoutMs: 30_000,
-      description: 'keda_scaled_object_paused 1',
-    });
+    await scrapeUntil((t) => valueOf(t, 'keda_scaled_object_paused', { namespace: ns.name, scaledObject: 'web' }) === 1, 'keda_scaled_object_paused 1');
     await kubectl(['annotate', '-n', ns.name, 'scaledobject', 'web', 'autoscaling.keda.sh/paused-']);
   }, 180_000);
 
@@ -225,36 +221,24 @@ describe('Prometheus metrics of every component', () => {
       } as k8s.KubernetesObject,
       ns.name,
     );
-    const text = await waitFor(
-      async () => {
-        const t = await scrape(ports.controller);
-        return valueOf(t, 'keda_scaler_metrics_value', job()) === 45 ? t : undefined;
-      },
-      { timeoutMs: 60_000, description: 'keda_scaler_metrics_value 45 for the ScaledJob' },
-    );
+    const text = await scrapeUntil((t) => valueOf(t, 'keda_scaler_metrics_value', job()) === 45, 'keda_scaler_metrics_value 45 for the ScaledJob', 60_000);
     expect(valueOf(text, 'keda_resource_registered_total', { type: 'scaled_job', namespace: ns.name })).toBe(1);
     expect(valueOf(text, 'keda_internal_scale_loop_latency_seconds', { namespace: ns.name, type: 'scaledjob', resource: 'jobs' })).toBeLessThan(5);
     sourceFails = true;
     try {
-      await waitFor(async () => ((valueOf(await scrape(ports.controller), 'keda_scaled_job_errors_total', { namespace: ns.name, scaledJob: 'jobs' }) ?? 0) >= 2 ? true : undefined), {
-        timeoutMs: 30_000,
-        description: 'keda_scaled_job_errors_total >= 2',
-      });
+      await scrapeUntil((t) => (valueOf(t, 'keda_scaled_job_errors_total', { namespace: ns.name, scaledJob: 'jobs' }) ?? 0) >= 2, 'keda_scaled_job_errors_total >= 2');
     } finally {
       sourceFails = false;
     }
     await kubectl(['delete', '-n', ns.name, 'scaledjob', 'jobs', '--wait=true']);
-    await waitFor(
-      async () => {
-        const t = await scrape(ports.controller);
-        return valueOf(t, 'keda_resource_registered_total', { type: 'scaled_job', namespace: ns.name }) === 0 && valueOf(t, 'keda_scaler_metrics_value', job()) === undefined ? true : undefined;
-      },
-      { timeoutMs: 30_000, description: "the ScaledJob's series gone after its deletion" },
+    await scrapeUntil(
+      (t) => valueOf(t, 'keda_resource_registered_total', { type: 'scaled_job', namespace: ns.name }) === 0 && valueOf(t, 'keda_scaler_metrics_value', job()) === undefined,
+      "the ScaledJob's series gone after its deletion",
     );
   }, 120_000);
 
   it("the adapter's request and gRPC client series after a metric read through the aggregator", async () => {
-    await waitFor(async () => valueOf(await scrape(ports.controller), 'keda_scaler_metrics_value', scaler()) === 45, { timeoutMs: 30_000, description: 'source back at 45' });
+    await scrapeUntil((t) => valueOf(t, 'keda_scaler_metrics_value', scaler()) === 45, 'source back at 45');
     const selector = encodeURIComponent('scaledobject.keda.sh/name=web');
     const raw = JSON.parse(
       await kubectl(['get', '--raw', `/apis/external.metrics.k8s.io/v1beta1/namespaces/${ns.name}/s0-metric-api-value?labelSelector=${selector}`]),
