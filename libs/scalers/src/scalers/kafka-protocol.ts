@@ -75,57 +75,83 @@ export function encodeOffsetFetchV8(groups: readonly OffsetFetchGroupRequest[]):
   return e;
 }
 
+class Truncated extends Error {
+  constructor() {
+    super('OffsetFetch v8 response: truncated');
+  }
+}
+
+function need(d: Decoder, bytes: number): void {
+  if (!d.canReadBytes(bytes)) throw new Truncated();
+}
+
+/** An unsigned varint (kafkajs' reader does not notice the end of the buffer). */
+function uvarint(d: Decoder): number {
+  let result = 0;
+  for (let shift = 0; shift <= 28; shift += 7) {
+    need(d, 1);
+    const byte = d.readInt8() & 0xff;
+    result |= (byte & 0x7f) << shift;
+    if ((byte & 0x80) === 0) return result >>> 0;
+  }
+  throw new Error('OffsetFetch v8 response: invalid varint');
+}
+
+function compactString(d: Decoder): string | null {
+  const n = uvarint(d);
+  if (n === 0) return null;
+  need(d, n - 1);
+  const value = d.buffer.toString('utf8', d.offset, d.offset + n - 1);
+  d.forward(n - 1);
+  return value;
+}
+
 function skipTaggedFields(d: Decoder): void {
-  const count = d.readUVarInt();
+  const count = uvarint(d);
   for (let i = 0; i < count; i++) {
-    d.readUVarInt(); // tag
-    const size = d.readUVarInt();
-    if (!d.canReadBytes(size)) throw new Error('OffsetFetch v8 response: truncated tagged field');
+    uvarint(d); // tag
+    const size = uvarint(d);
+    need(d, size);
     d.forward(size);
   }
 }
 
 function readCompactArray<T>(d: Decoder, read: () => T): T[] {
-  const n = d.readUVarInt();
+  const n = uvarint(d);
   const out: T[] = [];
   for (let i = 0; i < n - 1; i++) out.push(read());
   return out;
 }
 
-function readCompactString(d: Decoder): string {
-  return d.readUVarIntString() ?? '';
-}
-
 /** An OffsetFetch v8 response, from the response header's tagged fields on. */
 export function decodeOffsetFetchV8(payload: Buffer): OffsetFetchV8Response {
   const d = new Decoder(payload);
-  try {
-    skipTaggedFields(d); // response header v1
-    const throttleTimeMs = d.readInt32();
-    const groups = readCompactArray(d, () => {
-      const groupId = readCompactString(d);
-      const topics = readCompactArray(d, () => {
-        const name = readCompactString(d);
-        const partitions = readCompactArray(d, () => {
-          const partition = d.readInt32();
-          const offset = d.readInt64().toString();
-          d.readInt32(); // committed_leader_epoch
-          d.readUVarIntString(); // metadata
-          const errorCode = d.readInt16();
-          skipTaggedFields(d);
-          return { partition, offset, errorCode };
-        });
+  skipTaggedFields(d); // response header v1
+  need(d, 4);
+  const throttleTimeMs = d.readInt32();
+  const groups = readCompactArray(d, () => {
+    const groupId = compactString(d) ?? '';
+    const topics = readCompactArray(d, () => {
+      const name = compactString(d) ?? '';
+      const partitions = readCompactArray(d, () => {
+        need(d, 16);
+        const partition = d.readInt32();
+        const offset = d.readInt64().toString();
+        d.readInt32(); // committed_leader_epoch
+        compactString(d); // metadata
+        need(d, 2);
+        const errorCode = d.readInt16();
         skipTaggedFields(d);
-        return { name, partitions };
+        return { partition, offset, errorCode };
       });
-      const errorCode = d.readInt16();
       skipTaggedFields(d);
-      return { groupId, errorCode, topics };
+      return { name, partitions };
     });
+    need(d, 2);
+    const errorCode = d.readInt16();
     skipTaggedFields(d);
-    return { throttleTimeMs, groups };
-  } catch (err) {
-    if (err instanceof RangeError) throw new Error(`OffsetFetch v8 response: truncated (${err.message})`, { cause: err });
-    throw err;
-  }
+    return { groupId, errorCode, topics };
+  });
+  skipTaggedFields(d);
+  return { throttleTimeMs, groups };
 }

@@ -25,6 +25,7 @@ declare module 'kafkajs/src/protocol/encoder' {
 declare module 'kafkajs/src/protocol/decoder' {
   class Decoder {
     constructor(buffer: Buffer);
+    readonly buffer: Buffer;
     offset: number;
     readInt8(): number;
     readInt16(): number;
@@ -41,7 +42,9 @@ declare module 'kafkajs/src/protocol/decoder' {
 
 declare module 'kafkajs/src/protocol/error' {
   /** A KafkaJSProtocolError (`type`, `code`, `retriable`, kafkajs' message) for a Kafka error code. */
-  export function createErrorFromCode(code: number): Error & { type: string; code: number; retriable: boolean };
+  export function createErrorFromCode(
+    code: number,
+  ): Error & { type: string; code: number; retriable: boolean };
 }
 
 declare module 'kafkajs/src/loggers' {
@@ -82,8 +85,14 @@ declare module 'kafkajs/src/cluster' {
       connectionPool: { send<T>(request: ProtocolRequest<T>): Promise<T> };
       isConnected(): boolean;
       disconnect(): Promise<void>;
-      offsetFetch(request: { groupId: string; topics: { topic: string; partitions: { partition: number }[] }[] }): Promise<{
-        responses: { topic: string; partitions: { partition: number; offset: string; errorCode: number }[] }[];
+      offsetFetch(request: {
+        groupId: string;
+        topics: { topic: string; partitions: { partition: number }[] }[];
+      }): Promise<{
+        responses: {
+          topic: string;
+          partitions: { partition: number; offset: string; errorCode: number }[];
+        }[];
       }>;
     }
 
@@ -121,7 +130,10 @@ declare module 'kafkajs/src/cluster' {
     addMultipleTargetTopics(topics: string[]): Promise<void>;
     findTopicPartitionMetadata(topic: string): Cluster.PartitionMetadata[];
     findBroker(options: { nodeId: number | string }): Promise<Cluster.Broker>;
-    findGroupCoordinatorMetadata(options: { groupId: string; coordinatorType?: number }): Promise<{ coordinator: { nodeId: number; host: string; port: number } }>;
+    findGroupCoordinatorMetadata(options: {
+      groupId: string;
+      coordinatorType?: number;
+    }): Promise<{ coordinator: { nodeId: number; host: string; port: number } }>;
     fetchTopicsOffset(
       topics: { topic: string; partitions: { partition: number }[]; fromBeginning: boolean }[],
     ): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
