@@ -1,7 +1,7 @@
 import type Cluster from 'kafkajs/src/cluster';
 import { createErrorFromCode } from 'kafkajs/src/protocol/error';
 import { KafkaOffsetsClient } from './kafka-client';
-import { decodeOffsetFetchV8, type OffsetFetchGroupRequest } from './kafka-protocol';
+import type { OffsetFetchGroupRequest } from './kafka-protocol';
 import Encoder from 'kafkajs/src/protocol/encoder';
 
 const WINDOW = 10;
