@@ -136,7 +136,8 @@ const KINDS: Record<string, KindFactory> = {
       trigger: (i) => ({
         metadata: { bootstrapServers: brokers, consumerGroup: groups[i % groups.length], topic: 'bench', lagThreshold: '5' },
       }),
-      // Requests the broker logged for the scalers' client id; a poll is FindCoordinator + OffsetFetch + ListOffsets.
+      // Requests the broker logged for the scalers' client id: the polls of one 50 ms window share one
+      // OffsetFetch (every group) and one ListOffsets (every topic); coordinators are looked up once.
       serverCalls: async () => servers.kafkaRequestCount(kafka.logFile),
       stop: () => kafka.stop(),
     };

@@ -1,7 +1,8 @@
 /**
  * The kafka scaler against a real Apache Kafka 4.4 broker (KRaft, jars from Maven Central):
  * lag through inactive -> active -> capped -> uncapped -> consumed, SASL (PLAIN, SCRAM-256/512),
- * TLS, a wrong password, a broker that goes away and comes back, and one shared client per cluster.
+ * TLS, a wrong password, a broker that goes away and comes back, one shared client per cluster, and
+ * the polls of one window answered by one batch of requests (counted in the broker's request log).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -9,10 +10,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
-import { KAFKA_CONNECTIONS_PER_CLUSTER, kafkaClientCount, scalers, type Scaler, type ScalerContext } from '@keda-ts/scalers';
+import { KAFKA_CONNECTIONS_PER_BROKER, kafkaClientCount, scalers, type Scaler, type ScalerContext } from '@keda-ts/scalers';
 import { writeCertDir } from '../../src/certs';
 import { ensureToolchain } from '../../src/toolchain';
-import { kafkaServer, startTestServer, unsecuredJwt, type KafkaPort, type RunningTestServer } from '../../src/servers';
+import { kafkaRequestCount, kafkaServer, startTestServer, unsecuredJwt, type KafkaPort, type RunningTestServer } from '../../src/servers';
 
 jest.setTimeout(300_000);
 
@@ -75,6 +76,7 @@ describe('kafka scaler against Apache Kafka', () => {
         libsDir: tools.kafkaLibsDir,
         users: { [USER]: PASSWORD },
         tls: { certPem: readFileSync(certs.tlsCert, 'utf8'), keyPem: readFileSync(certs.tlsKey, 'utf8') },
+        logRequests: true,
       }),
     );
     plain = `127.0.0.1:${server.ports.plain}`;
@@ -235,14 +237,55 @@ describe('kafka scaler against Apache Kafka', () => {
     try {
       for (let round = 0; round < 3; round++) await Promise.all(many.map((s) => poll(s)));
       expect(kafkaClientCount()).toBe(before + 1);
-      // Bounded by the pool, not by the 12 scalers.
-      expect(connectionsTo(server.ports.plain) - baseline).toBeLessThanOrEqual(KAFKA_CONNECTIONS_PER_CLUSTER);
+      // One connection to the one broker, not one per scaler.
+      expect(connectionsTo(server.ports.plain) - baseline).toBeLessThanOrEqual(KAFKA_CONNECTIONS_PER_BROKER);
       await Promise.all(many.slice(1).map((s) => s.close()));
       expect(kafkaClientCount()).toBe(before + 1);
     } finally {
       await many[0].close();
     }
     expect(kafkaClientCount()).toBe(before);
+  });
+
+  it('many triggers on several groups polled at once: correct lag per group from one batch of requests', async () => {
+    const groups = ['batch-0', 'batch-1', 'batch-2', 'batch-3'];
+    for (const p of [0, 1, 2]) await send(10, p);
+    const newest = await admin.fetchTopicOffsets(TOPIC);
+    // Group g is g + 1 messages behind on every partition; batch-3 has committed nothing.
+    for (const [g, group] of groups.slice(0, 3).entries()) {
+      await commit(newest.map((p) => ({ partition: p.partition, offset: String(Number(p.offset) - (g + 1)) })), TOPIC, group);
+    }
+    await send(5, 0, 'audit');
+    await commit([{ partition: 0, offset: '0' }], 'audit', 'batch-all');
+    const auditEnd = Number((await admin.fetchTopicOffsets('audit'))[0].offset);
+    const triggers = [
+      ...Array.from({ length: 24 }, (_, i) => ({ group: groups[i % groups.length], topic: TOPIC as string | undefined })),
+      ...Array.from({ length: 4 }, () => ({ group: 'batch-all', topic: undefined })),
+    ];
+    const many = triggers.map(({ group, topic }) =>
+      build({ bootstrapServers: plain, consumerGroup: group, ...(topic ? { topic } : {}), lagThreshold: '1', allowIdleConsumers: 'true' }),
+    );
+    const expected = triggers.map(({ group }) => (group === 'batch-all' ? auditEnd : group === 'batch-3' ? 3 : 3 * (groups.indexOf(group) + 1)));
+    const settle = () => new Promise((r) => setTimeout(r, 1000));
+    try {
+      // First round: coordinators looked up and metadata loaded.
+      expect((await Promise.all(many.map((s) => poll(s)))).map((r) => r.value)).toEqual(expected);
+      await settle();
+      const before = kafkaRequestCount(server.logFile);
+      expect((await Promise.all(many.map((s) => poll(s)))).map((r) => r.value)).toEqual(expected);
+      await settle();
+      const requests = kafkaRequestCount(server.logFile) - before;
+      // 28 polls, 5 groups, 2 topics: one OffsetFetch for every group, one ListOffsets for the named
+      // topic, one for the topic found through batch-all's commits (a metadata refresh at most).
+      expect(requests).toBeGreaterThanOrEqual(2);
+      expect(requests).toBeLessThanOrEqual(4);
+
+      // Freshness: a commit made before the next poll is seen by it.
+      await commit(newest.map((p) => ({ partition: p.partition, offset: p.offset })), TOPIC, 'batch-0');
+      expect(await poll(many[0])).toEqual({ value: 0, isActive: false });
+    } finally {
+      await Promise.all(many.map((s) => s.close()));
+    }
   });
 
   it('a broker that is down fails within the timeout; the same scaler recovers when it is back', async () => {

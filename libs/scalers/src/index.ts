@@ -48,8 +48,9 @@ export {
   type RedisStreamsMode,
 } from './scalers/redis-streams';
 export {
-  KAFKA_CONNECTIONS_PER_CLUSTER,
-  KAFKA_OFFSETS_REUSE_MS,
+  KAFKA_BATCH_WINDOW_MS,
+  KAFKA_CONNECTIONS_PER_BROKER,
+  KAFKA_METADATA_MAX_AGE_MS,
   KAFKA_SASL_MODES,
   SUPPORTED_KAFKA_SASL_MODES,
   computeLag as computeKafkaLag,

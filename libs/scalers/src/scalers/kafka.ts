@@ -1,16 +1,21 @@
 /**
  * `kafka` (KEDA kafka_scaler.go): the consumer group's lag, summed over the topic's partitions
  * (or every topic the group has committed offsets for), capped so replicas never exceed the
- * partitions. Talks to the brokers with kafkajs; a small pool of admin clients per cluster +
- * credentials is shared by every scaler that points at it.
+ * partitions. Talks to the brokers through kafkajs' cluster client (kafka-client.ts): one client per
+ * cluster + credentials, shared by every scaler that points at it, answers the polls of a short
+ * window with one batch of requests (kafka-batch.ts).
  */
-import { Kafka, logLevel, type Admin, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import type { ConnectionOptions } from 'node:tls';
+import { logLevel, type SASLOptions } from 'kafkajs';
+import Cluster from 'kafkajs/src/cluster';
+import { createLogger } from 'kafkajs/src/loggers';
+import defaultSocketFactory from 'kafkajs/src/network/socketFactory';
 import { defineScaler, type ValidationIssue } from '../descriptor';
 import { externalMetricSpec, externalMetricType, metricName, metricTargetInt, metricValue } from '../metrics';
 import { param, q, type ParsedParams } from '../params';
-import { RecentResults } from '../pools/recent-results';
 import { credentialsHash, redact, SharedClients, withDeadline } from '../pools/shared-clients';
 import type { MetricsAndActivity, Scaler, ScalerContext, ScalerLogger } from '../types';
+import { KafkaOffsetsClient } from './kafka-client';
 
 const M = ['triggerMetadata'] as const;
 const ME = ['triggerMetadata', 'resolvedEnv'] as const;
@@ -318,41 +323,39 @@ function partitionLag(p: PartitionOffsets, o: LagOptions, previous: Map<string, 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Shared admin clients.
+// Shared clients.
 
 /**
- * Admin clients per cluster + credentials. A broker handles one request at a time per connection,
- * so one client would queue every scaler's polls behind each other; a few connections in turn
- * keep polls parallel while the number stays bounded whatever the number of triggers.
+ * How long a batch collects polls before its requests are sent. Every poll waits up to this long
+ * (small next to any polling interval and to the request timeout), and every poll of the same
+ * cluster that comes meanwhile shares the batch's requests: one OffsetFetch per coordinator and
+ * one ListOffsets per partition leader, whatever the number of triggers, groups and topics. At
+ * the issue-7 benchmark's rate (250 kafka triggers every 5 s, 50 polls/s) a batch holds about
+ * 1 + 50/s x 50 ms = 3.5 polls, i.e. about 0.6 requests per poll on one broker; polls started
+ * together (the usual case after a restart) share even more. Offsets are never reused after
+ * a batch: each poll sees offsets fetched after it asked.
  */
-export const KAFKA_CONNECTIONS_PER_CLUSTER = 4;
-
-interface KafkaConnection {
-  admin: Admin;
-  connected?: Promise<void>;
-}
-
-interface KafkaCluster {
-  connections: KafkaConnection[];
-  next: number;
-  /** Offsets asked for by several triggers at about the same time are fetched once. */
-  recent: RecentResults;
-}
+export const KAFKA_BATCH_WINDOW_MS = 50;
 
 /**
- * How long fetched offsets answer the same question from other triggers after they arrived: 0, so
- * only polls that ask while a fetch is in flight share it, and every poll sees offsets fetched after
- * it started.
+ * One client per cluster + credentials, whatever the number of triggers: kafkajs keeps one
+ * connection per broker it talks to (coordinators and partition leaders), plus the bootstrap
+ * connection while the bootstrap address is not one the brokers advertise. Requests are few
+ * (one batch per window), so one connection per broker keeps polls parallel.
  */
-export const KAFKA_OFFSETS_REUSE_MS = 0;
+export const KAFKA_CONNECTIONS_PER_BROKER = 1;
 
-const sharedAdmins = new SharedClients<KafkaCluster>(async (cluster) => {
-  await Promise.all(cluster.connections.map((c) => c.admin.disconnect()));
-});
+/**
+ * Metadata (partitions, leaders, brokers) is refreshed when older than this, when a topic is new
+ * to the client, or after an error that says it is stale (new partitions count within a minute).
+ */
+export const KAFKA_METADATA_MAX_AGE_MS = 60_000;
 
-/** Number of live Kafka client pools (one per cluster + credentials). */
+const sharedClients = new SharedClients<KafkaOffsetsClient>((client) => client.close());
+
+/** Number of live Kafka clients (one per cluster + credentials). */
 export function kafkaClientCount(): number {
-  return sharedAdmins.size;
+  return sharedClients.size;
 }
 
 async function fetchOAuthToken(c: KafkaConfigParams, timeoutMs: number): Promise<{ value: string; extensions?: Record<string, string> }> {
@@ -409,31 +412,31 @@ function connectionKey(c: KafkaConfigParams, timeoutMs: number): string {
   ].join('|');
 }
 
-function createCluster(c: KafkaConfigParams, timeoutMs: number, logger: ScalerLogger | undefined): KafkaCluster {
-  return { connections: Array.from({ length: KAFKA_CONNECTIONS_PER_CLUSTER }, () => createConnection(c, timeoutMs, logger)), next: 0, recent: new RecentResults() };
-}
-
-function createConnection(c: KafkaConfigParams, timeoutMs: number, logger: ScalerLogger | undefined): KafkaConnection {
-  const config: KafkaConfig = {
-    clientId: 'keda-ts',
-    brokers: [...c.bootstrapServers],
-    connectionTimeout: Math.min(timeoutMs, 3000),
-    authenticationTimeout: timeoutMs,
-    requestTimeout: timeoutMs,
-    enforceRequestTimeout: true,
-    retry: { retries: 1, initialRetryTime: 100, maxRetryTime: Math.max(200, Math.trunc(timeoutMs / 2)) },
-    logLevel: logLevel.WARN,
-    logCreator: kafkaLogCreator(logger),
-    sasl: saslOptions(c, timeoutMs),
-  };
+function createClient(c: KafkaConfigParams, timeoutMs: number, logger: ScalerLogger | undefined): KafkaOffsetsClient {
+  let ssl: ConnectionOptions | undefined;
   if (c.tls === 'enable') {
-    config.ssl = {
+    ssl = {
       rejectUnauthorized: !c.unsafeSsl,
       ...(c.ca ? { ca: [c.ca] } : {}),
       ...(c.cert && c.key ? { cert: c.cert, key: c.key, passphrase: c.keyPassword } : {}),
     };
   }
-  return { admin: new Kafka(config).admin() };
+  const cluster = new Cluster({
+    logger: createLogger({ level: logLevel.WARN, logCreator: kafkaLogCreator(logger) }),
+    socketFactory: defaultSocketFactory(),
+    clientId: 'keda-ts',
+    brokers: [...c.bootstrapServers],
+    ssl,
+    sasl: saslOptions(c, timeoutMs),
+    connectionTimeout: Math.min(timeoutMs, 3000),
+    authenticationTimeout: timeoutMs,
+    requestTimeout: timeoutMs,
+    enforceRequestTimeout: true,
+    metadataMaxAge: KAFKA_METADATA_MAX_AGE_MS,
+    retry: { retries: 1, initialRetryTime: 100, maxRetryTime: Math.max(200, Math.trunc(timeoutMs / 2)) },
+    allowAutoTopicCreation: false,
+  });
+  return new KafkaOffsetsClient(cluster, KAFKA_BATCH_WINDOW_MS);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -454,7 +457,7 @@ class KafkaScaler implements Scaler {
     private readonly timeoutMs: number,
     private readonly ctx: ScalerContext,
   ) {
-    this.lease = sharedAdmins.acquire(connectionKey(config, timeoutMs), () => createCluster(config, timeoutMs, ctx.logger));
+    this.lease = sharedClients.acquire(connectionKey(config, timeoutMs), () => createClient(config, timeoutMs, ctx.logger));
     if (config.topic && config.partitionLimitation) {
       const parsed = parsePartitionLimitation(config.partitionLimitation);
       if ('ids' in parsed) this.partitionFilter = new Set(parsed.ids);
@@ -482,57 +485,15 @@ class KafkaScaler implements Scaler {
     };
   }
 
-  /** The next client of the cluster's pool (round robin); connects it on first use. */
-  private async admin(): Promise<Admin> {
-    const cluster = this.lease.client;
-    const conn = cluster.connections[cluster.next];
-    cluster.next = (cluster.next + 1) % cluster.connections.length;
-    conn.connected ??= conn.admin.connect().catch((err: unknown) => {
-      conn.connected = undefined;
-      throw err;
-    });
-    await conn.connected;
-    return conn.admin;
-  }
-
-  /** Committed and newest offsets of every partition considered, fetched in parallel. */
+  /** Committed and newest offsets of every partition considered, from the client's next batch. */
   private async readOffsets(): Promise<PartitionOffsets[]> {
-    const admin = await this.admin();
-    const group = this.config.consumerGroup;
-    let topics: string[];
-    let committed: Awaited<ReturnType<Admin['fetchOffsets']>>;
-    const recent = this.lease.client.recent;
-    if (this.config.topic) {
-      const topic = this.config.topic;
-      topics = [topic];
-      const [c, latest] = await Promise.all([
-        recent.get(`committed\0${group}\0${topic}`, KAFKA_OFFSETS_REUSE_MS, () => admin.fetchOffsets({ groupId: group, topics })),
-        recent.get(`latest\0${topic}`, KAFKA_OFFSETS_REUSE_MS, () => admin.fetchTopicOffsets(topic)),
-      ]);
-      committed = c;
-      return this.join(committed, new Map([[this.config.topic, latest]]));
-    }
-    committed = await recent.get(`committed\0${group}\0`, KAFKA_OFFSETS_REUSE_MS, () => admin.fetchOffsets({ groupId: group }));
-    topics = committed.map((t) => t.topic);
-    const latest = new Map(
-      await Promise.all(topics.map(async (t) => [t, await recent.get(`latest\0${t}`, KAFKA_OFFSETS_REUSE_MS, () => admin.fetchTopicOffsets(t))] as const)),
-    );
-    return this.join(committed, latest);
-  }
-
-  private join(
-    committed: Awaited<ReturnType<Admin['fetchOffsets']>>,
-    latest: Map<string, Awaited<ReturnType<Admin['fetchTopicOffsets']>>>,
-  ): PartitionOffsets[] {
-    const committedOf = new Map<string, number>();
-    for (const t of committed) for (const p of t.partitions) committedOf.set(`${t.topic}/${p.partition}`, Number(p.offset));
+    const { committed, latest } = await this.lease.client.offsets(this.config.consumerGroup, this.config.topic);
     const out: PartitionOffsets[] = [];
     for (const [topic, partitions] of latest) {
       const considered = partitions.filter((p) => !this.partitionFilter || this.partitionFilter.has(p.partition));
       if (considered.length === 0) throw new Error(`no active partitions in topic ${topic}`);
-      for (const p of considered) {
-        out.push({ topic, partition: p.partition, committed: committedOf.get(`${topic}/${p.partition}`) ?? -1, latest: Number(p.offset) });
-      }
+      const committedOf = committed.get(topic);
+      for (const p of considered) out.push({ topic, partition: p.partition, committed: committedOf?.get(p.partition) ?? -1, latest: p.offset });
     }
     return out;
   }
