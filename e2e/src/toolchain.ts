@@ -31,7 +31,9 @@ export async function ensureToolchain(what: 'control-plane' | 'extras' | 'all' =
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.on('error', (err) => reject(new Error(`could not run ${buildScript}: ${err.message}`)));
-    child.on('exit', (code) =>
+    // 'close', not 'exit': the process can exit before its stdout was read to the end, and the
+    // KEY=path lines were lost that way (a TypeError on an undefined path in a CI run's global setup).
+    child.on('close', (code) =>
       code === 0
         ? resolve(out)
         : reject(new Error(`${buildScript} ${what} failed with exit code ${code}; its output above names the failed step and log`)),
@@ -45,6 +47,7 @@ export async function ensureToolchain(what: 'control-plane' | 'extras' | 'all' =
       .map((m) => [m[1], m[2]]),
   );
   const binDir = vars['KUBE_BIN_DIR'];
+  if (!binDir) throw new Error(`${buildScript} ${what} printed no KUBE_BIN_DIR=...; it printed: ${JSON.stringify(stdout.slice(-500))}`);
   return {
     kubernetesVersion: vars['KUBERNETES_VERSION'],
     kubeApiserver: path.join(binDir, 'kube-apiserver'),

@@ -74,8 +74,9 @@ export function spawnTsApp(
     waiters.forEach((notify) => notify());
   });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  // 'close' (after the exit and the end of stdout/stderr), so that what a test reads after the exit is all of it.
   const exited = new Promise<AppExit>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
+    child.on('close', (code, signal) => resolve({ code, signal })),
   );
   let hasExited = false;
   void exited.then(() => {
