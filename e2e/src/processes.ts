@@ -7,18 +7,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 /**
- * The kernel's range for outgoing connections' local ports. A port picked for a server from inside
+ * The lowest local port of the kernel's range for outgoing connections. A port picked for a server from inside
  * it can be taken by any client socket between the pick and the server's bind (seen: a controller's
  * metrics port lost to a connection during the e2e run), so picks come from below it.
  */
-function ephemeralRange(): [number, number] {
+function ephemeralLow(): number {
   try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (low > 0 && high >= low) return [low, high];
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (low > 0) return low;
   } catch {
     // Not Linux: the IANA dynamic range.
   }
-  return [49152, 65535];
+  return 49152;
 }
 
 /** Ports this process handed out, never handed out twice. */
@@ -42,10 +42,10 @@ function tryListen(port: number): Promise<number | undefined> {
  * client sockets cannot take it before its server binds), or from the kernel when there is no room.
  */
 export async function freePort(): Promise<number> {
-  const [ephemeralLow] = ephemeralRange();
-  if (ephemeralLow - PICK_FLOOR >= 1000) {
+  const below = ephemeralLow();
+  if (below - PICK_FLOOR >= 1000) {
     for (let attempt = 0; attempt < 50; attempt++) {
-      const candidate = PICK_FLOOR + Math.floor(Math.random() * (ephemeralLow - PICK_FLOOR));
+      const candidate = PICK_FLOOR + Math.floor(Math.random() * (below - PICK_FLOOR));
       if (handedOut.has(candidate)) continue;
       const port = await tryListen(candidate);
       if (port !== undefined) {

@@ -48,9 +48,7 @@ export {
   type RedisStreamsMode,
 } from './scalers/redis-streams';
 export {
-  KAFKA_BATCH_WINDOW_MS,
   KAFKA_CONNECTIONS_PER_BROKER,
-  KAFKA_METADATA_MAX_AGE_MS,
   KAFKA_SASL_MODES,
   SUPPORTED_KAFKA_SASL_MODES,
   computeLag as computeKafkaLag,

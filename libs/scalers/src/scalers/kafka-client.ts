@@ -237,7 +237,9 @@ export class KafkaOffsetsClient {
         pending.map(async (group) => {
           try {
             const node = await this.coordinator(group);
-            byNode.set(node, [...(byNode.get(node) ?? []), group]);
+            const onNode = byNode.get(node);
+            if (onNode) onNode.push(group);
+            else byNode.set(node, [group]);
           } catch (err) {
             fail(group, err);
           }

@@ -511,7 +511,8 @@ export const kafkaScaler = defineScaler({
     'Scales on the lag of a Kafka consumer group: the newest offset minus the committed offset, summed over the partitions, ' +
     'capped at partitions × lagThreshold unless idle consumers are allowed. Authentication: SASL PLAIN, SCRAM-SHA-256/512, ' +
     'OAUTHBEARER (client-credentials token) and TLS, with `sasl`/`tls` from the trigger or a TriggerAuthentication. ' +
-    'The request timeout is KEDA_HTTP_DEFAULT_TIMEOUT. The polls of every trigger on one cluster that come within 50 ms are answered by one ' +
+    'The request timeout is KEDA_HTTP_DEFAULT_TIMEOUT. The polls of every trigger on one cluster that come within ' +
+    `${KAFKA_BATCH_WINDOW_MS} ms are answered by one ` +
     'batch of broker requests sent after the last of them asked (one OffsetFetch per group coordinator, one ListOffsets per partition leader), ' +
     'so each poll sees offsets newer than its start.',
   params,
