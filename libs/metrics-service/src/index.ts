@@ -1,6 +1,6 @@
 export {
   createMetricsClient,
-  metricsServiceConfig,
+  METRICS_CALL_POLICY,
   type ConnectivityStateName,
   type MetricsClient,
   type MetricsClientOptions,
@@ -29,7 +29,6 @@ export {
 export {
   DEFAULT_CERT_DIR,
   TlsMaterialSource,
-  createReloadingChannelCredentials,
   createReloadingServerCredentials,
   isCertDirSource,
   type CertDirSource,

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
-import { ServerCredentials, experimental, type ChannelCredentials } from '@grpc/grpc-js';
+import { ServerCredentials } from '@grpc/grpc-js';
 import { CertificateFilesWatcher } from '@keda-ts/certificates';
 import type { MetricsServiceLogger } from './logger';
 
@@ -59,16 +59,13 @@ function checkMaterial(m: LoadedMaterial): void {
 
 /**
  * The current TLS material, fixed or read from a certificate directory and reloaded when it
- * changes (through the shared {@link CertificateFilesWatcher}). Also a grpc-js
- * `experimental.CertificateProvider`, so channel credentials can follow it. A reload that reads an
- * inconsistent set (a key that does not match the certificate, a half written file) is logged and
+ * changes (through the shared {@link CertificateFilesWatcher}); new connections use the current
+ * material. A reload that reads an inconsistent set (a key that does not match the certificate, a half written file) is logged and
  * ignored; the last good material stays in use.
  */
-export class TlsMaterialSource implements experimental.CertificateProvider {
+export class TlsMaterialSource {
   private material: LoadedMaterial | null = null;
   private readonly changeListeners = new Set<(m: LoadedMaterial) => void>();
-  private readonly caListeners = new Set<experimental.CaCertificateUpdateListener>();
-  private readonly identityListeners = new Set<experimental.IdentityCertificateUpdateListener>();
   private watcher: CertificateFilesWatcher | null = null;
 
   /** Loads the material once (throwing when it is missing or invalid) and starts watching. */
@@ -124,26 +121,8 @@ export class TlsMaterialSource implements experimental.CertificateProvider {
     this.changeListeners.clear();
   }
 
-  // experimental.CertificateProvider: listeners get the current value at once, then each change.
-  addCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
-    this.caListeners.add(listener);
-    if (this.material) listener({ caCertificate: this.material.ca });
-  }
-  removeCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
-    this.caListeners.delete(listener);
-  }
-  addIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
-    this.identityListeners.add(listener);
-    if (this.material) listener({ certificate: this.material.cert, privateKey: this.material.key });
-  }
-  removeIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
-    this.identityListeners.delete(listener);
-  }
-
   private apply(next: LoadedMaterial): void {
     this.material = next;
-    for (const l of this.caListeners) l({ caCertificate: next.ca });
-    for (const l of this.identityListeners) l({ certificate: next.cert, privateKey: next.key });
     for (const l of this.changeListeners) l(next);
   }
 }
@@ -203,9 +182,4 @@ export function createReloadingServerCredentials(
   };
   if (options.ciphers) extras.ciphers = options.ciphers;
   return new ReloadingServerCredentials(source, extras);
-}
-
-/** Channel credentials (client side of mutual TLS) that follow the source's reloads. */
-export function createReloadingChannelCredentials(source: TlsMaterialSource): ChannelCredentials {
-  return experimental.createCertificateProviderChannelCredentials(source, source);
 }
