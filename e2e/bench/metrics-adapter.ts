@@ -4,7 +4,11 @@
  * controller over gRPC (mTLS, in a process of its own) answering for 10,000 ScaledObjects. Reports
  * mean/p50/p99/p99.9, errors, and the adapter's and the controller's CPU and memory.
  *
- *   node --import tsx --conditions=@keda-ts/source e2e/bench/metrics-adapter.ts [--rps 700] [--seconds 60]
+ * `--floor` adds a third run: the same load through the aggregator to a no-op HTTP/2 server
+ * registered as an APIService of its own (a fixed answer, no authentication, no gRPC). That is the
+ * latency kube-apiserver and the load generator cost on this machine, which the adapter adds to.
+ *
+ *   node --import tsx --conditions=@keda-ts/source e2e/bench/metrics-adapter.ts [--rps 700] [--seconds 60] [--floor]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -24,6 +28,7 @@ const arg = (name: string, fallback: number) => {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const rps = arg('rps', 700);
+const withFloor = process.argv.includes('--floor');
 const seconds = arg('seconds', 60);
 const scaledObjects = 10_000;
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -40,6 +45,8 @@ interface Target {
   session: () => http2.ClientHttp2Session;
   path: (i: number) => string;
   headers?: Record<string, string>;
+  /** The process that answers (the adapter, or the no-op server). */
+  backendPid: number;
 }
 
 async function load(target: Target, rate = rps, duration = seconds): Promise<Record<string, number>> {
@@ -126,8 +133,32 @@ async function serveController(certDir: string): Promise<void> {
   process.on('SIGTERM', () => void controller.stop().then(() => process.exit(0)));
 }
 
-async function startController(certDir: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@keda-ts/source', __filename, '--serve-controller', certDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** The no-op aggregated API server of `--floor`: a fixed metric list for every namespaced path. */
+async function serveFloor(certDir: string): Promise<void> {
+  const metricList = JSON.stringify({
+    kind: 'ExternalMetricValueList',
+    apiVersion: `${FLOOR_GROUP}/v1`,
+    metadata: {},
+    items: [{ metricName: 'floor', metricLabels: {}, timestamp: '2026-01-01T00:00:00Z', value: '42' }],
+  });
+  const resourceList = JSON.stringify({ kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${FLOOR_GROUP}/v1`, resources: [] });
+  const server = http2.createSecureServer(
+    { cert: readFileSync(path.join(certDir, 'tls.crt')), key: readFileSync(path.join(certDir, 'tls.key')), allowHTTP1: true },
+    (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end((req.url ?? '').includes('/namespaces/') ? metricList : resourceList);
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.stdout.write(`PORT ${(server.address() as { port: number }).port}\n`);
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}
+
+const FLOOR_GROUP = 'floor.bench.keda-ts.dev';
+
+/** This script in a child process, in one of its serving modes; resolves with the port it printed. */
+async function startChild(mode: '--serve-controller' | '--serve-floor', certDir: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@keda-ts/source', __filename, mode, certDir], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let buf = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -135,7 +166,7 @@ async function startController(certDir: string): Promise<{ child: ChildProcess; 
       const m = /PORT (\d+)/.exec(buf);
       if (m) resolve(Number(m[1]));
     });
-    child.once('exit', (code) => reject(new Error(`the fake controller exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${mode} exited with ${code}`)));
   });
   return { child, port };
 }
@@ -143,6 +174,8 @@ async function startController(certDir: string): Promise<{ child: ChildProcess; 
 async function main(): Promise<void> {
   const serveAt = process.argv.indexOf('--serve-controller');
   if (serveAt >= 0) return serveController(process.argv[serveAt + 1]);
+  const floorAt = process.argv.indexOf('--serve-floor');
+  if (floorAt >= 0) return serveFloor(process.argv[floorAt + 1]);
   const cp = new LocalControlPlane({ nodes: 1, log: () => undefined });
   const info = await cp.start();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'keda-ts-adapter-bench-'));
@@ -150,7 +183,9 @@ async function main(): Promise<void> {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(info.kubeconfig);
   const certs = await writeCertDir(path.join(dir, 'certs'));
-  const controller = await startController(certs.dir);
+  const controller = await startChild('--serve-controller', certs.dir);
+  const floor = withFloor ? await startChild('--serve-floor', certs.dir) : undefined;
+  const floorApiService = { group: FLOOR_GROUP, version: 'v1', namespace: 'keda', serviceName: 'bench-floor' };
   const grpcPort = controller.port;
   const securePort = await freePort();
   const apps = await startApps(
@@ -165,6 +200,8 @@ async function main(): Promise<void> {
   );
   try {
     await registerApiServiceToLocalhost(kubeConfig, { ...apiService, port: securePort, caPem: certs.caPem });
+    // Its certificate does not name the floor's Service; TLS without verification is enough here.
+    if (floor) await registerApiServiceToLocalhost(kubeConfig, { ...floorApiService, port: floor.port });
     const pid = apps[0].process.pid as number;
     const controllerPid = controller.child.pid as number;
     const apiServerPid = cp.pidOf('kube-apiserver') as number;
@@ -181,34 +218,48 @@ async function main(): Promise<void> {
       key: readFileSync(info.pki.frontProxyClientKey),
       servername: 'localhost',
     });
-    for (const target of [
-      { name: 'throughAggregator', session: viaApiServer, path: metricPath },
-      { name: 'directToAdapter', session: direct, path: metricPath, headers: { 'X-Remote-User': 'system:kube-controller-manager', 'X-Remote-Group': 'system:masters' } },
-    ] satisfies Target[]) {
+    const targets: Target[] = [
+      { name: 'throughAggregator', session: viaApiServer, path: metricPath, backendPid: pid },
+      { name: 'directToAdapter', session: direct, path: metricPath, headers: { 'X-Remote-User': 'system:kube-controller-manager', 'X-Remote-Group': 'system:masters' }, backendPid: pid },
+    ];
+    if (floor) {
+      targets.push({
+        name: 'throughAggregatorToNoOpServer',
+        session: viaApiServer,
+        path: (i) => `/apis/${FLOOR_GROUP}/v1/namespaces/bench/m-${i % scaledObjects}`,
+        backendPid: floor.child.pid as number,
+      });
+    }
+    for (const target of targets) {
       await load(target, 100, 5); // warm-up (JIT, connections), not measured
-      const cpu0 = cpuSeconds(pid);
+      const cpu0 = cpuSeconds(target.backendPid);
       const controllerCpu0 = cpuSeconds(controllerPid);
       const apiServerCpu0 = cpuSeconds(apiServerPid);
       const loadCpu0 = process.cpuUsage();
       const t0 = performance.now();
       const r = await load(target);
       const wall = (performance.now() - t0) / 1000;
-      const adapterCpu = cpuSeconds(pid) - cpu0;
+      const backendCpu = cpuSeconds(target.backendPid) - cpu0;
       const controllerCpu = cpuSeconds(controllerPid) - controllerCpu0;
       const apiServerCpu = cpuSeconds(apiServerPid) - apiServerCpu0;
       const loadCpu = process.cpuUsage(loadCpu0);
+      const backend = target.backendPid === pid ? 'adapter' : 'noOpServer';
       results[target.name] = {
         ...r,
         rpsAchieved: +(r.requests / wall).toFixed(1),
-        adapterCpuCores: +(adapterCpu / wall).toFixed(3),
-        adapterCpuMsPerRequest: +((adapterCpu * 1000) / r.requests).toFixed(3),
-        adapterRssMiB: +rssMiB(pid).toFixed(1),
-        controllerCpuCores: +(controllerCpu / wall).toFixed(3),
-        controllerCpuMsPerRequest: +((controllerCpu * 1000) / r.requests).toFixed(3),
-        controllerRssMiB: +rssMiB(controllerPid).toFixed(1),
+        [`${backend}CpuCores`]: +(backendCpu / wall).toFixed(3),
+        [`${backend}CpuMsPerRequest`]: +((backendCpu * 1000) / r.requests).toFixed(3),
+        [`${backend}RssMiB`]: +rssMiB(target.backendPid).toFixed(1),
+        ...(backend === 'adapter'
+          ? {
+              controllerCpuCores: +(controllerCpu / wall).toFixed(3),
+              controllerCpuMsPerRequest: +((controllerCpu * 1000) / r.requests).toFixed(3),
+              controllerRssMiB: +rssMiB(controllerPid).toFixed(1),
+              adapterConnections: connectionsTo(securePort),
+            }
+          : {}),
         apiServerCpuCores: +(apiServerCpu / wall).toFixed(3),
         loadGeneratorCpuCores: +((loadCpu.user + loadCpu.system) / 1e6 / wall).toFixed(3),
-        adapterConnections: connectionsTo(securePort),
       };
     }
     viaApiServer().close();
@@ -216,6 +267,10 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(results, null, 2) + '\n');
   } finally {
     await unregisterApiService(kubeConfig, apiService).catch(() => undefined);
+    if (floor) {
+      await unregisterApiService(kubeConfig, floorApiService).catch(() => undefined);
+      floor.child.kill('SIGTERM');
+    }
     await stopApps(apps);
     controller.child.kill('SIGTERM');
     await cp.stop();
