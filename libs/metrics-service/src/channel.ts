@@ -1,7 +1,7 @@
 import * as http2 from 'node:http2';
 import { isIP } from 'node:net';
 import { status } from '@grpc/grpc-js';
-import { MetricsServiceError } from './errors';
+import { MetricsServiceError, callCancelledError, clientClosedError } from './errors';
 import type { MetricsServiceLogger } from './logger';
 import type { TlsMaterialSource } from './tls';
 
@@ -93,15 +93,15 @@ export class GrpcChannel {
   waitForReady(deadline: number, timeoutMessage: string, signal?: AbortSignal): Promise<http2.ClientHttp2Session> {
     const ready = this.readySession();
     if (ready) return Promise.resolve(ready);
-    if (this.stateName === 'SHUTDOWN') return Promise.reject(closedError());
-    if (signal?.aborted) return Promise.reject(cancelledError());
+    if (this.stateName === 'SHUTDOWN') return Promise.reject(clientClosedError());
+    if (signal?.aborted) return Promise.reject(callCancelledError());
     return new Promise((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, signal };
       const remaining = deadline - Date.now();
       if (remaining <= 0) return reject(new MetricsServiceError(status.DEADLINE_EXCEEDED, timeoutMessage));
       waiter.timer = setTimeout(() => this.settle(waiter, new MetricsServiceError(status.DEADLINE_EXCEEDED, timeoutMessage)), remaining);
       if (signal) {
-        waiter.onAbort = () => this.settle(waiter, cancelledError());
+        waiter.onAbort = () => this.settle(waiter, callCancelledError());
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
       this.waiters.add(waiter);
@@ -117,7 +117,7 @@ export class GrpcChannel {
     this.setState('SHUTDOWN');
     // Calls in flight finish (each has a deadline); new ones are refused.
     if (session) this.detach(session, 'SHUTDOWN');
-    for (const w of [...this.waiters]) this.settle(w, closedError());
+    for (const w of [...this.waiters]) this.settle(w, clientClosedError());
   }
 
   private settle(waiter: Waiter, outcome: http2.ClientHttp2Session | Error): void {
@@ -248,12 +248,4 @@ export class GrpcChannel {
       `metrics service connection ${next}`,
     );
   }
-}
-
-function closedError(): MetricsServiceError {
-  return new MetricsServiceError(status.UNAVAILABLE, 'the metrics client is closed');
-}
-
-function cancelledError(): MetricsServiceError {
-  return new MetricsServiceError(status.CANCELLED, 'the call was cancelled');
 }

@@ -2,7 +2,7 @@ import { constants as h2, type ClientHttp2Session, type ClientHttp2Stream, type 
 import { status } from '@grpc/grpc-js';
 import { GrpcChannel, type ConnectivityStateName } from './channel';
 import { fromWireList } from './convert';
-import { CONNECTION_TIMEOUT_MESSAGE, MetricsServiceError } from './errors';
+import { CONNECTION_TIMEOUT_MESSAGE, MetricsServiceError, callCancelledError, clientClosedError } from './errors';
 import { ExternalMetricValueList, ScaledObjectRef } from './generated/metrics/metrics';
 import {
   errorForClosedStream,
@@ -81,12 +81,12 @@ export function createMetricsClient(options: MetricsClientOptions): MetricsClien
   let opening: Promise<GrpcChannel> | null = null;
 
   const open = (): Promise<GrpcChannel> => {
-    if (closed) return Promise.reject(new MetricsServiceError(status.UNAVAILABLE, 'the metrics client is closed'));
+    if (closed) return Promise.reject(clientClosedError());
     if (channel) return Promise.resolve(channel);
     opening ??= TlsMaterialSource.open(options.tls, logger).then((source) => {
       if (closed) {
         source.close();
-        throw new MetricsServiceError(status.UNAVAILABLE, 'the metrics client is closed');
+        throw clientClosedError();
       }
       tlsSource = source;
       channel = new GrpcChannel({
@@ -183,7 +183,7 @@ function unaryCall(
   return new Promise((resolve, reject) => {
     const remaining = deadline - Date.now();
     if (remaining <= 0) return reject(new MetricsServiceError(status.DEADLINE_EXCEEDED, 'Deadline exceeded'));
-    if (signal?.aborted) return reject(new MetricsServiceError(status.CANCELLED, 'the call was cancelled'));
+    if (signal?.aborted) return reject(callCancelledError());
     let stream: ClientHttp2Stream;
     try {
       stream = session.request({
@@ -208,7 +208,7 @@ function unaryCall(
       stream.close(h2.NGHTTP2_CANCEL);
     };
     const timer = setTimeout(() => end(new MetricsServiceError(status.DEADLINE_EXCEEDED, 'Deadline exceeded')), remaining);
-    const onAbort = () => end(new MetricsServiceError(status.CANCELLED, 'the call was cancelled'));
+    const onAbort = () => end(callCancelledError());
     signal?.addEventListener('abort', onAbort, { once: true });
     stream.on('response', (headers: IncomingHttpHeaders) => {
       httpStatus = Number(headers[':status']);

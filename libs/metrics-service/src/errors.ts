@@ -17,6 +17,16 @@ export class MetricsServiceError extends Error {
   }
 }
 
+/** A call on a client that was closed (UNAVAILABLE). */
+export function clientClosedError(): MetricsServiceError {
+  return new MetricsServiceError(status.UNAVAILABLE, 'the metrics client is closed');
+}
+
+/** A call its caller cancelled (CANCELLED). */
+export function callCancelledError(): MetricsServiceError {
+  return new MetricsServiceError(status.CANCELLED, 'the call was cancelled');
+}
+
 /** The ScaledObject does not exist (NOT_FOUND), worded as the Kubernetes API words it. */
 export function scaledObjectNotFoundError(name: string): MetricsServiceError {
   return new MetricsServiceError(status.NOT_FOUND, `scaledobjects.keda.sh "${name}" not found`);

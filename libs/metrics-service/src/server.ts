@@ -1,6 +1,6 @@
 import { Server, status, type ServerUnaryCall, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
 import { toWireList } from './convert';
-import { MetricsServiceError } from './errors';
+import { MetricsServiceError, callCancelledError } from './errors';
 import {
   MetricsServiceService,
   type ExternalMetricValueList,
@@ -75,8 +75,8 @@ function hostPort(host: string, port: number): string {
 }
 
 function toServiceError(err: unknown, signal: AbortSignal): Partial<ServiceError> {
-  if (err instanceof MetricsServiceError) return { code: err.code, details: err.message };
-  if (signal.aborted) return { code: status.CANCELLED, details: 'the call was cancelled' };
+  const known = err instanceof MetricsServiceError ? err : signal.aborted ? callCancelledError() : undefined;
+  if (known) return { code: known.code, details: known.message };
   return { code: status.UNKNOWN, details: err instanceof Error ? err.message : String(err) };
 }
 

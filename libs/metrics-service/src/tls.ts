@@ -60,8 +60,8 @@ function checkMaterial(m: LoadedMaterial): void {
 /**
  * The current TLS material, fixed or read from a certificate directory and reloaded when it
  * changes (through the shared {@link CertificateFilesWatcher}); new connections use the current
- * material. A reload that reads an inconsistent set (a key that does not match the certificate, a half written file) is logged and
- * ignored; the last good material stays in use.
+ * material. A reload that reads an inconsistent set (a key that does not match the certificate, a
+ * half written file) is logged and ignored; the last good material stays in use.
  */
 export class TlsMaterialSource {
   private material: LoadedMaterial | null = null;
