@@ -1,7 +1,7 @@
-import * as http2 from 'node:http2';
 import { isIP } from 'node:net';
 import { status } from '@grpc/grpc-js';
 import { MetricsServiceError, callCancelledError, clientClosedError } from './errors';
+import { H2ClientConnection } from './h2-connection';
 import type { MetricsServiceLogger } from './logger';
 import type { TlsMaterialSource } from './tls';
 
@@ -20,6 +20,8 @@ export interface ChannelOptions {
   initialBackoffMs: number;
   maxBackoffMs: number;
   logger: MetricsServiceLogger;
+  /** A stream whose answer is larger than this is reset. */
+  maxReceiveBytes: number;
 }
 
 /** gRPC's connection-backoff multiplier and jitter. */
@@ -29,7 +31,7 @@ const BACKOFF_JITTER = 0.2;
 const MAX_STREAMS_PER_SESSION = 2 ** 30;
 
 interface Waiter {
-  resolve: (session: http2.ClientHttp2Session) => void;
+  resolve: (session: H2ClientConnection) => void;
   reject: (err: Error) => void;
   timer?: NodeJS.Timeout;
   signal?: AbortSignal;
@@ -43,8 +45,15 @@ export function hostOf(hostPort: string): string {
   return colon < 0 ? hostPort : hostPort.slice(0, colon);
 }
 
+/** The port of `host:port` or `[v6]:port`; 443 when there is none, as for an https URL. */
+export function portOf(hostPort: string): number {
+  const colon = hostPort.lastIndexOf(':');
+  if (colon < 0 || hostPort.lastIndexOf(']') > colon) return 443;
+  return Number(hostPort.slice(colon + 1));
+}
+
 /**
- * One HTTP/2 connection over mutual TLS to a gRPC server, kept up as a gRPC channel keeps its
+ * One HTTP/2 connection ({@link H2ClientConnection}) over mutual TLS to a gRPC server, kept up as a gRPC channel keeps its
  * subchannel: connected on demand, READY until the server sends GOAWAY or the connection drops
  * (then IDLE, and connected again when a call needs it), reconnect attempts spaced by an
  * exponential backoff with jitter after failures, keepalive pings that replace a connection whose
@@ -52,7 +61,7 @@ export function hostOf(hostPort: string): string {
  */
 export class GrpcChannel {
   private stateName: ConnectivityStateName = 'IDLE';
-  private session?: http2.ClientHttp2Session;
+  private session?: H2ClientConnection;
   private streamsOnSession = 0;
   private readonly waiters = new Set<Waiter>();
   private backoffMs: number;
@@ -74,7 +83,7 @@ export class GrpcChannel {
   }
 
   /** The connected session, if READY; counts the stream the caller is about to open. */
-  readySession(): http2.ClientHttp2Session | undefined {
+  readySession(): H2ClientConnection | undefined {
     const session = this.session;
     if (this.stateName !== 'READY' || !session) return undefined;
     if (++this.streamsOnSession >= MAX_STREAMS_PER_SESSION) this.detach(session, 'IDLE');
@@ -90,7 +99,7 @@ export class GrpcChannel {
    * Resolves with a READY session, connecting as needed; rejects with DEADLINE_EXCEEDED at
    * `deadline` (with `timeoutMessage`), CANCELLED when `signal` aborts, UNAVAILABLE on shutdown.
    */
-  waitForReady(deadline: number, timeoutMessage: string, signal?: AbortSignal): Promise<http2.ClientHttp2Session> {
+  waitForReady(deadline: number, timeoutMessage: string, signal?: AbortSignal): Promise<H2ClientConnection> {
     const ready = this.readySession();
     if (ready) return Promise.resolve(ready);
     if (this.stateName === 'SHUTDOWN') return Promise.reject(clientClosedError());
@@ -120,7 +129,7 @@ export class GrpcChannel {
     for (const w of [...this.waiters]) this.settle(w, clientClosedError());
   }
 
-  private settle(waiter: Waiter, outcome: http2.ClientHttp2Session | Error): void {
+  private settle(waiter: Waiter, outcome: H2ClientConnection | Error): void {
     if (!this.waiters.delete(waiter)) return;
     clearTimeout(waiter.timer);
     if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
@@ -140,14 +149,16 @@ export class GrpcChannel {
       this.failed(err as Error);
       return;
     }
-    let session: http2.ClientHttp2Session;
+    let session: H2ClientConnection;
     try {
-      session = http2.connect(`https://${address}`, {
+      session = new H2ClientConnection({
+        host: hostOf(address),
+        port: portOf(address),
         ca: material.ca,
         cert: material.cert,
         key: material.key,
         ...(this.servername ? { servername: this.servername } : {}),
-        settings: { enablePush: false },
+        maxReceiveBytes: this.options.maxReceiveBytes,
       });
     } catch (err) {
       this.failed(err as Error);
@@ -201,7 +212,7 @@ export class GrpcChannel {
   }
 
   /** Stops using `session` for new calls; its calls in flight finish, then it closes. */
-  private detach(session: http2.ClientHttp2Session, next: ConnectivityStateName): void {
+  private detach(session: H2ClientConnection, next: ConnectivityStateName): void {
     if (this.session === session) {
       this.session = undefined;
       this.stopKeepalive();
@@ -211,7 +222,7 @@ export class GrpcChannel {
     if (next === 'IDLE' && this.waiters.size > 0) this.connect();
   }
 
-  private startKeepalive(session: http2.ClientHttp2Session): void {
+  private startKeepalive(session: H2ClientConnection): void {
     const { keepaliveTimeMs, keepaliveTimeoutMs } = this.options;
     this.keepaliveTimer = setInterval(() => {
       let acked = false;

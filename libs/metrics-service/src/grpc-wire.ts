@@ -1,4 +1,4 @@
-import { constants as h2, type IncomingHttpHeaders } from 'node:http2';
+import { constants as h2 } from 'node:http2';
 import { status } from '@grpc/grpc-js';
 import { MetricsServiceError } from './errors';
 
@@ -77,7 +77,7 @@ export function grpcCodeForHttpStatus(httpStatus: number): status {
 }
 
 /** The status a trailers block (or the headers of a trailers-only answer) carries, if any. */
-export function statusFromTrailers(trailers: IncomingHttpHeaders): { code: status; details: string } | undefined {
+export function statusFromTrailers(trailers: Readonly<Record<string, string | string[] | undefined>>): { code: status; details: string } | undefined {
   const raw = trailers['grpc-status'];
   if (raw === undefined) return undefined;
   const code = Number(Array.isArray(raw) ? raw[0] : raw);
