@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http2 from 'node:http2';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -82,7 +83,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Which protocol `get` speaks: the aggregator uses HTTP/2; other clients may use HTTP/1.1. */
+let useHttp2 = false;
+
 function get(p: string, cert?: string, headers: Record<string, string | string[]> = {}, method = 'GET') {
+  if (useHttp2) return getHttp2(p, cert, headers, method);
   return new Promise<{ status: number; body: string; headers: Record<string, unknown> }>((resolve, reject) => {
     const req = https.request(
       {
@@ -106,10 +111,40 @@ function get(p: string, cert?: string, headers: Record<string, string | string[]
     req.end();
   });
 }
+function getHttp2(p: string, cert: string | undefined, headers: Record<string, string | string[]>, method: string) {
+  return new Promise<{ status: number; body: string; headers: Record<string, unknown> }>((resolve, reject) => {
+    const session = http2.connect(`https://127.0.0.1:${port}`, {
+      ca: file('serving-ca.crt'),
+      servername: 'localhost',
+      ...(cert ? { cert: file(`${cert}.crt`), key: file(`${cert}.key`) } : {}),
+    });
+    session.on('error', reject);
+    const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+    const stream = session.request({ ':method': method, ':path': p, ...lower }, { endStream: true });
+    let status = 0;
+    let responseHeaders: Record<string, unknown> = {};
+    let text = '';
+    stream.on('response', (h) => {
+      status = Number(h[':status']);
+      responseHeaders = h;
+    });
+    stream.on('data', (c: Buffer) => (text += c.toString()));
+    stream.on('error', reject);
+    stream.on('close', () => {
+      session.close();
+      resolve({ status, body: text, headers: responseHeaders });
+    });
+  });
+}
+
 const metric = (ns = 'ns', so = 'so') => `/apis/external.metrics.k8s.io/v1beta1/namespaces/${ns}/s0-x?labelSelector=scaledobject.keda.sh%2Fname%3D${so}`;
 const asProxy = { 'X-Remote-User': 'system:serviceaccount:kube-system:horizontal-pod-autoscaler', 'X-Remote-Group': ['system:serviceaccounts', 'system:authenticated'], 'X-Remote-Extra-Authentication.kubernetes.io%2fpod-Name': 'p1' };
 
-describe('ExternalMetricsServer', () => {
+describe.each(['HTTP/1.1', 'HTTP/2'])('ExternalMetricsServer over %s', (transport) => {
+  beforeAll(() => {
+    useHttp2 = transport === 'HTTP/2';
+  });
+
   it('serves health without credentials and readiness with the reason', async () => {
     expect(await get('/healthz')).toMatchObject({ status: 200, body: 'ok' });
     expect(await get('/livez')).toMatchObject({ status: 200, body: 'ok' });
@@ -239,6 +274,59 @@ describe('ExternalMetricsServer', () => {
       expect(text).toMatch(/apiserver_request_duration_seconds_count\{verb="GET",group="external.metrics.k8s.io",version="v1beta1",resource="s0-x",scope="namespace",component="apiserver"\} 2/);
     } finally {
       await counted.close();
+    }
+  });
+});
+
+describe('ExternalMetricsServer over HTTP/2', () => {
+  it('answers streams through the core API: no empty trailers, and a reset by the client cancels the call', async () => {
+    let aborted = false;
+    const slow = new ExternalMetricsServer({
+      ...options,
+      metrics: {
+        getMetrics: (ref, callOptions) => {
+          if (ref.name !== 'slow') return options.metrics.getMetrics(ref, callOptions);
+          // Answers only when cancelled.
+          return new Promise((_resolve, reject) =>
+            callOptions?.signal?.addEventListener('abort', () => {
+              aborted = true;
+              reject(new Error('cancelled'));
+            }),
+          );
+        },
+      },
+      port: 0,
+    });
+    const slowPort = await slow.listen();
+    const session = http2.connect(`https://127.0.0.1:${slowPort}`, {
+      ca: file('serving-ca.crt'),
+      servername: 'localhost',
+      cert: file('front-proxy-client.crt'),
+      key: file('front-proxy-client.key'),
+    });
+    try {
+      const proxyHeaders = { 'x-remote-user': 'hpa', 'x-remote-group': 'system:authenticated' };
+      const answer = await new Promise<{ status: number; trailers: boolean; body: string }>((resolve, reject) => {
+        const stream = session.request({ ':path': metric(), ...proxyHeaders }, { endStream: true });
+        const result = { status: 0, trailers: false, body: '' };
+        stream.on('response', (h) => (result.status = Number(h[':status'])));
+        stream.on('trailers', () => (result.trailers = true));
+        stream.on('data', (c: Buffer) => (result.body += c.toString()));
+        stream.on('error', reject);
+        stream.on('close', () => resolve(result));
+      });
+      expect(answer).toMatchObject({ status: 200, trailers: false });
+      expect(JSON.parse(answer.body)).toMatchObject({ kind: 'ExternalMetricValueList', items: [{ value: '7' }] });
+      const pending = session.request({ ':path': metric('ns', 'slow'), ...proxyHeaders }, { endStream: true });
+      pending.on('error', () => undefined);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(aborted).toBe(false);
+      pending.close(http2.constants.NGHTTP2_CANCEL);
+      for (let i = 0; i < 50 && !aborted; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(aborted).toBe(true);
+    } finally {
+      session.close();
+      await slow.close();
     }
   });
 });
