@@ -8,6 +8,10 @@
  * registered as an APIService of its own (a fixed answer, no authentication, no gRPC). That is the
  * latency kube-apiserver and the load generator cost on this machine, which the adapter adds to.
  *
+ * The load generator speaks HTTP/2 through the metrics link's own client (H2ClientConnection), one
+ * connection per target, as client-go does; with node:http2's client its own GC pauses (10-25 ms
+ * every few seconds at this rate) were counted as the servers' latency.
+ *
  *   node --import tsx --conditions=@keda-ts/source e2e/bench/metrics-adapter.ts [--rps 700] [--seconds 60] [--floor]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -16,7 +20,7 @@ import * as http2 from 'node:http2';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { createMetricsServer } from '@keda-ts/metrics-service';
+import { H2ClientConnection, createMetricsServer, encodeLiteralFields, type H2ConnectOptions } from '@keda-ts/metrics-service';
 import { writeCertDir } from '../src/certs';
 import { LocalControlPlane } from '../src/control-plane';
 import { startApps, stopApps } from '../src/local-system';
@@ -41,12 +45,24 @@ const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc
 
 interface Target {
   name: string;
-  /** An open HTTP/2 session, as client-go (the HPA controller) and the aggregator talk; a new one after a GOAWAY. */
-  session: () => http2.ClientHttp2Session;
-  path: (i: number) => string;
-  headers?: Record<string, string>;
+  /** An open HTTP/2 connection, as client-go (the HPA controller) and the aggregator talk; a new one after a GOAWAY. */
+  connection: () => H2ClientConnection | Promise<H2ClientConnection>;
+  /** The HPACK-encoded request headers of request `i`. */
+  request: (i: number) => Buffer;
   /** The process that answers (the adapter, or the no-op server). */
   backendPid: number;
+}
+
+/**
+ * Header blocks of GET requests for `paths` (one per ScaledObject, built before the run). The load
+ * generator uses the metrics link's own HTTP/2 client: node:http2's client piles up garbage at this
+ * rate (see h2-connection.ts), and its major GC pauses counted as latency of whatever server it measured.
+ */
+function getRequests(authority: string, paths: string[], headers: Record<string, string> = {}): (i: number) => Buffer {
+  const blocks = paths.map((p) =>
+    encodeLiteralFields([[':method', 'GET'], [':scheme', 'https'], [':path', p], [':authority', authority], ...Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v] as [string, string])]),
+  );
+  return (i) => blocks[i % blocks.length];
 }
 
 async function load(target: Target, rate = rps, duration = seconds): Promise<Record<string, number>> {
@@ -59,26 +75,30 @@ async function load(target: Target, rate = rps, duration = seconds): Promise<Rec
     const due = started + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const connection = target.connection();
+    const open = connection instanceof H2ClientConnection ? connection : await connection;
     inflight.push(
       new Promise<void>((resolve) => {
         const t0 = performance.now();
         let status = 0;
-        let stream: http2.ClientHttp2Stream;
         try {
-          stream = target.session().request({ ':path': target.path(i), ...target.headers });
+          const stream = open.request(target.request(i), undefined, {
+            onHeaders: (fields) => {
+              status ||= Number(fields[':status']);
+            },
+            onData: () => undefined,
+            onClose: () => {
+              clearTimeout(timer);
+              if (status === 200) latencies.push(performance.now() - t0);
+              else errors++;
+              resolve();
+            },
+          });
+          const timer = setTimeout(() => stream.cancel(), 10_000);
         } catch {
           errors++;
-          return resolve();
-        }
-        stream.setTimeout(10_000, () => stream.close(http2.constants.NGHTTP2_CANCEL));
-        stream.on('response', (headers) => (status = Number(headers[':status'])));
-        stream.on('data', () => undefined);
-        stream.on('close', () => {
-          if (status === 200) latencies.push(performance.now() - t0);
-          else errors++;
           resolve();
-        });
-        stream.on('error', () => undefined);
+        }
       }),
     );
     if (inflight.length > 5000) await Promise.all(inflight.splice(0, 2500));
@@ -97,19 +117,25 @@ async function load(target: Target, rate = rps, duration = seconds): Promise<Rec
   };
 }
 
-/** A session getter that opens a new session once the server closed the last one (kube-apiserver sends GOAWAYs). */
-function reconnecting(authority: string, options: http2.SecureClientSessionOptions): () => http2.ClientHttp2Session {
-  let session: http2.ClientHttp2Session | undefined;
+/** A connection getter that opens a new connection once the server closed the last one (kube-apiserver sends GOAWAYs). */
+function reconnecting(options: Omit<H2ConnectOptions, 'maxReceiveBytes'>): () => H2ClientConnection | Promise<H2ClientConnection> {
+  let current: H2ClientConnection | undefined;
+  let connecting: Promise<H2ClientConnection> | undefined;
   return () => {
-    if (!session || session.closed || session.destroyed) {
-      const opened = http2.connect(authority, options);
-      opened.on('error', () => undefined);
-      opened.on('goaway', () => {
-        if (session === opened) session = undefined;
+    if (current && !current.closed) return current;
+    connecting ??= new Promise<H2ClientConnection>((resolve, reject) => {
+      const opened = new H2ClientConnection({ ...options, maxReceiveBytes: 1 << 20 });
+      opened.once('connect', () => {
+        current = opened;
+        connecting = undefined;
+        resolve(opened);
       });
-      session = opened;
-    }
-    return session;
+      opened.once('error', (err) => {
+        connecting = undefined;
+        reject(err);
+      });
+    });
+    return connecting;
   };
 }
 
@@ -210,23 +236,32 @@ async function main(): Promise<void> {
     const admin = { ca: readFileSync(info.pki.caCert), cert: readFileSync(info.pki.adminCert), key: readFileSync(info.pki.adminKey) };
     const results: Record<string, unknown> = { rps, seconds, scaledObjects };
     // Through the aggregator, as the HPA controller calls it (admin is system:masters: no SubjectAccessReview).
-    const viaApiServer = reconnecting(`https://127.0.0.1:${info.ports['apiserver']}`, admin);
+    const apiServerAuthority = `127.0.0.1:${info.ports['apiserver']}`;
+    const viaApiServer = reconnecting({ host: '127.0.0.1', port: info.ports['apiserver'], ...admin });
     // Directly, as the aggregator does: front-proxy client cert and X-Remote-User headers.
-    const direct = reconnecting(`https://127.0.0.1:${securePort}`, {
+    const direct = reconnecting({
+      host: '127.0.0.1',
+      port: securePort,
       ca: certs.caPem,
       cert: readFileSync(info.pki.frontProxyClientCert),
       key: readFileSync(info.pki.frontProxyClientKey),
       servername: 'localhost',
     });
+    const metricPaths = Array.from({ length: scaledObjects }, (_, i) => metricPath(i));
     const targets: Target[] = [
-      { name: 'throughAggregator', session: viaApiServer, path: metricPath, backendPid: pid },
-      { name: 'directToAdapter', session: direct, path: metricPath, headers: { 'X-Remote-User': 'system:kube-controller-manager', 'X-Remote-Group': 'system:masters' }, backendPid: pid },
+      { name: 'throughAggregator', connection: viaApiServer, request: getRequests(apiServerAuthority, metricPaths), backendPid: pid },
+      {
+        name: 'directToAdapter',
+        connection: direct,
+        request: getRequests(`127.0.0.1:${securePort}`, metricPaths, { 'X-Remote-User': 'system:kube-controller-manager', 'X-Remote-Group': 'system:masters' }),
+        backendPid: pid,
+      },
     ];
     if (floor) {
       targets.push({
         name: 'throughAggregatorToNoOpServer',
-        session: viaApiServer,
-        path: (i) => `/apis/${FLOOR_GROUP}/v1/namespaces/bench/m-${i % scaledObjects}`,
+        connection: viaApiServer,
+        request: getRequests(apiServerAuthority, Array.from({ length: scaledObjects }, (_, i) => `/apis/${FLOOR_GROUP}/v1/namespaces/bench/m-${i}`)),
         backendPid: floor.child.pid as number,
       });
     }
@@ -262,8 +297,7 @@ async function main(): Promise<void> {
         loadGeneratorCpuCores: +((loadCpu.user + loadCpu.system) / 1e6 / wall).toFixed(3),
       };
     }
-    viaApiServer().close();
-    direct().close();
+    for (const connection of [viaApiServer(), direct()]) void Promise.resolve(connection).then((c) => c.close());
     process.stdout.write(JSON.stringify(results, null, 2) + '\n');
   } finally {
     await unregisterApiService(kubeConfig, apiService).catch(() => undefined);

@@ -52,12 +52,12 @@ describe('HTTP/2 client connection', () => {
     connectionGone: boolean;
   }
 
-  function call(connection: H2ClientConnection, fields: Array<[string, string]>, body: Buffer | undefined = Buffer.from('ping')): { done: Promise<Outcome>; cancel: (code?: number) => void } {
+  function call(connection: H2ClientConnection, fields: Array<[string, string]>, body: Buffer | null = Buffer.from('ping')): { done: Promise<Outcome>; cancel: (code?: number) => void } {
     const headers: HeaderFields[] = [];
     const chunks: Buffer[] = [];
     let stream: ReturnType<H2ClientConnection['request']> | undefined;
     const done = new Promise<Outcome>((resolve) => {
-      stream = connection.request(encodeLiteralFields([[':method', 'POST'], [':scheme', 'https'], [':path', '/echo'], [':authority', 'localhost'], ...fields]), body, {
+      stream = connection.request(encodeLiteralFields([[':method', 'POST'], [':scheme', 'https'], [':path', '/echo'], [':authority', 'localhost'], ...fields]), body ?? undefined, {
         onHeaders: (f) => headers.push(f),
         onData: (c) => chunks.push(c),
         onClose: (rstCode, connectionGone) => resolve({ headers, body: Buffer.concat(chunks), rstCode, connectionGone }),
@@ -105,6 +105,16 @@ describe('HTTP/2 client connection', () => {
     const connection = await connect(server);
     const outcome = await call(connection, [], body).done;
     expect(outcome.body.toString()).toBe('200000');
+  });
+
+  it('ends a stream with its headers when there is no body', async () => {
+    const server = await serve((stream, headers, body) => {
+      stream.respond({ ':status': 200 });
+      stream.end(`${headers[':method']} ${body.length}`);
+    });
+    const connection = await connect(server);
+    const outcome = await call(connection, [], null).done;
+    expect(outcome.body.toString()).toBe('POST 0');
   });
 
   it('queues streams beyond the server maximum of concurrent streams', async () => {

@@ -102,7 +102,8 @@ export class H2ClientConnection extends EventEmitter {
   private inbound: Buffer | undefined;
   /** A header block spread over HEADERS and CONTINUATION frames. */
   private partial?: { streamId: number; endStream: boolean; chunks: Buffer[] };
-  private corked = false;
+  private outbound: Buffer[] = [];
+  private outboundBytes = 0;
   private pingCounter = 0n;
   private goingAway = false;
   private closeRequested = false;
@@ -140,11 +141,12 @@ export class H2ClientConnection extends EventEmitter {
   }
 
   /**
-   * Opens a stream: `headerBlock` (HPACK-encoded request headers) and `body`, which ends it.
-   * Throws when the connection no longer takes streams.
+   * Opens a stream: `headerBlock` (HPACK-encoded request headers) and `body`, which ends it (no
+   * body: the headers end it, as for a GET). Throws when the connection no longer takes streams.
    */
-  request(headerBlock: Buffer, body: Buffer, listener: H2StreamListener): H2ClientStream {
+  request(headerBlock: Buffer, body: Buffer | undefined, listener: H2StreamListener): H2ClientStream {
     if (this.closed) throw new Error(this.isDestroyed ? 'the connection is closed' : 'the connection is going away');
+    if (!this.connected) throw new Error('the connection is not established yet');
     if (this.nextStreamId > MAX_WINDOW) throw new Error('the connection has no stream ids left');
     const stream: StreamState = {
       id: this.nextStreamId,
@@ -236,13 +238,15 @@ export class H2ClientConnection extends EventEmitter {
   // --- sending ---
 
   private start(stream: StreamState, block: Buffer): void {
-    // The header block in HEADERS (and CONTINUATION frames if it is larger than a frame).
+    // The header block in HEADERS (and CONTINUATION frames if it is larger than a frame); without
+    // a body, HEADERS ends the stream.
     const max = this.peerMaxFrame;
+    const endStream = stream.pending === undefined ? FLAG.END_STREAM : 0;
     for (let offset = 0, first = true; first || offset < block.length; first = false) {
       const part = block.subarray(offset, offset + max);
       offset += part.length;
       const last = offset >= block.length;
-      this.writeFrame(first ? FRAME.HEADERS : FRAME.CONTINUATION, last ? FLAG.END_HEADERS : 0, stream.id, part);
+      this.writeFrame(first ? FRAME.HEADERS : FRAME.CONTINUATION, (first ? endStream : 0) | (last ? FLAG.END_HEADERS : 0), stream.id, part);
     }
     this.flushData(stream);
   }
@@ -280,26 +284,29 @@ export class H2ClientConnection extends EventEmitter {
     if (payload.length > 0) this.write(payload);
   }
 
-  /** Writes of one tick go out together (one TLS record when they fit). */
+  /**
+   * Frames written in one tick go out in one socket write, as nghttp2 batches them: a call's
+   * HEADERS and DATA (and those of the other calls of the tick) in one TLS record, which the
+   * server then reads at once.
+   */
   private write(bytes: Buffer): void {
     if (this.socket.destroyed) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
-    this.socket.write(bytes);
+    this.outbound.push(bytes);
+    this.outboundBytes += bytes.length;
+    if (this.outbound.length === 1) process.nextTick(() => this.flush());
+  }
+
+  private flush(): void {
+    if (this.outbound.length === 0) return;
+    const chunk = this.outbound.length === 1 ? this.outbound[0] : Buffer.concat(this.outbound, this.outboundBytes);
+    this.outbound = [];
+    this.outboundBytes = 0;
+    if (!this.socket.destroyed) this.socket.write(chunk);
   }
 
   /** Flushes what is written (the GOAWAY), then closes the socket without waiting for the peer's end. */
   private endSocket(): void {
-    if (this.corked) {
-      this.corked = false;
-      this.socket.uncork();
-    }
+    this.flush();
     this.socket.end(() => this.socket.destroy());
   }
 
