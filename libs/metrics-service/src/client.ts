@@ -13,7 +13,7 @@ import {
   unframeUnaryMessage,
 } from './grpc-wire';
 import { H2_ERROR, type H2ClientConnection, type H2ClientStream } from './h2-connection';
-import { encodeLiteralFields, type HeaderFields } from './hpack';
+import { RepeatedHeaderFields, encodeLiteralFields, type HeaderFields } from './hpack';
 import type { MetricsServiceLogger } from './logger';
 import { TlsMaterialSource, type TlsSource } from './tls';
 import type { ExternalMetricValue, MetricRef } from './types';
@@ -82,8 +82,8 @@ export function createMetricsClient(options: MetricsClientOptions): MetricsClien
   let tlsSource: TlsMaterialSource | null = null;
   let channel: GrpcChannel | null = null;
   let opening: Promise<GrpcChannel> | null = null;
-  /** The HPACK-encoded request headers every call sends (all but grpc-timeout). */
-  let requestHeaders: Buffer = Buffer.alloc(0);
+  /** The request headers every call sends (all but grpc-timeout), indexed in the server's HPACK table. */
+  let requestHeaders: RepeatedHeaderFields | undefined;
 
   const open = (): Promise<GrpcChannel> => {
     if (closed) return Promise.reject(clientClosedError());
@@ -105,7 +105,7 @@ export function createMetricsClient(options: MetricsClientOptions): MetricsClien
         maxReceiveBytes: MAX_RECEIVE_MESSAGE_BYTES + 5,
         logger,
       });
-      requestHeaders = encodeLiteralFields([
+      requestHeaders = new RepeatedHeaderFields([
         [':method', 'POST'],
         [':scheme', 'https'],
         [':path', GET_METRICS_PATH],
@@ -124,8 +124,9 @@ export function createMetricsClient(options: MetricsClientOptions): MetricsClien
   /** One attempt: a READY connection (waited for until the deadline), then the call on it. */
   const attempt = (c: GrpcChannel, request: Buffer, deadline: number, signal?: AbortSignal): Promise<ExternalMetricValueList> => {
     const session = c.readySession();
-    if (session) return unaryCall(session, requestHeaders, request, deadline, signal);
-    return c.waitForReady(deadline, waitingMessage, signal).then((s) => unaryCall(s, requestHeaders, request, deadline, signal));
+    const headers = requestHeaders as RepeatedHeaderFields;
+    if (session) return unaryCall(session, headers, request, deadline, signal);
+    return c.waitForReady(deadline, waitingMessage, signal).then((s) => unaryCall(s, headers, request, deadline, signal));
   };
 
   return {
@@ -191,7 +192,7 @@ export function createMetricsClient(options: MetricsClientOptions): MetricsClien
  */
 function unaryCall(
   connection: H2ClientConnection,
-  requestHeaders: Buffer,
+  requestHeaders: RepeatedHeaderFields,
   request: Buffer,
   deadline: number,
   signal?: AbortSignal,
@@ -216,7 +217,7 @@ function unaryCall(
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     };
-    const headers = Buffer.concat([requestHeaders, encodeLiteralFields([['grpc-timeout', grpcTimeoutHeader(remaining)]])]);
+    const headers = { repeated: requestHeaders, other: encodeLiteralFields([['grpc-timeout', grpcTimeoutHeader(remaining)]]) };
     try {
       stream = connection.request(headers, request, {
         onHeaders(fields: HeaderFields) {

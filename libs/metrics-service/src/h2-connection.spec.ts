@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { H2ClientConnection, H2_ERROR } from './h2-connection';
-import { encodeLiteralFields, type HeaderFields } from './hpack';
+import { RepeatedHeaderFields, encodeLiteralFields, type HeaderFields } from './hpack';
 import { createCa, createLeaf, type Pem } from './test-support/pki';
 
 /** The HTTP/2 client connection against node:http2's server (nghttp2): framing, HPACK, flow control, limits. */
@@ -105,6 +105,36 @@ describe('HTTP/2 client connection', () => {
     const connection = await connect(server);
     const outcome = await call(connection, [], body).done;
     expect(outcome.body.toString()).toBe('200000');
+  });
+
+  it.each([
+    ['the default table', {}],
+    ['a larger table (a size update, then the fields inserted)', { headerTableSize: 8192 }],
+    ['a table too small for them (literals)', { headerTableSize: 64 }],
+    ['no table (literals)', { headerTableSize: 0 }],
+  ])('sends repeated header fields correctly to a server with %s', async (_name, settings: http2.Settings) => {
+    const seen: string[] = [];
+    const server = await serve((stream, headers) => {
+      seen.push(`${headers[':path']} ${headers['x-agent']} ${headers['x-call']}`);
+      stream.respond({ ':status': 200 });
+      stream.end('ok');
+    }, settings);
+    const connection = await connect(server);
+    const repeated = new RepeatedHeaderFields([[':method', 'POST'], [':scheme', 'https'], [':path', '/echo'], [':authority', 'localhost'], ['x-agent', 'spec']]);
+    const send = (i: number) =>
+      new Promise<number>((resolve) =>
+        connection.request({ repeated, other: encodeLiteralFields([['x-call', String(i)]]) }, Buffer.from('x'), {
+          onHeaders: () => undefined,
+          onData: () => undefined,
+          onClose: (rstCode) => resolve(rstCode),
+        }),
+      );
+    // The first call goes out before the server's SETTINGS are known; the next ones after.
+    expect(await send(0)).toBe(H2_ERROR.NO_ERROR);
+    expect(await Promise.all([1, 2, 3].map(send))).toEqual([0, 0, 0]);
+    expect(await send(4)).toBe(H2_ERROR.NO_ERROR);
+    expect(seen.sort()).toEqual([0, 1, 2, 3, 4].map((i) => `/echo spec ${i}`));
+    expect(connection.destroyed).toBe(false);
   });
 
   it('ends a stream with its headers when there is no body', async () => {

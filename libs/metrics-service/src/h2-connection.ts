@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import * as tls from 'node:tls';
-import { HpackDecoder, HpackError, type HeaderFields } from './hpack';
+import { HpackDecoder, HpackError, RepeatedHeaderFields, tableSizeUpdate, type HeaderFields } from './hpack';
 
 /*
  * The client end of one HTTP/2 connection (RFC 9113) over TLS, as small as unary gRPC calls need:
@@ -55,6 +55,12 @@ export interface H2StreamListener {
   onClose(rstCode: number, connectionGone: boolean): void;
 }
 
+/**
+ * A request's header block: already encoded, or fields repeated on every request (indexed in the
+ * server's HPACK table after their first use) plus encoded fields of this request.
+ */
+export type H2RequestHeaders = Buffer | { repeated: RepeatedHeaderFields; other?: Buffer };
+
 export interface H2ClientStream {
   readonly id: number;
   /** Resets the stream (RST_STREAM with `code`) and closes it with that code. */
@@ -91,7 +97,7 @@ export class H2ClientConnection extends EventEmitter {
   private readonly decoder = new HpackDecoder();
   private readonly streams = new Map<number, StreamState>();
   /** Streams waiting for the peer's MAX_CONCURRENT_STREAMS to allow them. */
-  private readonly queued: Array<{ stream: StreamState; block: Buffer }> = [];
+  private readonly queued: Array<{ stream: StreamState; headers: H2RequestHeaders }> = [];
   private readonly pings = new Map<bigint, (err?: Error) => void>();
   private nextStreamId = 1;
   private peerMaxConcurrent = Infinity;
@@ -111,6 +117,11 @@ export class H2ClientConnection extends EventEmitter {
   private connected = false;
   private errorEmitted = false;
   private readonly maxReceiveBytes: number;
+  /** The peer's HPACK table: its size (SETTINGS_HEADER_TABLE_SIZE) and the repeated fields in it. */
+  private peerTableSize = 4096;
+  private peerSettingsSeen = false;
+  private tableReset = false;
+  private indexedFields?: RepeatedHeaderFields;
 
   constructor(options: H2ConnectOptions) {
     super();
@@ -144,7 +155,7 @@ export class H2ClientConnection extends EventEmitter {
    * Opens a stream: `headerBlock` (HPACK-encoded request headers) and `body`, which ends it (no
    * body: the headers end it, as for a GET). Throws when the connection no longer takes streams.
    */
-  request(headerBlock: Buffer, body: Buffer | undefined, listener: H2StreamListener): H2ClientStream {
+  request(headers: H2RequestHeaders, body: Buffer | undefined, listener: H2StreamListener): H2ClientStream {
     if (this.closed) throw new Error(this.isDestroyed ? 'the connection is closed' : 'the connection is going away');
     if (!this.connected) throw new Error('the connection is not established yet');
     if (this.nextStreamId > MAX_WINDOW) throw new Error('the connection has no stream ids left');
@@ -159,9 +170,33 @@ export class H2ClientConnection extends EventEmitter {
     };
     this.nextStreamId += 2;
     this.streams.set(stream.id, stream);
-    if (this.streams.size - this.queued.length > this.peerMaxConcurrent) this.queued.push({ stream, block: headerBlock });
-    else this.start(stream, headerBlock);
+    if (this.streams.size - this.queued.length > this.peerMaxConcurrent) this.queued.push({ stream, headers });
+    else this.start(stream, headers);
     return stream;
+  }
+
+  /**
+   * The header block for `headers`. Repeated fields are inserted into the server's table once its
+   * size is known (its SETTINGS arrived) and large enough, and referenced by index afterwards; a
+   * change of that size is signalled at the start of the next block and the fields inserted again.
+   */
+  private encode(headers: H2RequestHeaders): Buffer {
+    if (Buffer.isBuffer(headers)) return headers;
+    const { repeated, other } = headers;
+    const parts: Buffer[] = [];
+    if (this.tableReset) {
+      // Empty the table, then allow the new size (RFC 7541 §4.2).
+      parts.push(tableSizeUpdate(0), tableSizeUpdate(this.peerTableSize));
+      this.tableReset = false;
+      this.indexedFields = undefined;
+    }
+    if (this.indexedFields === repeated) parts.push(repeated.indexed);
+    else if (this.peerSettingsSeen && !this.indexedFields && repeated.tableBytes <= this.peerTableSize) {
+      parts.push(repeated.inserting);
+      this.indexedFields = repeated;
+    } else parts.push(repeated.literal);
+    if (other) parts.push(other);
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
   }
 
   /** Sends a PING; `callback` runs when its ACK arrives, or with an error when the connection closes first. */
@@ -237,7 +272,9 @@ export class H2ClientConnection extends EventEmitter {
 
   // --- sending ---
 
-  private start(stream: StreamState, block: Buffer): void {
+  /** Sends the stream's headers (encoded here: HPACK state follows the order blocks are sent) and its body. */
+  private start(stream: StreamState, headers: H2RequestHeaders): void {
+    const block = this.encode(headers);
     // The header block in HEADERS (and CONTINUATION frames if it is larger than a frame); without
     // a body, HEADERS ends the stream.
     const max = this.peerMaxFrame;
@@ -333,8 +370,8 @@ export class H2ClientConnection extends EventEmitter {
 
   private startQueued(): void {
     while (this.queued.length > 0 && this.streams.size - this.queued.length < this.peerMaxConcurrent) {
-      const next = this.queued.shift() as { stream: StreamState; block: Buffer };
-      if (!this.isDestroyed) this.start(next.stream, next.block);
+      const next = this.queued.shift() as { stream: StreamState; headers: H2RequestHeaders };
+      if (!this.isDestroyed) this.start(next.stream, next.headers);
     }
   }
 
@@ -473,8 +510,12 @@ export class H2ClientConnection extends EventEmitter {
         this.peerInitialWindow = value;
         for (const stream of this.streams.values()) stream.sendWindow += delta;
       }
-      // HEADER_TABLE_SIZE needs nothing: the encoder never indexes.
+      else if (id === SETTING.HEADER_TABLE_SIZE && value !== this.peerTableSize) {
+        this.peerTableSize = value;
+        this.tableReset = true;
+      }
     }
+    this.peerSettingsSeen = true;
     this.writeFrame(FRAME.SETTINGS, FLAG.ACK, 0, Buffer.alloc(0));
     this.startQueued();
     for (const stream of this.streams.values()) this.flushData(stream);

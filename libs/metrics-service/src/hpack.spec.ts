@@ -1,4 +1,4 @@
-import { HpackDecoder, HpackError, encodeLiteralFields, huffmanDecode } from './hpack';
+import { HpackDecoder, HpackError, RepeatedHeaderFields, encodeLiteralFields, huffmanDecode, tableSizeUpdate } from './hpack';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -79,5 +79,35 @@ describe('HPACK literal encoder', () => {
     const d = new HpackDecoder();
     expect({ ...d.decode(block) }).toEqual(Object.fromEntries(fields));
     expect(() => d.decode(hex('be'))).toThrow(/past the dynamic table/);
+  });
+});
+
+describe('repeated header fields', () => {
+  const fields: Array<[string, string]> = [
+    [':method', 'POST'],
+    [':path', '/api.MetricsService/GetMetrics'],
+    ['content-type', 'application/grpc'],
+    ['x-agent', 'test'],
+  ];
+
+  it('are inserted into the table once, then sent as indexes (a byte each)', () => {
+    const repeated = new RepeatedHeaderFields(fields);
+    const d = new HpackDecoder();
+    expect({ ...d.decode(repeated.inserting) }).toEqual(Object.fromEntries(fields));
+    expect(repeated.indexed).toHaveLength(fields.length);
+    for (let i = 0; i < 3; i++) expect({ ...d.decode(repeated.indexed) }).toEqual(Object.fromEntries(fields));
+    // :method POST is in the static table; the other three take name + value + 32 octets each.
+    expect(repeated.tableBytes).toBe(5 + 30 + 32 + (12 + 16 + 32) + (7 + 4 + 32));
+    expect({ ...d.decode(repeated.literal) }).toEqual(Object.fromEntries(fields));
+  });
+
+  it('follow a table size update that empties the table', () => {
+    const repeated = new RepeatedHeaderFields(fields);
+    const d = new HpackDecoder();
+    d.decode(repeated.inserting);
+    const reset = Buffer.concat([tableSizeUpdate(0), tableSizeUpdate(4096), repeated.indexed]);
+    expect(() => d.decode(reset)).toThrow(/past the dynamic table/);
+    const reinsert = Buffer.concat([tableSizeUpdate(0), tableSizeUpdate(4096), repeated.inserting]);
+    expect({ ...new HpackDecoder().decode(reinsert) }).toEqual(Object.fromEntries(fields));
   });
 });

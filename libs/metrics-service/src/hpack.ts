@@ -307,3 +307,66 @@ export function encodeLiteralFields(fields: ReadonlyArray<readonly [string, stri
   }
   return Buffer.from(out);
 }
+
+/** Static-table entries by name and value, for fields that match one exactly. */
+const staticFieldIndex = new Map<string, number>();
+STATIC_TABLE.forEach(([name, value], i) => {
+  const key = `${name}\0${value}`;
+  if (!staticFieldIndex.has(key)) staticFieldIndex.set(key, i + 1);
+});
+
+/**
+ * Header fields a connection sends on every request, encoded three ways: as literals without
+ * indexing (before the peer's settings are known, or when its table is too small), as literals that
+ * the peer adds to its dynamic table (the first time), and as references to those entries (after).
+ */
+export class RepeatedHeaderFields {
+  readonly literal: Buffer;
+  readonly inserting: Buffer;
+  readonly indexed: Buffer;
+  /** The dynamic table octets the inserted entries take (RFC 7541 §4.1). */
+  readonly tableBytes: number;
+
+  constructor(readonly fields: ReadonlyArray<readonly [string, string]>) {
+    this.literal = encodeLiteralFields(fields);
+    const inserting: number[] = [];
+    const inserted: number[] = [];
+    // Per field: a static index, or the position of its dynamic entry in insertion order.
+    const refs: Array<{ staticIndex: number } | { insertedAt: number }> = [];
+    let tableBytes = 0;
+    for (const [name, value] of fields) {
+      const staticIndex = staticFieldIndex.get(`${name}\0${value}`);
+      if (staticIndex !== undefined) {
+        encodeInteger(inserting, staticIndex, 7, 0x80);
+        refs.push({ staticIndex });
+        continue;
+      }
+      const nameIndex = staticNameIndex.get(name);
+      if (nameIndex !== undefined) encodeInteger(inserting, nameIndex, 6, 0x40);
+      else {
+        inserting.push(0x40);
+        encodeString(inserting, name);
+      }
+      encodeString(inserting, value);
+      refs.push({ insertedAt: inserted.length });
+      inserted.push(inserted.length);
+      tableBytes += Buffer.byteLength(name, 'latin1') + Buffer.byteLength(value, 'latin1') + ENTRY_OVERHEAD;
+    }
+    const indexed: number[] = [];
+    for (const ref of refs) {
+      // The newest entry is index 62; the first inserted is the oldest.
+      const index = 'staticIndex' in ref ? ref.staticIndex : STATIC_TABLE.length + inserted.length - ref.insertedAt;
+      encodeInteger(indexed, index, 7, 0x80);
+    }
+    this.inserting = Buffer.from(inserting);
+    this.indexed = Buffer.from(indexed);
+    this.tableBytes = tableBytes;
+  }
+}
+
+/** A dynamic table size update (RFC 7541 §6.3). */
+export function tableSizeUpdate(size: number): Buffer {
+  const out: number[] = [];
+  encodeInteger(out, size, 5, 0x20);
+  return Buffer.from(out);
+}
