@@ -247,6 +247,15 @@ describe('metrics client against a scripted server', () => {
     expect(((await clientFor(port).getMetrics(ref).catch((e: unknown) => e)) as MetricsServiceError).code).toBe(status.INTERNAL);
   });
 
+  it('stops reading an answer larger than the message limit, with RESOURCE_EXHAUSTED', async () => {
+    const { port } = await scriptedServer((stream) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+      stream.end(Buffer.alloc(4 * 1024 * 1024 + 100));
+    });
+    const err = (await clientFor(port).getMetrics(ref).catch((e: unknown) => e)) as MetricsServiceError;
+    expect([err.code, err.message]).toEqual([status.RESOURCE_EXHAUSTED, expect.stringMatching(/larger than max \(\d+ vs\. 4194304\)/)]);
+  });
+
   it('waits for a server that starts within the deadline', async () => {
     const placeholder = await scriptedServer(() => undefined);
     const port = placeholder.port;

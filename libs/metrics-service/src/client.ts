@@ -206,6 +206,7 @@ function unaryCall(
     let answer: { code: status; details: string } | undefined;
     let httpStatus = 0;
     const chunks: Buffer[] = [];
+    let received = 0;
     const end = (err: MetricsServiceError) => {
       outcome ??= err;
       stream?.cancel(H2_ERROR.CANCEL);
@@ -228,7 +229,10 @@ function unaryCall(
           } else answer = statusFromTrailers(fields) ?? answer;
         },
         onData(chunk: Buffer) {
-          chunks.push(chunk);
+          received += chunk.length;
+          if (received > MAX_RECEIVE_MESSAGE_BYTES + 5) {
+            end(new MetricsServiceError(status.RESOURCE_EXHAUSTED, `received message larger than max (${received - 5} vs. ${MAX_RECEIVE_MESSAGE_BYTES})`));
+          } else chunks.push(chunk);
         },
         onClose(rstCode: number, connectionGone: boolean) {
           finished();

@@ -480,8 +480,10 @@ export class H2ClientConnection extends EventEmitter {
     const stream = this.streams.get(streamId);
     if (!stream) return;
     stream.received += data.length;
-    if (stream.received > this.maxReceiveBytes) return this.cancel(stream, H2_ERROR.CANCEL);
+    // The listener may end the stream on its own terms first (e.g. with a message-size error).
     if (data.length > 0) stream.listener.onData(Buffer.from(data));
+    if (stream.closed) return;
+    if (stream.received > this.maxReceiveBytes) return this.cancel(stream, H2_ERROR.CANCEL);
     if (flags & FLAG.END_STREAM) this.finish(stream, H2_ERROR.NO_ERROR, false);
   }
 
