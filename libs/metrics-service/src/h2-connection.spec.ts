@@ -166,6 +166,19 @@ describe('HTTP/2 client connection', () => {
     expect(most).toBe(2);
   });
 
+  it('sends the body of a queued stream only after its headers, while window updates arrive for the others', async () => {
+    const server = await serve((stream, _headers, received) => {
+      stream.respond({ ':status': 200 });
+      stream.end(String(received.length));
+    }, { maxConcurrentStreams: 1, initialWindowSize: 10_000 });
+    const connection = await connect(server);
+    await new Promise<void>((r) => connection.ping(() => r()));
+    const body = Buffer.alloc(100_000, 5);
+    const outcomes = await Promise.all([0, 1, 2].map(() => call(connection, [], body).done));
+    expect(outcomes.map((o) => o.body.toString())).toEqual(['100000', '100000', '100000']);
+    expect(connection.destroyed).toBe(false);
+  });
+
   it('resets a stream on cancel and when its answer exceeds the receive limit', async () => {
     const resets: number[] = [];
     const server = await serve((stream, headers) => {

@@ -80,6 +80,8 @@ export interface H2ConnectOptions {
 
 interface StreamState extends H2ClientStream {
   listener: H2StreamListener;
+  /** Its HEADERS went out (a stream queued for MAX_CONCURRENT_STREAMS has sent nothing yet). */
+  started: boolean;
   /** Body bytes not yet sent (flow control). */
   pending?: Buffer;
   sendWindow: number;
@@ -162,6 +164,7 @@ export class H2ClientConnection extends EventEmitter {
     const stream: StreamState = {
       id: this.nextStreamId,
       listener,
+      started: false,
       pending: body,
       sendWindow: this.peerInitialWindow,
       received: 0,
@@ -275,6 +278,7 @@ export class H2ClientConnection extends EventEmitter {
   /** Sends the stream's headers (encoded here: HPACK state follows the order blocks are sent) and its body. */
   private start(stream: StreamState, headers: H2RequestHeaders): void {
     const block = this.encode(headers);
+    stream.started = true;
     // The header block in HEADERS (and CONTINUATION frames if it is larger than a frame); without
     // a body, HEADERS ends the stream.
     const max = this.peerMaxFrame;
@@ -291,7 +295,7 @@ export class H2ClientConnection extends EventEmitter {
   /** Sends what flow control allows of the stream's body; the last frame ends the stream. */
   private flushData(stream: StreamState): void {
     const body = stream.pending;
-    if (!body || stream.closed) return;
+    if (!body || !stream.started || stream.closed) return;
     let offset = 0;
     do {
       const allowed = Math.min(body.length - offset, this.peerMaxFrame, stream.sendWindow, this.connectionSendWindow);
