@@ -170,7 +170,6 @@ function http2Exchange(stream: http2.ServerHttp2Stream, headers: http2.IncomingH
     started: performance.now(),
     finished: () => answered || stream.destroyed || stream.closed,
     reply(code, fields, body) {
-      if (stream.destroyed || stream.closed) return;
       answered = true;
       const headOnly = this.method === 'HEAD';
       stream.respond({ ':status': code, ...fields }, { endStream: headOnly });

@@ -82,8 +82,17 @@ export function createMetricsClient(options: MetricsClientOptions): MetricsClien
   let tlsSource: TlsMaterialSource | null = null;
   let channel: GrpcChannel | null = null;
   let opening: Promise<GrpcChannel> | null = null;
+  const authority = options.authority ?? address;
   /** The request headers every call sends (all but grpc-timeout), indexed in the server's HPACK table. */
-  let requestHeaders: RepeatedHeaderFields | undefined;
+  const requestHeaders = new RepeatedHeaderFields([
+    [':method', 'POST'],
+    [':scheme', 'https'],
+    [':path', GET_METRICS_PATH],
+    [':authority', authority],
+    ['content-type', 'application/grpc'],
+    ['te', 'trailers'],
+    ['user-agent', USER_AGENT],
+  ]);
 
   const open = (): Promise<GrpcChannel> => {
     if (closed) return Promise.reject(clientClosedError());
@@ -96,7 +105,7 @@ export function createMetricsClient(options: MetricsClientOptions): MetricsClien
       tlsSource = source;
       channel = new GrpcChannel({
         address,
-        authority: options.authority,
+        authority,
         tls: source,
         keepaliveTimeMs: options.keepaliveTimeMs ?? 30_000,
         keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? 10_000,
@@ -105,15 +114,6 @@ export function createMetricsClient(options: MetricsClientOptions): MetricsClien
         maxReceiveBytes: MAX_RECEIVE_MESSAGE_BYTES + 5,
         logger,
       });
-      requestHeaders = new RepeatedHeaderFields([
-        [':method', 'POST'],
-        [':scheme', 'https'],
-        [':path', GET_METRICS_PATH],
-        [':authority', channel.authority],
-        ['content-type', 'application/grpc'],
-        ['te', 'trailers'],
-        ['user-agent', USER_AGENT],
-      ]);
       return channel;
     });
     return opening;
@@ -124,9 +124,8 @@ export function createMetricsClient(options: MetricsClientOptions): MetricsClien
   /** One attempt: a READY connection (waited for until the deadline), then the call on it. */
   const attempt = (c: GrpcChannel, request: Buffer, deadline: number, signal?: AbortSignal): Promise<ExternalMetricValueList> => {
     const session = c.readySession();
-    const headers = requestHeaders as RepeatedHeaderFields;
-    if (session) return unaryCall(session, headers, request, deadline, signal);
-    return c.waitForReady(deadline, waitingMessage, signal).then((s) => unaryCall(s, headers, request, deadline, signal));
+    if (session) return unaryCall(session, requestHeaders, request, deadline, signal);
+    return c.waitForReady(deadline, waitingMessage, signal).then((s) => unaryCall(s, requestHeaders, request, deadline, signal));
   };
 
   return {
@@ -240,7 +239,7 @@ function unaryCall(
           if (httpStatus !== 0 && httpStatus !== 200) {
             return reject(new MetricsServiceError(grpcCodeForHttpStatus(httpStatus), `the metrics service answered HTTP ${httpStatus}`));
           }
-          if (!answer) return reject(errorForClosedStream(connectionGone ? undefined : rstCode, connectionGone));
+          if (!answer) return reject(errorForClosedStream(rstCode, connectionGone));
           if (answer.code !== status.OK) return reject(new MetricsServiceError(answer.code, answer.details));
           try {
             resolve(ExternalMetricValueList.decode(unframeUnaryMessage(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks))));

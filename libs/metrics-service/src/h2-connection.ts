@@ -264,10 +264,7 @@ export class H2ClientConnection extends EventEmitter {
   /** Fails the connection: GOAWAY with `code`, then closed. */
   private connectionError(code: number, message: string): void {
     if (this.isDestroyed) return;
-    // The last stream id we processed of the server's: none (push is off).
-    const payload = Buffer.alloc(8);
-    payload.writeUInt32BE(code, 4);
-    this.writeFrame(FRAME.GOAWAY, 0, 0, payload);
+    this.writeGoaway(code);
     this.isDestroyed = true;
     this.emitError(new Error(`HTTP/2 connection error: ${message}`));
     this.endSocket();
@@ -307,6 +304,13 @@ export class H2ClientConnection extends EventEmitter {
       offset += allowed;
     } while (offset < body.length);
     stream.pending = offset < body.length ? body.subarray(offset) : undefined;
+  }
+
+  /** GOAWAY naming the last server-initiated stream processed: none, as push is off. */
+  private writeGoaway(code: number): void {
+    const payload = Buffer.alloc(8);
+    payload.writeUInt32BE(code, 4);
+    this.writeFrame(FRAME.GOAWAY, 0, 0, payload);
   }
 
   private writeWindowUpdate(streamId: number, increment: number): void {
@@ -382,9 +386,7 @@ export class H2ClientConnection extends EventEmitter {
   private endIfIdle(): void {
     if (!this.closed || this.streams.size > 0 || this.isDestroyed) return;
     if (this.closeRequested || this.goingAway) {
-      const payload = Buffer.alloc(8);
-      payload.writeUInt32BE(H2_ERROR.NO_ERROR, 4);
-      if (this.connected) this.writeFrame(FRAME.GOAWAY, 0, 0, payload);
+      if (this.connected) this.writeGoaway(H2_ERROR.NO_ERROR);
       this.endSocket();
       this.isDestroyed = true;
     }

@@ -263,10 +263,13 @@ export class HpackDecoder {
   }
 }
 
-/** Where each static-table name first appears (its index), for the encoder. */
+/** For the encoder: where each static-table name, and each name and value, first appears (its index). */
 const staticNameIndex = new Map<string, number>();
-STATIC_TABLE.forEach(([name], i) => {
+const staticFieldIndex = new Map<string, number>();
+STATIC_TABLE.forEach(([name, value], i) => {
   if (!staticNameIndex.has(name)) staticNameIndex.set(name, i + 1);
+  const field = `${name}\0${value}`;
+  if (!staticFieldIndex.has(field)) staticFieldIndex.set(field, i + 1);
 });
 
 function encodeInteger(out: number[], value: number, prefixBits: number, firstByteFlags: number): void {
@@ -291,29 +294,26 @@ function encodeString(out: number[], text: string): void {
 }
 
 /**
- * `fields` as literals without indexing (the name by its static-table index when it has one), no
- * Huffman coding: any decoder reads them and none of its table state changes.
+ * One literal field: the name by its static-table index when it has one, else spelled out; no
+ * Huffman coding. `prefixBits` and `flags` say which kind (without indexing: 4 and 0x00; with
+ * incremental indexing: 6 and 0x40).
  */
-export function encodeLiteralFields(fields: ReadonlyArray<readonly [string, string]>): Buffer {
-  const out: number[] = [];
-  for (const [name, value] of fields) {
-    const index = staticNameIndex.get(name);
-    if (index !== undefined) encodeInteger(out, index, 4, 0);
-    else {
-      out.push(0);
-      encodeString(out, name);
-    }
-    encodeString(out, value);
+function encodeLiteralField(out: number[], name: string, value: string, prefixBits: number, flags: number): void {
+  const index = staticNameIndex.get(name);
+  if (index !== undefined) encodeInteger(out, index, prefixBits, flags);
+  else {
+    out.push(flags);
+    encodeString(out, name);
   }
-  return Buffer.from(out);
+  encodeString(out, value);
 }
 
-/** Static-table entries by name and value, for fields that match one exactly. */
-const staticFieldIndex = new Map<string, number>();
-STATIC_TABLE.forEach(([name, value], i) => {
-  const key = `${name}\0${value}`;
-  if (!staticFieldIndex.has(key)) staticFieldIndex.set(key, i + 1);
-});
+/** `fields` as literals without indexing: any decoder reads them and none of its table state changes. */
+export function encodeLiteralFields(fields: ReadonlyArray<readonly [string, string]>): Buffer {
+  const out: number[] = [];
+  for (const [name, value] of fields) encodeLiteralField(out, name, value, 4, 0x00);
+  return Buffer.from(out);
+}
 
 /**
  * Header fields a connection sends on every request, encoded three ways: as literals without
@@ -330,7 +330,7 @@ export class RepeatedHeaderFields {
   constructor(readonly fields: ReadonlyArray<readonly [string, string]>) {
     this.literal = encodeLiteralFields(fields);
     const inserting: number[] = [];
-    const inserted: number[] = [];
+    let insertedCount = 0;
     // Per field: a static index, or the position of its dynamic entry in insertion order.
     const refs: Array<{ staticIndex: number } | { insertedAt: number }> = [];
     let tableBytes = 0;
@@ -341,21 +341,14 @@ export class RepeatedHeaderFields {
         refs.push({ staticIndex });
         continue;
       }
-      const nameIndex = staticNameIndex.get(name);
-      if (nameIndex !== undefined) encodeInteger(inserting, nameIndex, 6, 0x40);
-      else {
-        inserting.push(0x40);
-        encodeString(inserting, name);
-      }
-      encodeString(inserting, value);
-      refs.push({ insertedAt: inserted.length });
-      inserted.push(inserted.length);
+      encodeLiteralField(inserting, name, value, 6, 0x40);
+      refs.push({ insertedAt: insertedCount++ });
       tableBytes += Buffer.byteLength(name, 'latin1') + Buffer.byteLength(value, 'latin1') + ENTRY_OVERHEAD;
     }
     const indexed: number[] = [];
     for (const ref of refs) {
       // The newest entry is index 62; the first inserted is the oldest.
-      const index = 'staticIndex' in ref ? ref.staticIndex : STATIC_TABLE.length + inserted.length - ref.insertedAt;
+      const index = 'staticIndex' in ref ? ref.staticIndex : STATIC_TABLE.length + insertedCount - ref.insertedAt;
       encodeInteger(indexed, index, 7, 0x80);
     }
     this.inserting = Buffer.from(inserting);
