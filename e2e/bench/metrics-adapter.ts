@@ -18,11 +18,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { serveStreamsAndHttp1 } from '@keda-ts/external-metrics';
 import { H2ClientConnection, createMetricsServer, encodeLiteralFields, type H2ConnectOptions } from '@keda-ts/metrics-service';
 import { writeCertDir } from '../src/certs';
 import { LocalControlPlane } from '../src/control-plane';
@@ -178,21 +178,23 @@ async function serveFloor(certDir: string): Promise<void> {
   });
   const resourceList = JSON.stringify({ kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${FLOOR_GROUP}/v1`, resources: [] });
   const answer = (requestPath: string) => (requestPath.includes('/namespaces/') ? metricList : resourceList);
-  // HTTP/2 streams through the core API (as the adapter answers them), so that the floor is not the
+  // HTTP/2 streams through the core API, as the adapter answers them, so that the floor is not the
   // compatibility layer's per-request objects; HTTP/1.1 (discovery) through a request handler.
   const server = http2.createSecureServer(
     { cert: readFileSync(path.join(certDir, 'tls.crt')), key: readFileSync(path.join(certDir, 'tls.key')), allowHTTP1: true },
   );
-  server.on('stream', (stream, headers) => {
-    const body = answer(String(headers[':path'] ?? ''));
-    stream.respond({ ':status': 200, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    stream.end(body);
-  });
-  server.removeAllListeners('newListener'); // keeps the 'request' listener below from installing the compatibility layer
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(answer(req.url ?? ''));
-  });
+  serveStreamsAndHttp1(
+    server,
+    (stream, headers) => {
+      const body = answer(String(headers[':path'] ?? ''));
+      stream.respond({ ':status': 200, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      stream.end(body);
+    },
+    (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(answer(req.url ?? ''));
+    },
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   process.stdout.write(`PORT ${(server.address() as { port: number }).port}\n`);
   process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -40,6 +40,7 @@ export {
   ExternalMetricsServer,
   externalMetricValueList,
   rfc3339,
+  serveStreamsAndHttp1,
   startPrometheusServer,
   type ExternalMetricsServerOptions,
   type MetricsSource,

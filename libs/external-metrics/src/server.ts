@@ -185,6 +185,26 @@ function http2Exchange(stream: http2.ServerHttp2Stream, headers: http2.IncomingH
   };
 }
 
+/**
+ * Routes a server's HTTP/2 streams to `onStream` through node:http2's core API, and HTTP/1.1
+ * requests (an `allowHTTP1` server) to `onRequest`. node:http2 wraps every stream in its
+ * compatibility objects as soon as a 'request' listener is added (through a 'newListener' hook);
+ * that hook is dropped first, so `onRequest` serves only HTTP/1.1 connections.
+ */
+export function serveStreamsAndHttp1(
+  server: http2.Http2SecureServer,
+  onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]) => void,
+  onRequest: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+): void {
+  server.removeAllListeners('newListener');
+  // node:http2 passes the raw header list as a fourth argument (not in its type declarations).
+  const streamListener = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
+    onStream(stream, headers, rawHeaders);
+  server.on('stream', streamListener as (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void);
+  server.on('request', onRequest);
+  if (server.listenerCount('stream') !== 1) throw new Error('node:http2 installed its compatibility layer for HTTP/2 streams; the core handler would answer twice');
+}
+
 function ignore(): void {
   // The stream's 'close' handling decides what a reset means.
 }
@@ -235,16 +255,11 @@ export class ExternalMetricsServer {
     // HTTP/2 as the aggregator prefers it: one multiplexed connection instead of a pool of HTTP/1.1
     // connections that churns (a TLS handshake each) once more requests are in flight than it keeps idle.
     const server = http2.createSecureServer({ ...this.secureOptions(), allowHTTP1: true });
-    // HTTP/2 streams go to the core handler. node:http2 wraps every stream in its compatibility
-    // objects as soon as a 'request' listener is added (through a 'newListener' hook); that hook is
-    // dropped first, so the 'request' listener below serves only HTTP/1.1 connections.
-    server.removeAllListeners('newListener');
-    // node:http2 passes the raw header list as a fourth argument (not in its type declarations).
-    const onStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
-      this.handle(http2Exchange(stream, headers, rawHeaders));
-    server.on('stream', onStream as (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void);
-    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(http1Exchange(req, res)));
-    if (server.listenerCount('stream') !== 1) throw new Error('node:http2 installed its compatibility layer for HTTP/2 streams; the core handler would answer twice');
+    serveStreamsAndHttp1(
+      server,
+      (stream, headers, rawHeaders) => this.handle(http2Exchange(stream, headers, rawHeaders)),
+      (req, res) => this.handle(http1Exchange(req, res)),
+    );
     server.on('secureConnection', (socket: TLSSocket) => {
       this.connections.add(socket);
       socket.once('close', () => this.connections.delete(socket));

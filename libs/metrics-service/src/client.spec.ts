@@ -18,6 +18,7 @@ import {
   statusFromTrailers,
   unframeUnaryMessage,
 } from './grpc-wire';
+import { answerWholeRequests, type WholeRequestHandler } from './test-support/h2-server';
 import { capturingLogger } from './test-support/logger';
 import { createCa, createLeaf, type Pem } from './test-support/pki';
 
@@ -126,18 +127,11 @@ describe('metrics client against a scripted server', () => {
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, request: Buffer) => void;
-
-  async function scriptedServer(handler: Handler): Promise<{ port: number; server: http2.Http2SecureServer; sessions: number }> {
+  async function scriptedServer(handler: WholeRequestHandler): Promise<{ port: number; server: http2.Http2SecureServer; sessions: number }> {
     const server = http2.createSecureServer({ ca: ca.cert, cert: serverLeaf.cert, key: serverLeaf.key, requestCert: true, rejectUnauthorized: true });
     const state = { port: 0, server, sessions: 0 };
     server.on('session', () => state.sessions++);
-    server.on('stream', (stream, headers) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => handler(stream, headers, Buffer.concat(chunks)));
-      stream.on('error', () => undefined);
-    });
+    answerWholeRequests(server, handler);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     state.port = (server.address() as AddressInfo).port;
     servers.push({ close: () => server.close() });

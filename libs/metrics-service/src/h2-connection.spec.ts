@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { H2ClientConnection, H2_ERROR } from './h2-connection';
 import { RepeatedHeaderFields, encodeLiteralFields, type HeaderFields } from './hpack';
+import { answerWholeRequests, type WholeRequestHandler } from './test-support/h2-server';
 import { createCa, createLeaf, type Pem } from './test-support/pki';
 
 /** The HTTP/2 client connection against node:http2's server (nghttp2): framing, HPACK, flow control, limits. */
@@ -22,14 +23,9 @@ describe('HTTP/2 client connection', () => {
   afterEach(() => cleanups.splice(0).forEach((c) => c()));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function serve(onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, body: Buffer) => void, settings: http2.Settings = {}) {
+  async function serve(onStream: WholeRequestHandler, settings: http2.Settings = {}) {
     const server = http2.createSecureServer({ cert: serverLeaf.cert, key: serverLeaf.key, settings });
-    server.on('stream', (stream, headers) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => onStream(stream, headers, Buffer.concat(chunks)));
-      stream.on('error', () => undefined);
-    });
+    answerWholeRequests(server, onStream);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     cleanups.push(() => server.close());
     return server;
