@@ -7,7 +7,7 @@ import { connectToApiServer, KubeClient, KubeLeaseStore, LeaderElector, LeaderOn
 import { createMetricsServer } from '@keda-ts/metrics-service';
 import { decisionDebugProvider, KedaOperatorMetrics, LagWindow, Operator } from '@keda-ts/operator';
 import { KEDA_TS_VERSION, runApp, startMetricsEndpoint } from '@keda-ts/runtime';
-import { scalers } from '@keda-ts/scalers';
+import { EgressPolicy, scalers } from '@keda-ts/scalers';
 import { controllerOptions } from './options';
 
 const list = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -38,6 +38,13 @@ void runApp({
     const tokenExpiry = config.boundServiceAccountTokenExpiry;
     if (tokenExpiry < 3_600_000 || tokenExpiry > 21_600_000)
       throw new Error(`KEDA_BOUND_SERVICE_ACCOUNT_TOKEN_EXPIRY must be between 1h and 6h, got ${tokenExpiry / 1000}s`);
+    // Before anything connects: an invalid CIDR stops the start with a message naming the flag.
+    const scalerEgress = EgressPolicy.fromSettings({
+      denyCidrs: config.scalerEgressDenyCidrs,
+      allowCidrs: config.scalerEgressAllowCidrs,
+      allowLinkLocal: config.scalerEgressAllowLinkLocal,
+    });
+    app.logger.info({ scalerEgress: scalerEgress.describe() }, 'scaler egress policy');
     const connection = connectToApiServer(app, { kubeconfigPath: config.kubeconfig });
     const metrics = config.enablePrometheusMetrics ? new KedaOperatorMetrics({ version: KEDA_TS_VERSION, gitCommit: process.env['GIT_COMMIT'] }) : undefined;
     if (metrics) {
@@ -60,14 +67,20 @@ void runApp({
       qps: config.kubeApiQps,
       burst: config.kubeApiBurst,
       httpTimeoutMs: config.httpDefaultTimeout,
+      scalerEgress,
       decisionTraceSize: config.decisionTraceSize,
       clusterObjectNamespace: clusterObjectNamespace(config.clusterObjectNamespace),
       restrictSecretAccess: config.restrictSecretAccess,
       triggerAuthLabelSelector: config.watchLabelSelectorForTriggerAuth || undefined,
       filePathAuthRootPath: config.filepathAuthRootPath || undefined,
-      boundServiceAccountTokenExpirySeconds: tokenExpiry / 1000,
+      // kube-apiserver refuses a TokenRequest under 600 s.
+      boundServiceAccountTokenExpirySeconds: config.boundServiceAccountTokenShortLived ? 600 : tokenExpiry / 1000,
+      boundServiceAccountTokenAudiences: list(config.boundServiceAccountTokenAudience),
+      controllerNamespace: config.podNamespace,
+      certSecretName: config.certSecretName,
       scaledObjectMaxReconciles: config.scaledObjectMaxReconciles,
       scaledJobMaxReconciles: config.scaledJobMaxReconciles,
+      maxConcurrentScalerReads: config.maxConcurrentScalerReads,
       onScaleLoopLag: lagWindow ? (_key, lagMs) => lagWindow.add(lagMs) : undefined,
     });
     if (lagWindow) {

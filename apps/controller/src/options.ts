@@ -1,5 +1,17 @@
 import { kubeApiBurstOption, kubeApiQpsOption, kubeconfigOption } from '@keda-ts/k8s';
 import { option, runtimeOptions } from '@keda-ts/runtime';
+import { parseCidrList } from '@keda-ts/scalers';
+
+/** A comma-separated CIDR list (the message of a bad entry comes from the controller's start). */
+const cidrList = (value: string) => {
+  try {
+    parseCidrList(value, '');
+    return true;
+  } catch {
+    return false;
+  }
+};
+const CIDRS_EXPECTED = 'comma-separated CIDRs or addresses, e.g. 10.0.0.0/8,fd00::/8,192.0.2.1';
 
 /** Flags follow KEDA's operator where it has them. */
 export const controllerOptions = {
@@ -220,6 +232,20 @@ export const controllerOptions = {
     default: '1h',
     description: 'Lifetime of tokens requested for boundServiceAccountToken, between 1h and 6h.',
   }),
+  boundServiceAccountTokenShortLived: option.bool({
+    flag: 'bound-service-account-token-short-lived',
+    env: 'KEDA_TS_BOUND_SERVICE_ACCOUNT_TOKEN_SHORT_LIVED',
+    default: false,
+    description:
+      "Request boundServiceAccountToken tokens for 10 minutes, kube-apiserver's minimum, instead of KEDA_BOUND_SERVICE_ACCOUNT_TOKEN_EXPIRY (scalers are rebuilt with new tokens at 80 % of any token's lifetime).",
+  }),
+  boundServiceAccountTokenAudience: option.string({
+    flag: 'bound-service-account-token-audience',
+    env: 'KEDA_TS_BOUND_SERVICE_ACCOUNT_TOKEN_AUDIENCE',
+    placeholder: '<audience,...>',
+    description:
+      "Comma-separated audiences of boundServiceAccountToken tokens, so that a token sent to an event source is not accepted by the API server; empty means the API server's default audience (KEDA's behaviour).",
+  }),
   scaledObjectMaxReconciles: option.int({
     flag: 'scaledobject-max-reconciles',
     env: 'KEDA_SCALEDOBJECT_CTRL_MAX_RECONCILES',
@@ -245,6 +271,41 @@ export const controllerOptions = {
     min: 1,
     max: 600_000,
     description: 'Timeout in milliseconds of the HTTP requests scalers make.',
+  }),
+  maxConcurrentScalerReads: option.int({
+    flag: 'max-concurrent-scaler-reads',
+    env: 'KEDA_TS_MAX_CONCURRENT_SCALER_READS',
+    default: 2000,
+    min: 1,
+    max: 1_000_000,
+    description:
+      'Scaler reads in flight at once (scale loops and HPA metric requests together). A read waiting for a slot counts against its own timeout. The default covers 10,000 ScaledObjects at a 30 s pollingInterval with every source at the 3 s scaler timeout.',
+  }),
+  scalerEgressDenyCidrs: option.string({
+    flag: 'scaler-egress-deny-cidrs',
+    env: 'KEDA_TS_SCALER_EGRESS_DENY_CIDRS',
+    default: '',
+    placeholder: '<cidrs>',
+    check: cidrList,
+    expected: CIDRS_EXPECTED,
+    description:
+      'Comma-separated CIDRs (or addresses) scalers never connect to, checked on every resolved address; wins over --scaler-egress-allow-cidrs.',
+  }),
+  scalerEgressAllowCidrs: option.string({
+    flag: 'scaler-egress-allow-cidrs',
+    env: 'KEDA_TS_SCALER_EGRESS_ALLOW_CIDRS',
+    default: '',
+    placeholder: '<cidrs>',
+    check: cidrList,
+    expected: CIDRS_EXPECTED,
+    description: 'Comma-separated CIDRs; when set, scalers connect only to addresses in them. Empty allows all but the denied ones.',
+  }),
+  scalerEgressAllowLinkLocal: option.bool({
+    flag: 'scaler-egress-allow-link-local',
+    env: 'KEDA_TS_SCALER_EGRESS_ALLOW_LINK_LOCAL',
+    default: false,
+    description:
+      'Let scalers connect to link-local addresses (169.254.0.0/16, fe80::/10), refused by default. Cloud metadata addresses and names stay refused.',
   }),
   decisionTraceSize: option.int({
     flag: 'decision-trace-size',

@@ -308,6 +308,44 @@ describe('keda chart', () => {
       expect(allows(cluster, 'update', 'coordination.k8s.io', 'leases', 'operator.keda.sh')).toBe(false);
     });
 
+    it('passes the scaler egress policy (keda-ts) only when set', () => {
+      const c = container(defaults, CONTROLLER);
+      expect(env(c, 'KEDA_TS_SCALER_EGRESS_DENY_CIDRS')).toBeUndefined();
+      expect(env(c, 'KEDA_TS_SCALER_EGRESS_ALLOW_CIDRS')).toBeUndefined();
+      expect(env(c, 'KEDA_TS_SCALER_EGRESS_ALLOW_LINK_LOCAL')).toBeUndefined();
+      const set = container(
+        render({
+          'controller.scalerEgress.denyCidrs[0]': '10.0.0.0/8',
+          'controller.scalerEgress.denyCidrs[1]': 'fd00::/8',
+          'controller.scalerEgress.allowCidrs[0]': '10.1.0.0/16',
+          'controller.scalerEgress.allowLinkLocal': true,
+        }),
+        CONTROLLER,
+      );
+      expect(env(set, 'KEDA_TS_SCALER_EGRESS_DENY_CIDRS')).toBe('10.0.0.0/8,fd00::/8');
+      expect(env(set, 'KEDA_TS_SCALER_EGRESS_ALLOW_CIDRS')).toBe('10.1.0.0/16');
+      expect(env(set, 'KEDA_TS_SCALER_EGRESS_ALLOW_LINK_LOCAL')).toBe('true');
+    });
+
+    it('passes the scaler read cap and the bound token settings (keda-ts) only when set', () => {
+      const c = container(defaults, CONTROLLER);
+      for (const name of ['KEDA_TS_MAX_CONCURRENT_SCALER_READS', 'KEDA_TS_BOUND_SERVICE_ACCOUNT_TOKEN_SHORT_LIVED', 'KEDA_TS_BOUND_SERVICE_ACCOUNT_TOKEN_AUDIENCE']) {
+        expect(env(c, name)).toBeUndefined();
+      }
+      const set = container(
+        render({
+          'controller.maxConcurrentScalerReads': 500,
+          'controller.boundServiceAccountToken.shortLived': true,
+          'controller.boundServiceAccountToken.audiences[0]': 'vault',
+          'controller.boundServiceAccountToken.audiences[1]': 'sts.example',
+        }),
+        CONTROLLER,
+      );
+      expect(env(set, 'KEDA_TS_MAX_CONCURRENT_SCALER_READS')).toBe('500');
+      expect(env(set, 'KEDA_TS_BOUND_SERVICE_ACCOUNT_TOKEN_SHORT_LIVED')).toBe('true');
+      expect(env(set, 'KEDA_TS_BOUND_SERVICE_ACCOUNT_TOKEN_AUDIENCE')).toBe('vault,sts.example');
+    });
+
     it('with permissions.restrict.secret, reads Secrets in the release namespace only (and the allow-listed names)', () => {
       const restricted = render({}, ['ci/restricted-secrets-values.yaml']);
       const { cluster, byNamespace } = rulesOf(restricted, 'keda-operator');
@@ -583,6 +621,7 @@ describe('keda chart', () => {
       [{ 'operator.replicaCount': 2 }, /additional properties 'operator' not allowed/],
       [{ 'controller.replicas': 2 }, /at '\/controller': additional properties 'replicas' not allowed/],
       [{ 'metricsServer.enabled': false }, /additional properties 'metricsServer' not allowed/],
+      [{ 'controller.scalerEgress.denyCidrs[0]': 'example.com/8' }, /at '\/controller\/scalerEgress\/denyCidrs\/0': '.*' does not match pattern/],
     ])('refuses %j naming the field', (set, message) => {
       const err = renderError(set);
       expect(err).toContain("values don't meet the specifications of the schema");

@@ -125,7 +125,7 @@ describe('mongodb scaler against FerretDB (SQLite backend)', () => {
     // Without the CA the server's certificate is not trusted; the key password never shows.
     const untrusted = scaler(meta, { password: login.password, tls: 'enable', cert: tls.certPem, key: tls.encryptedKeyPem, keyPassword: 'key-s3cret' });
     const err = await untrusted.getMetricsAndActivity('m').then(() => undefined, (e: Error) => e);
-    expect(err?.message).toMatch(/^error counting documents in mongodb 127\.0\.0\.1:\d+\/keda\.secure: .*(self-signed|unable to verify|certificate)/i);
+    expect(err?.message).toMatch(/^error counting documents in mongodb 127\.0\.0\.1:\d+\/keda\.secure: .*(self.signed|unable.to.verify|certificate|CERT|SSL|TLS)/i);
     expect(err?.message).not.toContain('key-s3cret');
   });
 
@@ -135,7 +135,7 @@ describe('mongodb scaler against FerretDB (SQLite backend)', () => {
       scaler({ collection: 'tasks', dbName: login.database, query: WAITING, queryValue: '1' }, { connectionString: ferretdbUri(db.ports.mongo, { password: 'wrong-m0ngo-pass' }) }),
     ]) {
       const err = await s.getMetricsAndActivity('m').then(() => undefined, (e: Error) => e);
-      expect(err?.message).toMatch(/^error counting documents in mongodb 127\.0\.0\.1:\d+\/keda\.tasks: Authentication failed/);
+      expect(err?.message).toMatch(/^error counting documents in mongodb 127\.0\.0\.1:\d+\/keda\.tasks: .*(AuthenticationFailed|code 18)/);
       expect(err?.message).not.toContain('wrong-m0ngo-pass');
       expect(JSON.stringify(err)).not.toContain('wrong-m0ngo-pass');
     }

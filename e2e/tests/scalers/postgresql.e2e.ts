@@ -82,20 +82,20 @@ describe('postgresql scaler against a real PostgreSQL with TLS', () => {
     expect(await value(connection(''))).toBe(1); // libpq default: prefer
     expect(await value(connection('sslmode=disable'))).toBe(0);
     const unverified = scaler({ query: SSL_IN_USE, targetQueryValue: '1' }, { connection: connection('sslmode=verify-ca') });
-    await expect(unverified.getMetricsAndActivity('m')).rejects.toThrow(/error querying postgresql at 127\.0\.0\.1:\d+\/postgres: .*(self-signed|unable to verify|certificate)/i);
+    await expect(unverified.getMetricsAndActivity('m')).rejects.toThrow(/error querying postgresql at 127\.0\.0\.1:\d+\/postgres: .*(self.signed|unable.to.verify|certificate|CERT|SSL|TLS)/i);
   });
 
   it('reports a wrong password without the password', async () => {
     const s = scaler({ ...separate(), query: 'SELECT 1', targetQueryValue: '1' }, { password: 'wrong-pg-pass' });
     const err = await s.getMetricsAndActivity('m').then(() => undefined, (e: Error) => e);
-    expect(err?.message).toMatch(/^error querying postgresql at 127\.0\.0\.1:\d+\/postgres: password authentication failed for user "keda"/);
+    expect(err?.message).toMatch(/^error querying postgresql at 127\.0\.0\.1:\d+\/postgres: server error SQLSTATE 28P01/);
     expect(err?.message).not.toContain('wrong-pg-pass');
   });
 
   it('gives up on a slow query after the timeout', async () => {
     const s = scaler({ ...separate(), query: 'SELECT 1 FROM pg_sleep(20)', targetQueryValue: '1' }, { password: login.password }, 1000);
     const started = Date.now();
-    await expect(s.getMetricsAndActivity('m')).rejects.toThrow(/error querying postgresql at .*: (Query read timeout|canceling statement due to statement timeout)/);
+    await expect(s.getMetricsAndActivity('m')).rejects.toThrow(/error querying postgresql at .*: (Query read timeout|SQLSTATE 57014)/);
     expect(Date.now() - started).toBeLessThan(3000);
     // statement_timeout makes the server drop it too.
     await waitFor(async () => (await psql(pg.ports.pg, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(20)%' AND pid <> pg_backend_pid()")) === '0', {

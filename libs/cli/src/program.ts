@@ -19,7 +19,7 @@ import {
   TriggerAuthResolver,
 } from '@keda-ts/operator';
 import { createLogger } from '@keda-ts/runtime';
-import { scalers } from '@keda-ts/scalers';
+import { EgressPolicy, EgressPolicyConfigError, scalers } from '@keda-ts/scalers';
 import { Command, CommanderError, Option } from 'commander';
 import { checkDocument, overallExitCode, parseManifests, renderCheckReport, type CheckDeps, type CheckedKind } from './check';
 import { CliError, ExitCode } from './exit-codes';
@@ -162,6 +162,18 @@ export function createProgram(io: CliIo, setExitCode: (code: number) => void): C
       const logger = createLogger({ component: 'keda-ts-cli', version: '0', level: 'error', destination: { write: (line: string) => io.stderr(line) } });
       const caches = new ClusterCaches({ kubeConfig: cluster.kubeConfig, logger });
       const httpTimeout = Number(io.env['KEDA_HTTP_DEFAULT_TIMEOUT'] ?? '');
+      // The live query goes through the controller's egress policy: its defaults, or the same env vars.
+      let egress: EgressPolicy;
+      try {
+        egress = EgressPolicy.fromSettings({
+          denyCidrs: io.env['KEDA_TS_SCALER_EGRESS_DENY_CIDRS'],
+          allowCidrs: io.env['KEDA_TS_SCALER_EGRESS_ALLOW_CIDRS'],
+          allowLinkLocal: io.env['KEDA_TS_SCALER_EGRESS_ALLOW_LINK_LOCAL'] === 'true',
+        });
+      } catch (err) {
+        if (err instanceof EgressPolicyConfigError) throw new CliError(err.message, ExitCode.Usage);
+        throw err;
+      }
       try {
         await caches.start();
         for (let waited = 0; !caches.synced; waited += 100) {
@@ -186,6 +198,7 @@ export function createProgram(io: CliIo, setExitCode: (code: number) => void): C
             httpTimeoutMs: Number.isInteger(httpTimeout) && httpTimeout > 0 ? httpTimeout : 3000,
             now: () => new Date(),
             kubernetes: new PodReader(cluster.client),
+            egress,
           },
           timeoutMs: opts.timeout,
           now: () => new Date(),

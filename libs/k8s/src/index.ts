@@ -16,7 +16,7 @@ export {
   type LoadKubeConfigOptions,
   type LoadedKubeConfig,
 } from './kubeconfig';
-export { TokenBucket } from './token-bucket';
+export { TokenBucket, TokenBucketFullError } from './token-bucket';
 export { WorkQueue, type Reconcile, type WorkQueueOptions } from './work-queue';
 export {
   KubeClient,
@@ -33,7 +33,8 @@ export {
   type ResolvedResource,
 } from './kube-client';
 export { Watched, dropManagedFields, objectKey, stripManagedFields, type WatchableObject, type WatchEventType, type WatchHandler, type WatchedOptions } from './informer';
-export { EventRecorder, microTime, type EventSubject, type EventType, type RecordedEvent } from './events';
+export { EventRecorder, microTime, type EventDropReason, type EventRecorderOptions, type EventSubject, type EventType, type RecordedEvent } from './events';
+export { EVENT_CORRELATOR_DEFAULTS, EventCorrelator, type EventCorrelatorOptions } from './event-correlator';
 export {
   DEFAULT_LEADER_ELECTION_TIMING,
   KubeLeaseStore,

@@ -40,6 +40,13 @@ export interface KubeClientOptions {
   /** Client-side rate limit (client-go's defaults for KEDA's operator: 20 QPS, burst 30). */
   qps?: number;
   burst?: number;
+  /**
+   * Requests allowed to wait for the rate limiter at once; beyond it a request rejects with
+   * TokenBucketFullError (the caller sees it, nothing is dropped silently). Unbounded by default:
+   * the controller's own requests are bounded by its reconcile and loop concurrency; the Events
+   * client sets it, since Events are the one kind of request that may be shed.
+   */
+  maxQueuedRequests?: number;
   requestTimeoutMs?: number;
   /** Counts every request; for benchmarks ("API requests per reconcile"). */
   onRequest?: (method: string, path: string) => void;
@@ -108,7 +115,7 @@ export class KubeClient {
     readonly kubeConfig: KubeConfig,
     private readonly options: KubeClientOptions = {},
   ) {
-    this.limiter = new TokenBucket(options.qps ?? 20, options.burst ?? 30);
+    this.limiter = new TokenBucket(options.qps ?? 20, options.burst ?? 30, undefined, options.maxQueuedRequests);
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = new URL(cluster.server);

@@ -8,7 +8,8 @@ export { ScalersCache, buildScalers, isScaledJob, type BuiltScalers, type Scalab
 export { ScaledJobReconciler } from './scaledjob-reconciler';
 export { ScaledJobPoller, scaledJobKey, type ScaledJobPollOutcome } from './scaledjob-poller';
 export { readScale, resolveScaleTarget, type ScaleTarget } from './scale-target';
-export { evaluateMetrics, readTriggerMetrics, type Evaluation, type MetricReading } from './metric-evaluation';
+export { evaluateMetrics, readMetric, readTriggerMetrics, type Evaluation, type MetricReading } from './metric-evaluation';
+export { DEFAULT_MAX_CONCURRENT_SCALER_READS, ReadSlots } from './read-slots';
 export {
   DecisionTraces,
   DECISION_CONDITION_TYPE,

@@ -1,5 +1,5 @@
 import { COMPOSITE_METRIC_NAME, effectiveFallbackBehavior, isUsingModifiers, type ScaledObject } from '@keda-ts/api';
-import type { MetricSpec, MetricValue } from '@keda-ts/scalers';
+import type { MetricSpec, MetricValue, MetricsAndActivity, Scaler } from '@keda-ts/scalers';
 import {
   compileFormula,
   compositeIsActive,
@@ -12,6 +12,7 @@ import {
   scalingModifiersTarget,
   type HealthMap,
 } from '@keda-ts/scaling';
+import type { ReadSlots } from './read-slots';
 import type { BuiltScalers } from './scalers-cache';
 
 /** What one External metric of one trigger gave in a poll or a GetMetrics call. */
@@ -44,6 +45,9 @@ export interface EvaluationInput {
   now: () => Date;
   /** Cached records for triggers with useCachedMetrics (M-13); keyed by metric name. */
   cached?: ReadonlyMap<string, MetricReading>;
+  /** See TriggerReadOptions. */
+  slots?: ReadSlots;
+  signal?: AbortSignal;
 }
 
 export interface Evaluation {
@@ -66,13 +70,52 @@ function targetValueOf(spec: MetricSpec): number {
   return parseQuantity((t?.type === 'Value' ? t.value : t?.averageValue) ?? '0');
 }
 
-/** Bounds a read even when the scaler does not honour the abort signal. */
-function withTimeout<T>(read: Promise<T>, timeoutMs: number, metricName: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`reading metric ${metricName} timed out after ${timeoutMs}ms`)), timeoutMs);
+/** Settles with `work`, or rejects with the signal's reason once it aborts (a scaler that ignores the signal still ends here). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
-  return Promise.race([read, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * One scaler read: waits for a slot of `slots` (the wait counts against `timeoutMs`), then reads
+ * with a signal that aborts at the deadline or when `caller` aborts (the adapter's GetMetrics
+ * request is gone), so the scaler can cancel its query or close its socket. The slot is released
+ * when the read ends or is aborted, so a scaler that ignores the signal cannot keep it.
+ */
+export async function readMetric(
+  scaler: Pick<Scaler, 'getMetricsAndActivity'>,
+  metricName: string,
+  options: { timeoutMs: number; slots?: ReadSlots; signal?: AbortSignal },
+): Promise<MetricsAndActivity> {
+  const { timeoutMs, slots, signal: caller } = options;
+  const controller = new AbortController();
+  let waiting = Boolean(slots);
+  const timer = setTimeout(() => {
+    controller.abort(
+      new Error(
+        waiting
+          ? `reading metric ${metricName} timed out after ${timeoutMs}ms waiting for a free scaler read slot (${slots?.limit} reads in flight, --max-concurrent-scaler-reads)`
+          : `reading metric ${metricName} timed out after ${timeoutMs}ms`,
+      ),
+    );
+  }, timeoutMs);
+  const onCallerGone = () => controller.abort(new Error(`reading metric ${metricName} cancelled: the metrics request that asked for it is gone`));
+  if (caller?.aborted) onCallerGone();
+  else caller?.addEventListener('abort', onCallerGone, { once: true });
+  let release: (() => void) | undefined;
+  try {
+    if (slots) release = await slots.acquire(controller.signal);
+    waiting = false;
+    return await untilAborted(scaler.getMetricsAndActivity(metricName, { signal: controller.signal }), controller.signal);
+  } finally {
+    clearTimeout(timer);
+    caller?.removeEventListener('abort', onCallerGone);
+    release?.();
+  }
 }
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -81,6 +124,10 @@ export interface TriggerReadOptions {
   /** Only these metric names (case-insensitive); all External metrics when undefined. */
   metricNames?: readonly string[];
   timeoutMs: number;
+  /** The process-wide cap on reads in flight (--max-concurrent-scaler-reads). */
+  slots?: ReadSlots;
+  /** Aborts the reads when their caller is gone (a cancelled GetMetrics call). */
+  signal?: AbortSignal;
   /** Cached records for triggers with useCachedMetrics (M-13); keyed by metric name. */
   cached?: ReadonlyMap<string, MetricReading>;
 }
@@ -117,7 +164,7 @@ export async function readTriggerMetrics(built: BuiltScalers, options: TriggerRe
           const started = performance.now();
           const base = { triggerIndex: entry.index, triggerName: entry.triggerName, triggerType: entry.triggerType, metricName };
           try {
-            const r = await withTimeout(entry.scaler.getMetricsAndActivity(metricName, { signal: AbortSignal.timeout(options.timeoutMs) }), options.timeoutMs, metricName);
+            const r = await readMetric(entry.scaler, metricName, options);
             return { ...base, metrics: r.metrics, isActive: r.isActive, outcome: 'ok', latencyMs: performance.now() - started };
           } catch (err) {
             return { ...base, metrics: [], isActive: false, error: errorText(err), outcome: 'error', latencyMs: performance.now() - started };
@@ -136,7 +183,7 @@ export async function readTriggerMetrics(built: BuiltScalers, options: TriggerRe
  */
 export async function evaluateMetrics(input: EvaluationInput): Promise<Evaluation> {
   const { so, built } = input;
-  const { readings, onlyResourceTriggers } = await readTriggerMetrics(built, { metricNames: input.metricNames, timeoutMs: input.timeoutMs, cached: input.cached });
+  const { readings, onlyResourceTriggers } = await readTriggerMetrics(built, { metricNames: input.metricNames, timeoutMs: input.timeoutMs, cached: input.cached, slots: input.slots, signal: input.signal });
 
   // Fallback: count failures per metric, and stand in for metrics over the threshold.
   let health: HealthMap = { ...(input.health ?? {}) };

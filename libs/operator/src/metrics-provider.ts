@@ -10,6 +10,8 @@ import {
 } from '@keda-ts/metrics-service';
 import { evaluateMetrics } from './metric-evaluation';
 import type { CachedReadings } from './scaledobject-poller';
+import type { HealthLedger } from './health-ledger';
+import type { ReadSlots } from './read-slots';
 import type { ScalersCache } from './scalers-cache';
 import { readScale, readyPodsOf, scaleTargetFromStatus } from './scale-target';
 import { patchScaledObjectStatus } from './status';
@@ -22,6 +24,10 @@ export interface MetricsProviderDeps {
   pods: PodReader;
   now(): Date;
   metricTimeoutMs: number;
+  /** The process-wide cap on scaler reads in flight. */
+  readSlots?: ReadSlots;
+  /** Fallback failure counts shared with the scale loops (coalesced status writes). */
+  health?: HealthLedger;
 }
 
 /**
@@ -31,7 +37,8 @@ export interface MetricsProviderDeps {
 export class ScaledObjectMetricsProvider implements MetricsProvider {
   constructor(private readonly deps: MetricsProviderDeps) {}
 
-  async getMetrics(ref: MetricRef): Promise<ExternalMetricValue[]> {
+  /** `signal` aborts when the adapter's call is cancelled or past its deadline: the scaler reads are aborted with it. */
+  async getMetrics(ref: MetricRef, signal?: AbortSignal): Promise<ExternalMetricValue[]> {
     const so = this.deps.getScaledObject(ref.namespace, ref.name);
     if (!so) throw scaledObjectNotFoundError(`${ref.namespace}/${ref.name}`);
     const key = `${ref.namespace}/${ref.name}`;
@@ -45,16 +52,26 @@ export class ScaledObjectMetricsProvider implements MetricsProvider {
       so,
       built,
       metricNames: usesComposite ? (so.status?.externalMetricNames ?? []) : [ref.metricName],
-      health: so.status?.health as never,
+      health: (this.deps.health ? this.deps.health.base(key, so.status?.health as never) : so.status?.health) as never,
       currentReplicas: async () => (target ? (await readScale(this.deps.client, target)).replicas : undefined),
       readyPods: async () => (target ? readyPodsOf(this.deps.client, this.deps.pods, target) : 0),
       timeoutMs: this.deps.metricTimeoutMs,
       now: this.deps.now,
       cached: this.deps.cached.get(key),
+      slots: this.deps.readSlots,
+      signal,
     });
+    // The caller is gone: its aborted reads say nothing about the source (no fallback count, no rebuild).
+    if (signal?.aborted) throw metricEncounteredError(ref.metricName, evaluation.readings.find((r) => r.outcome === 'error')?.error);
     // Failures seen here count towards fallback too (C-75).
     if (evaluation.trackHealth) {
-      await patchScaledObjectStatus(this.deps.client, so, so.status, { ...so.status, health: evaluation.health as never }).catch(() => undefined);
+      const health = this.deps.health ? this.deps.health.record(key, evaluation.health, so.status?.health as never, so.spec.fallback?.failureThreshold ?? 0) : evaluation.health;
+      if (health) {
+        await patchScaledObjectStatus(this.deps.client, so, so.status, { ...so.status, health: health as never }).then(
+          () => this.deps.health?.wrote(key, health),
+          () => undefined,
+        );
+      }
     }
     if (evaluation.isError) {
       await this.deps.scalers.invalidate(key);

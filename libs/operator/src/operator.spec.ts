@@ -48,6 +48,17 @@ describe('scaledObjectChangeMatters (C-2)', () => {
   ] as const)('%s', (_name, old, obj, want) => {
     expect(scaledObjectChangeMatters(old, obj)).toBe(want);
   });
+
+  // The reconciler's own status write (its resourceVersion): only its Ready=True is ignored.
+  it.each([
+    ['Ready becomes True by the reconciler itself', so({ ready: 'False' }), so({ ready: 'True' }), false],
+    ['Ready from none to True by the reconciler itself', so(), so({ ready: 'True' }), false],
+    ['a spec change seen with the reconciler write', so({ generation: 1, ready: 'False' }), so({ generation: 2, ready: 'True' }), true],
+    ['paused added with the reconciler write', so({ ready: 'False' }), so({ ready: 'True', annotations: { 'autoscaling.keda.sh/paused': 'true' } }), true],
+    ['deletion seen with the reconciler write', so(), so({ deletionTimestamp: '2025-01-01T00:00:00Z' }), true],
+  ] as const)('own write: %s', (_name, old, obj, want) => {
+    expect(scaledObjectChangeMatters(old, obj, true)).toBe(want);
+  });
 });
 
 function hpa(patch: { labels?: Record<string, string>; annotations?: Record<string, string>; maxReplicas?: number; status?: Record<string, unknown> } = {}): HorizontalPodAutoscaler {

@@ -12,8 +12,9 @@ import {
 import { EventRecorder, KubeClient, PodReader, resourcePath, Watched, WorkQueue } from '@keda-ts/k8s';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '@keda-ts/runtime';
-import { isDeepDerivative, type HorizontalPodAutoscaler, type PodLike } from '@keda-ts/scaling';
-import type { ScalerRegistry } from '@keda-ts/scalers';
+import { hpaTargetKey, isDeepDerivative, scaledObjectTargetKey, type HorizontalPodAutoscaler, type PodLike } from '@keda-ts/scaling';
+import { TargetIndex } from './target-index';
+import type { EgressPolicy, ScalerRegistry } from '@keda-ts/scalers';
 import { DecisionTraces } from './decision-trace';
 import { ScaledObjectPoller } from './scaledobject-poller';
 import { ScaledObjectReconciler } from './scaledobject-reconciler';
@@ -28,6 +29,8 @@ import { dependentKey } from './trigger-auth/dependencies';
 import { podTemplateOf, scalableFromScaledJob, scalableFromScaledObject } from './trigger-auth/resolver';
 import { TriggerAuthWatch } from './trigger-auth/watch';
 import { noopOperatorMetrics, type OperatorMetricsRecorder } from './prometheus';
+import { DEFAULT_MAX_CONCURRENT_SCALER_READS, ReadSlots } from './read-slots';
+import { HealthLedger } from './health-ledger';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -42,6 +45,8 @@ export interface OperatorOptions {
   burst?: number;
   /** Default HTTP timeout of scalers (KEDA_HTTP_DEFAULT_TIMEOUT). */
   httpTimeoutMs?: number;
+  /** Egress policy of every scaler connection (--scaler-egress-*); absent: the scalers' default policy. */
+  scalerEgress?: EgressPolicy;
   /** Upper bound of one metric read in the scale loop. */
   metricTimeoutMs?: number;
   now?: () => Date;
@@ -73,8 +78,16 @@ export interface OperatorOptions {
   filePathAuthRootPath?: string;
   /** KEDA_BOUND_SERVICE_ACCOUNT_TOKEN_EXPIRY in seconds. */
   boundServiceAccountTokenExpirySeconds?: number;
+  /** --bound-service-account-token-audience: audiences of boundServiceAccountToken tokens (default: none, KEDA's request). */
+  boundServiceAccountTokenAudiences?: readonly string[];
+  /** POD_NAMESPACE: the controller's namespace, whose protected Secrets never resolve for triggers (default: clusterObjectNamespace). */
+  controllerNamespace?: string;
+  /** --cert-secret-name: never resolved for triggers (default kedaorg-certs). */
+  certSecretName?: string;
   /** Prometheus metrics (KEDA's names); default: none recorded. */
   metrics?: OperatorMetricsRecorder;
+  /** Scaler reads in flight at once, loops and GetMetrics together (--max-concurrent-scaler-reads). */
+  maxConcurrentScalerReads?: number;
 }
 
 /** The key under which a scale target is recorded as a dependency (its pod template feeds resolvedEnv). */
@@ -117,15 +130,20 @@ export function slimWorkload(obj: KubernetesObject): KubernetesObject {
 
 const keyOf = (obj: { metadata?: { namespace?: string; name?: string } }) => `${obj.metadata?.namespace}/${obj.metadata?.name}`;
 
-/** C-2: which ScaledObject updates deserve a reconcile. */
-export function scaledObjectChangeMatters(old: ScaledObject | undefined, obj: ScaledObject): boolean {
+/**
+ * C-2: which ScaledObject updates deserve a reconcile. `ownReadyWrite`: `obj` is the reconciler's
+ * own status write. Its Ready=True is no news; reconciling on it let a failing scale loop (which
+ * sets Ready=False/TriggerError every poll it finds the status True) and the reconciler (Ready=True)
+ * re-trigger each other once a reconcile ran late, a status write per poll per object (issue 17).
+ */
+export function scaledObjectChangeMatters(old: ScaledObject | undefined, obj: ScaledObject, ownReadyWrite = false): boolean {
   if (!old) return true;
   if (old.metadata?.generation !== obj.metadata?.generation) return true;
   if (PAUSE_KEYS.some((k) => old.metadata?.annotations?.[k] !== obj.metadata?.annotations?.[k])) return true;
   if (Boolean(old.metadata?.deletionTimestamp) !== Boolean(obj.metadata?.deletionTimestamp)) return true;
   const readyBefore = getCondition(old.status?.conditions, ConditionType.Ready)?.status === ConditionStatus.True;
   const readyNow = getCondition(obj.status?.conditions, ConditionType.Ready)?.status === ConditionStatus.True;
-  return !readyBefore && readyNow;
+  return !readyBefore && readyNow && !ownReadyWrite;
 }
 
 /** Which ScaledJob updates deserve a reconcile: generation, the pause annotation, deletion (spec §1.5). */
@@ -161,6 +179,9 @@ function ownerScaledObject(hpa: HorizontalPodAutoscaler): string | undefined {
 export class Operator {
   readonly client: KubeClient;
   private readonly eventsClient: KubeClient;
+  private readonly events: EventRecorder;
+  /** The cap on scaler reads in flight, shared by the loops and GetMetrics. */
+  readonly readSlots: ReadSlots;
   readonly metricsProvider: ScaledObjectMetricsProvider;
   private readonly scaledObjects: Watched<ScaledObject>[] = [];
   private readonly hpas: Watched<HorizontalPodAutoscaler>;
@@ -202,9 +223,13 @@ export class Operator {
       refuseWrite: () => (this.leading ? undefined : 'this replica is not the leader'),
     };
     this.client = new KubeClient(options.kubeConfig, clientOptions);
-    // Events get their own rate limit, so that they never hold up reconciles and scaling.
-    this.eventsClient = new KubeClient(options.kubeConfig, clientOptions);
-    const events = new EventRecorder(this.eventsClient, logger);
+    // Events get their own rate limit, so that they never hold up reconciles and scaling; the
+    // recorder's bounded queue and few writers keep its waiters bounded (the cap is a backstop).
+    this.eventsClient = new KubeClient(options.kubeConfig, { ...clientOptions, maxQueuedRequests: 16 });
+    this.events = new EventRecorder(this.eventsClient, logger, undefined, undefined, { onDropped: (reason) => metrics.eventDropped(reason) });
+    const events = this.events;
+    this.readSlots = new ReadSlots(options.maxConcurrentScalerReads ?? DEFAULT_MAX_CONCURRENT_SCALER_READS);
+    metrics.watchScalerReads(this.readSlots);
     const pods = new PodReader(this.client);
     const namespaces = options.watchNamespaces?.length ? options.watchNamespaces : [''];
     this.triggerAuth = new TriggerAuthWatch({
@@ -217,6 +242,9 @@ export class Operator {
       restrictSecretAccess: options.restrictSecretAccess,
       filePathAuthRootPath: options.filePathAuthRootPath,
       boundServiceAccountTokenExpirySeconds: options.boundServiceAccountTokenExpirySeconds,
+      boundServiceAccountTokenAudiences: options.boundServiceAccountTokenAudiences,
+      controllerNamespace: options.controllerNamespace,
+      certSecretName: options.certSecretName,
     });
     this.triggerAuthController = new TriggerAuthController({
       client: this.client,
@@ -272,14 +300,21 @@ export class Operator {
     };
     this.scalers = new ScalersCache(
       options.registry,
-      { httpTimeoutMs: options.httpTimeoutMs ?? 3000, now, kubernetes: pods, logger },
+      {
+        httpTimeoutMs: options.httpTimeoutMs ?? 3000,
+        now,
+        kubernetes: pods,
+        logger,
+        filePathRoot: options.filePathAuthRootPath,
+        egress: options.scalerEgress,
+      },
       async (so) => {
         // *FromEnv parameters read the target container's env (C-27), auth params the trigger's (Cluster)TriggerAuthentication.
         const namespace = so.metadata?.namespace ?? '';
         if (isScaledJob(so)) {
           // A ScaledJob's env comes from its own jobTargetRef.template.
           const auth = await this.triggerAuth.resolveFor(dependentKey('ScaledJob', namespace, so.metadata?.name ?? ''), scalableFromScaledJob(so), []);
-          return { resolvedEnv: auth.resolvedEnv, authParams: auth.authParams };
+          return { resolvedEnv: auth.resolvedEnv, authParams: auth.authParams, authenticationKind: auth.authenticationKind };
         }
         const target = await resolveScaleTarget(this.client, so).catch(() => undefined);
         const workload = target
@@ -291,7 +326,7 @@ export class Operator {
           scalableFromScaledObject(so, podTemplateOf(workload)),
           targetKeys,
         );
-        return { resolvedEnv: auth.resolvedEnv, authParams: auth.authParams };
+        return { resolvedEnv: auth.resolvedEnv, authParams: auth.authParams, authenticationKind: auth.authenticationKind };
       },
       {
         // C-98: a pushed `true` runs the object's scale check at once; `false` waits for the next poll.
@@ -301,6 +336,8 @@ export class Operator {
         },
       },
     );
+    // Shared by the scale loops and GetMetrics: both count fallback failures (C-75).
+    const health = new HealthLedger();
     this.poller = new ScaledObjectPoller({
       client: this.client,
       pods,
@@ -311,8 +348,10 @@ export class Operator {
       getHpa: (namespace, name) => this.hpas.get(name, namespace),
       now,
       metricTimeoutMs: options.metricTimeoutMs ?? 10_000,
+      readSlots: this.readSlots,
       cachedReplicas,
       traces: this.traces,
+      health,
       onPoll: (key, _so, evaluation, rule) => {
         const [ns, name] = splitKey(key);
         if (evaluation) metrics.scalerReadings('scaledobject', ns, name, evaluation.readings);
@@ -353,6 +392,8 @@ export class Operator {
       getScaledObject,
       cachedHpa: (namespace, name) => (this.hpas.hasSynced ? (this.hpas.get(name, namespace) ?? null) : undefined),
       cachedReplicas,
+      scaledObjectsOnTarget: (targetKey) => scaledObjectsByTarget.on(targetKey),
+      hpasOnTarget: (targetKey) => hpasByTarget.on(targetKey),
     });
     this.queue = new WorkQueue(
       async (key) => {
@@ -369,12 +410,24 @@ export class Operator {
           logger.warn({ key, err: err instanceof Error ? err.message : String(err), retryInMs }, 'reconcile failed; retrying'),
       },
     );
+    // The ownership guards: who else scales a target (ScaledObjects, HPAs), from the caches.
+    const scaledObjectsByTarget = new TargetIndex<ScaledObject>(scaledObjectTargetKey);
+    const hpasByTarget = new TargetIndex<HorizontalPodAutoscaler>(hpaTargetKey);
+    const requeueOthersOn = (targetKeys: string[], except?: string) => {
+      for (const t of targetKeys) for (const other of scaledObjectsByTarget.on(t)) if (keyOf(other) !== except) this.queue.add(keyOf(other));
+    };
     for (const w of this.scaledObjects) {
+      // A ScaledObject that leaves (or changes) a target lets the next one there take it, at once.
+      w.on((type, obj, old) => {
+        const moved = scaledObjectsByTarget.apply(type, obj);
+        if (type !== 'update' || scaledObjectTargetKey(obj) !== scaledObjectTargetKey(old ?? obj)) requeueOthersOn(moved, keyOf(obj));
+      });
       w.on((type, obj, old) => {
         if (type === 'delete') this.triggerAuth.forget(dependentKey('ScaledObject', obj.metadata?.namespace ?? '', obj.metadata?.name ?? ''));
         // `old` is the informer's previous copy, so a re-listed object is not counted twice.
         metrics.scaledObjectChanged(old, type === 'delete' ? undefined : obj);
-        if (type !== 'update' || scaledObjectChangeMatters(old, obj)) this.queue.add(keyOf(obj));
+        const own = type === 'update' && reconciler.isOwnStatusWrite(obj.metadata?.namespace ?? '', obj.metadata?.name ?? '', obj.metadata?.resourceVersion);
+        if (type !== 'update' || scaledObjectChangeMatters(old, obj, own)) this.queue.add(keyOf(obj));
       });
     }
     // A changed Secret, ConfigMap, (Cluster)TriggerAuthentication or scale-target pod template rebuilds the scalers that read it.
@@ -397,6 +450,9 @@ export class Operator {
           this.triggerAuth.changed(workloadKey('apps', resource, obj.metadata?.namespace ?? '', obj.metadata?.name ?? ''));
         });
     this.hpas.on((type, obj, old) => {
+      const targets = hpasByTarget.apply(type, obj);
+      // An HPA that appears or goes on a target may unblock (or block the start of) its ScaledObjects.
+      if (type !== 'update' || hpaTargetKey(obj) !== hpaTargetKey(old ?? obj)) requeueOthersOn(targets);
       const owner = ownerScaledObject(obj);
       if (owner && (type === 'delete' || (type === 'update' && hpaChangeMatters(old, obj)))) this.queue.add(owner);
     });
@@ -418,6 +474,7 @@ export class Operator {
       getScaledJob,
       now,
       metricTimeoutMs: options.metricTimeoutMs ?? 10_000,
+      readSlots: this.readSlots,
       onPoll: options.onScaledJobPoll,
       onReadings: (key, readings, buildFailed) => {
         const { namespace, name } = parseScaledJobKey(key);
@@ -494,6 +551,8 @@ export class Operator {
       pods,
       now,
       metricTimeoutMs: options.metricTimeoutMs ?? 10_000,
+      readSlots: this.readSlots,
+      health,
     });
   }
 
@@ -567,6 +626,7 @@ export class Operator {
     await this.triggerAuthController.stop();
     await this.triggerAuth.stop();
     await this.scalers.closeAll();
+    this.events.close();
     this.client.close();
     this.eventsClient.close();
   }

@@ -26,6 +26,10 @@ export interface OperatorMetricsRecorder {
   resourceRegistered(resource: RegisteredResource, namespace: string, delta: 1 | -1, triggerTypes?: readonly string[]): void;
   /** The loop of this object stopped: its per-scaler and loop series go. */
   forget(type: ScalableType, namespace: string, name: string): void;
+  /** An Event was not written: `spam` (per-object limit) or `queue_full` (send queue or rate limiter full). */
+  eventDropped(reason: string): void;
+  /** Where the in-flight and waiting scaler reads are read from at each scrape. */
+  watchScalerReads(source: { readonly inFlight: number; readonly waiting: number; readonly limit: number }): void;
 }
 
 export type RegisteredResource = 'scaled_object' | 'scaled_job' | 'trigger_authentication' | 'cluster_trigger_authentication' | 'cloudevent_source';
@@ -38,6 +42,8 @@ export const noopOperatorMetrics: OperatorMetricsRecorder = {
   scaledObjectChanged: () => undefined,
   resourceRegistered: () => undefined,
   forget: () => undefined,
+  eventDropped: () => undefined,
+  watchScalerReads: () => undefined,
 };
 
 /** KEDA's Go type names of the scalers, the `scaler` label of triggers without a name. */
@@ -93,6 +99,8 @@ export class KedaOperatorMetrics implements OperatorMetricsRecorder {
   private readonly triggers: Gauge<'type'>;
   private readonly resources: Gauge<'type' | 'namespace'>;
   private readonly loopLatency: Gauge<'namespace' | 'type' | 'resource'>;
+  private readonly eventsDropped: Counter<'reason'>;
+  private scalerReads?: { readonly inFlight: number; readonly waiting: number; readonly limit: number };
   /** Per object, the scaler series it has, so that vanished triggers lose theirs. */
   private readonly seriesOf = new Map<string, Map<string, ScalerLabels>>();
 
@@ -116,6 +124,13 @@ export class KedaOperatorMetrics implements OperatorMetricsRecorder {
     this.triggers = new Gauge({ name: 'keda_trigger_registered_total', help: 'Total number of triggers per trigger type registered.', labelNames: ['type'], registers });
     this.resources = new Gauge({ name: 'keda_resource_registered_total', help: 'Total number of KEDA custom resources per namespace for each custom resource type (CRD) registered.', labelNames: ['type', 'namespace'], registers });
     this.loopLatency = new Gauge({ name: 'keda_internal_scale_loop_latency_seconds', help: 'Total deviation (in seconds) between the expected execution time and the actual execution time for the scaling loop.', labelNames: ['namespace', 'type', 'resource'], registers });
+    // keda-ts's own (not in KEDA): what the tenant-isolation bounds shed or hold.
+    this.eventsDropped = new Counter({ name: 'keda_ts_events_dropped_total', help: 'Kubernetes Events not written: reason="spam" (per-object limit) or "queue_full" (send queue or rate limiter full).', labelNames: ['reason'], registers });
+    for (const reason of ['spam', 'queue_full']) this.eventsDropped.inc({ reason }, 0);
+    const reads = () => this.scalerReads;
+    new Gauge({ name: 'keda_ts_scaler_reads_in_flight', help: 'Scaler reads (scale loops and GetMetrics) holding a slot of --max-concurrent-scaler-reads.', registers, collect() { this.set(reads()?.inFlight ?? 0); } });
+    new Gauge({ name: 'keda_ts_scaler_reads_waiting', help: 'Scaler reads waiting for a free slot of --max-concurrent-scaler-reads.', registers, collect() { this.set(reads()?.waiting ?? 0); } });
+    new Gauge({ name: 'keda_ts_scaler_reads_limit', help: 'The value of --max-concurrent-scaler-reads.', registers, collect() { this.set(reads()?.limit ?? 0); } });
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -182,6 +197,14 @@ export class KedaOperatorMetrics implements OperatorMetricsRecorder {
     for (const labels of this.seriesOf.get(key)?.values() ?? []) this.removeScalerSeries(labels);
     this.seriesOf.delete(key);
     this.loopLatency.remove({ namespace, type, resource: name });
+  }
+
+  eventDropped(reason: string): void {
+    this.eventsDropped.inc({ reason });
+  }
+
+  watchScalerReads(source: { readonly inFlight: number; readonly waiting: number; readonly limit: number }): void {
+    this.scalerReads = source;
   }
 
   private errorOf(type: ScalableType, namespace: string, name: string): void {

@@ -17,6 +17,7 @@ import {
   countJobs,
   explainScaledJobPoll,
   historyJobsToDelete,
+  isControlledBy,
   jobForScaledJob,
   parseQuantity,
   scaledJobDecision,
@@ -29,6 +30,7 @@ import {
 import type { MetricSpec } from '@keda-ts/scalers';
 import { observeTriggers, type DecisionTraces } from './decision-trace';
 import { readTriggerMetrics, type MetricReading } from './metric-evaluation';
+import type { ReadSlots } from './read-slots';
 import type { BuiltScalers, ScalersCache } from './scalers-cache';
 import { patchScaledJobStatus } from './status';
 
@@ -49,6 +51,8 @@ export interface ScaledJobPollerDeps {
   now(): Date;
   /** Upper bound of one metric read (a hanging source must not hold the loop). */
   metricTimeoutMs: number;
+  /** The process-wide cap on scaler reads in flight. */
+  readSlots?: ReadSlots;
   /** Called with each finished poll (for tests, metrics and benchmarks). */
   onPoll?(key: string, outcome: ScaledJobPollOutcome): void;
   /** Each poll's trigger readings, and whether its scalers could not be built (Prometheus). */
@@ -201,7 +205,7 @@ export class ScaledJobPoller {
             specs.map((s) => ({ metricName: s.external?.metric.name ?? '', averageValue: parseQuantity(s.external?.target.averageValue ?? '0') })),
           );
       }
-      readings = (await readTriggerMetrics(built, { timeoutMs: this.deps.metricTimeoutMs })).readings;
+      readings = (await readTriggerMetrics(built, { timeoutMs: this.deps.metricTimeoutMs, slots: this.deps.readSlots })).readings;
     } catch (err) {
       buildError = errorText(err);
     }
@@ -279,7 +283,8 @@ export class ScaledJobPoller {
     // §1.9: history cleanup, after every decision.
     let deleted = 0;
     const limits = scaledJobHistoryLimits(sj);
-    const excess = historyJobsToDelete(jobs, limits.successful, limits.failed);
+    // Only Jobs this ScaledJob created: a Job that just carries the label is not ours to delete.
+    const excess = historyJobsToDelete(jobs.filter((j) => isControlledBy(j, sj.metadata?.uid)), limits.successful, limits.failed);
     if (excess.length) {
       try {
         deleted = (await deleteJobs(client, namespace, excess, 'Background')).length;

@@ -23,7 +23,7 @@ import {
 } from '@keda-ts/api';
 import { EventRecorder, KubeClient, resourcePath } from '@keda-ts/k8s';
 import type { Logger } from '@keda-ts/runtime';
-import { oldGenerationJobs } from '@keda-ts/scaling';
+import { isControlledBy, oldGenerationJobs } from '@keda-ts/scaling';
 import type { ScaleLoopControl } from './scaledobject-reconciler';
 import { deleteJobs, listScaledJobJobs, scaledJobKey, withScaledJobKind } from './scaledjob-poller';
 import { ScalersCache } from './scalers-cache';
@@ -138,7 +138,8 @@ export class ScaledJobReconciler {
     const namespace = sj.metadata?.namespace ?? '';
     const name = sj.metadata?.name ?? '';
     const jobs = await step(ScaledJobCheckMessage.ListJobs, () => listScaledJobJobs(this.deps.client, namespace, name));
-    const old = oldGenerationJobs(jobs, sj.metadata?.generation ?? 0);
+    // Only the Jobs this ScaledJob created (ownerReference uid): another Job with the label stays.
+    const old = oldGenerationJobs(jobs.filter((j) => isControlledBy(j, sj.metadata?.uid)), sj.metadata?.generation ?? 0);
     if (old.length === 0) return;
     const subject = withScaledJobKind(sj);
     this.deps.events.emit(subject, {

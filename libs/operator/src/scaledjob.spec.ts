@@ -241,6 +241,15 @@ describe('ScaledJob scale loop tick', () => {
       expect.objectContaining({ propagationPolicy: 'Background' }),
     ]);
   });
+
+  it('history cleanup never deletes a finished Job it did not create, even with its label', async () => {
+    const t = setup(scaledJob({ successfulJobsHistoryLimit: 0, failedJobsHistoryLimit: 0 }));
+    await t.kube.create(JOBS, { metadata: { name: 'foreign', labels: { 'scaledjob.keda.sh/name': 'worker' } } } as never);
+    finish(t.kube, 'foreign', 'Complete', '2026-01-01T00:00:01Z');
+    await t.poller.poll(t.key);
+    expect(t.jobs().map((j) => j.metadata.name)).toEqual(['foreign']);
+    expect(t.kube.deletes).toEqual([]);
+  });
 });
 
 describe('ScaledJob reconciler', () => {
@@ -286,10 +295,15 @@ describe('ScaledJob reconciler', () => {
     ['the deprecated rolloutStrategy wins', { rolloutStrategy: 'gradual' as const, rollout: { strategy: 'immediate' as const } }, undefined, 2],
   ])('rollout: %s', async (_name, spec, propagation, left) => {
     const t = setup(scaledJob({ rollout: { propagationPolicy: 'foreground' }, ...spec }, { generation: 2 }));
-    await t.kube.create(JOBS, { metadata: { name: 'old', labels: { 'scaledjob.keda.sh/name': 'worker' }, annotations: { 'scaledjob.keda.sh/generation': '1' } } } as never);
-    await t.kube.create(JOBS, { metadata: { name: 'new', labels: { 'scaledjob.keda.sh/name': 'worker' }, annotations: { 'scaledjob.keda.sh/generation': '2' } } } as never);
+    const ownerReferences = [{ apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledJob', name: 'worker', uid: 'uid-1', controller: true }];
+    const labels = { 'scaledjob.keda.sh/name': 'worker' };
+    await t.kube.create(JOBS, { metadata: { name: 'old', labels, ownerReferences, annotations: { 'scaledjob.keda.sh/generation': '1' } } } as never);
+    await t.kube.create(JOBS, { metadata: { name: 'new', labels, ownerReferences, annotations: { 'scaledjob.keda.sh/generation': '2' } } } as never);
+    // Carries the label but was not created by this ScaledJob: never deleted (controller-side guard).
+    await t.kube.create(JOBS, { metadata: { name: 'foreign', labels, annotations: { 'scaledjob.keda.sh/generation': '1' } } } as never);
     await t.reconciler.reconcile(NS, 'worker');
-    expect(t.jobs()).toHaveLength(left);
+    expect(t.jobs()).toHaveLength(left + 1);
+    expect(t.jobs().map((j) => j.metadata.name)).toContain('foreign');
     if (propagation) {
       expect(t.kube.deletes).toEqual([{ path: `${JOBS}/old`, body: expect.objectContaining({ propagationPolicy: propagation }) }]);
       expect(t.events.map((e) => e.reason)).toEqual(expect.arrayContaining(['ScaledJobRolloutCleanupStarted', 'ScaledJobRolloutCleanupCompleted']));

@@ -18,12 +18,15 @@ import {
   hpaActiveCondition,
   requestScale,
   requestScaleInputFor,
+  type HealthMap,
   type HorizontalPodAutoscaler,
   type RequestScaleInput,
   type ScaleDecision,
 } from '@keda-ts/scaling';
 import { observeTriggers, type DecisionTraces } from './decision-trace';
 import { evaluateMetrics, type Evaluation, type MetricReading } from './metric-evaluation';
+import type { HealthLedger } from './health-ledger';
+import type { ReadSlots } from './read-slots';
 import { ScalersCache, type BuiltScalers } from './scalers-cache';
 import { readScale, readyPodsOf, scaleTargetFromStatus, writeScale, type ScaleTarget } from './scale-target';
 import { withKind } from './scaledobject-reconciler';
@@ -46,10 +49,14 @@ export interface PollerDeps {
   cachedReplicas?(target: ScaleTarget): number | undefined;
   /** Upper bound of one metric read (a hanging source must not hold the loop). */
   metricTimeoutMs: number;
+  /** The process-wide cap on scaler reads in flight. */
+  readSlots?: ReadSlots;
   /** Called with each finished poll (for metrics and debugging). */
   onPoll?(key: string, so: ScaledObject, evaluation: Evaluation | undefined, decision: string, ms: number): void;
   /** Where each poll's readings and decision are remembered and explained (keda-ts explain). */
   traces?: DecisionTraces;
+  /** Fallback failure counts in memory, so that their status writes can be coalesced. */
+  health?: HealthLedger;
 }
 
 /** Records the last poll of triggers with useCachedMetrics (M-12), read by GetMetrics. */
@@ -100,10 +107,11 @@ export class ScaledObjectPoller {
       evaluation = await evaluateMetrics({
         so,
         built,
-        health: so.status?.health as never,
+        health: (this.deps.health ? this.deps.health.base(key, so.status?.health as never) : so.status?.health) as never,
         currentReplicas: async () => current,
         readyPods: () => readyPodsOf(this.deps.client, this.deps.pods, target),
         timeoutMs: this.deps.metricTimeoutMs,
+        slots: this.deps.readSlots,
         now: this.deps.now,
       });
     } catch (err) {
@@ -146,11 +154,14 @@ export class ScaledObjectPoller {
     for (const c of decision.conditions) status.conditions = setCondition(status.conditions, c);
     const hpaActive = hpaActiveCondition(this.deps.getHpa?.(target.namespace, so.status?.hpaName ?? hpaNameFor(so)));
     if (hpaActive) status.conditions = setCondition(status.conditions, hpaActive);
+    let healthToWrite: HealthMap | undefined;
     if (decision.setLastActiveTime && wroteOk) status.lastActiveTime = this.deps.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
     if (evaluation) {
       status.triggersActivity = Object.fromEntries(evaluation.readings.map((r) => [r.metricName, { isActive: r.isActive && r.outcome !== 'error' }]));
       if (evaluation.trackHealth) {
-        status.health = evaluation.health as never;
+        // A count that only grows past the threshold is written every HEALTH_COUNT_WRITE_INTERVAL_MS, not every poll.
+        healthToWrite = this.deps.health ? this.deps.health.record(key, evaluation.health, so.status?.health as never, so.spec.fallback?.failureThreshold ?? 0) : evaluation.health;
+        if (healthToWrite) status.health = healthToWrite as never;
         const next = fallbackCondition(evaluation.health, so);
         const transition = fallbackTransitionEvent(getCondition(so.status?.conditions, ConditionType.Fallback), next);
         if (transition) this.deps.events.emit(withKind(so), transition);
@@ -160,6 +171,7 @@ export class ScaledObjectPoller {
     const condition = this.recordDecision(so, { built, evaluation, scaleInput, decision, current, wroteOk, started });
     if (condition) status.conditions = setCondition(status.conditions, condition);
     await patchScaledObjectStatus(this.deps.client, so, so.status, status);
+    if (healthToWrite) this.deps.health?.wrote(key, healthToWrite);
     return { evaluation, rule: decision.rule };
   }
 
@@ -206,6 +218,7 @@ export class ScaledObjectPoller {
 
   forget(key: string): void {
     this.cached.delete(key);
+    this.deps.health?.forget(key);
     const [namespace, name] = key.split('/');
     this.deps.traces?.forget('ScaledObject', namespace, name);
   }

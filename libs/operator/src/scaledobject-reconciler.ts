@@ -24,7 +24,19 @@ import {
 } from '@keda-ts/api';
 import { EventRecorder, isConflict, isNotFound, KubeClient, resourcePath } from '@keda-ts/k8s';
 import type { Logger } from '@keda-ts/runtime';
-import { desiredHpa, hpaNeedsUpdate, type HorizontalPodAutoscaler } from '@keda-ts/scaling';
+import {
+  controllingScaledObject,
+  desiredHpa,
+  foreignHpaOnTarget,
+  foreignHpaProblem,
+  hpaNeedsUpdate,
+  otherHpaMessage,
+  otherScaledObjectMessage,
+  ownsHpa,
+  scaledObjectTargetKey,
+  targetOwner,
+  type HorizontalPodAutoscaler,
+} from '@keda-ts/scaling';
 import { ScalersCache } from './scalers-cache';
 import { readScale, resolveScaleTarget, ScaleTargetError, writeScale, type ScaleTarget } from './scale-target';
 import { patchScaledObjectStatus, scaledObjectsResource } from './status';
@@ -54,6 +66,13 @@ export interface ScaledObjectReconcilerDeps {
   cachedHpa?(namespace: string, name: string): HorizontalPodAutoscaler | null | undefined;
   /** `spec.replicas` of the target from an informer cache, when one covers its kind. */
   cachedReplicas?(target: ScaleTarget): number | undefined;
+  /**
+   * The ScaledObjects (informer cache) whose scale target has this key (`scaledObjectTargetKey`),
+   * and the HPAs scaling it: the controller-side ownership guards read these, never a LIST.
+   * Without them the guards only see the HPA of the wanted name.
+   */
+  scaledObjectsOnTarget?(targetKey: string): readonly ScaledObject[];
+  hpasOnTarget?(targetKey: string): readonly HorizontalPodAutoscaler[];
 }
 
 const soKey = (ns: string, name: string) => `${ns}/${name}`;
@@ -63,13 +82,31 @@ const soKey = (ns: string, name: string) => `${ns}/${name}`;
  * target, checks, HPA, scale loop, status. Idempotent; a thrown error is retried with backoff.
  */
 export class ScaledObjectReconciler {
+  /** Per object, the resourceVersion of the reconciler's last status write (see isOwnStatusWrite). */
+  private readonly ownStatusWrites = new Map<string, string>();
+
   constructor(private readonly deps: ScaledObjectReconcilerDeps) {}
+
+  /**
+   * Whether `resourceVersion` of `namespace/name` is the reconciler's own last status write. Its
+   * Ready=True is the reconcile's result, not news that deserves another reconcile (C-2).
+   */
+  isOwnStatusWrite(namespace: string, name: string, resourceVersion: string | undefined): boolean {
+    return resourceVersion !== undefined && this.ownStatusWrites.get(soKey(namespace, name)) === resourceVersion;
+  }
+
+  private async writeStatus(key: string, so: ScaledObject, status: ScaledObjectStatus): Promise<void> {
+    const written = await patchScaledObjectStatus(this.deps.client, so, so.status, status);
+    const version = written?.metadata?.resourceVersion;
+    if (version) this.ownStatusWrites.set(key, version);
+  }
 
   async reconcile(namespace: string, name: string): Promise<void> {
     const { logger } = this.deps;
     const so = this.deps.getScaledObject(namespace, name);
     const key = soKey(namespace, name);
     if (!so) {
+      this.ownStatusWrites.delete(key);
       this.deps.loops.stop(key);
       await this.deps.scalers.invalidate(key);
       return;
@@ -86,13 +123,13 @@ export class ScaledObjectReconciler {
       if (readyBefore !== ConditionStatus.True) {
         this.deps.events.emit(withKind(current), { type: 'Normal', reason: 'ScaledObjectReady', note: 'ScaledObject is ready for scaling' });
       }
-      await patchScaledObjectStatus(this.deps.client, current, current.status, status);
+      await this.writeStatus(key, current, status);
     } catch (err) {
       const { message: stepMessage, cause } = stepFailure(err, 'ScaledObject reconcile failed');
       const failed = scaledObjectCheckFailedCondition(stepMessage, cause);
       status.conditions = setCondition(setCondition(status.conditions, failed), conditionFrom(CONDITIONS.scaledObjectCheckFailedActive));
       this.deps.events.emit(withKind(current), { type: 'Warning', reason: 'ScaledObjectCheckFailed', note: failed.message ?? stepMessage });
-      await patchScaledObjectStatus(this.deps.client, current, current.status, status).catch((e: unknown) =>
+      await this.writeStatus(key, current, status).catch((e: unknown) =>
         logger.warn({ err: String(e), namespace, name }, 'could not write the failed status'),
       );
       throw err;
@@ -102,6 +139,8 @@ export class ScaledObjectReconciler {
   /** C-10..C-18: everything between the finalizer and the final Ready condition. */
   private async reconcileSpec(key: string, so: ScaledObject, statusIn: ScaledObjectStatus): Promise<ScaledObjectStatus> {
     const status = { ...statusIn };
+    // Before anything can write to the target (a paused-replicas count included).
+    await this.guardOwnership(key, so, status);
     const pause = parsePauseAnnotations(so.metadata?.annotations);
     const wasPaused = getCondition(status.conditions, ConditionType.Paused)?.status === ConditionStatus.True;
 
@@ -116,7 +155,7 @@ export class ScaledObjectReconciler {
         this.deps.events.emit(withKind(so), { type: 'Normal', reason: 'KEDAScalersStopped', note: 'Stopped scalers watch' });
       }
       await this.deps.scalers.invalidate(key);
-      await this.deleteHpa(so, status.hpaName ?? hpaNameFor(so));
+      await this.deleteOwnHpa(so, status.hpaName ?? hpaNameFor(so));
       status.hpaName = undefined;
       if (pause.problems.length) throw new StepError('Failed to parse the pause annotations', new Error(pause.problems.map((p) => p.message).join('; ')));
       if (pause.pausedReplicasSet && pause.pausedReplicaCount !== undefined) {
@@ -208,7 +247,8 @@ export class ScaledObjectReconciler {
     const wanted = desired.hpa.metadata.name ?? hpaNameFor(so);
     const existingName = status.hpaName ?? wanted;
     const existing = await this.readHpa(namespace, existingName);
-    if (existing && existingName !== wanted) await this.deleteHpa(so, existingName);
+    // An HPA of the old name that is not ours is left alone (only the one this ScaledObject controls is removed).
+    if (existing && existingName !== wanted) await this.deleteOwnHpa(so, existingName);
     status.hpaName = wanted;
     if (!existing || existingName !== wanted) {
       const current = existingName !== wanted ? await this.readHpa(namespace, wanted) : undefined;
@@ -220,15 +260,59 @@ export class ScaledObjectReconciler {
           // The cache had not seen it yet: compare with the live object instead.
           if (!isConflict(err)) throw err;
           const live = await this.readHpa(namespace, wanted, true);
+          if (live) refuseForeign(so, live);
           if (live && hpaNeedsUpdate(live, desired.hpa)) await this.replaceHpa(live, desired.hpa);
           return false;
         }
       }
+      refuseForeign(so, current);
       if (hpaNeedsUpdate(current, desired.hpa)) await this.replaceHpa(current, desired.hpa);
       return false;
     }
+    refuseForeign(so, existing);
     if (hpaNeedsUpdate(existing, desired.hpa)) await this.replaceHpa(existing, desired.hpa);
     return false;
+  }
+
+  /**
+   * The controller-side guards (the webhook may be down with failurePolicy Ignore): another
+   * ScaledObject that owns the same target (targetOwner decides, the same way in every replica),
+   * an HPA not created for this ScaledObject scaling the target, or holding the HPA name it
+   * wants. Such a ScaledObject stops its loop, drops its own HPA if it has one, and fails Ready;
+   * nothing of the other owner is changed.
+   */
+  private async guardOwnership(key: string, so: ScaledObject, status: ScaledObjectStatus): Promise<void> {
+    const namespace = so.metadata?.namespace ?? '';
+    const targetKey = scaledObjectTargetKey(so);
+    const hpasOnTarget = this.deps.hpasOnTarget?.(targetKey) ?? [];
+    // This ScaledObject as reconciled now, and every other one on the same target.
+    const claimants = [...(this.deps.scaledObjectsOnTarget?.(targetKey) ?? []).filter((other) => other.metadata?.name !== so.metadata?.name), so];
+    const holders = new Set(hpasOnTarget.map((h) => controllingScaledObject(h)?.uid ?? '').filter(Boolean));
+    const owner = targetOwner(claimants, holders);
+    let problem: { step: string; message: string } | undefined;
+    if (owner && owner.metadata?.name !== so.metadata?.name) {
+      problem = { step: ScaledObjectCheckMessage.ScaleTargetRef, message: otherScaledObjectMessage(so, owner.metadata?.name ?? '') };
+    } else {
+      const uids = new Set(claimants.map((c) => c.metadata?.uid ?? '').filter(Boolean));
+      // Only before this ScaledObject scales the target: an HPA added later does not oust it.
+      const holds = holders.has(so.metadata?.uid ?? '\u0000');
+      const foreign = holds ? undefined : foreignHpaOnTarget(so, hpasOnTarget, uids);
+      if (foreign) {
+        problem = { step: ScaledObjectCheckMessage.ScaleTargetRef, message: otherHpaMessage(so, foreign.metadata?.name ?? '') };
+      } else {
+        const named = await this.readHpa(namespace, hpaNameFor(so));
+        const foreignNamed = named ? foreignHpaProblem(so, named) : undefined;
+        if (foreignNamed) problem = { step: ScaledObjectCheckMessage.Hpa, message: foreignNamed };
+      }
+    }
+    if (!problem) return;
+    // This ScaledObject must not scale: no loop, no scalers, none of its own HPAs.
+    if (this.deps.loops.stop(key)) this.deps.events.emit(withKind(so), { type: 'Normal', reason: 'KEDAScalersStopped', note: 'Stopped scalers watch' });
+    await this.deps.scalers.invalidate(key);
+    const own = status.hpaName ?? hpaNameFor(so);
+    await this.deleteOwnHpa(so, own);
+    for (const hpa of hpasOnTarget) if (ownsHpa(so, hpa) && hpa.metadata.name !== own) await this.deleteOwnHpa(so, hpa.metadata.name ?? '');
+    throw new StepError(problem.step, new Error(problem.message));
   }
 
   private async replaceHpa(existing: HorizontalPodAutoscaler, desired: HorizontalPodAutoscaler): Promise<void> {
@@ -250,11 +334,26 @@ export class ScaledObjectReconciler {
     }
   }
 
-  private async deleteHpa(so: ScaledObject, name: string): Promise<void> {
+  /**
+   * Deletes the HPA `name` only when this ScaledObject controls it (ownerReference uid), with the
+   * uid as a precondition, so an HPA of someone else that took the name meanwhile survives.
+   */
+  private async deleteOwnHpa(so: ScaledObject, name: string): Promise<void> {
+    if (!name) return;
+    const hpa = await this.readHpa(so.metadata?.namespace ?? '', name);
+    if (!hpa) return;
+    if (!ownsHpa(so, hpa)) {
+      this.deps.logger.info({ namespace: so.metadata?.namespace, scaledObject: so.metadata?.name, hpa: name }, 'HPA not deleted: it is not controlled by this ScaledObject');
+      return;
+    }
     try {
-      await this.deps.client.delete(resourcePath(hpaResource, so.metadata?.namespace, name));
+      await this.deps.client.delete(resourcePath(hpaResource, so.metadata?.namespace, name), {
+        kind: 'DeleteOptions',
+        apiVersion: 'v1',
+        ...(hpa.metadata.uid ? { preconditions: { uid: hpa.metadata.uid } } : {}),
+      });
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (!isNotFound(err) && !isConflict(err)) throw err;
     }
   }
 
@@ -281,7 +380,7 @@ export class ScaledObjectReconciler {
     await this.deps.scalers.invalidate(key);
     // KEDA leaves the HPA to the garbage collector; deleting it here first means it cannot scale
     // the target away from the restored count while the collector catches up.
-    await this.deleteHpa(so, so.status?.hpaName ?? hpaNameFor(so)).catch((err: unknown) =>
+    await this.deleteOwnHpa(so, so.status?.hpaName ?? hpaNameFor(so)).catch((err: unknown) =>
       this.deps.logger.warn({ err: String(err), key }, 'could not delete the HPA; the garbage collector will'),
     );
     const gvkr = so.status?.scaleTargetGVKR;
@@ -297,6 +396,12 @@ export class ScaledObjectReconciler {
     });
     this.deps.events.emit(withKind(so), { type: 'Warning', reason: 'ScaledObjectDeleted', note: 'ScaledObject was deleted' });
   }
+}
+
+/** An HPA of the wanted name that this ScaledObject does not control is never replaced. */
+function refuseForeign(so: ScaledObject, hpa: HorizontalPodAutoscaler): void {
+  const problem = foreignHpaProblem(so, hpa);
+  if (problem) throw new Error(problem);
 }
 
 function mergeInitial(existing: Condition[] | undefined): Condition[] {

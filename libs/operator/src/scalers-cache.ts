@@ -49,7 +49,7 @@ export async function buildScalers(
   registry: ScalerRegistry,
   context: ScalerContext,
   obj: ScalableForScalers,
-  env: { resolvedEnv: Record<string, string>; authParams: (index: number) => Record<string, string> },
+  env: ScalerEnv,
 ): Promise<BuiltScalers> {
   const built: BuiltScalers = { generation: obj.generation, scalers: [] };
   try {
@@ -61,6 +61,7 @@ export async function buildScalers(
         metadata: trigger.metadata ?? {},
         resolvedEnv: env.resolvedEnv,
         authParams: env.authParams(index),
+        authenticationKind: env.authenticationKind?.(index),
         metricType: (trigger.metricType || undefined) as 'AverageValue' | 'Value' | 'Utilization' | undefined,
         useCachedMetrics: trigger.useCachedMetrics,
         asMetricSource: obj.asMetricSource,
@@ -101,9 +102,15 @@ export type ScalableObject = ScaledObject | ScaledJob;
 
 export const isScaledJob = (obj: ScalableObject): obj is ScaledJob => 'jobTargetRef' in (obj.spec ?? {});
 
-export type ScalerEnvResolver = (
-  obj: ScalableObject,
-) => Promise<{ resolvedEnv: Record<string, string>; authParams: (index: number) => Record<string, string> }>;
+/** What the scalers of one object are built from besides trigger metadata. */
+export interface ScalerEnv {
+  resolvedEnv: Record<string, string>;
+  authParams: (index: number) => Record<string, string>;
+  /** Kind of trigger `index`'s authenticationRef, when one resolved (the scalers' `authenticationKind`). */
+  authenticationKind?: (index: number) => 'TriggerAuthentication' | 'ClusterTriggerAuthentication' | undefined;
+}
+
+export type ScalerEnvResolver = (obj: ScalableObject) => Promise<ScalerEnv>;
 
 /**
  * Builds scalers once per ScaledObject/ScaledJob generation and closes them when the object changes

@@ -194,3 +194,43 @@ export function scalersIndex(descriptors: readonly ScalerDescriptor[]): string {
     '',
   ].join('\n');
 }
+
+/** The security table of every parameter that names an endpoint, a connection string or a file. */
+export const SECURITY_ENDPOINTS_DOC = 'docs/security-endpoints.md';
+
+const REFERS_TO_LABEL: Record<NonNullable<ParamSpec['refersTo']>, string> = {
+  endpoint: 'endpoint',
+  'connection-string': 'connection string',
+  file: 'file',
+};
+
+/**
+ * docs/security-endpoints.md: one row per parameter declared with `refersTo`, generated from the
+ * declarations, so a new scaler's endpoints appear (and a stale file fails verify-generated).
+ */
+export function securityEndpointsDoc(descriptors: readonly ScalerDescriptor[]): string {
+  const rows: string[] = [];
+  for (const d of descriptors) {
+    for (const p of Object.values(d.params)) {
+      if (!p.refersTo) continue;
+      const cells = [code(d.type), p.names.map(code).join(' / '), p.order.map((s) => SOURCE_LABEL[s]).join(', '), REFERS_TO_LABEL[p.refersTo], p.vetting ?? ''];
+      rows.push(`| ${cells.map(cell).join(' | ')} |`);
+    }
+  }
+  return [
+    GENERATED_NOTE,
+    '# Endpoints and files named by triggers',
+    '',
+    'Whoever may create a ScaledObject, ScaledJob or TriggerAuthentication in one namespace controls these values,',
+    'while the controller that connects with them holds cluster-wide rights. Every parameter below is vetted both by',
+    'the admission webhook (when the value is in the manifest) and when the scaler is built (values from a',
+    'TriggerAuthentication or the container env). Values that name files are refused unless they come from a',
+    "ClusterTriggerAuthentication and the operator set `--filepath-auth-root-path`. Parameters are declared with",
+    '`refersTo` and `vetting` in libs/scalers; this table is generated from those declarations.',
+    '',
+    '| scaler | parameter | sources | names | how it is vetted |',
+    '|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}

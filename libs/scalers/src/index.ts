@@ -10,6 +10,18 @@ export * from './docs';
 export * from './label-selector';
 export * from './value-location';
 export { AgentPool, sharedAgentPool, type AgentLease, type TlsSettings } from './http/agent-pool';
+export {
+  defaultEgressPolicy,
+  EGRESS_SETTINGS,
+  EgressDeniedError,
+  EgressPolicy,
+  EgressPolicyConfigError,
+  METADATA_ADDRESSES,
+  METADATA_HOST_NAMES,
+  parseCidrList,
+  type EgressDecision,
+  type EgressPolicyOptions,
+} from './net/egress-policy';
 export { displayUrl, httpGet, HttpGetError, type HttpGetOptions, type HttpResponse } from './http/get';
 export { cpuScaler, memoryScaler } from './scalers/cpu-memory';
 export { cronScaler, cronTimeFormat, isInCronWindow } from './scalers/cron';
@@ -103,10 +115,15 @@ export {
   type PostgresqlConfig,
 } from './scalers/postgresql';
 export { SSL_MODES, parsePostgresConnection, type PostgresTarget, type SslMode } from './scalers/postgresql-connection';
-export { httpAuthParams, applyHttpAuth, validateHttpAuth, type AuthMode, type HttpAuthConfig } from './http/auth';
+export { FORBIDDEN_HEADERS, headerProblem, httpAuthParams, applyHttpAuth, validateHttpAuth, type AuthMode, type HttpAuthConfig } from './http/auth';
+export * from './upstream-errors';
+export * from './vetted-file';
+export { VETTING } from './vetting';
+export { MONGODB_ALLOWED_MECHANISMS, MONGODB_ALLOWED_OPTIONS, vetMongodbUri } from './scalers/mongodb-uri';
 export { SharedClients, abortable, connectionKey, type SharedLease } from './pools/shared-pool';
 export { awsSqsQueueScaler, sqsClientCount, sqsQueueName } from './scalers/aws-sqs-queue';
-export { azureBlobScaler, globToRegExp } from './scalers/azure-blob';
+export { azureBlobScaler, compileBlobGlob } from './scalers/azure-blob';
+export * from './glob';
 export { MAX_PEEK_MESSAGES, azureQueueScaler } from './scalers/azure-queue';
 export { AZURE_CLOUDS, azureStorageClientCount } from './scalers/azure-storage';
 export { SCALER_DESCRIPTORS, scalers } from './all';

@@ -32,6 +32,15 @@ export interface ParamOptions {
   deprecatedAnnounce?: string;
   /** Never echo the value in messages or logs. */
   secret?: boolean;
+  /**
+   * What the value designates when it names something the controller connects to or reads (issue
+   * 17): an `endpoint` (URL, host, broker or server address), a `connection-string`, or a `file`.
+   * Every such parameter is listed with its `vetting` in docs/security-endpoints.md (generated); a
+   * test fails when a parameter whose name looks like one is not marked.
+   */
+  refersTo?: 'endpoint' | 'connection-string' | 'file';
+  /** How a `refersTo` value is vetted, one sentence (required with `refersTo`). */
+  vetting?: string;
 }
 
 export interface NumberOptions extends ParamOptions {

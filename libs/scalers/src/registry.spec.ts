@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SCALER_DESCRIPTORS, scalers } from './all';
 import { defineScaler, ScalerConfigError } from './descriptor';
-import { SCALER_DOCS_DIR, authParamSpecs, exampleManifests, scalerDocs, scalersIndex } from './docs';
+import { SCALER_DOCS_DIR, SECURITY_ENDPOINTS_DOC, authParamSpecs, exampleManifests, scalerDocs, scalersIndex, securityEndpointsDoc } from './docs';
 import { param } from './params';
 import { createRegistry, unexpectedMetadataKeys } from './registry';
 import { scalerJsonSchema } from './schema';
@@ -152,6 +152,35 @@ describe('generated docs and schemas', () => {
     expect(exampleManifests(d)).toEqual([]);
     expect(scalerDocs(d)).toContain('This scaler reads no parameter from a TriggerAuthentication.');
     expect(scalerDocs(d)).not.toContain('## Example');
+  });
+
+  it('docs/security-endpoints.md is up to date', () => {
+    expect(readFileSync(join(__dirname, '..', '..', '..', SECURITY_ENDPOINTS_DOC), 'utf8')).toBe(securityEndpointsDoc(SCALER_DESCRIPTORS));
+  });
+
+  // Words of a camelCase parameter name that say it names something the controller connects to.
+  const ENDPOINT_WORDS = new Set(['url', 'urls', 'uri', 'host', 'hosts', 'address', 'addresses', 'endpoint', 'endpoints', 'broker', 'brokers', 'server', 'servers', 'connection', 'dsn', 'file', 'path']);
+  const words = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2').toLowerCase().split(/[\s_-]+/);
+  /** Names with an endpoint word that are not endpoints (a reason each). */
+  const NOT_ENDPOINTS = new Set([
+    'connectionTimeout', // a duration
+  ]);
+
+  it.each(SCALER_DESCRIPTORS.map((d) => [d.type, d] as const))('%s: every parameter naming an endpoint, connection string or file is marked', (_type, d) => {
+    const unmarked = Object.values(d.params)
+      // Booleans, numbers, enums and durations cannot name an endpoint (aggregateFromKubeServiceEndpoints).
+      .filter((p) => ['string', 'list', 'map'].includes(p.kind))
+      .filter((p) => !p.refersTo && p.names.some((n) => !NOT_ENDPOINTS.has(n) && words(n).some((w) => ENDPOINT_WORDS.has(w))))
+      .map((p) => p.names[0]);
+    expect(unmarked).toEqual([]);
+    expect(Object.values(d.params).filter((p) => p.refersTo && !p.vetting).map((p) => p.names[0])).toEqual([]);
+  });
+
+  it('the endpoint-name check catches the usual spellings', () => {
+    for (const n of ['url', 'serverAddress', 'bootstrapServers', 'connectionString', 'brokers', 'natsServerMonitoringEndpoint', 'queueURL', 'hosts', 'sslRootCertFile']) {
+      expect(words(n).some((w) => ENDPOINT_WORDS.has(w))).toBe(true);
+    }
+    for (const n of ['vhostName', 'sentinelMaster', 'queueName', 'unsafeSsl']) expect(words(n).some((w) => ENDPOINT_WORDS.has(w))).toBe(false);
   });
 
   it('index is up to date', () => {

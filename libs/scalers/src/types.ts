@@ -3,6 +3,7 @@
  * webhook validates trigger metadata. Shapes follow KEDA (pkg/scalers/scaler.go) and the
  * autoscaling/v2 JSON of the HPA; nothing here depends on @kubernetes/client-node.
  */
+import type { EgressPolicy } from './net/egress-policy';
 
 /** HPA metric target type (autoscaling/v2 MetricTargetType). */
 export type MetricTargetTypeName = 'AverageValue' | 'Value' | 'Utilization';
@@ -30,6 +31,8 @@ export interface ScalerInput {
    */
   asMetricSource?: boolean;
   scalableObject: { kind: 'ScaledObject' | 'ScaledJob'; namespace: string; name: string };
+  /** Kind of the trigger's authenticationRef that `authParams` came from (undefined: none); provenance for input vetting. */
+  authenticationKind?: 'TriggerAuthentication' | 'ClusterTriggerAuthentication';
 }
 
 /** autoscaling/v2 MetricTarget; quantities are Kubernetes quantity strings in canonical form. */
@@ -124,6 +127,13 @@ export interface ScalerContext {
   now(): Date;
   kubernetes: KubernetesReader;
   logger?: ScalerLogger;
+  /**
+   * The egress policy every connection of the scaler goes through (controller flags
+   * --scaler-egress-*). Absent: `defaultEgressPolicy` (link-local and metadata refused).
+   */
+  egress?: EgressPolicy;
+  /** The operator's --filepath-auth-root-path (undefined: file paths are refused). */
+  filePathRoot?: string;
 }
 
 /** One problem with a trigger's parameters. */

@@ -9,6 +9,7 @@
  * untyped, counter or gauge sample whose labels contain every `label="value"` pair wins.
  */
 import { parseExactQuantity } from '@keda-ts/api';
+import { compileGlob, globMatch, hasGlobWildcard, type CompiledGlob } from './glob';
 
 export type Located = { found: true; value: unknown } | { found: false };
 
@@ -39,37 +40,57 @@ export function unsupportedPathSyntax(path: string): string | undefined {
   return undefined;
 }
 
-const globToRegExp = (glob: string) =>
-  new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+/**
+ * Why a wildcard path component is refused (too long for the matcher's cap), or undefined. Shown
+ * as `parameter "valueLocation" ...`.
+ */
+export function wildcardPathProblem(path: string): string | undefined {
+  for (const part of splitPath(path)) {
+    if (!hasGlobWildcard(part)) continue;
+    const g = compileGlob(part);
+    if ('error' in g) return `wildcard component ${g.error}`;
+  }
+  return undefined;
+}
 
 /** Evaluates a path (see the module comment) against parsed JSON/YAML. */
 export function locate(doc: unknown, path: string): Located {
-  return walk(doc, splitPath(path));
+  return walk(doc, splitPath(path), new Map());
 }
 
-function walk(value: unknown, parts: string[]): Located {
+/** Wildcards match with the linear-time matcher of glob.ts: the path and the keys are tenant input. */
+function wildcard(part: string, cache: Map<string, CompiledGlob | undefined>): CompiledGlob | undefined {
+  if (!cache.has(part)) {
+    const g = compileGlob(part);
+    cache.set(part, 'error' in g ? undefined : g);
+  }
+  return cache.get(part);
+}
+
+function walk(value: unknown, parts: string[], cache: Map<string, CompiledGlob | undefined>): Located {
   if (parts.length === 0) return { found: true, value };
   const [head, ...rest] = parts;
   if (Array.isArray(value)) {
     if (head === '#') {
       if (rest.length === 0) return { found: true, value: value.length };
-      const values = value.map((item) => walk(item, rest)).filter((r) => r.found).map((r) => (r as { value: unknown }).value);
+      const values = value.map((item) => walk(item, rest, cache)).filter((r) => r.found).map((r) => (r as { value: unknown }).value);
       return { found: true, value: values };
     }
     if (/^\d+$/.test(head)) {
       const index = Number(head);
-      return index < value.length ? walk(value[index], rest) : { found: false };
+      return index < value.length ? walk(value[index], rest, cache) : { found: false };
     }
     return { found: false };
   }
   if (value !== null && typeof value === 'object') {
     const obj = value as Record<string, unknown>;
-    if (/[*?]/.test(head)) {
-      const re = globToRegExp(head);
-      const key = Object.keys(obj).find((k) => re.test(k));
-      return key === undefined ? { found: false } : walk(obj[key], rest);
+    if (hasGlobWildcard(head)) {
+      // A pattern over the cap (refused at validation) matches nothing.
+      const g = wildcard(head, cache);
+      const key = g && Object.keys(obj).find((k) => globMatch(g, k));
+      return key === undefined ? { found: false } : walk(obj[key], rest, cache);
     }
-    return Object.prototype.hasOwnProperty.call(obj, head) ? walk(obj[head], rest) : { found: false };
+    return Object.prototype.hasOwnProperty.call(obj, head) ? walk(obj[head], rest, cache) : { found: false };
   }
   return { found: false };
 }
@@ -94,7 +115,10 @@ export function numberFrom(value: unknown): { value: number } | { error: string 
   if (typeof value === 'string') {
     const q = parseExactQuantity(value);
     if (q) return { value: q.value };
-    return { error: `valueLocation must point to value of type number or a string representing a Quantity got: '${value}'` };
+    // The string is the server's: only its length is shown.
+    return {
+      error: `valueLocation must point to value of type number or a string representing a Quantity got: 'String' (${value.length} characters, not a Quantity)`,
+    };
   }
   return {
     error: `valueLocation must point to value of type number or a string representing a Quantity got: '${gjsonTypeName(value)}'`,
@@ -111,17 +135,54 @@ export interface PromSelector {
 
 /** Parses `name{a="b",c="d"}`, `name` or `{__name__="name",a="b"}` (equality matchers only). */
 export function parsePromSelector(selector: string): PromSelector | { error: string } {
-  const m = /^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)?\s*(?:\{(.*)\})?\s*$/s.exec(selector);
-  if (!m || (!m[1] && m[2] === undefined)) return { error: `invalid metric selector ${JSON.stringify(selector)}` };
-  const labels = m[2] === undefined ? {} : parseLabels(m[2], true);
+  // Scanned by hand: the RegExp this replaced was cubic on runs of whitespace.
+  const trimmed = selector.trim();
+  const metric = METRIC_NAME.exec(trimmed)?.[0];
+  const rest = trimmed.slice(metric?.length ?? 0).trim();
+  const braced = rest.startsWith('{') && rest.endsWith('}') && rest.length >= 2;
+  if ((rest !== '' && !braced) || (!metric && !braced)) return { error: `invalid metric selector ${JSON.stringify(selector)}` };
+  const labels = braced ? parseLabels(rest.slice(1, -1), true) : {};
   if ('error' in labels) return { error: `invalid metric selector ${JSON.stringify(selector)}: ${labels.error}` };
-  let name = m[1] ?? '';
+  let name = metric ?? '';
   if (labels['__name__'] !== undefined) {
     name = name || labels['__name__'];
     delete labels['__name__'];
   }
   if (!name) return { error: `metric selector ${JSON.stringify(selector)} has no metric name` };
   return { name, labels };
+}
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
+/** Sticky: matches at lastIndex without copying the rest of the line. */
+const LABEL_NAME = /[a-zA-Z_][a-zA-Z0-9_]*/y;
+const isSpace = (c: string | undefined) => c !== undefined && /\s/.test(c);
+
+/** The text before the last whitespace-separated token, and that token (`line` is trimmed). */
+function splitLastToken(line: string): [string, string] | undefined {
+  let i = line.length;
+  while (i > 0 && !isSpace(line[i - 1])) i--;
+  if (i === 0) return undefined;
+  return [line.slice(0, i).trimEnd(), line.slice(i)];
+}
+
+/** `name{labels} value [timestamp]` of a trimmed sample line, scanned in linear time. */
+function parseSampleLine(line: string): { name: string; labelText?: string; valueText: string } | undefined {
+  const name = METRIC_NAME.exec(line)?.[0];
+  if (!name) return undefined;
+  const last = splitLastToken(line);
+  if (!last) return undefined;
+  const beforeLast = splitLastToken(last[0]);
+  // `name value`, `name{…} value` (the longest label set first, like the RegExp this replaced),
+  // then the same with a timestamp after the value.
+  const options: [string, string][] = [last];
+  if (beforeLast) options.push([beforeLast[0], beforeLast[1]]);
+  for (const [head, valueText] of options) {
+    const rest = head.slice(name.length).trim();
+    if (rest === '') return { name, valueText };
+    if (rest.startsWith('{') && rest.endsWith('}') && rest.length >= 2)
+      return { name, labelText: rest.slice(1, -1), valueText };
+  }
+  return undefined;
 }
 
 function parseLabels(text: string, selector: boolean): Record<string, string> | { error: string } {
@@ -133,7 +194,8 @@ function parseLabels(text: string, selector: boolean): Record<string, string> | 
   while (true) {
     skipWs();
     if (i >= text.length) return labels;
-    const nameMatch = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(text.slice(i));
+    LABEL_NAME.lastIndex = i;
+    const nameMatch = LABEL_NAME.exec(text);
     if (!nameMatch) return { error: `expected a label name at ${JSON.stringify(text.slice(i))}` };
     const name = nameMatch[0];
     i += name.length;
@@ -184,18 +246,19 @@ export function promValue(body: string, selector: PromSelector): { value: number
       if (t) types.set(t[1], t[2]);
       continue;
     }
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s+(\S+)(?:\s+\S+)?$/.exec(line);
-    if (!m) return { error: `prometheus format parsing error: line ${n + 1}: invalid sample ${JSON.stringify(line)}` };
-    const [, name, labelText, valueText] = m;
+    // Errors about the body name the line, never its text (the server is the tenant's).
+    const sample = parseSampleLine(line);
+    if (!sample) return { error: `prometheus format parsing error: line ${n + 1}: invalid sample` };
+    const { name, labelText, valueText } = sample;
     if (name !== selector.name) continue;
     const type = types.get(name) ?? 'untyped';
     if (type !== 'untyped' && type !== 'counter' && type !== 'gauge') continue;
     sawName = true;
     const labels = labelText === undefined ? {} : parseLabels(labelText, false);
-    if ('error' in labels) return { error: `prometheus format parsing error: line ${n + 1}: ${labels.error}` };
+    if ('error' in labels) return { error: `prometheus format parsing error: line ${n + 1}: invalid labels` };
     const value = parsePromNumber(valueText);
     if (value === undefined)
-      return { error: `prometheus format parsing error: line ${n + 1}: invalid value ${JSON.stringify(valueText)}` };
+      return { error: `prometheus format parsing error: line ${n + 1}: invalid value (${valueText.length} characters)` };
     if (Object.entries(selector.labels).every(([k, v]) => labels[k] === v)) return { value };
   }
   return sawName

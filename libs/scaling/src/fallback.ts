@@ -226,3 +226,42 @@ export function recordMetricRead(input: {
  * formula sees the trigger as nil, not this value.
  */
 export const FORMULA_NIL_PLACEHOLDER = -1;
+
+/**
+ * How often a count that only grows past `failureThreshold + 1` is written to status.health: the
+ * value decides nothing there (fallback stays active while the count is above the threshold), and
+ * writing it every poll costs one status write per poll per failing ScaledObject (issue 17).
+ */
+export const HEALTH_COUNT_WRITE_INTERVAL_MS = 30_000;
+
+/**
+ * Whether `next` (the health after a read) is due to be written over `written` (what this writer
+ * last wrote, or status.health), `sinceWrittenMs` after its last health write (undefined: never).
+ * Due at once: a metric added or removed, a status change (Happy/Failing), any count change up to
+ * `failureThreshold + 1` (where fallback starts, so status shows it as it happens). A count that only
+ * grows past that is due every `intervalMs`.
+ */
+export function healthWriteDue(input: {
+  written: Readonly<HealthMap> | undefined;
+  next: Readonly<HealthMap>;
+  failureThreshold: number;
+  sinceWrittenMs: number | undefined;
+  intervalMs?: number;
+}): boolean {
+  const written = input.written ?? {};
+  const names = new Set([...Object.keys(written), ...Object.keys(input.next)]);
+  const cap = Math.max(0, input.failureThreshold) + 1;
+  let countOnly = false;
+  for (const name of names) {
+    const before = written[name];
+    const after = input.next[name];
+    if (!before || !after || before.status !== after.status) return true;
+    const n0 = before.numberOfFailures ?? 0;
+    const n1 = after.numberOfFailures ?? 0;
+    if (n0 === n1) continue;
+    if (Math.min(n0, cap) !== Math.min(n1, cap)) return true;
+    countOnly = true;
+  }
+  if (!countOnly) return false;
+  return input.sinceWrittenMs === undefined || input.sinceWrittenMs >= (input.intervalMs ?? HEALTH_COUNT_WRITE_INTERVAL_MS);
+}

@@ -16,3 +16,4 @@ export * from './pause-plan';
 export * from './hpa-active';
 export * from './explain';
 export * from './scaled-job';
+export * from './ownership';

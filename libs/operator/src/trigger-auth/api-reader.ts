@@ -1,6 +1,6 @@
 import { API_GROUP, API_VERSION, type ClusterTriggerAuthentication, type TriggerAuthentication } from '@keda-ts/api';
 import { isNotFound, type KubeClient } from '@keda-ts/k8s';
-import type { AuthObjectReader, ConfigMapObject, SecretObject, ServiceAccountObject } from './types';
+import type { AuthObjectReader, ConfigMapObject, IssuedToken, SecretObject, ServiceAccountObject } from './types';
 
 const ns = (namespace: string) => encodeURIComponent(namespace);
 const nm = (name: string) => encodeURIComponent(name);
@@ -39,11 +39,12 @@ export class ApiAuthReader implements AuthObjectReader {
     return getOrUndefined(this.client, `/api/v1/namespaces/${ns(namespace)}/serviceaccounts/${nm(name)}`);
   }
 
-  async serviceAccountToken(namespace: string, name: string, expirationSeconds: number): Promise<string> {
-    const answer = await this.client.create<{ status?: { token?: string } }>(
+  async serviceAccountToken(namespace: string, name: string, expirationSeconds: number, audiences: readonly string[] = []): Promise<IssuedToken> {
+    const answer = await this.client.create<{ status?: { token?: string; expirationTimestamp?: string } }>(
       `/api/v1/namespaces/${ns(namespace)}/serviceaccounts/${nm(name)}/token`,
-      { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds } },
+      // No audiences: the API server's own (KEDA's request). With them, the token is refused by any other audience.
+      { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds, ...(audiences.length ? { audiences: [...audiences] } : {}) } },
     );
-    return answer.status?.token ?? '';
+    return { token: answer.status?.token ?? '', expirationTimestamp: answer.status?.expirationTimestamp };
   }
 }

@@ -7,7 +7,7 @@
  */
 import type { AuthPodIdentity, TriggerAuthenticationSpec } from '@keda-ts/api';
 import { containerEnv, pickContainer, type AuthSnapshot, type EnvScope } from './container-env';
-import { TriggerAuthError, type PodTemplate, type ServiceAccountObject } from './types';
+import { RefusedSecretError, TriggerAuthError, type PodTemplate, type ServiceAccountObject } from './types';
 
 export const AWS_ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
 
@@ -59,6 +59,7 @@ export function authParamsFromSpec(spec: TriggerAuthenticationSpec, ctx: AuthSpe
         try {
           env = containerEnv(container, ctx.envScope, snapshot);
         } catch (err) {
+          if (err instanceof RefusedSecretError) throw err;
           warnings.push(`${what} env: ${(err as Error).message}`);
         }
       } else if (ctx.podTemplate) {
@@ -115,6 +116,8 @@ export function authParamsFromSpec(spec: TriggerAuthenticationSpec, ctx: AuthSpe
 
   function secretValue(namespace: string, name: string, key: string, field: string): string {
     const found = snapshot.secret(namespace, name);
+    // A refused Secret fails the trigger (a missing one only logs, as in KEDA).
+    if ('problem' in found && found.refused) throw new RefusedSecretError(`${what} ${field} Secret "${namespace}/${name}": ${found.problem}`);
     if ('problem' in found) {
       warnings.push(`${what} ${field} Secret "${namespace}/${name}": ${found.problem}`);
       return '';

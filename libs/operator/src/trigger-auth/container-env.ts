@@ -3,10 +3,13 @@
  * TriggerAuthentication `env[]`: every `envFrom` first, then every `env` entry in order. Pure: the
  * Secrets and ConfigMaps come from an {@link AuthSnapshot} read beforehand.
  */
-import { TriggerAuthError, type AuthReference, type EnvContainer, type PodTemplate } from './types';
+import { RefusedSecretError, TriggerAuthError, type AuthReference, type EnvContainer, type PodTemplate } from './types';
 
-/** The data of one object, or why there is none (never holding a value). */
-export type Lookup = { data: Record<string, string> } | { problem: string };
+/**
+ * The data of one object, or why there is none (never holding a value). `refused`: the object
+ * exists but must not be used (secret-policy.ts); an error even where a missing one is not.
+ */
+export type Lookup = { data: Record<string, string> } | { problem: string; refused?: boolean };
 
 /** Secrets (decoded) and ConfigMaps already read. */
 export interface AuthSnapshot {
@@ -92,8 +95,8 @@ export function containerEnv(container: EnvContainer, scope: EnvScope, snapshot:
     if (isSecret && !scope.secretsAllowed) continue;
     const found = isSecret ? snapshot.secret(scope.namespace, ref.name ?? '') : snapshot.configMap(scope.namespace, ref.name ?? '');
     if ('problem' in found) {
-      if (ref.optional) continue;
-      throw new TriggerAuthError(`${where}: envFrom ${isSecret ? 'secretRef' : 'configMapRef'} "${ref.name ?? ''}": ${found.problem}`);
+      if (ref.optional && !found.refused) continue;
+      throw new (found.refused ? RefusedSecretError : TriggerAuthError)(`${where}: envFrom ${isSecret ? 'secretRef' : 'configMapRef'} "${ref.name ?? ''}": ${found.problem}`);
     }
     for (const [key, value] of Object.entries(found.data)) env[`${from.prefix ?? ''}${key}`] = value;
   }
@@ -110,9 +113,9 @@ export function containerEnv(container: EnvContainer, scope: EnvScope, snapshot:
     const found = isSecret ? snapshot.secret(scope.namespace, keyRef.name ?? '') : snapshot.configMap(scope.namespace, keyRef.name ?? '');
     const kind = isSecret ? 'secretKeyRef' : 'configMapKeyRef';
     if ('problem' in found || !Object.hasOwn(found.data, keyRef.key)) {
-      if (keyRef.optional) continue;
+      if (keyRef.optional && !('problem' in found && found.refused)) continue;
       const problem = 'problem' in found ? found.problem : `has no key "${keyRef.key}"`;
-      throw new TriggerAuthError(`${where}: env "${e.name}" valueFrom.${kind} "${keyRef.name ?? ''}": ${problem}`);
+      throw new ('problem' in found && found.refused ? RefusedSecretError : TriggerAuthError)(`${where}: env "${e.name}" valueFrom.${kind} "${keyRef.name ?? ''}": ${problem}`);
     }
     env[e.name] = found.data[keyRef.key];
   }

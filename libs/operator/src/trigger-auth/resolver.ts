@@ -3,6 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import type { AuthPodIdentity, ClusterTriggerAuthentication, ScaledJob, ScaledObject, TriggerAuthentication } from '@keda-ts/api';
 import { authParamsFromSpec, type AuthSpecContext } from './auth-params';
 import { containerEnv, containerEnvReferences, pickContainer, type AuthSnapshot, type EnvScope, type Lookup } from './container-env';
+import { clusterTriggerAuthRefusal, DEFAULT_CERT_SECRET_NAME, refusedSecretReason, type SecretPolicy } from './secret-policy';
 import {
   referenceKey,
   TriggerAuthError,
@@ -23,6 +24,16 @@ export interface TriggerAuthResolverOptions {
   filePathAuthRootPath?: string;
   /** KEDA_BOUND_SERVICE_ACCOUNT_TOKEN_EXPIRY in seconds (default 3600). */
   boundServiceAccountTokenExpirySeconds?: number;
+  /** Audiences of `boundServiceAccountToken` tokens (--bound-service-account-token-audience); empty: the API server's default. */
+  boundServiceAccountTokenAudiences?: readonly string[];
+  /**
+   * The controller's own namespace (POD_NAMESPACE): its Secrets, like those of
+   * `clusterObjectNamespace`, never resolve when they are the certificate Secret, a Helm release
+   * or a service account token (secret-policy.ts). Default: `clusterObjectNamespace`.
+   */
+  controllerNamespace?: string;
+  /** --cert-secret-name (default kedaorg-certs). */
+  certSecretName?: string;
   logger?: { warn(obj: object, msg?: string): void };
 }
 
@@ -58,16 +69,28 @@ export function podTemplateOf(workload: unknown): PodTemplate | undefined {
 const decodeSecret = (data: Record<string, string> | undefined): Record<string, string> =>
   Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 
+/** A DNS-1123 subdomain, as the names of Secrets, ConfigMaps and ServiceAccounts are. */
+const isObjectName = (name: string): boolean => name.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name);
+
+const refused = (reason: string): Lookup => ({ problem: `not usable for trigger authentication: ${reason}`, refused: true });
+
 /**
  * Resolves `resolvedEnv` and per-trigger auth params of a ScaledObject or ScaledJob (KEDA spec §2).
  * Reads go through the given {@link AuthObjectReader}; the merge itself is pure (auth-params.ts,
  * container-env.ts).
  */
 export class TriggerAuthResolver {
+  private readonly secretPolicy: SecretPolicy;
+
   constructor(
     private readonly reader: AuthObjectReader,
     private readonly options: TriggerAuthResolverOptions,
-  ) {}
+  ) {
+    this.secretPolicy = {
+      protectedNamespaces: new Set([options.clusterObjectNamespace, options.controllerNamespace || options.clusterObjectNamespace]),
+      certSecretName: options.certSecretName || DEFAULT_CERT_SECRET_NAME,
+    };
+  }
 
   /** Throws {@link TriggerAuthError} when the scalers must not be built; messages hold no values. */
   async resolve(scalable: ScalableForAuth): Promise<ResolvedTriggerAuth> {
@@ -107,6 +130,9 @@ export class TriggerAuthResolver {
           this.warn(owner, index, `${kind} "${ref.name}" not found`);
           return undefined;
         }
+        // keda-ts: a CTA may be limited to some namespaces; nothing of it is read for another.
+        const refusal = cluster ? clusterTriggerAuthRefusal(ref.name, obj.metadata?.annotations, scalable.namespace) : undefined;
+        if (refusal) throw new TriggerAuthError(`${owner} trigger ${index}: ${refusal}`);
         const objectNamespace = cluster ? clusterObjectNamespace : scalable.namespace;
         return {
           refKind: kind,
@@ -135,6 +161,10 @@ export class TriggerAuthResolver {
         serviceAccounts.push({ kind: 'ServiceAccount', namespace: scalable.namespace, name: scalable.podTemplate?.spec?.serviceAccountName || 'default' });
     }
     const snapshot = await this.readAll(needed);
+    let tokensExpireAt: number | undefined;
+    const tokenExpires = (at: number) => {
+      tokensExpireAt = Math.min(tokensExpireAt ?? at, at);
+    };
     needed.forEach(refer);
     const accounts = new Map<string, ServiceAccountObject | undefined>();
     for (const sa of serviceAccounts) {
@@ -164,7 +194,7 @@ export class TriggerAuthResolver {
         podTemplate: scalable.podTemplate,
         envScope,
         filePathParams: s.spec.filePath && s.refKind === 'ClusterTriggerAuthentication' ? await this.readFilePath(s.spec.filePath) : undefined,
-        serviceAccountTokens: await this.tokens(s.objectNamespace, s.spec.boundServiceAccountToken ?? [], refer),
+        serviceAccountTokens: await this.tokens(s.objectNamespace, s.spec.boundServiceAccountToken ?? [], refer, tokenExpires),
         workloadServiceAccount: accounts.get(scalable.podTemplate?.spec?.serviceAccountName || 'default'),
       };
       let result;
@@ -182,6 +212,8 @@ export class TriggerAuthResolver {
       authParams: (i) => ({ ...(params[i] ?? {}) }),
       podIdentity: (i) => identities[i] ?? { provider: 'none' },
       references: [...references.values()],
+      authenticationKind: (i) => specs[i]?.refKind,
+      tokensExpireAt,
     };
   }
 
@@ -196,8 +228,23 @@ export class TriggerAuthResolver {
         const key = referenceKey(r);
         if (found.has(key)) return;
         found.set(key, { problem: 'not read' });
+        // A Secret refused by its name is not even read; nor is a name no object can have (a "/" in it).
+        const byName = !isObjectName(r.name)
+          ? `"${r.name.slice(0, 64)}" is not a valid ${r.kind} name`
+          : r.kind === 'Secret'
+            ? refusedSecretReason(this.secretPolicy, r.namespace, r.name)
+            : undefined;
+        if (byName) {
+          found.set(key, refused(byName));
+          return;
+        }
         try {
           const obj = r.kind === 'Secret' ? await this.reader.secret(r.namespace, r.name) : await this.reader.configMap(r.namespace, r.name);
+          const reason = r.kind === 'Secret' && obj ? refusedSecretReason(this.secretPolicy, r.namespace, r.name, obj) : undefined;
+          if (reason) {
+            found.set(key, refused(reason));
+            return;
+          }
           found.set(
             key,
             obj ? { data: r.kind === 'Secret' ? decodeSecret(obj.data) : { ...(obj.data ?? {}) } } : { problem: 'not found' },
@@ -233,20 +280,29 @@ export class TriggerAuthResolver {
     }
   }
 
-  private async tokens(namespace: string, refs: { serviceAccountName: string }[], refer: (r: AuthReference) => void): Promise<Record<string, string>> {
+  private async tokens(
+    namespace: string,
+    refs: { serviceAccountName: string }[],
+    refer: (r: AuthReference) => void,
+    expires: (atMs: number) => void,
+  ): Promise<Record<string, string>> {
     const tokens: Record<string, string> = {};
     for (const { serviceAccountName } of refs) {
       if (serviceAccountName in tokens) continue;
       tokens[serviceAccountName] = '';
       refer({ kind: 'ServiceAccount', namespace, name: serviceAccountName });
-      if (!this.reader.serviceAccountToken) continue;
+      if (!this.reader.serviceAccountToken || !isObjectName(serviceAccountName)) continue;
       try {
         if (!(await this.reader.serviceAccount(namespace, serviceAccountName))) continue;
-        tokens[serviceAccountName] = await this.reader.serviceAccountToken(
-          namespace,
-          serviceAccountName,
-          this.options.boundServiceAccountTokenExpirySeconds ?? 3600,
-        );
+        const expirySeconds = this.options.boundServiceAccountTokenExpirySeconds ?? 3600;
+        const requestedAt = Date.now();
+        const issued = await this.reader.serviceAccountToken(namespace, serviceAccountName, expirySeconds, this.options.boundServiceAccountTokenAudiences);
+        const token = typeof issued === 'string' ? issued : issued.token;
+        tokens[serviceAccountName] = token;
+        if (!token) continue;
+        // The API server may shorten the lifetime (--service-account-max-token-expiration): trust its answer.
+        const stated = typeof issued === 'string' ? NaN : Date.parse(issued.expirationTimestamp ?? '');
+        expires(Number.isFinite(stated) ? stated : requestedAt + expirySeconds * 1000);
       } catch {
         // KEDA leaves the parameter empty; authParamsFromSpec logs it.
       }

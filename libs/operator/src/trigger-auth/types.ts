@@ -42,7 +42,9 @@ export interface ScalableForAuth {
 }
 
 export interface SecretObject {
-  metadata?: { name?: string; namespace?: string };
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+  /** `kubernetes.io/service-account-token`, `helm.sh/release.v1`, ... (secret-policy.ts refuses some). */
+  type?: string;
   /** base64 values, as the API server returns them. */
   data?: Record<string, string>;
 }
@@ -67,8 +69,18 @@ export interface AuthObjectReader {
   secret(namespace: string, name: string): Promise<SecretObject | undefined>;
   configMap(namespace: string, name: string): Promise<ConfigMapObject | undefined>;
   serviceAccount(namespace: string, name: string): Promise<ServiceAccountObject | undefined>;
-  /** TokenRequest for `boundServiceAccountToken`; resolves with the token. */
-  serviceAccountToken?(namespace: string, name: string, expirationSeconds: number): Promise<string>;
+  /**
+   * TokenRequest for `boundServiceAccountToken`; resolves with the token (and, when the API server
+   * says it, when it expires). `audiences` empty: the API server's default audience.
+   */
+  serviceAccountToken?(namespace: string, name: string, expirationSeconds: number, audiences?: readonly string[]): Promise<string | IssuedToken>;
+}
+
+/** A token from a TokenRequest. */
+export interface IssuedToken {
+  token: string;
+  /** `status.expirationTimestamp` (RFC 3339). */
+  expirationTimestamp?: string;
 }
 
 /** An object the resolution of one scalable object read (or tried to read). */
@@ -91,6 +103,13 @@ export interface ResolvedTriggerAuth {
   podIdentity(triggerIndex: number): AuthPodIdentity;
   /** Every object read, so that changes to them can rebuild the scalers. */
   references: AuthReference[];
+  /** Kind of the trigger's authenticationRef, when it resolved to one (scalers see it as `authenticationKind`). */
+  authenticationKind?(triggerIndex: number): 'TriggerAuthentication' | 'ClusterTriggerAuthentication' | undefined;
+  /**
+   * When the first `boundServiceAccountToken` token expires (ms since the epoch); the scalers must
+   * be rebuilt before then. Undefined without tokens.
+   */
+  tokensExpireAt?: number;
 }
 
 /**
@@ -101,5 +120,13 @@ export class TriggerAuthError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'TriggerAuthError';
+  }
+}
+
+/** A Secret that trigger authentication must not use was referenced (secret-policy.ts). Always fails the trigger. */
+export class RefusedSecretError extends TriggerAuthError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RefusedSecretError';
   }
 }

@@ -10,9 +10,11 @@ import type { Logger } from '@keda-ts/runtime';
 import { ApiAuthReader } from './api-reader';
 import { AuthDependencies } from './dependencies';
 import { TriggerAuthResolver } from './resolver';
+import { ALLOWED_NAMESPACES_ANNOTATION } from './secret-policy';
 import {
   referenceKey,
   type AuthObjectReader,
+  type IssuedToken,
   type ConfigMapObject,
   type ResolvedTriggerAuth,
   type ScalableForAuth,
@@ -38,10 +40,21 @@ export interface TriggerAuthWatchOptions {
   restrictSecretAccess?: boolean;
   filePathAuthRootPath?: string;
   boundServiceAccountTokenExpirySeconds?: number;
+  /** --bound-service-account-token-audience (empty: the API server's default audience). */
+  boundServiceAccountTokenAudiences?: readonly string[];
+  /** POD_NAMESPACE: its protected Secrets never resolve (secret-policy.ts). */
+  controllerNamespace?: string;
+  /** --cert-secret-name. */
+  certSecretName?: string;
 }
 
 type AuthObjectKind = 'TriggerAuthentication' | 'ClusterTriggerAuthentication' | 'Secret' | 'ConfigMap';
-type Obj = WatchableObject & { metadata?: { generation?: number; resourceVersion?: string }; data?: unknown; binaryData?: unknown };
+type Obj = WatchableObject & {
+  metadata?: { generation?: number; resourceVersion?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+  data?: unknown;
+  binaryData?: unknown;
+  type?: string;
+};
 
 /** Informers of one resource over a set of namespaces ('' = all). */
 class NamespacedInformers<T extends Obj> {
@@ -103,8 +116,8 @@ export class InformerAuthReader implements AuthObjectReader {
     return this.api.serviceAccount(namespace, name);
   }
 
-  serviceAccountToken(namespace: string, name: string, expirationSeconds: number): Promise<string> {
-    return this.api.serviceAccountToken(namespace, name, expirationSeconds);
+  serviceAccountToken(namespace: string, name: string, expirationSeconds: number, audiences?: readonly string[]): Promise<IssuedToken> {
+    return this.api.serviceAccountToken(namespace, name, expirationSeconds, audiences);
   }
 }
 
@@ -124,8 +137,14 @@ export function changedReference(kind: AuthObjectKind, type: WatchEventType, obj
   if (type === 'update') {
     const same =
       kind === 'Secret' || kind === 'ConfigMap'
-        ? JSON.stringify(old?.data ?? {}) === JSON.stringify(obj.data ?? {}) && JSON.stringify(old?.binaryData ?? {}) === JSON.stringify(obj.binaryData ?? {})
-        : old?.metadata?.generation === obj.metadata?.generation;
+        ? JSON.stringify(old?.data ?? {}) === JSON.stringify(obj.data ?? {}) &&
+          JSON.stringify(old?.binaryData ?? {}) === JSON.stringify(obj.binaryData ?? {}) &&
+          // What secret-policy.ts reads: a Secret newly labelled not-for-triggers stops resolving at once.
+          JSON.stringify(old?.metadata?.labels ?? {}) === JSON.stringify(obj.metadata?.labels ?? {}) &&
+          old?.type === obj.type
+        : old?.metadata?.generation === obj.metadata?.generation &&
+          // The namespaces a ClusterTriggerAuthentication may be used from are an annotation (no generation bump).
+          old?.metadata?.annotations?.[ALLOWED_NAMESPACES_ANNOTATION] === obj.metadata?.annotations?.[ALLOWED_NAMESPACES_ANNOTATION];
     if (same) return undefined;
   }
   return referenceKey(refOf(kind, obj));
@@ -148,6 +167,8 @@ export class TriggerAuthWatch {
   private readonly secrets: NamespacedInformers<SecretObject>;
   private readonly configMaps: NamespacedInformers<ConfigMapObject>;
   private readonly handlers: ((dependent: string, changed: string) => void)[] = [];
+  /** Per dependent: rebuilds its scalers before its boundServiceAccountToken tokens expire. */
+  private readonly tokenRefresh = new Map<string, NodeJS.Timeout>();
   private readonly statusQueue: WorkQueue;
 
   constructor(private readonly options: TriggerAuthWatchOptions) {
@@ -183,6 +204,9 @@ export class TriggerAuthWatch {
       restrictSecretAccess: options.restrictSecretAccess,
       filePathAuthRootPath: options.filePathAuthRootPath,
       boundServiceAccountTokenExpirySeconds: options.boundServiceAccountTokenExpirySeconds,
+      boundServiceAccountTokenAudiences: options.boundServiceAccountTokenAudiences,
+      controllerNamespace: options.controllerNamespace,
+      certSecretName: options.certSecretName,
       logger: options.logger,
     });
 
@@ -211,6 +235,7 @@ export class TriggerAuthWatch {
     try {
       const resolved = await this.resolver.resolve(scalable);
       this.track(dependent, [...resolved.references.map(referenceKey), ...extraObjects]);
+      this.scheduleTokenRefresh(dependent, resolved.tokensExpireAt);
       return resolved;
     } catch (err) {
       // What the failed resolution may have needed: keep the old keys, add the auth objects.
@@ -219,8 +244,26 @@ export class TriggerAuthWatch {
     }
   }
 
+  /**
+   * Tokens are refreshed at 80 % of their lifetime (as the kubelet rotates projected tokens): the
+   * dependent's handlers run as for a changed object, which rebuilds its scalers with new tokens.
+   */
+  private scheduleTokenRefresh(dependent: string, expiresAt: number | undefined): void {
+    clearTimeout(this.tokenRefresh.get(dependent));
+    this.tokenRefresh.delete(dependent);
+    if (expiresAt === undefined) return;
+    const inMs = Math.max(1000, Math.floor((expiresAt - Date.now()) * 0.8));
+    const timer = setTimeout(() => {
+      this.tokenRefresh.delete(dependent);
+      this.notify(dependent, `ServiceAccountToken/${dependent}`);
+    }, inMs);
+    timer.unref?.();
+    this.tokenRefresh.set(dependent, timer);
+  }
+
   /** A scalable object is gone. */
   forget(dependent: string): void {
+    this.scheduleTokenRefresh(dependent, undefined);
     for (const o of this.dependencies.forget(dependent)) this.statusChanged(o);
   }
 
@@ -234,14 +277,17 @@ export class TriggerAuthWatch {
     const dependents = this.dependencies.dependents(objectKey);
     // A TA/CTA created after its referrers: write them into its status.
     if (dependents.length) this.statusChanged(objectKey);
-    for (const dependent of dependents)
-      for (const h of this.handlers) {
-        try {
-          h(dependent, objectKey);
-        } catch (err) {
-          this.options.logger.error({ err, dependent, objectKey }, 'dependency change handler failed');
-        }
+    for (const dependent of dependents) this.notify(dependent, objectKey);
+  }
+
+  private notify(dependent: string, objectKey: string): void {
+    for (const h of this.handlers) {
+      try {
+        h(dependent, objectKey);
+      } catch (err) {
+        this.options.logger.error({ err, dependent, objectKey }, 'dependency change handler failed');
       }
+    }
   }
 
   private track(dependent: string, objects: string[]): void {
@@ -297,6 +343,8 @@ export class TriggerAuthWatch {
   }
 
   async stop(): Promise<void> {
+    for (const timer of this.tokenRefresh.values()) clearTimeout(timer);
+    this.tokenRefresh.clear();
     await Promise.all(this.informers.map((w) => w.stop()));
     await this.statusQueue.stop();
   }

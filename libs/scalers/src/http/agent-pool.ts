@@ -4,9 +4,10 @@
  * lease is released. Keys hold a hash of the TLS material, never the material itself.
  */
 import { createHash } from 'node:crypto';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import type { Agent as HttpAgent } from 'node:http';
 import { rootCertificates } from 'node:tls';
+import { EgressHttpAgent, EgressHttpsAgent } from '../net/egress-connect';
+import { defaultEgressPolicy, type EgressPolicy } from '../net/egress-policy';
 
 export interface TlsSettings {
   /** PEM CA added to the system roots. */
@@ -34,22 +35,25 @@ export class AgentPool {
 
   constructor(private readonly maxSockets = 16) {}
 
-  /** A lease on the agent for `url`'s origin with these TLS settings. */
-  acquire(url: URL, tls: TlsSettings = {}): AgentLease {
+  /**
+   * A lease on the agent for `url`'s origin with these TLS settings. Every socket of the agent
+   * goes through `egress` (resolved addresses and IP-literal hosts are checked).
+   */
+  acquire(url: URL, tls: TlsSettings = {}, egress: EgressPolicy = defaultEgressPolicy): AgentLease {
     const https = url.protocol === 'https:';
-    const key = `${url.protocol}//${url.host}|${https ? tlsFingerprint(tls) : ''}`;
+    const key = `${url.protocol}//${url.host}|${https ? tlsFingerprint(tls) : ''}|egress:${egress.id}`;
     let entry = this.entries.get(key);
     if (!entry) {
       const common = { keepAlive: true, maxSockets: this.maxSockets };
       const agent = https
-        ? new HttpsAgent({
+        ? new EgressHttpsAgent(egress, {
             ...common,
             ca: tls.ca ? [...rootCertificates, tls.ca] : undefined,
             cert: tls.cert || undefined,
             key: tls.key || undefined,
             rejectUnauthorized: !tls.unsafeSsl,
           })
-        : new HttpAgent(common);
+        : new EgressHttpAgent(egress, common);
       entry = { agent, refs: 0 };
       this.entries.set(key, entry);
     }

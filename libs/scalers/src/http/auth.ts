@@ -67,6 +67,47 @@ export interface HttpAuthConfig {
   keyParamName?: string;
 }
 
+/**
+ * Header names trigger metadata may never set (issue 17): cloud metadata services answer only
+ * requests that carry these (a trigger URL pointing at them must not get through), `Host` re-targets
+ * virtual hosts, and framing / hop-by-hop headers let a value smuggle a second request.
+ */
+export const FORBIDDEN_HEADERS = [
+  'metadata-flavor',
+  'metadata',
+  'x-aws-ec2-metadata-token',
+  'x-aws-ec2-metadata-token-ttl-seconds',
+  'x-google-metadata-request',
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+] as const;
+
+/** RFC 9110 token characters. */
+const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Visible ASCII, space and tab; no CR, LF or other control characters. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * Why a header set from trigger parameters is refused, or undefined. `parameter` is named in the
+ * message; a value is never shown (it may be a credential).
+ */
+export function headerProblem(parameter: string, name: string, value?: string): string | undefined {
+  if (!HEADER_TOKEN.test(name)) return `parameter "${parameter}" must be a valid HTTP header name (letters, digits and !#$%&'*+.^_\`|~-)`;
+  if ((FORBIDDEN_HEADERS as readonly string[]).includes(name.toLowerCase()))
+    return `parameter "${parameter}" must not set the header "${name}": it is reserved (cloud metadata, Host, hop-by-hop and framing headers cannot be set from a trigger)`;
+  if (value !== undefined && !HEADER_VALUE.test(value)) return `parameter "${parameter}" has a header value with CR, LF or other control characters`;
+  return undefined;
+}
+
 /** Every mode's credentials present, and only modes in `supported` used. */
 export function validateHttpAuth(config: HttpAuthConfig, supported: readonly AuthMode[]): ValidationIssue[] {
   const problems: ValidationIssue[] = [];
@@ -85,6 +126,15 @@ export function validateHttpAuth(config: HttpAuthConfig, supported: readonly Aut
   if (modes.has('custom') && (!config.customAuthHeader || !config.customAuthValue))
     problems.push('customAuthHeader and customAuthValue are required when custom auth is enabled');
   if (modes.has('apiKey') && !config.apiKey) problems.push('apiKey is required when apiKey auth is enabled');
+  // Headers named by the trigger (the value may be a secret: only its characters are checked).
+  if (modes.has('apiKey') && config.method === 'header') {
+    const problem = headerProblem('keyParamName', config.keyParamName || 'X-API-KEY', config.apiKey);
+    if (problem) problems.push({ parameter: 'keyParamName', message: problem });
+  }
+  if (modes.has('custom') && config.customAuthHeader) {
+    const problem = headerProblem('customAuthHeader', config.customAuthHeader, config.customAuthValue);
+    if (problem) problems.push({ parameter: 'customAuthHeader', message: problem });
+  }
   return problems;
 }
 

@@ -1,6 +1,9 @@
 /** A small HTTP GET on node:http/https with a whole-request timeout, an AbortSignal and a size cap. */
 import { request as httpRequest, type Agent, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { LocalError, safeErrorText } from '../upstream-errors';
+import { EgressHttpAgent, EgressHttpsAgent } from '../net/egress-connect';
+import { defaultEgressPolicy, EgressDeniedError, type EgressPolicy } from '../net/egress-policy';
 
 export interface HttpGetOptions {
   agent: Agent;
@@ -9,6 +12,12 @@ export interface HttpGetOptions {
   signal?: AbortSignal;
   /** Maximum body size in bytes (default 16 MiB). */
   maxBytes?: number;
+  /** Default GET; POST is for token endpoints (kafka's oauthbearer). */
+  method?: 'GET' | 'POST';
+  /** Request body (with POST). */
+  body?: string;
+  /** The egress policy; defaults to the agent's (an agent from the pool carries one), else the default policy. */
+  egress?: EgressPolicy;
 }
 
 export interface HttpResponse {
@@ -26,12 +35,17 @@ export function displayUrl(url: URL | string): string {
   }
 }
 
-export class HttpGetError extends Error {
+/** Its message names the request and what failed, never bytes the server sent. */
+export class HttpGetError extends LocalError {
   override readonly name = 'HttpGetError';
 }
 
+/**
+ * One GET. Redirects are not followed (node:http never does): a 3xx is returned as is, so a
+ * redirect cannot lead past the egress policy.
+ */
 export function httpGet(url: URL, options: HttpGetOptions): Promise<HttpResponse> {
-  const where = `GET ${displayUrl(url)}`;
+  const where = `${options.method ?? 'GET'} ${displayUrl(url)}`;
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   const maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
@@ -47,10 +61,16 @@ export function httpGet(url: URL, options: HttpGetOptions): Promise<HttpResponse
     const abortReason = () =>
       timeout.aborted ? `request timed out after ${options.timeoutMs}ms` : 'request aborted';
     if (signal.aborted) return fail(abortReason());
+    // The agent checks too; this refuses an IP literal or metadata name before a request exists.
+    const agent = options.agent;
+    const egress =
+      options.egress ?? (agent instanceof EgressHttpAgent || agent instanceof EgressHttpsAgent ? agent.policy : defaultEgressPolicy);
+    const denied = egress.hostError(url.hostname);
+    if (denied) return fail(denied.message);
 
     const req = request(
       url,
-      { method: 'GET', agent: options.agent, headers: { accept: '*/*', ...options.headers }, signal },
+      { method: options.method ?? 'GET', agent: options.agent, headers: { accept: '*/*', ...options.headers }, signal },
       (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -68,14 +88,16 @@ export function httpGet(url: URL, options: HttpGetOptions): Promise<HttpResponse
           settled = true;
           resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) });
         });
-        res.on('error', (err) => fail(signal.aborted ? abortReason() : err.message));
+        res.on('error', (err) => fail(signal.aborted ? abortReason() : safeErrorText(err)));
         res.on('aborted', () => fail(signal.aborted ? abortReason() : 'response aborted'));
       },
     );
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (signal.aborted) return fail(abortReason());
-      fail(err.code ? `${err.code}: ${err.message}` : err.message);
+      if (err instanceof EgressDeniedError) return fail(err.message);
+      // Codes and our own address only: TLS and parser messages can quote the server.
+      fail(safeErrorText(err));
     });
-    req.end();
+    req.end(options.body);
   });
 }

@@ -3,6 +3,7 @@
  * credentials for pool keys, a deadline on a whole poll, and redaction of secrets in messages.
  */
 import { createHash } from 'node:crypto';
+import { LocalError } from '../upstream-errors';
 
 export { SharedClients, type SharedLease } from './shared-pool';
 
@@ -14,8 +15,8 @@ export function credentialsHash(...parts: (string | undefined)[]): string {
 /** Rejects with `message` if `work` has not settled within `timeoutMs` (or when `signal` aborts). */
 export function withDeadline<T>(work: Promise<T>, timeoutMs: number, message: string, signal?: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${message}: timed out after ${timeoutMs} ms`)), timeoutMs);
-    const onAbort = () => reject(new Error(`${message}: aborted`));
+    const timer = setTimeout(() => reject(new LocalError(`${message}: timed out after ${timeoutMs} ms`)), timeoutMs);
+    const onAbort = () => reject(new LocalError(`${message}: aborted`));
     signal?.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, reject).finally(() => {
       clearTimeout(timer);

@@ -4,6 +4,7 @@
  * the connection parameters, with a hash (never the value) of credentials: see `connectionKey`.
  */
 import { createHash } from 'node:crypto';
+import { LocalError } from '../upstream-errors';
 
 export interface SharedLease<T> {
   readonly client: T;
@@ -65,7 +66,7 @@ export function connectionKey(parts: Record<string, unknown>, secrets: Record<st
 export function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
   if (!signal) return promise;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Error('request aborted'));
+    const onAbort = () => reject(new LocalError('request aborted'));
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(

@@ -49,6 +49,13 @@ const cases: Case[] = [
     target: { type: 'AverageValue', averageValue: '5' },
   },
   {
+    name: "identityOwner operator with a tenant's awsEndpoint (the operator's credentials would sign requests to it)",
+    metadata: { queueURL: URL_OK, awsRegion: 'eu-west-1', identityOwner: 'operator', awsEndpoint: 'http://127.0.0.1:4566' },
+    errors: [
+      "awsEndpoint cannot be used with identityOwner: operator (the operator's own AWS credentials are only sent to AWS's endpoints); give awsAccessKeyID and awsSecretAccessKey instead",
+    ],
+  },
+  {
     name: 'missing required',
     metadata: {},
     authParams: KEYS,

@@ -6,9 +6,13 @@
 import { GetQueueAttributesCommand, SQSClient, type QueueAttributeName } from '@aws-sdk/client-sqs';
 import { defineScaler, type ValidationIssue } from '../descriptor';
 import { externalMetricSpec, externalMetricType, metricName, metricTargetInt, metricValue } from '../metrics';
+import { EgressHttpAgent, EgressHttpsAgent } from '../net/egress-connect';
+import { egressOf } from '../net/egress-policy';
 import { param, q, type ParsedParams } from '../params';
-import { credentialsHash, redact, SharedClients, withDeadline } from '../pools/shared-clients';
+import { credentialsHash, SharedClients, withDeadline } from '../pools/shared-clients';
 import type { MetricsAndActivity, Scaler, ScalerContext } from '../types';
+import { LocalError, upstreamError } from '../upstream-errors';
+import { VETTING } from '../vetting';
 
 const M = ['triggerMetadata'] as const;
 const ME = ['triggerMetadata', 'resolvedEnv'] as const;
@@ -16,7 +20,7 @@ const MA = ['triggerMetadata', 'authParams'] as const;
 const A = ['authParams'] as const;
 
 const params = {
-  queueURL: param.string({
+  queueURL: param.string({ refersTo: 'endpoint', vetting: VETTING.sqsQueueUrl,
     name: 'queueURL',
     order: ME,
     description: 'Queue URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`), or just the queue name.',
@@ -29,7 +33,7 @@ const params = {
     description: 'Active when the message count is greater than this.',
   }),
   awsRegion: param.string({ name: 'awsRegion', order: MA, description: 'AWS region of the queue.' }),
-  awsEndpoint: param.string({
+  awsEndpoint: param.string({ refersTo: 'endpoint', vetting: VETTING.awsEndpoint,
     name: 'awsEndpoint',
     order: M,
     optional: true,
@@ -108,6 +112,12 @@ function validate(c: AwsSqsConfig): ValidationIssue[] {
       ok = false;
     }
     if (!ok) problems.push({ parameter: 'awsEndpoint', message: 'awsEndpoint must be an absolute http:// or https:// URL' });
+    // The operator's credentials are signed into every request: they only ever go to AWS's own endpoints.
+    if (c.identityOwner === 'operator')
+      problems.push({
+        parameter: 'awsEndpoint',
+        message: "awsEndpoint cannot be used with identityOwner: operator (the operator's own AWS credentials are only sent to AWS's endpoints); give awsAccessKeyID and awsSecretAccessKey instead",
+      });
   }
   if (c.identityOwner === 'pod') {
     if (c.awsRoleArn) problems.push({ parameter: 'awsRoleArn', message: 'awsRoleArn is not supported yet: give awsAccessKeyID and awsSecretAccessKey' });
@@ -147,7 +157,9 @@ class AwsSqsQueueScaler implements Scaler {
   ) {
     const timeout = ctx.httpTimeoutMs;
     const useTriggerCredentials = config.identityOwner === 'pod' && config.awsAccessKeyID && config.awsSecretAccessKey;
+    const egress = egressOf(ctx);
     const key = [
+      `egress:${egress.id}`,
       config.awsRegion,
       config.awsEndpoint ?? '',
       timeout,
@@ -169,7 +181,14 @@ class AwsSqsQueueScaler implements Scaler {
               }
             : {}),
           maxAttempts: 2,
-          requestHandler: { requestTimeout: timeout, connectionTimeout: Math.min(timeout, 3000) },
+          // The handler's agents check every address they connect to (the endpoint may be the
+          // trigger's `awsEndpoint`); the SDK's handler does not follow redirects.
+          requestHandler: {
+            requestTimeout: timeout,
+            connectionTimeout: Math.min(timeout, 3000),
+            httpAgent: new EgressHttpAgent(egress, { keepAlive: true, maxSockets: 50 }),
+            httpsAgent: new EgressHttpsAgent(egress, { keepAlive: true, maxSockets: 50 }),
+          },
         }),
     );
     this.attributes = ['ApproximateNumberOfMessages'];
@@ -185,9 +204,7 @@ class AwsSqsQueueScaler implements Scaler {
     const where = `SQS queue ${q(this.config.queueURL)}${this.config.awsEndpoint ? ` at ${this.config.awsEndpoint}` : ''}`;
     if (this.closed) throw new Error(`error getting length of ${where}: the scaler is closed`);
     const length = await this.queueLength(options?.signal).catch((err: Error) => {
-      throw new Error(
-        `error getting length of ${where}: ${redact(err.message, [this.config.awsSecretAccessKey, this.config.awsSessionToken])}`,
-      );
+      throw upstreamError(`error getting length of ${where}`, err, [this.config.awsSecretAccessKey, this.config.awsSessionToken]);
     });
     return {
       metrics: [metricValue(requested, length, this.ctx.now())],
@@ -208,8 +225,8 @@ class AwsSqsQueueScaler implements Scaler {
     let total = 0;
     for (const attribute of this.attributes) {
       const raw = output.Attributes?.[attribute];
-      if (raw === undefined) throw new Error(`metric ${attribute} not found in SQS queue attributes`);
-      if (!/^-?\d+$/.test(raw)) throw new Error(`attribute ${attribute} is not an integer: ${q(raw)}`);
+      if (raw === undefined) throw new LocalError(`metric ${attribute} not found in SQS queue attributes`);
+      if (!/^-?\d+$/.test(raw)) throw new LocalError(`attribute ${attribute} is not an integer (a string of ${raw.length} characters)`);
       total += Number(raw);
     }
     return total;

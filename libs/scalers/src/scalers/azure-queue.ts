@@ -5,6 +5,7 @@
  */
 import { defineScaler, type ValidationIssue } from '../descriptor';
 import { externalMetricSpec, externalMetricType, metricName, metricTargetInt, metricValue } from '../metrics';
+import { egressOf } from '../net/egress-policy';
 import { param, q, type ParsedParams } from '../params';
 import type { MetricsAndActivity, Scaler, ScalerContext } from '../types';
 import {
@@ -15,6 +16,7 @@ import {
   readAzureCount,
   validateAzureCloud,
 } from './azure-storage';
+import { VETTING } from '../vetting';
 
 const M = ['triggerMetadata'] as const;
 
@@ -30,7 +32,7 @@ const params = {
     default: '0',
     description: 'Active when the message count is greater than this.',
   }),
-  connection: param.string({
+  connection: param.string({ refersTo: 'connection-string', vetting: VETTING.azureConnection,
     name: 'connection',
     order: ['authParams', 'triggerMetadata', 'resolvedEnv'],
     optional: true,
@@ -77,7 +79,7 @@ class AzureQueueScaler implements Scaler {
     private readonly ctx: ScalerContext,
   ) {
     const connection = config.connection ?? '';
-    this.lease = acquireQueueService(connection, ctx.httpTimeoutMs);
+    this.lease = acquireQueueService(connection, ctx.httpTimeoutMs, egressOf(ctx));
     this.secrets = connectionStringSecrets(connection);
     this.where = `azure queue ${q(config.queueName)} at ${connectionEndpoint(connection, 'queue')}`;
   }

@@ -13,9 +13,12 @@ import { credentials, Metadata, status, type ChannelCredentials, type ClientRead
 import { externalScalerProto } from '@keda-ts/metrics-service';
 import { defineScaler } from '../descriptor';
 import { externalMetricSpec, externalMetricType, metricNameWithIndex, metricTargetInt, metricTargetMilli, metricValue } from '../metrics';
+import { EgressDeniedError, egressOf, type EgressPolicy } from '../net/egress-policy';
 import { param, type ParsedParams } from '../params';
 import { SharedClients, connectionKey } from '../pools/shared-pool';
 import type { MetricSpec, MetricValue, MetricsAndActivity, PushScaler, Scaler, ScalerContext, ScalerInput } from '../types';
+import { LocalError, safeErrorText, upstreamError } from '../upstream-errors';
+import { VETTING } from '../vetting';
 
 type ExternalScalerClient = externalScalerProto.ExternalScalerClient;
 type ScaledObjectRef = externalScalerProto.ScaledObjectRef;
@@ -24,7 +27,7 @@ const M = ['triggerMetadata'] as const;
 const A = ['authParams'] as const;
 
 const params = {
-  scalerAddress: param.string({ name: 'scalerAddress', order: M, description: '`host:port` of the external scaler gRPC server.' }),
+  scalerAddress: param.string({ refersTo: 'endpoint', vetting: VETTING.grpcTarget, name: 'scalerAddress', order: M, description: '`host:port` of the external scaler gRPC server.' }),
   enableTLS: param.bool({
     name: 'enableTLS',
     order: M,
@@ -113,6 +116,33 @@ function acquireChannel(settings: ExternalChannelSettings) {
   );
 }
 
+/**
+ * The hosts of a grpc-js target (`host:port`, `dns:[//auth/]host:port`, `ipv4:`/`ipv6:` lists).
+ * Unix, abstract and vsock targets are refused: they are local paths or devices, not TCP.
+ */
+export function grpcTargetHosts(address: string): string[] {
+  const scheme = /^([A-Za-z0-9+.-]+):(.*)$/.exec(address);
+  const kind = scheme?.[1].toLowerCase();
+  if (kind === 'unix' || kind === 'unix-abstract' || kind === 'vsock') {
+    throw new EgressDeniedError(address, undefined, 'scalers connect over TCP only');
+  }
+  let rest = address;
+  if (scheme && (kind === 'dns' || kind === 'ipv4' || kind === 'ipv6')) rest = scheme[2].replace(/^\/\/[^/]*\//, '');
+  return rest.split(kind === 'ipv4' || kind === 'ipv6' ? ',' : /(?!)/).map((hostPort) => {
+    const m = /^\[([^\]]+)\](?::\d*)?$/.exec(hostPort) ?? /^([^:]*)(?::\d*)?$/.exec(hostPort);
+    return m ? m[1] : hostPort; // several colons without brackets: an IPv6 literal without a port
+  });
+}
+
+/**
+ * grpc-js has no socket or lookup hook, so the target's hosts are resolved and checked before the
+ * first call on the channel (channels connect lazily). Residual risk: grpc-js resolves the name
+ * again itself; a DNS server that answers differently a moment later (rebinding) is not caught.
+ */
+async function vetGrpcTarget(address: string, egress: EgressPolicy): Promise<void> {
+  for (const host of grpcTargetHosts(address)) await egress.resolve(host);
+}
+
 /** Live pooled channels (tests, metrics). */
 export function externalChannelPoolSize(): number {
   return channelPool.size;
@@ -138,8 +168,9 @@ function unary<Req, Res>(
     const call = fn.call(client, request, new Metadata(), { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => {
       signal?.removeEventListener('abort', onAbort);
       if (err) {
-        const why = err.code === status.DEADLINE_EXCEEDED ? `no answer within ${timeoutMs} ms` : err.message;
-        reject(new Error(`external scaler ${address}: ${rpc} failed: ${why}`, { cause: err }));
+        // The status details are the tenant's server's text: the status code is shown instead.
+        const why = err.code === status.DEADLINE_EXCEEDED ? `no answer within ${timeoutMs} ms` : safeErrorText(err);
+        reject(new LocalError(`external scaler ${address}: ${rpc} failed: ${why}`));
       } else resolve(res);
     });
     const onAbort = () => call.cancel();
@@ -158,6 +189,8 @@ class ExternalScaler implements Scaler {
   protected closed = false;
   protected stream?: ClientReadableStream<externalScalerProto.IsActiveResponse>;
   protected retryTimer?: NodeJS.Timeout;
+  /** The egress check of the target; awaited before every call. */
+  protected readonly egressCheck: Promise<void>;
 
   constructor(
     readonly type: string,
@@ -165,6 +198,8 @@ class ExternalScaler implements Scaler {
     private readonly input: ScalerInput,
     protected readonly ctx: ScalerContext,
   ) {
+    this.egressCheck = vetGrpcTarget(config.scalerAddress, egressOf(ctx));
+    this.egressCheck.catch(() => undefined); // reported by the first call
     this.lease = acquireChannel(channelSettings(config));
     this.address = config.scalerAddress;
     this.prefix = `s${input.triggerIndex}-`;
@@ -177,7 +212,17 @@ class ExternalScaler implements Scaler {
 
   protected readonly address: string;
 
+  /** Rejects, naming the address, when the egress policy refuses the target. */
+  protected async egressAllowed(): Promise<void> {
+    try {
+      await this.egressCheck;
+    } catch (err) {
+      throw upstreamError(`external scaler ${this.address}`, err);
+    }
+  }
+
   async prepare(options?: { signal?: AbortSignal }): Promise<void> {
+    await this.egressAllowed();
     const response = await unary<ScaledObjectRef, externalScalerProto.GetMetricSpecResponse>(
       this.lease.client,
       'getMetricSpec',
@@ -206,6 +251,7 @@ class ExternalScaler implements Scaler {
       throw new Error(`external scaler ${this.address}: metric name ${JSON.stringify(requested)} does not start with the trigger prefix ${JSON.stringify(this.prefix)}`);
     }
     const metricName = requested.slice(this.prefix.length);
+    await this.egressAllowed();
     const metrics = await unary<externalScalerProto.GetMetricsRequest, externalScalerProto.GetMetricsResponse>(
       this.lease.client,
       'getMetrics',
@@ -276,7 +322,10 @@ class ExternalPushScaler extends ExternalScaler implements PushScaler {
         again(backoff);
       });
     };
-    connect();
+    // A refused target is never streamed from; the polls report the refusal.
+    this.egressCheck.then(connect, (err: Error) =>
+      this.ctx.logger?.warn({ scaler: this.type, address: this.address, err: err.message }, 'external-push: not streaming'),
+    );
   }
 
 }

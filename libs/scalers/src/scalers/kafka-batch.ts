@@ -5,6 +5,7 @@
  * waits for the next batch), so a poll sees every commit and message that preceded it. Nothing
  * is kept once a batch settles.
  */
+import { LocalError } from '../upstream-errors';
 
 /** Committed offsets of one group: per topic, partition -> offset, or the error of that topic. */
 export type CommittedOffsets = Map<string, Map<number, number> | Error>;
@@ -57,7 +58,7 @@ export class OffsetsBatcher {
 
   /** The offsets of `group` on `topic` (every topic it committed to when undefined), from the next batch. */
   get(group: string, topic?: string): Promise<GroupOffsets> {
-    if (this.closed) return Promise.reject(new Error('the kafka client is closed'));
+    if (this.closed) return Promise.reject(new LocalError('the kafka client is closed'));
     const batch = (this.pending ??= this.open());
     const groups = batch.request.groups;
     if (topic === undefined) groups.set(group, null);
@@ -87,7 +88,7 @@ export class OffsetsBatcher {
     this.pending = undefined;
     if (!batch) return;
     clearTimeout(batch.timer);
-    const err = new Error('the kafka client is closed');
+    const err = new LocalError('the kafka client is closed');
     for (const w of batch.waiters) w.reject(err);
   }
 
@@ -125,7 +126,7 @@ export class OffsetsBatcher {
 
 function settle(w: Waiter, a: BatchAnswer): void {
   const committed = a.committed.get(w.group);
-  if (committed === undefined) return w.reject(new Error(`no committed offsets fetched for group ${w.group}`));
+  if (committed === undefined) return w.reject(new LocalError(`no committed offsets fetched for group ${w.group}`));
   if (committed instanceof Error) return w.reject(committed);
   const topics = w.topic !== undefined ? [w.topic] : [...committed.keys()];
   const out: GroupOffsets = { committed: new Map(), latest: new Map() };
@@ -134,7 +135,7 @@ function settle(w: Waiter, a: BatchAnswer): void {
     if (c instanceof Error) return w.reject(c);
     if (c) out.committed.set(topic, c);
     const latest = a.latest.get(topic);
-    if (latest === undefined) return w.reject(new Error(`no offsets fetched for topic ${topic}`));
+    if (latest === undefined) return w.reject(new LocalError(`no offsets fetched for topic ${topic}`));
     if (latest instanceof Error) return w.reject(latest);
     out.latest.set(topic, latest);
   }

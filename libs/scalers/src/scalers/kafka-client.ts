@@ -27,6 +27,7 @@ import {
   type OffsetFetchGroupResponse,
   type OffsetFetchV8Response,
 } from './kafka-protocol';
+import { LocalError } from '../upstream-errors';
 
 /** Error codes that say a group's coordinator moved or is not ready: look it up again. */
 const COORDINATOR_ERROR_CODES = new Set([
@@ -259,7 +260,7 @@ export class KafkaOffsetsClient {
             return;
           }
           for (const g of groups) {
-            const a = answers.get(g) ?? new Error(`the coordinator returned no offsets for group ${g}`);
+            const a = answers.get(g) ?? new LocalError(`the coordinator returned no offsets for group ${g}`);
             if (a instanceof Error) fail(g, a);
             else result.set(g, a);
           }

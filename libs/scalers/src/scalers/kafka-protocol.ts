@@ -20,6 +20,7 @@
  */
 import Decoder from 'kafkajs/src/protocol/decoder';
 import Encoder from 'kafkajs/src/protocol/encoder';
+import { LocalError } from '../upstream-errors';
 
 export const OFFSET_FETCH_API_KEY = 9;
 export const OFFSET_FETCH_MULTI_GROUP_VERSION = 8;
@@ -94,7 +95,7 @@ function uvarint(d: Decoder): number {
     result |= (byte & 0x7f) << shift;
     if ((byte & 0x80) === 0) return result >>> 0;
   }
-  throw new Error('OffsetFetch v8 response: invalid varint');
+  throw new LocalError('OffsetFetch v8 response: invalid varint');
 }
 
 function compactString(d: Decoder): string | null {

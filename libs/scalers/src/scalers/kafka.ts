@@ -5,17 +5,23 @@
  * cluster + credentials, shared by every scaler that points at it, answers the polls of a short
  * window with one batch of requests (kafka-batch.ts).
  */
+import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import { logLevel, type SASLOptions } from 'kafkajs';
+import { logLevel, type ISocketFactory, type SASLOptions } from 'kafkajs';
 import Cluster from 'kafkajs/src/cluster';
 import { createLogger } from 'kafkajs/src/loggers';
-import defaultSocketFactory from 'kafkajs/src/network/socketFactory';
 import { defineScaler, type ValidationIssue } from '../descriptor';
 import { externalMetricSpec, externalMetricType, metricName, metricTargetInt, metricValue } from '../metrics';
 import { param, q, type ParsedParams } from '../params';
-import { credentialsHash, redact, SharedClients, withDeadline } from '../pools/shared-clients';
+import { credentialsHash, SharedClients, withDeadline } from '../pools/shared-clients';
 import type { MetricsAndActivity, Scaler, ScalerContext, ScalerLogger } from '../types';
 import { KafkaOffsetsClient } from './kafka-client';
+import { sharedAgentPool } from '../http/agent-pool';
+import { httpGet } from '../http/get';
+import { egressNetConnect, egressTlsConnect } from '../net/egress-connect';
+import { egressOf, type EgressPolicy } from '../net/egress-policy';
+import { LocalError, upstreamError } from '../upstream-errors';
+import { VETTING } from '../vetting';
 
 const M = ['triggerMetadata'] as const;
 const ME = ['triggerMetadata', 'resolvedEnv'] as const;
@@ -27,7 +33,7 @@ export const KAFKA_SASL_MODES = ['none', 'plaintext', 'scram_sha256', 'scram_sha
 export const SUPPORTED_KAFKA_SASL_MODES = ['none', 'plaintext', 'scram_sha256', 'scram_sha512', 'oauthbearer'] as const;
 
 const params = {
-  bootstrapServers: param.list({ name: 'bootstrapServers', order: ME, description: 'Comma-separated `host:port` of the brokers.' }),
+  bootstrapServers: param.list({ refersTo: 'endpoint', vetting: VETTING.brokerList, name: 'bootstrapServers', order: ME, description: 'Comma-separated `host:port` of the brokers.' }),
   consumerGroup: param.string({ name: 'consumerGroup', order: ME, description: 'The consumer group whose lag drives scaling.' }),
   topic: param.string({
     name: 'topic',
@@ -118,7 +124,7 @@ const params = {
     description: 'oauthbearer: `bearer` (client-credentials token from `oauthTokenEndpointUri`, the default); `aws_msk_iam` is not supported yet.',
   }),
   scopes: param.list({ name: 'scopes', order: A, optional: true, description: 'oauthbearer: scopes requested with the token.' }),
-  oauthTokenEndpointUri: param.string({
+  oauthTokenEndpointUri: param.string({ refersTo: 'endpoint', vetting: VETTING.oauthTokenEndpoint,
     name: 'oauthTokenEndpointUri',
     order: A,
     optional: true,
@@ -358,25 +364,52 @@ export function kafkaClientCount(): number {
   return sharedClients.size;
 }
 
-async function fetchOAuthToken(c: KafkaConfigParams, timeoutMs: number): Promise<{ value: string; extensions?: Record<string, string> }> {
+/**
+ * The client-credentials token, POSTed through an agent under the egress policy (not the global
+ * fetch, which would follow redirects and has no address check). Redirects are not followed.
+ */
+async function fetchOAuthToken(
+  c: KafkaConfigParams,
+  timeoutMs: number,
+  egress: EgressPolicy,
+): Promise<{ value: string; extensions?: Record<string, string> }> {
   const body = new URLSearchParams({ grant_type: 'client_credentials' });
   if (c.scopes?.length) body.set('scope', c.scopes.join(' '));
-  const response = await fetch(c.oauthTokenEndpointUri ?? '', {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${encodeURIComponent(c.username ?? '')}:${encodeURIComponent(c.password ?? '')}`).toString('base64')}`,
-    },
-    body,
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  if (!response.ok) throw new Error(`oauth token endpoint returned ${response.status}`);
-  const token = (await response.json()) as { access_token?: unknown };
-  if (typeof token.access_token !== 'string') throw new Error('oauth token endpoint returned no access_token');
+  let url: URL;
+  try {
+    url = new URL(c.oauthTokenEndpointUri ?? '');
+  } catch {
+    throw new LocalError('oauth token endpoint is not a valid URL');
+  }
+  const lease = sharedAgentPool.acquire(url, {}, egress);
+  let response;
+  try {
+    response = await httpGet(url, {
+      method: 'POST',
+      agent: lease.agent,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${encodeURIComponent(c.username ?? '')}:${encodeURIComponent(c.password ?? '')}`).toString('base64')}`,
+      },
+      body: body.toString(),
+      timeoutMs,
+      maxBytes: 1024 * 1024,
+    });
+  } finally {
+    lease.release();
+  }
+  if (response.status < 200 || response.status > 299) throw new LocalError(`oauth token endpoint returned ${response.status}`);
+  let token: { access_token?: unknown };
+  try {
+    token = JSON.parse(response.body.toString('utf8')) as { access_token?: unknown };
+  } catch {
+    throw new LocalError('oauth token endpoint returned no JSON');
+  }
+  if (typeof token.access_token !== 'string') throw new LocalError('oauth token endpoint returned no access_token');
   return { value: token.access_token, extensions: c.oauthExtensions };
 }
 
-function saslOptions(c: KafkaConfigParams, timeoutMs: number): SASLOptions | undefined {
+function saslOptions(c: KafkaConfigParams, timeoutMs: number, egress: EgressPolicy): SASLOptions | undefined {
   const username = c.username ?? '';
   const password = c.password ?? '';
   switch (c.sasl ?? 'none') {
@@ -387,7 +420,7 @@ function saslOptions(c: KafkaConfigParams, timeoutMs: number): SASLOptions | und
     case 'scram_sha512':
       return { mechanism: 'scram-sha-512', username, password };
     case 'oauthbearer':
-      return { mechanism: 'oauthbearer', oauthBearerProvider: () => fetchOAuthToken(c, timeoutMs) };
+      return { mechanism: 'oauthbearer', oauthBearerProvider: () => fetchOAuthToken(c, timeoutMs, egress) };
     default:
       return undefined;
   }
@@ -412,7 +445,21 @@ function connectionKey(c: KafkaConfigParams, timeoutMs: number): string {
   ].join('|');
 }
 
-function createClient(c: KafkaConfigParams, timeoutMs: number, logger: ScalerLogger | undefined): KafkaOffsetsClient {
+/**
+ * kafkajs' public `socketFactory`: every broker connection (bootstrap servers and the brokers the
+ * cluster metadata names) goes through the egress policy. Otherwise as kafkajs' default factory.
+ */
+function egressSocketFactory(egress: EgressPolicy): ISocketFactory {
+  return ({ host, port, ssl, onConnect }) => {
+    const socket = ssl
+      ? egressTlsConnect(egress, { host, port, ...(isIP(host) ? {} : { servername: host }), ...ssl }, onConnect)
+      : egressNetConnect(egress, { host, port }, onConnect);
+    socket.setKeepAlive(true, 60_000);
+    return socket;
+  };
+}
+
+function createClient(c: KafkaConfigParams, timeoutMs: number, logger: ScalerLogger | undefined, egress: EgressPolicy): KafkaOffsetsClient {
   let ssl: ConnectionOptions | undefined;
   if (c.tls === 'enable') {
     ssl = {
@@ -423,11 +470,11 @@ function createClient(c: KafkaConfigParams, timeoutMs: number, logger: ScalerLog
   }
   const cluster = new Cluster({
     logger: createLogger({ level: logLevel.WARN, logCreator: kafkaLogCreator(logger) }),
-    socketFactory: defaultSocketFactory(),
+    socketFactory: egressSocketFactory(egress),
     clientId: 'keda-ts',
     brokers: [...c.bootstrapServers],
     ssl,
-    sasl: saslOptions(c, timeoutMs),
+    sasl: saslOptions(c, timeoutMs, egress),
     connectionTimeout: Math.min(timeoutMs, 3000),
     authenticationTimeout: timeoutMs,
     requestTimeout: timeoutMs,
@@ -457,7 +504,10 @@ class KafkaScaler implements Scaler {
     private readonly timeoutMs: number,
     private readonly ctx: ScalerContext,
   ) {
-    this.lease = sharedClients.acquire(connectionKey(config, timeoutMs), () => createClient(config, timeoutMs, ctx.logger));
+    const egress = egressOf(ctx);
+    this.lease = sharedClients.acquire(`${connectionKey(config, timeoutMs)}|egress:${egress.id}`, () =>
+      createClient(config, timeoutMs, ctx.logger, egress),
+    );
     if (config.topic && config.partitionLimitation) {
       const parsed = parsePartitionLimitation(config.partitionLimitation);
       if ('ids' in parsed) this.partitionFilter = new Set(parsed.ids);
@@ -476,7 +526,7 @@ class KafkaScaler implements Scaler {
     try {
       offsets = await withDeadline(this.readOffsets(), this.timeoutMs, 'request', options?.signal);
     } catch (err) {
-      throw new Error(`error getting lag of ${where}: ${redact((err as Error).message, this.secrets)}`, { cause: err });
+      throw upstreamError(`error getting lag of ${where}`, err, this.secrets);
     }
     const { lag, lagWithPersistent } = computeLag(offsets, this.config, this.previous);
     return {
@@ -491,7 +541,7 @@ class KafkaScaler implements Scaler {
     const out: PartitionOffsets[] = [];
     for (const [topic, partitions] of latest) {
       const considered = partitions.filter((p) => !this.partitionFilter || this.partitionFilter.has(p.partition));
-      if (considered.length === 0) throw new Error(`no active partitions in topic ${topic}`);
+      if (considered.length === 0) throw new LocalError(`no active partitions in topic ${topic}`);
       const committedOf = committed.get(topic);
       for (const p of considered) out.push({ topic, partition: p.partition, committed: committedOf?.get(p.partition) ?? -1, latest: p.offset });
     }

@@ -90,6 +90,52 @@ const parseCases: ParseCase[] = [
     errors: ['valueLocation "items.#(name==\\"a\\").count": queries (#(...)) are not supported'],
   },
   {
+    name: 'apiKey header mode: a cloud metadata header',
+    metadata: { url: URL_OK, valueLocation: 'v', targetValue: '1', authModes: 'apiKey', keyParamName: 'Metadata' },
+    authParams: { apiKey: 'true' },
+    errors: [
+      'parameter "keyParamName" must not set the header "Metadata": it is reserved (cloud metadata, Host, hop-by-hop and framing headers cannot be set from a trigger)',
+    ],
+  },
+  {
+    name: 'apiKey header mode: x-aws-ec2-metadata-token-ttl-seconds and Content-Length',
+    metadata: { url: URL_OK, valueLocation: 'v', targetValue: '1', authModes: 'apiKey', keyParamName: 'x-aws-ec2-metadata-token-ttl-seconds' },
+    authParams: { apiKey: '21600' },
+    errors: [
+      'parameter "keyParamName" must not set the header "x-aws-ec2-metadata-token-ttl-seconds": it is reserved (cloud metadata, Host, hop-by-hop and framing headers cannot be set from a trigger)',
+    ],
+  },
+  {
+    name: 'apiKey header mode: a name with CR LF',
+    metadata: { url: URL_OK, valueLocation: 'v', targetValue: '1', authModes: 'apiKey', keyParamName: 'X-Key\r\nHost: evil' },
+    authParams: { apiKey: 'k' },
+    errors: ["parameter \"keyParamName\" must be a valid HTTP header name (letters, digits and !#$%&'*+.^_`|~-)"],
+  },
+  {
+    name: 'apiKey header mode: a value with CR LF',
+    metadata: { url: URL_OK, valueLocation: 'v', targetValue: '1', authModes: 'apiKey' },
+    authParams: { apiKey: 'k\r\nX-Other: 1' },
+    errors: ['parameter "keyParamName" has a header value with CR, LF or other control characters'],
+  },
+  {
+    name: 'custom auth: a reserved header',
+    metadata: { url: URL_OK, valueLocation: 'v', targetValue: '1', authModes: 'custom' },
+    authParams: { customAuthHeader: 'Connection', customAuthValue: 'close' },
+    errors: [
+      'parameter "customAuthHeader" must not set the header "Connection": it is reserved (cloud metadata, Host, hop-by-hop and framing headers cannot be set from a trigger)',
+    ],
+  },
+  {
+    name: 'wildcard over the length cap',
+    metadata: { url: URL_OK, valueLocation: `items.${'*a'.repeat(150)}.count`, targetValue: '1' },
+    errors: ['parameter "valueLocation": wildcard component is 300 characters long, at most 256 are allowed'],
+  },
+  {
+    name: 'prometheus selector made of whitespace runs (no cubic RegExp)',
+    metadata: { url: URL_OK, valueLocation: `q${' '.repeat(20000)}!`, targetValue: '1', format: 'prometheus' },
+    errors: [`invalid metric selector ${JSON.stringify(`q${' '.repeat(20000)}!`)}`],
+  },
+  {
     name: 'bad prometheus selector',
     metadata: { url: URL_OK, valueLocation: 'q{a=~"x"}', targetValue: '1', format: 'prometheus' },
     errors: ['invalid metric selector "q{a=~\\"x\\"}": only equality matchers (label="value") are supported'],
@@ -189,7 +235,7 @@ describe('metrics-api: reading values', () => {
     ['boolean', 'flag', "valueLocation must point to value of type number or a string representing a Quantity got: 'True'"],
     ['null', 'nothing', "valueLocation must point to value of type number or a string representing a Quantity got: 'Null'"],
     ['object', 'components', "valueLocation must point to value of type number or a string representing a Quantity got: 'JSON'"],
-    ['non-numeric string', 'text', "valueLocation must point to value of type number or a string representing a Quantity got: 'many'"],
+    ['non-numeric string', 'text', "valueLocation must point to value of type number or a string representing a Quantity got: 'String' (4 characters, not a Quantity)"],
     ['missing', 'components.nope', 'valueLocation "components.nope" not found in the response'],
     ['index out of range', 'items.5.count', 'valueLocation "items.5.count" not found in the response'],
   ])('json: %s', (_, valueLocation, expected) => {
@@ -203,7 +249,7 @@ describe('metrics-api: reading values', () => {
     expect(valueFromBody(yaml, { format: 'yaml', valueLocation: 'components.worker.tasks' })).toBe(4);
     expect(valueFromBody(yaml, { format: 'yaml', valueLocation: 'components.worker.mem' })).toBe(1024);
     expect(valueFromBody(yaml, { format: 'yaml', valueLocation: 'list.1' })).toBe(2.5);
-    expect(() => valueFromBody('a: [', { format: 'yaml', valueLocation: 'a' })).toThrow(/^invalid YAML in response: /);
+    expect(() => valueFromBody('a: [', { format: 'yaml', valueLocation: 'a' })).toThrow(/^invalid YAML in response of 4 bytes at line 1 column \d+ \([A-Z_]+\)$/);
   });
 
   it('prometheus', () => {
@@ -226,7 +272,7 @@ describe('metrics-api: reading values', () => {
     expect(() => read('queue_depth{queue="c"}')).toThrow('no sample of metric \'queue_depth\' matches the labels {"queue":"c"}');
     expect(() => read('missing')).toThrow("metric 'missing' not found");
     expect(() => valueFromBody('bad line here x', { format: 'prometheus', valueLocation: 'bad' })).toThrow(
-      'prometheus format parsing error: line 1: invalid sample "bad line here x"',
+      'prometheus format parsing error: line 1: invalid sample',
     );
   });
 });
@@ -304,6 +350,34 @@ describe('metrics-api: HTTP', () => {
     expect(await s.getMetricsAndActivity('m')).toMatchObject({ metrics: [{ value: 0 }], isActive: true });
   });
 
+  // A hostile server puts what it read elsewhere (a metadata endpoint's token) into its answer;
+  // none of it may come back in the error, which ends up in Events and conditions.
+  const MARKER = 'MARKER-7f3a-secret';
+  it.each<[string, string, string, string]>([
+    ['a string value', 'json', JSON.stringify({ v: `${MARKER}` }), "got: 'String' (18 characters, not a Quantity)"],
+    ['invalid JSON', 'json', `{"v": ${MARKER}}`, 'invalid JSON in response of 25 bytes (syntax error)'],
+    ['JSON that is not JSON at all', 'json', `${MARKER}`, 'invalid JSON in response of 18 bytes (syntax error)'],
+    ['invalid YAML', 'yaml', `v: [${MARKER}\n  - : {`, 'invalid YAML in response of'],
+    ['an invalid prometheus sample', 'prometheus', `v{a="1"} ${MARKER}\n`, 'prometheus format parsing error: line 1: invalid value (18 characters)'],
+    ['an invalid prometheus line', 'prometheus', `${MARKER}\n`, 'prometheus format parsing error: line 1: invalid sample'],
+    ['invalid prometheus labels', 'prometheus', `v{${MARKER}} 1\n`, 'prometheus format parsing error: line 1: invalid labels'],
+  ])('never echoes the body: %s', async (_, format, body, expected) => {
+    handler = (_req, res) => res.end(body);
+    const s = scaler({ url: `http://${host}/`, valueLocation: 'v', targetValue: '1', format });
+    const err = await s.getMetricsAndActivity('m').then(() => undefined, (e: Error) => e);
+    expect(err?.message).toContain(expected);
+    expect(err?.message).not.toContain(MARKER);
+    expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.toContain(MARKER);
+  });
+
+  it('matches a wildcard bomb against hostile keys quickly', async () => {
+    handler = json({ ['a'.repeat(64)]: 1, ['b'.repeat(5000)]: 2 });
+    const s = scaler({ url: `http://${host}/`, valueLocation: '*a*a*a*a*a*a*a*a*b', targetValue: '1' });
+    const started = Date.now();
+    await expect(s.getMetricsAndActivity('m')).rejects.toThrow('valueLocation "*a*a*a*a*a*a*a*a*b" not found in the response');
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
   it('reads yaml and prometheus responses', async () => {
     handler = (_req, res) => res.end('queue:\n  depth: "2k"\n');
     expect((await scaler({ url: `http://${host}/`, valueLocation: 'queue.depth', targetValue: '1', format: 'yaml' }).getMetricsAndActivity('m')).metrics[0].value).toBe(2000);
@@ -314,7 +388,7 @@ describe('metrics-api: HTTP', () => {
   it.each<[string, Handler, Record<string, string>, RegExp | string]>([
     ['500', json({ error: 'boom' }, 500), {}, 'error requesting metrics endpoint: GET http://HOST/metrics: api returned 500'],
     ['404', json({}, 404), {}, 'error requesting metrics endpoint: GET http://HOST/metrics: api returned 404'],
-    ['bad JSON', json('{"v": '), {}, /^error requesting metrics endpoint: GET http:\/\/HOST\/metrics: invalid JSON in response: /],
+    ['bad JSON', json('{"v": '), {}, 'error requesting metrics endpoint: GET http://HOST/metrics: invalid JSON in response of 6 bytes (unexpected end of input)'],
     ['missing valueLocation', json({ other: 1 }), {}, 'error requesting metrics endpoint: GET http://HOST/metrics: valueLocation "v" not found in the response'],
     ['hanging server', () => undefined, { timeout: '150' }, 'error requesting metrics endpoint: GET http://HOST/metrics: request timed out after 150ms'],
     ['body that never ends', (_req, res) => res.write('{"v":'), { timeout: '150ms' }, 'error requesting metrics endpoint: GET http://HOST/metrics: request timed out after 150ms'],

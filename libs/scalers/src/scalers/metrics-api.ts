@@ -7,11 +7,14 @@ import { defineScaler, type ValidationIssue } from '../descriptor';
 import { displayUrl } from '../http/get';
 import { httpGetValue } from '../http/get-value';
 import { sharedAgentPool } from '../http/agent-pool';
+import { egressOf } from '../net/egress-policy';
 import { AUTH_MODES, applyHttpAuth, httpAuthParams, httpAuthTls, validateHttpAuth } from '../http/auth';
 import { externalMetricSpec, externalMetricType, isActiveValue, metricName, metricTargetMilli, metricValue } from '../metrics';
 import { param, q, type ParsedParams } from '../params';
 import type { MetricsAndActivity, Scaler, ScalerContext } from '../types';
-import { locate, numberFrom, parsePromSelector, promValue, unsupportedPathSyntax } from '../value-location';
+import { bodyParseError, LocalError } from '../upstream-errors';
+import { locate, numberFrom, parsePromSelector, promValue, unsupportedPathSyntax, wildcardPathProblem } from '../value-location';
+import { VETTING } from '../vetting';
 
 export const METRICS_API_FORMATS = ['prometheus', 'json', 'xml', 'yaml'] as const;
 /** Formats this implementation reads (xml is declared by KEDA but not supported here yet). */
@@ -22,7 +25,7 @@ export const SUPPORTED_AUTH_MODES = ['apiKey', 'basic', 'tls', 'bearer', 'custom
 const M = ['triggerMetadata'] as const;
 
 const params = {
-  url: param.string({ name: 'url', order: M, description: 'Full URL of the API, `http://` or `https://`.' }),
+  url: param.string({ refersTo: 'endpoint', vetting: VETTING.httpUrl, name: 'url', order: M, description: 'Full URL of the API, `http://` or `https://`.' }),
   valueLocation: param.string({
     name: 'valueLocation',
     order: M,
@@ -99,6 +102,8 @@ function validate(config: MetricsApiConfig, asMetricSource: boolean): Validation
   } else {
     const unsupported = unsupportedPathSyntax(config.valueLocation);
     if (unsupported) problems.push({ parameter: 'valueLocation', message: `valueLocation ${q(config.valueLocation)}: ${unsupported}` });
+    const wildcard = unsupported ? undefined : wildcardPathProblem(config.valueLocation);
+    if (wildcard) problems.push({ parameter: 'valueLocation', message: `parameter "valueLocation": ${wildcard}` });
   }
   if (config.aggregateFromKubeServiceEndpoints)
     problems.push({ parameter: 'aggregateFromKubeServiceEndpoints', message: 'aggregateFromKubeServiceEndpoints is not supported yet' });
@@ -113,27 +118,28 @@ export function buildRequest(config: MetricsApiConfig): { url: URL; headers: Rec
   return { url, headers };
 }
 
-/** The number in a response body. Errors say what is wrong (never the body's secrets: only the location). */
+/**
+ * The number in a response body. Errors say what is wrong (the location, the type found, the
+ * body's length) and never carry the body's text: the server is the tenant's (issue 17).
+ */
 export function valueFromBody(body: string, config: Pick<MetricsApiConfig, 'format' | 'valueLocation'>): number {
   if (config.format === 'prometheus') {
     const selector = parsePromSelector(config.valueLocation);
-    if ('error' in selector) throw new Error(selector.error);
+    if ('error' in selector) throw new LocalError(selector.error);
     const v = promValue(body, selector);
-    if ('error' in v) throw new Error(v.error);
+    if ('error' in v) throw new LocalError(v.error);
     return v.value;
   }
   let doc: unknown;
   try {
     doc = config.format === 'yaml' ? parseYaml(body) : JSON.parse(body);
   } catch (err) {
-    throw new Error(`invalid ${config.format.toUpperCase()} in response: ${(err as Error).message.split('\n')[0]}`, {
-      cause: err,
-    });
+    throw new LocalError(bodyParseError(config.format === 'yaml' ? 'YAML' : 'JSON', body, err));
   }
   const found = locate(doc, config.valueLocation);
-  if (!found.found) throw new Error(`valueLocation ${q(config.valueLocation)} not found in the response`);
+  if (!found.found) throw new LocalError(`valueLocation ${q(config.valueLocation)} not found in the response`);
   const n = numberFrom(found.value);
-  if ('error' in n) throw new Error(n.error);
+  if ('error' in n) throw new LocalError(n.error);
   return n.value;
 }
 
@@ -152,7 +158,7 @@ class MetricsApiScaler implements Scaler {
   ) {
     this.request = buildRequest(config);
     this.where = `GET ${displayUrl(this.request.url)}`;
-    this.lease = sharedAgentPool.acquire(this.request.url, httpAuthTls(config, config.unsafeSsl));
+    this.lease = sharedAgentPool.acquire(this.request.url, httpAuthTls(config, config.unsafeSsl), egressOf(ctx));
   }
 
   getMetricSpecForScaling() {

@@ -288,6 +288,65 @@ describe('mongodb: parsing', () => {
   });
 });
 
+describe('mongodb: connection string vetting (tenant isolation)', () => {
+  const OPTIONS =
+    '[appName authMechanism authSource compressors connectTimeoutMS directConnection heartbeatFrequencyMS journal loadBalanced localThresholdMS maxConnecting maxIdleTimeMS maxPoolSize maxStalenessSeconds minPoolSize readConcernLevel readPreference readPreferenceTags replicaSet retryReads retryWrites serverSelectionTimeoutMS socketTimeoutMS srvMaxHosts srvServiceName ssl timeoutMS tls tlsAllowInvalidCertificates tlsAllowInvalidHostnames tlsInsecure w waitQueueTimeoutMS wtimeoutMS zlibCompressionLevel]';
+  const MECHANISMS = '[SCRAM-SHA-1 SCRAM-SHA-256 MONGODB-X509]';
+  const FILE = 'it makes the controller read a file (give certificates as the "ca", "cert" and "key" parameters of a TriggerAuthentication)';
+  const refusedOption = (option: string, reason: string) => `parameter "connectionString" option "${option}" is not allowed: ${reason}; allowed options are ${OPTIONS}`;
+  const refusedMechanism = (m: string, reason: string) => `parameter "connectionString" authMechanism "${m}" is not allowed: ${reason}; allowed mechanisms are ${MECHANISMS}`;
+
+  it.each<[string, string, string]>([
+    ['MONGODB-OIDC', 'authMechanism=MONGODB-OIDC', refusedMechanism('MONGODB-OIDC', "it authenticates with the controller's own Kubernetes or cloud identity")],
+    ['mongodb-oidc in lower case', 'authMechanism=mongodb-oidc', refusedMechanism('MONGODB-OIDC', "it authenticates with the controller's own Kubernetes or cloud identity")],
+    ['MONGODB-AWS', 'authMechanism=MONGODB-AWS', refusedMechanism('MONGODB-AWS', "it authenticates with the controller's own AWS credentials")],
+    ['GSSAPI', 'authMechanism=GSSAPI', refusedMechanism('GSSAPI', "it authenticates with the controller's Kerberos credentials")],
+    ['PLAIN', 'authMechanism=PLAIN', refusedMechanism('PLAIN', 'LDAP proxy authentication (PLAIN) is not supported')],
+    ['an unknown mechanism', 'authMechanism=FOO', 'parameter "connectionString" authMechanism value is not allowed: it is not supported; allowed mechanisms are [SCRAM-SHA-1 SCRAM-SHA-256 MONGODB-X509]'],
+    ['authMechanismProperties', 'authMechanism=SCRAM-SHA-256&authMechanismProperties=ENVIRONMENT:k8s', refusedOption('authMechanismProperties', "it can make the driver authenticate with the controller's own cloud or Kubernetes identity")],
+    ['tlsCAFile', 'tls=true&tlsCAFile=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt', refusedOption('tlsCAFile', FILE)],
+    ['tlsCertificateKeyFile', 'tls=true&tlsCertificateKeyFile=/etc/keda/certs/tls.key', refusedOption('tlsCertificateKeyFile', FILE)],
+    ['tlsCertificateKeyFilePassword', 'tlsCertificateKeyFilePassword=x', refusedOption('tlsCertificateKeyFilePassword', FILE)],
+    ['tlsCRLFile', 'tlsCRLFile=/dev/zero', refusedOption('tlsCRLFile', FILE)],
+    ['proxyHost', 'proxyHost=169.254.169.254', refusedOption('proxyHost', 'it sends the connection through a proxy')],
+    ['proxyPort', 'proxyPort=1080', refusedOption('proxyPort', 'it sends the connection through a proxy')],
+    ['proxyUsername', 'proxyUsername=u', refusedOption('proxyUsername', 'it sends the connection through a proxy')],
+    ['proxyPassword', 'proxyPassword=p', refusedOption('proxyPassword', 'it sends the connection through a proxy')],
+    ['an unknown option', 'autoEncryptionKeyVault=x', refusedOption('autoEncryptionKeyVault', 'it is not a supported option')],
+    ['an option in another case', 'TLSCAFILE=/etc/passwd', refusedOption('TLSCAFILE', FILE)],
+  ])('refuses %s, from metadata and from a TriggerAuthentication, without a secret in the message', (_, options, message) => {
+    const connectionString = `mongodb://u:pw-secret-5@db.example:27017/app?${options}`;
+    for (const i of [
+      input({ triggerType: 'mongodb', metadata: { ...base, dbName: 'app', connectionString } }),
+      input({ triggerType: 'mongodb', metadata: { ...base, dbName: 'app' }, authParams: { connectionString } }),
+    ]) {
+      expect(scalers.validate(i)).toEqual([{ parameter: 'connectionString', message }]);
+      expect(() => scalers.build(i, context())).toThrow(message);
+      expect(message).not.toContain('pw-secret-5');
+    }
+  });
+
+  it('refuses options smuggled in through host', () => {
+    const problems = scalers.validate(
+      input({ triggerType: 'mongodb', metadata: { ...base, ...sep, host: 'db:1/?authMechanism=MONGODB-AWS&x=' }, authParams: pw }),
+    );
+    expect(problems).toEqual([{ parameter: 'host', message: 'parameter "host" must be a host name or address (no "/", "?", "#", "@", "," or spaces)' }]);
+  });
+
+  it('accepts the documented options and passes the mechanism explicitly', async () => {
+    const connectionString =
+      'mongodb://u:pw@a:1,b:2/app?authSource=admin&authMechanism=SCRAM-SHA-256&replicaSet=rs&readPreference=secondaryPreferred&retryReads=true&appName=x&directConnection=false&tls=true&tlsAllowInvalidCertificates=true&connectTimeoutMS=100&socketTimeoutMS=100&serverSelectionTimeoutMS=100';
+    const i = input({ triggerType: 'mongodb', metadata: { ...base, dbName: 'app' }, authParams: { connectionString } });
+    expect(scalers.validate(i)).toEqual([]);
+    const config = checkInput(mongodbScaler, i).config as MongodbConfig;
+    expect(mongodbClientOptions(config).authMechanism).toBe('SCRAM-SHA-256');
+    const x509 = checkInput(mongodbScaler, input({ triggerType: 'mongodb', metadata: { ...base, dbName: 'app' }, authParams: { connectionString: 'mongodb://a:1/?authMechanism=MONGODB-X509&tls=true' } })).config as MongodbConfig;
+    expect(mongodbClientOptions(x509).authMechanism).toBe('MONGODB-X509');
+    const s = scalers.build(i, context());
+    await s.close();
+  });
+});
+
 describe('mongodb: connection settings', () => {
   const configOf = (metadata: Record<string, string>, authParams: Record<string, string> = {}): MongodbConfig => {
     const checked = checkInput(mongodbScaler, input({ triggerType: 'mongodb', metadata, authParams }));

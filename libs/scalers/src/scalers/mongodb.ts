@@ -6,10 +6,14 @@
  */
 import { BSON, MongoClient, type Document, type MongoClientOptions } from 'mongodb';
 import { defineScaler, type ValidationIssue } from '../descriptor';
+import { EgressDeniedError, egressOf, type EgressPolicy } from '../net/egress-policy';
 import { externalMetricSpec, externalMetricType, isActiveValue, metricName, metricTargetMilli, metricValue } from '../metrics';
 import { param, type ParsedParams } from '../params';
 import { credentialsHash, redact, SharedClients, withDeadline } from '../pools/shared-clients';
 import type { MetricsAndActivity, Scaler, ScalerContext } from '../types';
+import { LocalError, upstreamError } from '../upstream-errors';
+import { MONGODB_HOST_FORBIDDEN, vetMongodbUri } from './mongodb-uri';
+import { VETTING } from '../vetting';
 
 /** KEDA bounds client creation and each count with a fixed 10 s. */
 export const MONGODB_TIMEOUT_MS = 10_000;
@@ -26,7 +30,7 @@ const AM = ['authParams', 'triggerMetadata'] as const;
 const A = ['authParams'] as const;
 
 const params = {
-  connectionString: param.string({
+  connectionString: param.string({ refersTo: 'connection-string', vetting: VETTING.mongodbConnection,
     name: 'connectionString',
     order: ['authParams', 'triggerMetadata', 'resolvedEnv'],
     optional: true,
@@ -40,7 +44,7 @@ const params = {
     default: 'mongodb',
     description: 'URI scheme without `connectionString`: `mongodb`, or `mongodb+srv` (DNS seed list; then no port).',
   }),
-  host: param.string({ name: 'host', order: AM, optional: true, description: 'Server host (without `connectionString`).' }),
+  host: param.string({ refersTo: 'endpoint', vetting: VETTING.mongodbHost, name: 'host', order: AM, optional: true, description: 'Server host (without `connectionString`).' }),
   port: param.string({
     name: 'port',
     order: AM,
@@ -112,6 +116,10 @@ export function mongodbClientOptions(config: MongodbConfig, timeoutMs = MONGODB_
     connectTimeoutMS: timeoutMs,
     waitQueueTimeoutMS: timeoutMs,
   };
+  // Given explicitly (the options object wins over the URI): only a vetted mechanism, never one
+  // the driver would pick up from elsewhere. No mechanism means SCRAM negotiation.
+  const vetted = vetMongodbUri(mongodbUri(config), 'connectionString');
+  if (!('error' in vetted) && vetted.mechanism) options.authMechanism = vetted.mechanism;
   if (config.tls === 'enable') {
     options.tls = true;
     if (config.ca) options.ca = config.ca;
@@ -180,12 +188,21 @@ function validate(config: MongodbConfig, asMetricSource: boolean): ValidationIss
     problems.push({ parameter: config.cert ? 'key' : 'cert', message: 'parameters "cert" and "key" must be given together' });
   }
   if (config.connectionString) {
+    // Refused before any client exists: the webhook at admission, build() for TriggerAuthentication values.
+    const vetted = vetMongodbUri(config.connectionString, 'connectionString');
+    if ('error' in vetted) {
+      problems.push({ parameter: 'connectionString', message: vetted.error });
+      return problems;
+    }
     const problem = clientProblem(config);
     if (problem) problems.push({ parameter: 'connectionString', message: `parameter "connectionString" is not a valid MongoDB connection string: ${problem}` });
     return problems;
   }
   const before = problems.length;
   if (!config.host) problems.push({ parameter: 'host', message: 'no host given' });
+  // The host goes into a URI as is: `/`, `?` or `@` in it would add options or credentials.
+  else if (MONGODB_HOST_FORBIDDEN.test(config.host))
+    problems.push({ parameter: 'host', message: 'parameter "host" must be a host name or address (no "/", "?", "#", "@", "," or spaces)' });
   if (config.scheme !== 'mongodb+srv') {
     if (!config.port) problems.push({ parameter: 'port', message: 'no port given' });
     else if (!/^\d+$/.test(config.port) || Number(config.port) < 1 || Number(config.port) > 65535)
@@ -194,6 +211,11 @@ function validate(config: MongodbConfig, asMetricSource: boolean): ValidationIss
   if (!config.username) problems.push({ parameter: 'username', message: 'no username given' });
   if (!config.password) problems.push({ parameter: 'password', message: 'no password given' });
   if (problems.length === before) {
+    const vetted = vetMongodbUri(mongodbUri(config), 'host');
+    if ('error' in vetted) {
+      problems.push({ parameter: 'host', message: vetted.error });
+      return problems;
+    }
     const problem = clientProblem(config);
     if (problem) problems.push({ parameter: 'host', message: `the connection parameters do not make a valid MongoDB connection string: ${problem}` });
   }
@@ -212,12 +234,30 @@ export function mongodbHosts(config: MongodbConfig): string {
   }
 }
 
+/** The egress refusal of the first seed host that the policy refuses before DNS (IP literal, metadata name, socket path). */
+function mongodbSeedRefusal(uri: string, options: MongoClientOptions, egress: EgressPolicy): Error | undefined {
+  let hosts: { host?: string; socketPath?: string }[];
+  try {
+    hosts = new MongoClient(uri, options).options.hosts;
+  } catch {
+    return undefined; // an invalid string fails on its own at the first poll
+  }
+  for (const h of hosts) {
+    if (h.socketPath) return new EgressDeniedError('a Unix domain socket', undefined, 'scalers connect over TCP only');
+    const refusal = egress.hostError(h.host ?? '');
+    if (refusal) return refusal;
+  }
+  return undefined;
+}
+
 export class MongodbScaler implements Scaler {
   readonly type = 'mongodb';
   private readonly lease;
   private readonly filter: Document;
   private readonly where: string;
   private readonly secrets: string[];
+  /** Set when a seed host is refused by the egress policy: every poll fails with it, nothing connects. */
+  private readonly egressRefusal?: Error;
   private closed = false;
 
   constructor(
@@ -229,12 +269,20 @@ export class MongodbScaler implements Scaler {
   ) {
     const parsed = parseMongodbFilter(config.query);
     if ('error' in parsed) throw new Error(parsed.error);
+    // validate() refused it already on the registry's path; a direct construction is checked too.
+    const vetted = vetMongodbUri(mongodbUri(config), config.connectionString ? 'connectionString' : 'host');
+    if ('error' in vetted) throw new Error(vetted.error);
     this.filter = parsed.filter;
     this.where = `${mongodbHosts(config)}/${config.dbName}.${config.collection}`;
     this.secrets = mongodbSecrets(config);
     const uri = mongodbUri(config);
-    const options = mongodbClientOptions(config, timeoutMs);
-    const key = credentialsHash(uri, config.tls, config.ca, config.cert, config.key, config.keyPassword, String(timeoutMs));
+    const egress = egressOf(ctx);
+    // The driver passes `lookup` (a public socket option) to net.connect for every host name it
+    // connects to. IP-literal hosts skip lookup, so the seed list is checked here; replica-set
+    // members the server announces as IP literals are not (the driver has no socket hook).
+    const options: MongoClientOptions = { ...mongodbClientOptions(config, timeoutMs), lookup: egress.lookup };
+    this.egressRefusal = mongodbSeedRefusal(uri, options, egress);
+    const key = credentialsHash(uri, config.tls, config.ca, config.cert, config.key, config.keyPassword, String(timeoutMs), `egress:${egress.id}`);
     this.lease = mongodbClients.acquire(key, () => new MongoClient(uri, options));
   }
 
@@ -245,6 +293,7 @@ export class MongodbScaler implements Scaler {
   async getMetricsAndActivity(requested: string, options?: { signal?: AbortSignal }): Promise<MetricsAndActivity> {
     const prefix = `error counting documents in mongodb ${this.where}`;
     if (this.closed) throw new Error(`${prefix}: the scaler is closed`);
+    if (this.egressRefusal) throw new Error(`${prefix}: ${this.egressRefusal.message}`);
     options?.signal?.throwIfAborted();
     // Server selection and the server's maxTimeMS end at the timeout with the driver's reason
     // (ECONNREFUSED, ...); the signal then cancels whatever is left, and the deadline bounds the
@@ -261,12 +310,9 @@ export class MongodbScaler implements Scaler {
         options?.signal,
       );
     } catch (err) {
-      if (timeout.aborted) throw new Error(`${prefix}: timed out after ${this.timeoutMs} ms`, { cause: err });
-      const message = (err as Error).message;
-      const shown = redact(message, this.secrets);
-      if (shown === message) throw new Error(`${prefix}: ${shown}`, { cause: err });
-      // eslint-disable-next-line preserve-caught-error -- the driver's error holds a secret: it must not travel on as the cause.
-      throw new Error(`${prefix}: ${shown}`);
+      if (timeout.aborted) throw new LocalError(`${prefix}: timed out after ${this.timeoutMs} ms`);
+      // The server's errmsg is the tenant's server's text: its code and codeName are shown instead.
+      throw upstreamError(prefix, err, this.secrets);
     }
     return {
       metrics: [metricValue(requested, count, this.ctx.now())],

@@ -5,12 +5,16 @@
  * scaler using it.
  */
 import { createPool, type Pool, type PoolConnection, type PoolOptions } from 'mysql2';
+import { egressNetConnect } from '../net/egress-connect';
+import { defaultEgressPolicy, egressOf, type EgressPolicy } from '../net/egress-policy';
 import { defineScaler, type ValidationIssue } from '../descriptor';
 import { externalMetricSpec, externalMetricType, isActiveValue, metricName, metricTargetMilli, metricValue } from '../metrics';
 import { parseGoDuration, param, type ParsedParams } from '../params';
 import { SharedClients, abortable, connectionKey } from '../pools/shared-pool';
 import type { MetricsAndActivity, Scaler, ScalerContext } from '../types';
+import { LocalError, upstreamError } from '../upstream-errors';
 import { sqlResultValue, type SqlResult } from './sql-value';
+import { VETTING } from '../vetting';
 
 /** Connections per server (database, user) shared by every mysql scaler. */
 export const MYSQL_POOL_SIZE = 5;
@@ -100,7 +104,7 @@ const params = {
     default: '0',
     description: 'Active when the value is greater than this.',
   }),
-  connectionString: param.string({
+  connectionString: param.string({ refersTo: 'connection-string', vetting: VETTING.mysqlConnection,
     name: 'connectionString',
     order: ['authParams', 'resolvedEnv'],
     optional: true,
@@ -121,7 +125,7 @@ const params = {
     secret: true,
     description: 'Password (without `connectionString`).',
   }),
-  host: param.string({ name: 'host', order: MA, optional: true, description: 'Server host (without `connectionString`).' }),
+  host: param.string({ refersTo: 'endpoint', vetting: VETTING.sqlHost, name: 'host', order: MA, optional: true, description: 'Server host (without `connectionString`).' }),
   port: param.string({ name: 'port', order: MA, optional: true, description: 'Server port (without `connectionString`).' }),
   dbName: param.string({ name: 'dbName', order: MA, optional: true, description: 'Database name (without `connectionString`); part of the metric name.' }),
   metricName: param.string({
@@ -176,7 +180,11 @@ export class MysqlServer {
   private encrypted: boolean;
   private switched = false;
 
-  constructor(readonly target: MysqlTarget, private readonly pollTimeoutMs: number) {
+  constructor(
+    readonly target: MysqlTarget,
+    private readonly pollTimeoutMs: number,
+    private readonly egress: EgressPolicy = defaultEgressPolicy,
+  ) {
     this.encrypted = target.tls !== 'false';
   }
 
@@ -195,6 +203,9 @@ export class MysqlServer {
         connectTimeout: t.connectTimeoutMs ?? this.pollTimeoutMs,
         enableKeepAlive: true,
         ssl: this.encrypted ? { rejectUnauthorized: t.tls === 'true' } : undefined,
+        // mysql2's public `stream` factory: each connection's socket goes through the egress policy
+        // (it then skips its own keep-alive and no-delay setup, so they are set here).
+        stream: () => egressNetConnect(this.egress, { host: t.host, port: t.port, noDelay: true, keepAlive: true }),
       };
       const pool = createPool(options);
       // A pooled connection that breaks (server restart) is dropped; the next poll reconnects.
@@ -204,18 +215,26 @@ export class MysqlServer {
     return this.pool;
   }
 
-  private run(sql: string, timeoutMs: number): Promise<SqlResult> {
+  private run(sql: string, timeoutMs: number, signal?: AbortSignal): Promise<SqlResult> {
     const pool = this.currentPool();
     return new Promise<SqlResult>((resolve, reject) => {
       let connection: PoolConnection | undefined;
       let timedOut = false;
       // Bounds the wait for a pooled connection and the query. A connection whose query timed out
-      // is destroyed, not returned: it is still busy, and closing the pool would wait for it.
-      const timer = setTimeout(() => {
+      // (or was aborted by the caller) is destroyed, not returned: it is still busy, and closing
+      // the pool would wait for it.
+      const giveUp = (reason: string) => {
+        if (timedOut) return;
         timedOut = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         connection?.destroy();
-        reject(new Error(`timed out after ${timeoutMs}ms`));
-      }, timeoutMs);
+        reject(new LocalError(reason));
+      };
+      const onAbort = () => giveUp('request aborted');
+      const timer = setTimeout(() => giveUp(`timed out after ${timeoutMs}ms`), timeoutMs);
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
       pool.getConnection((connectError, conn) => {
         if (timedOut) {
           conn?.destroy();
@@ -223,28 +242,31 @@ export class MysqlServer {
         }
         if (connectError) {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           return reject(connectError);
         }
         connection = conn;
         conn.query({ sql, rowsAsArray: true }, (err, rows, fields) => {
           if (timedOut) return;
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           if (err) {
             conn.destroy();
             return reject(err);
           }
           conn.release();
           if (!Array.isArray(rows) || !Array.isArray(fields))
-            return reject(new Error('the statement returned no result set (it must be a query)'));
+            return reject(new LocalError('the statement returned no result set (it must be a query)'));
           resolve({ rows: rows as unknown as unknown[][], columns: fields.length });
         });
       });
     });
   }
 
-  async query(sql: string, timeoutMs: number): Promise<SqlResult> {
+  /** `signal` aborting destroys the connection running the query (mysql2 has no query cancel of its own). */
+  async query(sql: string, timeoutMs: number, signal?: AbortSignal): Promise<SqlResult> {
     try {
-      return await this.run(sql, this.target.readTimeoutMs ?? timeoutMs);
+      return await this.run(sql, this.target.readTimeoutMs ?? timeoutMs, signal);
     } catch (err) {
       if (this.switched || this.target.tls !== 'preferred' || !/does not support secure connection/i.test((err as Error).message)) throw err;
       this.switched = true;
@@ -252,7 +274,7 @@ export class MysqlServer {
       const old = this.pool;
       this.pool = undefined;
       old?.end(() => undefined);
-      return this.run(sql, this.target.readTimeoutMs ?? timeoutMs);
+      return this.run(sql, this.target.readTimeoutMs ?? timeoutMs, signal);
     }
   }
 
@@ -281,7 +303,8 @@ class MysqlScaler implements Scaler {
     const target = mysqlTarget(config);
     this.where = `${target.host}:${target.port}/${target.database}`;
     const { password, ...visible } = target;
-    this.lease = mysqlServers.acquire(connectionKey({ ...visible }, { password }), () => new MysqlServer(target, ctx.httpTimeoutMs));
+    const egress = egressOf(ctx);
+    this.lease = mysqlServers.acquire(connectionKey({ ...visible, egress: egress.id }, { password }), () => new MysqlServer(target, ctx.httpTimeoutMs, egress));
   }
 
   getMetricSpecForScaling() {
@@ -294,9 +317,10 @@ class MysqlScaler implements Scaler {
     options?.signal?.throwIfAborted();
     let value: number;
     try {
-      value = sqlResultValue(await abortable(this.lease.client.query(this.config.query, this.ctx.httpTimeoutMs), options?.signal));
+      value = sqlResultValue(await abortable(this.lease.client.query(this.config.query, this.ctx.httpTimeoutMs, options?.signal), options?.signal));
     } catch (err) {
-      throw new Error(`${prefix}: ${(err as Error).message}`, { cause: err });
+      // The server's error text is the tenant's server's: its code (SQLSTATE, errno) is shown instead.
+      throw upstreamError(prefix, err);
     }
     return {
       metrics: [metricValue(requested, value, this.ctx.now())],

@@ -5,10 +5,13 @@
  */
 import { defineScaler, type ValidationIssue } from '../descriptor';
 import { sharedAgentPool } from '../http/agent-pool';
+import { egressOf } from '../net/egress-policy';
 import { displayUrl, httpGet } from '../http/get';
 import { externalMetricSpec, externalMetricType, isActiveValue, metricName, metricTargetInt, metricValue } from '../metrics';
 import { param, q, type ParsedParams } from '../params';
 import type { MetricsAndActivity, Scaler, ScalerContext } from '../types';
+import { bodyParseError, LocalError, safeErrorText, upstreamError } from '../upstream-errors';
+import { VETTING } from '../vetting';
 
 const M = ['triggerMetadata'] as const;
 const AM = ['authParams', 'triggerMetadata'] as const;
@@ -21,7 +24,7 @@ const params = {
   }),
   stream: param.string({ name: 'stream', order: M, description: 'Name of the JetStream stream.' }),
   consumer: param.string({ name: 'consumer', order: M, description: 'Name (durable) of the consumer whose lag is measured.' }),
-  natsServerMonitoringEndpoint: param.string({
+  natsServerMonitoringEndpoint: param.string({ refersTo: 'endpoint', vetting: VETTING.httpHostPort,
     name: 'natsServerMonitoringEndpoint',
     order: AM,
     description: '`host:port` of the monitoring endpoint (`-m` / `http_port`), without a scheme.',
@@ -79,11 +82,11 @@ interface JszAccount {
 export function consumerLag(doc: unknown, account: string, stream: string, consumer: string): number {
   const accounts = ((doc as { account_details?: JszAccount[] } | null)?.account_details ?? []) as JszAccount[];
   const acc = accounts.find((a) => a.id === account || a.name === account);
-  if (!acc) throw new Error(`account ${q(account)} not found (it has no JetStream streams, or the name is wrong)`);
+  if (!acc) throw new LocalError(`account ${q(account)} not found (it has no JetStream streams, or the name is wrong)`);
   const s = (acc.stream_detail ?? []).find((x) => x.name === stream);
-  if (!s) throw new Error(`stream ${q(stream)} not found in account ${q(account)}`);
+  if (!s) throw new LocalError(`stream ${q(stream)} not found in account ${q(account)}`);
   const c = (s.consumer_detail ?? []).find((x) => x.name === consumer);
-  if (!c) throw new Error(`consumer ${q(consumer)} not found on stream ${q(stream)}`);
+  if (!c) throw new LocalError(`consumer ${q(consumer)} not found on stream ${q(stream)}`);
   return Number(c.num_pending ?? 0) + Number(c.num_ack_pending ?? 0);
 }
 
@@ -100,7 +103,7 @@ class NatsJetStreamScaler implements Scaler {
     private readonly ctx: ScalerContext,
   ) {
     this.url = jszUrl(config);
-    this.lease = sharedAgentPool.acquire(this.url);
+    this.lease = sharedAgentPool.acquire(this.url, {}, egressOf(ctx));
   }
 
   getMetricSpecForScaling() {
@@ -114,15 +117,23 @@ class NatsJetStreamScaler implements Scaler {
     try {
       response = await httpGet(this.url, { agent: this.lease.agent, timeoutMs: this.ctx.httpTimeoutMs, signal: options?.signal });
     } catch (err) {
-      throw new Error(`${prefix}: ${(err as Error).message}`, { cause: err });
+      throw upstreamError(prefix, err);
     }
     const where = `GET ${displayUrl(this.url)}`;
     if (response.status !== 200) throw new Error(`${prefix}: ${where}: status ${response.status}`);
+    // Messages name the account, stream and consumer (the trigger's) and the body's length, never its text.
+    const body = response.body.toString('utf8');
+    let doc: unknown;
+    try {
+      doc = JSON.parse(body);
+    } catch (err) {
+      throw new LocalError(`${prefix}: ${where}: ${bodyParseError('JSON', body, err)}`);
+    }
     let lag: number;
     try {
-      lag = consumerLag(JSON.parse(response.body.toString('utf8')), this.config.account, this.config.stream, this.config.consumer);
+      lag = consumerLag(doc, this.config.account, this.config.stream, this.config.consumer);
     } catch (err) {
-      throw new Error(`${prefix}: ${where}: ${(err as Error).message}`, { cause: err });
+      throw new LocalError(`${prefix}: ${where}: ${err instanceof LocalError ? err.message : `unexpected response shape (${safeErrorText(err)})`}`);
     }
     return {
       metrics: [metricValue(requested, lag, this.ctx.now())],

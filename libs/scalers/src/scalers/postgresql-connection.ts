@@ -14,10 +14,17 @@ export interface PostgresTarget {
   database: string;
   password?: string;
   sslmode: SslMode;
-  /** File paths, as in libpq. */
+  /**
+   * File paths, as in libpq. Read only when the connection string came from a
+   * ClusterTriggerAuthentication and under the operator's file root (vetted-file.ts).
+   */
   sslrootcert?: string;
   sslcert?: string;
   sslkey?: string;
+  /** PEM content from the TriggerAuthentication parameters `ca`, `cert`, `key` (preferred over files). */
+  ca?: string;
+  cert?: string;
+  key?: string;
   /** From `connect_timeout` (seconds in the string). */
   connectTimeoutMs?: number;
 }

@@ -189,10 +189,48 @@ describe('postgresql: values', () => {
     ['no rows', { rows: [], columns: 1 }, 'the query returned no rows'],
     ['two columns', { rows: [[1, 2]], columns: 2 }, 'the query must return one column, it returned 2'],
     ['NULL', { rows: [[null]], columns: 1 }, 'the query returned NULL'],
-    ['text', { rows: [['waiting']], columns: 1 }, 'the query returned "waiting", not a number'],
+    ['text', { rows: [['waiting']], columns: 1 }, 'the query returned a string of 7 characters that is not a number'],
     ['a boolean', { rows: [[true]], columns: 1 }, 'the query returned boolean, not a number'],
   ])('%s is an error', (_name, result, message) => {
     expect(() => postgresValue(result)).toThrow(message);
+  });
+});
+
+describe('postgresql: file paths in the connection string (tenant isolation)', () => {
+  const CTA_ONLY =
+    'file paths are accepted only from a ClusterTriggerAuthentication; give the certificate as PEM content in a TriggerAuthentication parameter instead';
+  const refused = (option: string, reason = CTA_ONLY) => `parameter "connection" option "${option}" names a file on the controller: ${reason}`;
+  const conn = (files: string) => `host=127.0.0.1 port=1 user=u password=pw dbname=app sslmode=verify-full ${files}`;
+
+  it.each<[string, Partial<ScalerInput>, string[]]>([
+    ['sslcert from a TriggerAuthentication', { authParams: { connection: conn('sslcert=/etc/keda/certs/tls.crt sslkey=/etc/keda/certs/tls.key') }, authenticationKind: 'TriggerAuthentication' }, [refused('sslcert'), refused('sslkey')]],
+    ['sslrootcert=/dev/zero without authenticationRef', { authParams: { connection: conn('sslrootcert=/dev/zero') } }, [refused('sslrootcert')]],
+    ['sslrootcert from the container env, even with a ClusterTriggerAuthentication', { metadata: { ...base, connectionFromEnv: 'PG' }, resolvedEnv: { PG: conn('sslrootcert=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt') }, authenticationKind: 'ClusterTriggerAuthentication' }, [refused('sslrootcert')]],
+  ])('refuses %s', (_, overrides, errors) => {
+    const i = input({ triggerType: 'postgresql', metadata: base, ...overrides });
+    expect(scalers.validate(i).map((p) => p.message)).toEqual(errors);
+    expect(() => scalers.build(i, context({ filePathRoot: '/etc/keda' }))).toThrow(errors[0]);
+  });
+
+  it('accepts a path from a ClusterTriggerAuthentication only with the operator root', async () => {
+    const i = input({ triggerType: 'postgresql', metadata: base, authParams: { connection: conn('sslrootcert=ca.crt') }, authenticationKind: 'ClusterTriggerAuthentication' });
+    expect(scalers.validate(i)).toEqual([]);
+    expect(() => scalers.build(i, context())).toThrow(refused('sslrootcert', 'file paths need the operator to set --filepath-auth-root-path'));
+    const s = scalers.build(i, context({ filePathRoot: '/nonexistent-keda-root', httpTimeoutMs: 500 }));
+    // The file is read (vetted) at the first poll, before any connection.
+    await expect(s.getMetricsAndActivity('s0-postgresql')).rejects.toThrow(
+      'error querying postgresql at 127.0.0.1:1/app: sslrootcert: cannot resolve the file (ENOENT)',
+    );
+    await s.close();
+  });
+
+  it('takes certificates as PEM content from a TriggerAuthentication', () => {
+    const i = input({ triggerType: 'postgresql', metadata: { ...base, ...sep }, authParams: { ca: 'CA-PEM', cert: 'CERT-PEM', key: 'KEY-PEM' } });
+    expect(scalers.validate(i)).toEqual([]);
+    expect(postgresTarget(checkInput(postgresqlScaler, i).config as PostgresqlConfig)).toMatchObject({ ca: 'CA-PEM', cert: 'CERT-PEM', key: 'KEY-PEM' });
+    expect(scalers.validate(input({ triggerType: 'postgresql', metadata: { ...base, ...sep }, authParams: { cert: 'CERT-PEM' } })).map((p) => p.message)).toEqual([
+      'parameters "cert" and "key" must be given together',
+    ]);
   });
 });
 

@@ -3,16 +3,20 @@
  * `query`. Every scaler pointing at the same server, database, user and password shares one
  * `pg.Pool` (at most POSTGRESQL_POOL_SIZE connections), closed with the last scaler using it.
  */
-import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { Pool, type PoolConfig, type QueryArrayConfig } from 'pg';
-import { defineScaler, type ValidationIssue } from '../descriptor';
+import { Pool, type PoolClient, type PoolConfig, type QueryArrayConfig, type QueryArrayResult } from 'pg';
+import { EgressSocket } from '../net/egress-connect';
+import { defaultEgressPolicy, egressOf, type EgressPolicy } from '../net/egress-policy';
+import { defineScaler, ScalerConfigError, type ValidationIssue } from '../descriptor';
 import { externalMetricSpec, externalMetricType, isActiveValue, metricName, metricTargetMilli, metricValue } from '../metrics';
-import { param, type ParsedParams } from '../params';
+import { lookupParam, param, type ParsedParams } from '../params';
 import { SharedClients, abortable, connectionKey } from '../pools/shared-pool';
-import type { MetricsAndActivity, Scaler, ScalerContext } from '../types';
+import type { MetricsAndActivity, Scaler, ScalerContext, ScalerInput } from '../types';
+import { filePathsAllowed, readVettedFile } from '../vetted-file';
+import { LocalError, upstreamError } from '../upstream-errors';
 import { sqlResultValue } from './sql-value';
 import { SSL_MODES, parsePostgresConnection, type PostgresTarget } from './postgresql-connection';
+import { VETTING } from '../vetting';
 
 /** Connections per server (database, user) shared by every postgresql scaler. */
 export const POSTGRESQL_POOL_SIZE = 5;
@@ -20,6 +24,7 @@ export const POSTGRESQL_POOL_SIZE = 5;
 const M = ['triggerMetadata'] as const;
 const AM = ['authParams', 'triggerMetadata'] as const;
 const AE = ['authParams', 'resolvedEnv'] as const;
+const A = ['authParams'] as const;
 
 const params = {
   query: param.string({ name: 'query', order: M, description: 'SQL query returning one row with one numeric column.' }),
@@ -35,15 +40,15 @@ const params = {
     default: '0',
     description: 'Active when the value is greater than this.',
   }),
-  connection: param.string({
+  connection: param.string({ refersTo: 'connection-string', vetting: VETTING.postgresConnection,
     name: 'connection',
     order: AE,
     optional: true,
     secret: true,
     description:
-      "libpq connection string (`host=db port=5432 user=keda password=… dbname=app sslmode=require`, or a `postgresql://` URI); replaces the separate host/port/userName/dbName/sslmode/password. Also `sslrootcert`, `sslcert`, `sslkey` (file paths) and `connect_timeout`.",
+      "libpq connection string (`host=db port=5432 user=keda password=… dbname=app sslmode=require`, or a `postgresql://` URI); replaces the separate host/port/userName/dbName/sslmode/password. Also `connect_timeout`, and `sslrootcert`, `sslcert`, `sslkey` (file paths: only from a ClusterTriggerAuthentication, under the operator's --filepath-auth-root-path; otherwise give `ca`, `cert`, `key` as PEM content).",
   }),
-  host: param.string({ name: 'host', order: AM, optional: true, description: 'Server host name or IP (without `connection`).' }),
+  host: param.string({ refersTo: 'endpoint', vetting: VETTING.sqlHost, name: 'host', order: AM, optional: true, description: 'Server host name or IP (without `connection`).' }),
   port: param.string({ name: 'port', order: AM, optional: true, description: 'Server port (without `connection`).' }),
   userName: param.string({ name: 'userName', order: AM, optional: true, description: 'User name (without `connection`).' }),
   dbName: param.string({ name: 'dbName', order: AM, optional: true, description: 'Database name (without `connection`).' }),
@@ -55,14 +60,22 @@ const params = {
       'libpq SSL mode (without `connection`): `disable`, `allow`, `prefer` (TLS, plaintext if the server has none), `require` (TLS, certificate not checked), `verify-ca`, `verify-full` (against the system roots).',
   }),
   password: param.string({ name: 'password', order: AE, optional: true, secret: true, description: 'Password (without `connection`).' }),
+  ca: param.string({ name: 'ca', order: A, optional: true, description: 'CA certificate(s) (PEM content) to verify the server with `sslmode` verify-ca or verify-full.' }),
+  cert: param.string({ name: 'cert', order: A, optional: true, description: 'Client certificate (PEM content); needs `key`.' }),
+  key: param.string({ name: 'key', order: A, optional: true, secret: true, description: 'Private key (PEM content) of `cert`.' }),
 };
+
+/** libpq options that name files on the controller. */
+const FILE_OPTIONS = ['sslrootcert', 'sslcert', 'sslkey'] as const;
 
 export type PostgresqlConfig = ParsedParams<typeof params>;
 
 /** The server settings of a config: the parsed `connection`, or the separate parameters. */
 export function postgresTarget(config: PostgresqlConfig): PostgresTarget {
-  if (config.connection) return parsePostgresConnection(config.connection);
+  const pem = { ...(config.ca ? { ca: config.ca } : {}), ...(config.cert ? { cert: config.cert } : {}), ...(config.key ? { key: config.key } : {}) };
+  if (config.connection) return { ...parsePostgresConnection(config.connection), ...pem };
   return {
+    ...pem,
     host: config.host ?? '',
     port: Number(config.port),
     user: config.userName ?? '',
@@ -72,16 +85,34 @@ export function postgresTarget(config: PostgresqlConfig): PostgresTarget {
   };
 }
 
-function validate(config: PostgresqlConfig, asMetricSource: boolean): ValidationIssue[] {
+/** The file options a connection string names (sslcert, ...), or none. */
+function fileOptionsOf(connection: string | undefined): string[] {
+  if (!connection) return [];
+  try {
+    const target = parsePostgresConnection(connection);
+    return FILE_OPTIONS.filter((o) => target[o]);
+  } catch {
+    return [];
+  }
+}
+
+function validate(config: PostgresqlConfig, input: ScalerInput): ValidationIssue[] {
   const problems: ValidationIssue[] = [];
-  if ((config.targetQueryValue ?? 0) === 0 && !asMetricSource)
+  if ((config.targetQueryValue ?? 0) === 0 && !input.asMetricSource)
     problems.push({ parameter: 'targetQueryValue', message: 'no targetQueryValue given' });
+  if (Boolean(config.cert) !== Boolean(config.key))
+    problems.push({ parameter: config.cert ? 'key' : 'cert', message: 'parameters "cert" and "key" must be given together' });
   if (config.connection) {
     try {
       parsePostgresConnection(config.connection);
     } catch (err) {
       problems.push({ parameter: 'connection', message: `parameter "connection" is not a valid connection string: ${(err as Error).message}` });
     }
+    // A file path from a tenant-writable place (container env, a namespaced TriggerAuthentication) is refused.
+    const fromAuthParams = lookupParam(params.connection, input)?.source === 'authParams';
+    const refusal = filePathsAllowed(input.authenticationKind, fromAuthParams, '(the root is checked when built)');
+    for (const option of fileOptionsOf(config.connection))
+      if (refusal) problems.push({ parameter: 'connection', message: `parameter "connection" option "${option}" names a file on the controller: ${refusal}` });
     return problems;
   }
   if (!config.host) problems.push({ parameter: 'host', message: 'no host given' });
@@ -99,24 +130,32 @@ export function postgresDisplay(t: PostgresTarget): string {
   return `${t.host}:${t.port}/${t.database}`;
 }
 
-function readPem(what: string, file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read ${what} file ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-      cause: err,
-    });
+/** Content of the libpq file options, read through readVettedFile. */
+type PemFiles = Partial<Record<(typeof FILE_OPTIONS)[number], string>>;
+
+/** Reads the file options of `t` under `root` (asynchronously, vetted); nothing without file options. */
+async function readPemFiles(t: PostgresTarget, root: string | undefined): Promise<PemFiles> {
+  const files: PemFiles = {};
+  for (const option of FILE_OPTIONS) {
+    const path = t[option];
+    if (!path) continue;
+    if (!root) throw new LocalError(`${option}: file paths need the operator to set --filepath-auth-root-path`);
+    files[option] = (await readVettedFile(option, path, root)).toString('utf8');
   }
+  return files;
 }
 
-/** node TLS options for a libpq sslmode; false for plaintext. */
-function tlsOptions(t: PostgresTarget, encrypted: boolean): false | ConnectionOptions {
+/** node TLS options for a libpq sslmode; false for plaintext. PEM content wins over files. */
+function tlsOptions(t: PostgresTarget, encrypted: boolean, files: PemFiles = {}): false | ConnectionOptions {
   if (!encrypted) return false;
   const tls: ConnectionOptions = {};
-  if (t.sslcert) tls.cert = readPem('sslcert', t.sslcert);
-  if (t.sslkey) tls.key = readPem('sslkey', t.sslkey);
+  const cert = t.cert ?? files.sslcert;
+  const key = t.key ?? files.sslkey;
+  if (cert) tls.cert = cert;
+  if (key) tls.key = key;
   if (t.sslmode === 'verify-ca' || t.sslmode === 'verify-full') {
-    if (t.sslrootcert) tls.ca = readPem('sslrootcert', t.sslrootcert);
+    const ca = t.ca ?? files.sslrootcert;
+    if (ca) tls.ca = ca;
     tls.rejectUnauthorized = true;
     // verify-ca checks the chain only; verify-full also the host name.
     if (t.sslmode === 'verify-ca') tls.checkServerIdentity = () => undefined;
@@ -134,9 +173,30 @@ export class PostgresServer {
   private pool?: Pool;
   private encrypted: boolean;
   private switched = false;
+  /** File options' content, read once before the pool exists (asynchronously, vetted). */
+  private files: PemFiles = {};
+  private filesRead?: Promise<void>;
 
-  constructor(readonly target: PostgresTarget, private readonly pollTimeoutMs: number) {
+  constructor(
+    readonly target: PostgresTarget,
+    private readonly pollTimeoutMs: number,
+    private readonly egress: EgressPolicy = defaultEgressPolicy,
+    private readonly fileRoot?: string,
+  ) {
     this.encrypted = !['disable', 'allow'].includes(target.sslmode);
+  }
+
+  private readFiles(): Promise<void> {
+    this.filesRead ??= readPemFiles(this.target, this.fileRoot).then(
+      (files) => {
+        this.files = files;
+      },
+      (err: unknown) => {
+        this.filesRead = undefined; // read again at the next poll
+        throw err;
+      },
+    );
+    return this.filesRead;
   }
 
   private currentPool(): Pool {
@@ -147,13 +207,16 @@ export class PostgresServer {
         user: this.target.user,
         database: this.target.database,
         password: this.target.password,
-        ssl: tlsOptions(this.target, this.encrypted),
+        ssl: tlsOptions(this.target, this.encrypted, this.files),
         max: POSTGRESQL_POOL_SIZE,
         idleTimeoutMillis: 60_000,
         connectionTimeoutMillis: this.target.connectTimeoutMs ?? this.pollTimeoutMs,
         // The server cancels a query the client stopped waiting for (query_timeout below).
         statement_timeout: this.pollTimeoutMs,
         application_name: 'keda-ts',
+        // pg's public `stream` factory: every connection's socket checks its address against the
+        // egress policy (and refuses Unix socket paths) before connecting.
+        stream: () => new EgressSocket(this.egress),
       };
       const pool = new Pool(config);
       // An idle connection that breaks (server restart) is dropped by the pool; the next poll reconnects.
@@ -171,11 +234,12 @@ export class PostgresServer {
   }
 
   /** Runs `text` and returns its rows and column count. */
-  async query(text: string, timeoutMs: number): Promise<{ rows: unknown[][]; columns: number }> {
+  async query(text: string, timeoutMs: number, signal?: AbortSignal): Promise<{ rows: unknown[][]; columns: number }> {
+    await this.readFiles();
     try {
       // query_timeout (pg's client-side read timeout) is honoured per query but missing from @types/pg.
       const config: QueryArrayConfig & { query_timeout: number } = { text, rowMode: 'array', query_timeout: timeoutMs };
-      const result = await this.currentPool().query(config);
+      const result = signal ? await this.queryUntilAborted(config, signal) : await this.currentPool().query(config);
       return { rows: result.rows, columns: result.fields.length };
     } catch (err) {
       if (!this.canSwitch(err as Error)) throw err;
@@ -184,7 +248,43 @@ export class PostgresServer {
       const old = this.pool;
       this.pool = undefined;
       void old?.end().catch(() => undefined);
-      return this.query(text, timeoutMs);
+      return this.query(text, timeoutMs, signal);
+    }
+  }
+
+  /**
+   * The query on a connection of its own from the pool; `signal` aborting ends that connection (pg
+   * has no cancel of its own short of a second connection; the server's statement_timeout ends the
+   * query there), so an aborted poll leaves nothing running in this process.
+   */
+  private async queryUntilAborted(config: QueryArrayConfig, signal: AbortSignal): Promise<QueryArrayResult> {
+    const connecting = this.currentPool().connect();
+    let client: PoolClient;
+    try {
+      client = await abortable(connecting, signal);
+    } catch (err) {
+      // A connection that comes after the abort goes straight back to the pool.
+      connecting.then((c) => c.release(), () => undefined);
+      throw err;
+    }
+    let released = false;
+    const release = (err?: Error) => {
+      if (released) return;
+      released = true;
+      client.release(err);
+    };
+    const onAbort = () => release(new LocalError('request aborted'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const result = await abortable(client.query(config), signal);
+      release();
+      return result;
+    } catch (err) {
+      release(err as Error); // a failed connection is not reused, as pool.query does
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
     }
   }
 
@@ -218,8 +318,12 @@ class PostgresqlScaler implements Scaler {
   ) {
     const target = postgresTarget(config);
     this.where = postgresDisplay(target);
-    const { password, ...visible } = target;
-    this.lease = postgresServers.acquire(connectionKey({ ...visible }, { password }), () => new PostgresServer(target, ctx.httpTimeoutMs));
+    const { password, key, ...visible } = target;
+    const egress = egressOf(ctx);
+    this.lease = postgresServers.acquire(
+      connectionKey({ ...visible, egress: egress.id, fileRoot: ctx.filePathRoot }, { password, key }),
+      () => new PostgresServer(target, ctx.httpTimeoutMs, egress, ctx.filePathRoot),
+    );
   }
 
   getMetricSpecForScaling() {
@@ -232,10 +336,11 @@ class PostgresqlScaler implements Scaler {
     options?.signal?.throwIfAborted();
     let value: number;
     try {
-      const pending = this.lease.client.query(this.config.query, this.ctx.httpTimeoutMs);
+      const pending = this.lease.client.query(this.config.query, this.ctx.httpTimeoutMs, options?.signal);
       value = postgresValue(await abortable(pending, options?.signal));
     } catch (err) {
-      throw new Error(`${prefix}: ${(err as Error).message}`, { cause: err });
+      // The server's error text is the tenant's server's: its code (SQLSTATE, errno) is shown instead.
+      throw upstreamError(prefix, err);
     }
     return {
       metrics: [metricValue(requested, value, this.ctx.now())],
@@ -267,8 +372,15 @@ export const postgresqlScaler = defineScaler({
     targetQueryValue: '10',
   },
   exampleAuth: { password: 'replace-with-the-password' },
-  validate: (config, input) => validate(config, Boolean(input.asMetricSource)),
+  validate,
   create(config, input, ctx) {
+    // Files are read only under the operator's root: without one, a path is refused at build.
+    const noRoot = ctx.filePathRoot ? [] : fileOptionsOf(config.connection);
+    if (noRoot.length > 0)
+      throw new ScalerConfigError('postgresql', input.triggerIndex, noRoot.map((option) => ({
+        parameter: 'connection',
+        message: `parameter "connection" option "${option}" names a file on the controller: file paths need the operator to set --filepath-auth-root-path`,
+      })));
     return new PostgresqlScaler(config, metricName(input.triggerIndex, 'postgresql'), externalMetricType(input.metricType), ctx);
   },
 });

@@ -22,7 +22,30 @@ type ParseCase = {
   config?: Partial<PrometheusConfig>;
 };
 
+const RESERVED = (parameter: string, header: string) =>
+  `parameter "${parameter}" must not set the header "${header}": it is reserved (cloud metadata, Host, hop-by-hop and framing headers cannot be set from a trigger)`;
 const parseCases: ParseCase[] = [
+  {
+    name: 'customHeaders: a cloud metadata header',
+    metadata: { serverAddress: 'http://p:9090', query: 'q', threshold: '1', customHeaders: 'Metadata-Flavor=Google' },
+    errors: [RESERVED('customHeaders', 'Metadata-Flavor')],
+  },
+  {
+    name: 'customHeaders: Host and Transfer-Encoding, in any case',
+    metadata: { serverAddress: 'http://p:9090', query: 'q', threshold: '1', customHeaders: 'host=x,TRANSFER-ENCODING=chunked' },
+    errors: [RESERVED('customHeaders', 'host'), RESERVED('customHeaders', 'TRANSFER-ENCODING')],
+  },
+  {
+    name: 'customHeaders: an invalid header name',
+    metadata: { serverAddress: 'http://p:9090', query: 'q', threshold: '1', customHeaders: 'X Bad=1' },
+    errors: ["parameter \"customHeaders\" must be a valid HTTP header name (letters, digits and !#$%&'*+.^_`|~-)"],
+  },
+  {
+    name: 'apiKey header: X-aws-ec2-metadata-token',
+    metadata: { serverAddress: 'http://p:9090', query: 'q', threshold: '1', authModes: 'apiKey', keyParamName: 'X-aws-ec2-metadata-token' },
+    authParams: { apiKey: 'k' },
+    errors: [RESERVED('keyParamName', 'X-aws-ec2-metadata-token')],
+  },
   {
     name: 'minimal: defaults',
     metadata: base,
@@ -240,10 +263,13 @@ describe('prometheus: values', () => {
     ['two elements', vector('1', '2'), true, 'the query returned 2 elements, it must return one'],
     ['NaN', vector('NaN'), false, 'the query returned NaN'],
     ['-Inf', vector('-Inf'), false, 'the query returned -Inf'],
-    ['not a number', vector('abc'), true, 'the sample value "abc" is not a number'],
+    ['not a number', vector('abc'), true, 'the sample value (a string of 3 characters) is not a number'],
+    ['out of range', vector('1e999'), false, 'the query returned a value out of range'],
     ['a matrix', JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [] } }), true, 'the query returned a matrix, it must return an instant vector or a scalar'],
-    ['an error status', JSON.stringify({ status: 'error', error: 'bad query' }), true, 'query failed: bad query'],
-    ['not JSON', '<html>', true, 'invalid JSON in response: Unexpected token'],
+    ['an error status', JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'bad query' }), true, 'query failed (errorType bad_data)'],
+    ['not JSON', '<html>', true, 'invalid JSON in response of 6 bytes (syntax error)'],
+    ['a JSON string', '"x"', true, 'the response is a JSON string, not an object'],
+    ['a hostile result type', JSON.stringify({ status: 'success', data: { resultType: 'MARKER-xyz', result: [] } }), true, 'the query returned a result of an unknown type'],
   ])('%s is an error', (_name, body, ignoreNull, message) => {
     expect(() => prometheusValue(body, ignoreNull)).toThrow(message);
   });
@@ -309,12 +335,25 @@ describe('prometheus: HTTP', () => {
     };
     const s = scaler({ serverAddress: address, query: 'sum(', threshold: '1', authModes: 'bearer' }, { bearerToken: 's3cr3t' });
     await expect(s.getMetricsAndActivity('s0-prometheus')).rejects.toThrow(
-      `error executing prometheus query: GET ${address}/api/v1/query: prometheus returned 400: parse error at char 4`,
+      `error executing prometheus query: GET ${address}/api/v1/query: prometheus returned 400 (errorType bad_data)`,
     );
     const wrong = scaler({ serverAddress: address, query: 'x', threshold: '1', authModes: 'bearer' }, { bearerToken: 'nope-token' });
     const err = await wrong.getMetricsAndActivity('s0-prometheus').catch((e: Error) => e);
     expect(String(err)).toContain('prometheus returned 401');
     expect(String(err)).not.toContain('nope-token');
+  });
+
+  it.each<[string, number, string, string]>([
+    ['an API error', 400, JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'MARKER-9d1c' }), 'prometheus returned 400 (errorType bad_data)'],
+    ['a hostile errorType', 500, JSON.stringify({ status: 'error', errorType: 'MARKER-9d1c', error: 'MARKER-9d1c' }), 'prometheus returned 500'],
+    ['an error with status 200', 200, JSON.stringify({ status: 'MARKER-9d1c', error: 'MARKER-9d1c' }), 'query failed'],
+    ['a non-numeric sample', 200, JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [{ value: [1, 'MARKER-9d1c'] }] } }), 'the sample value (a string of 11 characters) is not a number'],
+    ['HTML', 200, '<html>MARKER-9d1c</html>', 'invalid JSON in response of 24 bytes (syntax error)'],
+  ])('never echoes the body: %s', async (_, status, body, expected) => {
+    handler = (_req, res) => res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+    const err = await scaler({ serverAddress: address, query: 'x', threshold: '1' }).getMetricsAndActivity('m').catch((e: Error) => e);
+    expect(String(err)).toContain(expected);
+    expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.toContain('MARKER');
   });
 
   it('times out after the operator-wide HTTP timeout, or the timeout parameter', async () => {

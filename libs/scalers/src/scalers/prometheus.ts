@@ -6,12 +6,15 @@
  */
 import { defineScaler, type ValidationIssue } from '../descriptor';
 import { sharedAgentPool, type AgentLease } from '../http/agent-pool';
-import { applyHttpAuth, httpAuthParams, httpAuthTls, validateHttpAuth, type AuthMode } from '../http/auth';
+import { egressOf } from '../net/egress-policy';
+import { applyHttpAuth, headerProblem, httpAuthParams, httpAuthTls, validateHttpAuth, type AuthMode } from '../http/auth';
 import { displayUrl } from '../http/get';
 import { httpGetValue } from '../http/get-value';
 import { externalMetricSpec, externalMetricType, isActiveValue, metricName, metricTargetMilli, metricValue } from '../metrics';
 import { param, q, type ParsedParams } from '../params';
 import type { MetricsAndActivity, Scaler, ScalerContext } from '../types';
+import { bodyParseError, jsonTypeName, LocalError } from '../upstream-errors';
+import { VETTING } from '../vetting';
 
 /** Modes the prometheus transport acts on (apiKey is KEDA-compatible extra: header or query). */
 export const PROMETHEUS_AUTH_MODES: readonly AuthMode[] = ['apiKey', 'basic', 'bearer', 'custom', 'tls'];
@@ -19,7 +22,7 @@ export const PROMETHEUS_AUTH_MODES: readonly AuthMode[] = ['apiKey', 'basic', 'b
 const M = ['triggerMetadata'] as const;
 
 const params = {
-  serverAddress: param.string({
+  serverAddress: param.string({ refersTo: 'endpoint', vetting: VETTING.httpUrl,
     name: 'serverAddress',
     order: M,
     description: 'Base URL of the Prometheus HTTP API, e.g. `http://prometheus.monitoring:9090` (a path prefix is kept).',
@@ -107,6 +110,10 @@ function validate(config: PrometheusConfig, asMetricSource: boolean): Validation
   if (config.timeout !== undefined && config.timeout <= 0)
     problems.push({ parameter: 'timeout', message: `parameter "timeout" must be greater than 0, got ${config.timeout}ms` });
   problems.push(...validateHttpAuth(config, PROMETHEUS_AUTH_MODES));
+  for (const [name, value] of Object.entries(config.customHeaders ?? {})) {
+    const problem = headerProblem('customHeaders', name, value);
+    if (problem) problems.push({ parameter: 'customHeaders', message: problem });
+  }
   return problems;
 }
 
@@ -128,50 +135,62 @@ export function prometheusRequest(config: PrometheusConfig, time: Date): { url: 
  * value; no element is 0 with `ignoreNullValues`, more than one is an error.
  */
 export function prometheusValue(body: string, ignoreNullValues: boolean): number {
-  let doc: { status?: string; error?: string; data?: { resultType?: string; result?: unknown } };
+  // Messages never quote the body (the server is the tenant's): types, counts and Prometheus'
+  // own errorType vocabulary only.
+  let doc: { status?: unknown; errorType?: unknown; data?: { resultType?: unknown; result?: unknown } };
   try {
     doc = JSON.parse(body);
   } catch (err) {
-    throw new Error(`invalid JSON in response: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    throw new LocalError(bodyParseError('JSON', body, err));
   }
-  if (doc.status !== undefined && doc.status !== 'success') throw new Error(`query failed: ${doc.error ?? doc.status}`);
+  if (doc === null || typeof doc !== 'object') throw new LocalError(`the response is a JSON ${jsonTypeName(doc)}, not an object`);
+  if (doc.status !== undefined && doc.status !== 'success') throw new LocalError(`query failed${errorTypeOf(doc)}`);
   const { resultType, result } = doc.data ?? {};
   let sample: unknown;
   if (resultType === 'scalar') {
     sample = result;
   } else if (resultType === 'vector' || resultType === undefined) {
-    if (!Array.isArray(result)) throw new Error('response has no data.result list');
+    if (!Array.isArray(result)) throw new LocalError('response has no data.result list');
     if (result.length === 0) {
       if (ignoreNullValues) return 0;
-      throw new Error('the query returned no elements (the target may be lost; set ignoreNullValues to report 0)');
+      throw new LocalError('the query returned no elements (the target may be lost; set ignoreNullValues to report 0)');
     }
-    if (result.length > 1) throw new Error(`the query returned ${result.length} elements, it must return one`);
-    sample = (result[0] as { value?: unknown }).value;
+    if (result.length > 1) throw new LocalError(`the query returned ${result.length} elements, it must return one`);
+    sample = (result[0] as { value?: unknown } | null)?.value;
   } else {
-    throw new Error(`the query returned a ${resultType}, it must return an instant vector or a scalar`);
+    const shown = typeof resultType === 'string' && /^[a-z]{1,16}$/.test(resultType) ? resultType : 'result of an unknown type';
+    throw new LocalError(`the query returned a ${shown}, it must return an instant vector or a scalar`);
   }
   if (!Array.isArray(sample) || sample.length === 0) {
     if (ignoreNullValues) return 0;
-    throw new Error('the query returned an element without a value');
+    throw new LocalError('the query returned an element without a value');
   }
-  if (sample.length < 2 || typeof sample[1] !== 'string') throw new Error('the query returned a malformed sample');
+  if (sample.length < 2 || typeof sample[1] !== 'string') throw new LocalError('the query returned a malformed sample');
   const text = sample[1];
   // Prometheus writes non-finite samples as NaN, +Inf and -Inf.
   const special: Record<string, number> = { NaN: NaN, '+Inf': Infinity, Inf: Infinity, '-Inf': -Infinity };
   const value = Object.hasOwn(special, text) ? special[text] : text.trim() === '' ? NaN : Number(text);
-  if (Number.isNaN(value) && text !== 'NaN') throw new Error(`the sample value ${q(text)} is not a number`);
+  if (Number.isNaN(value) && text !== 'NaN') throw new LocalError(`the sample value (a string of ${text.length} characters) is not a number`);
   if (!Number.isFinite(value)) {
     if (ignoreNullValues) return 0;
-    throw new Error(`the query returned ${text}`);
+    throw new LocalError(`the query returned ${Object.hasOwn(special, text) ? text : 'a value out of range'}`);
   }
   return value;
 }
 
-/** `: <error>` from the API's JSON error body (first 300 characters), or nothing. */
+/**
+ * ` (errorType bad_data)` from an API error body, or nothing. The `error` text is not shown: a
+ * hostile server would put whatever it read from elsewhere there.
+ */
+function errorTypeOf(doc: { errorType?: unknown }): string {
+  const t = doc.errorType;
+  return typeof t === 'string' && /^[a-z_]{1,32}$/.test(t) ? ` (errorType ${t})` : '';
+}
+
 function prometheusErrorDetail(body: string): string {
   try {
-    const error = (JSON.parse(body) as { error?: unknown }).error;
-    if (typeof error === 'string') return `: ${error.slice(0, 300)}`;
+    const doc = JSON.parse(body) as unknown;
+    if (doc !== null && typeof doc === 'object') return errorTypeOf(doc as { errorType?: unknown });
   } catch {
     /* not the API's JSON error */
   }
@@ -192,7 +211,7 @@ class PrometheusScaler implements Scaler {
   ) {
     const url = new URL(config.serverAddress);
     this.where = `GET ${displayUrl(prometheusRequest(config, ctx.now()).url)}`;
-    this.lease = sharedAgentPool.acquire(url, httpAuthTls(config, config.unsafeSsl));
+    this.lease = sharedAgentPool.acquire(url, httpAuthTls(config, config.unsafeSsl), egressOf(ctx));
   }
 
   getMetricSpecForScaling() {

@@ -8,10 +8,13 @@ import { createHash } from 'node:crypto';
 import * as amqp from 'amqplib';
 import { defineScaler, type ValidationIssue } from '../descriptor';
 import { sharedAgentPool, type AgentLease } from '../http/agent-pool';
+import { defaultEgressPolicy, egressOf, type EgressPolicy } from '../net/egress-policy';
 import { displayUrl, httpGet } from '../http/get';
 import { externalMetricSpec, externalMetricType, metricName, metricTargetMilli, metricValue } from '../metrics';
 import { param, q, type ParsedParams } from '../params';
 import type { MetricsAndActivity, Scaler, ScalerContext, ScalerInput } from '../types';
+import { LocalError, safeErrorText, upstreamError } from '../upstream-errors';
+import { VETTING } from '../vetting';
 
 export const RABBITMQ_MODES = ['QueueLength', 'MessageRate', 'DeliverGetRate', 'PublishedToDeliveredRatio', 'ExpectedQueueConsumptionTime'] as const;
 export type RabbitMqMode = (typeof RABBITMQ_MODES)[number];
@@ -42,7 +45,7 @@ const params = {
     deprecatedAnnounce: "'queueLength' is deprecated, use 'mode: QueueLength' and 'value' instead",
     description: 'Deprecated: target queue length; same as `mode: QueueLength` with `value`. Not allowed together with mode or value.',
   }),
-  host: param.string({
+  host: param.string({ refersTo: 'endpoint', vetting: VETTING.amqpOrHttpUrl,
     name: 'host',
     order: MAE,
     secret: true,
@@ -266,6 +269,8 @@ export interface AmqpTarget {
   external: boolean;
   connectionName: string;
   connectTimeoutMs: number;
+  /** The egress policy of the connection (default: the default policy). */
+  egress?: EgressPolicy;
 }
 
 interface PoolEntry {
@@ -280,8 +285,9 @@ export interface AmqpLease {
   release(): Promise<void>;
 }
 
+/** No server text (amqplib quotes the broker's reply text): codes only, then secrets redacted. */
 const safeError = (err: unknown, secrets: string[]): string => {
-  let text = err instanceof Error ? err.message : String(err);
+  let text = safeErrorText(err);
   for (const s of secrets) if (s) text = text.split(s).join('<redacted>');
   return text;
 };
@@ -293,7 +299,7 @@ export class AmqpConnectionPool {
     const secret = createHash('sha256')
       .update(JSON.stringify([t.username, t.password, t.tls.ca ?? '', t.tls.cert ?? '', t.tls.key ?? '', t.tls.passphrase ?? '', t.tls.unsafeSsl, t.external]))
       .digest('hex');
-    return `${t.url.protocol}//${t.url.host}/${t.vhost}|${secret}`;
+    return `${t.url.protocol}//${t.url.host}/${t.vhost}|${secret}|egress:${(t.egress ?? defaultEgressPolicy).id}`;
   }
 
   acquire(target: AmqpTarget): AmqpLease {
@@ -337,7 +343,12 @@ export class AmqpConnectionPool {
         heartbeat: 30,
         ...(t.external ? { credentials: amqp.credentials.external() } : {}),
       };
+      const egress = t.egress ?? defaultEgressPolicy;
+      // amqplib hands the socket options to net.connect / tls.connect: `lookup` checks the resolved
+      // addresses, and an IP-literal host (no lookup) is checked here.
+      egress.assertHost(options.hostname ?? '');
       const socketOptions = {
+        lookup: egress.lookup,
         timeout: t.connectTimeoutMs,
         clientProperties: { connection_name: t.connectionName },
         ...(t.url.protocol === 'amqps:'
@@ -348,7 +359,7 @@ export class AmqpConnectionPool {
       try {
         conn = (await amqp.connect(options, socketOptions as never)) as unknown as amqp.ChannelModel;
       } catch (err) {
-        throw new Error(`error connecting to RabbitMQ at ${t.url.protocol}//${t.url.host}: ${safeError(err, [t.password, t.tls.key ?? '', t.tls.passphrase ?? ''])}`, { cause: err });
+        throw new LocalError(`error connecting to RabbitMQ at ${t.url.protocol}//${t.url.host}: ${safeError(err, [t.password, t.tls.key ?? '', t.tls.passphrase ?? ''])}`);
       }
       // A dropped connection is forgotten, so the next poll connects again.
       const forget = () => {
@@ -377,8 +388,8 @@ function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string, signa
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const bounded = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs}ms`)), timeoutMs);
-    onAbort = () => reject(new Error(`${what} aborted`));
+    timer = setTimeout(() => reject(new LocalError(`${what} timed out after ${timeoutMs}ms`)), timeoutMs);
+    onAbort = () => reject(new LocalError(`${what} aborted`));
     signal?.addEventListener('abort', onAbort, { once: true });
   });
   return Promise.race([work, bounded]).finally(() => {
@@ -426,13 +437,15 @@ class RabbitMqScaler implements Scaler {
         external: tlsEnabled && Boolean(config.cert) && !config.username && !config.password && !host.username,
         connectionName: `keda-${input.scalableObject.namespace}-${input.scalableObject.name}`,
         connectTimeoutMs: ctx.httpTimeoutMs,
+        egress: egressOf(ctx),
       });
     } else {
       this.request = managementRequest(config);
-      this.httpLease = sharedAgentPool.acquire(this.request.url, {
-        unsafeSsl: config.unsafeSsl,
-        ...(tlsEnabled ? { ca: config.ca, cert: config.cert, key: config.key } : {}),
-      });
+      this.httpLease = sharedAgentPool.acquire(
+        this.request.url,
+        { unsafeSsl: config.unsafeSsl, ...(tlsEnabled ? { ca: config.ca, cert: config.cert, key: config.key } : {}) },
+        egressOf(ctx),
+      );
     }
   }
 
@@ -450,18 +463,28 @@ class RabbitMqScaler implements Scaler {
   private async readAmqp(signal?: AbortSignal): Promise<QueueFigures> {
     const lease = this.amqpLease as AmqpLease;
     const what = `error inspecting rabbitMQ queue ${q(this.config.queueName)}`;
+    let settled = false;
     try {
       const read = (async () => {
         const channel = await this.openChannel(lease);
         const ok = await channel.checkQueue(this.config.queueName);
         return ok.messageCount;
       })();
-      read.catch(() => undefined);
+      read.then(() => (settled = true), () => (settled = true));
       const count = await withTimeout(read, this.ctx.httpTimeoutMs, 'AMQP queue check', signal);
       return { count, publishRate: 0, deliverGetRate: 0 };
     } catch (err) {
-      throw new Error(`${what}: ${safeError(err, this.secrets)}`, { cause: err });
+      // Timed out or aborted: a channel answers its calls in order, so the next check would wait
+      // behind the one still pending. This scaler's channel goes; the shared connection stays.
+      if (!settled) this.dropChannel();
+      throw upstreamError(what, err, this.secrets);
     }
+  }
+
+  private dropChannel(): void {
+    const channel = this.channel;
+    this.channel = undefined;
+    void channel?.then((c) => c.close()).catch(() => undefined);
   }
 
   /** This scaler's channel on the shared connection; a channel the broker closed is opened again. */
@@ -499,7 +522,7 @@ class RabbitMqScaler implements Scaler {
         signal,
       });
     } catch (err) {
-      throw new Error(`${prefix}: ${safeError(err, this.secrets)}`, { cause: err });
+      throw upstreamError(prefix, err, this.secrets);
     }
     if (response.status !== 200) {
       const reason = response.status === 401 ? ' (unauthorized: check username and password)' : response.status === 404 ? ' (no such vhost or queue)' : '';

@@ -7,11 +7,15 @@
  * connect and command timeouts plus our own deadline around the whole poll, so a poll of a
  * server that is down, refuses the password or hangs fails within the timeout with a clear error.
  */
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { AbstractConnector, Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
+import { egressNetConnect, egressTlsConnect } from '../net/egress-connect';
+import { defaultEgressPolicy, EgressDeniedError, type EgressPolicy } from '../net/egress-policy';
 import type { ValidationIssue } from '../descriptor';
 import { param, q, type ParsedParams } from '../params';
 import { SharedClients, connectionKey } from '../pools/shared-pool';
+import { LocalError, safeErrorText } from '../upstream-errors';
+import { VETTING } from '../vetting';
 
 export type RedisMode = 'standalone' | 'cluster' | 'sentinel';
 
@@ -22,7 +26,7 @@ const MAE = ['triggerMetadata', 'authParams', 'resolvedEnv'] as const;
 function baseParams(mode: RedisMode) {
   const many = mode !== 'standalone';
   return {
-    address: param.list({
+    address: param.list({ refersTo: 'endpoint', vetting: VETTING.redisAddress,
       name: ['address', 'addresses'],
       order: MAE,
       optional: true,
@@ -30,7 +34,7 @@ function baseParams(mode: RedisMode) {
         ? `Comma-separated \`host:port\` of the ${mode === 'cluster' ? 'cluster nodes' : 'sentinels'}; or use \`hosts\` and \`ports\`.`
         : '`host:port` of the server; or use `host` and `port`.',
     }),
-    host: param.list({
+    host: param.list({ refersTo: 'endpoint', vetting: VETTING.redisAddress,
       name: ['host', 'hosts'],
       order: MAE,
       optional: true,
@@ -149,6 +153,8 @@ export interface RedisConnectionSettings {
   db: number;
   tls?: { ca?: string; cert?: string; key?: string; passphrase?: string; unsafeSsl: boolean };
   timeoutMs: number;
+  /** The egress policy of every connection (default: the default policy). */
+  egress?: EgressPolicy;
 }
 
 function parsePort(raw: string): number | undefined {
@@ -230,8 +236,9 @@ export function validateRedisConnection(config: RedisConnectionConfig, mode: Red
 }
 
 /** Settings of a valid config. */
-export function redisSettings(config: RedisConnectionConfig, mode: RedisMode, timeoutMs: number): RedisConnectionSettings {
+export function redisSettings(config: RedisConnectionConfig, mode: RedisMode, timeoutMs: number, egress?: EgressPolicy): RedisConnectionSettings {
   return {
+    egress,
     mode,
     endpoints: endpointsOf(config, mode).endpoints,
     username: config.username,
@@ -271,8 +278,55 @@ function tlsOptions(tls: RedisConnectionSettings['tls']): ConnectionOptions | un
 
 const retry = (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000);
 
+type NetStream = Awaited<ReturnType<AbstractConnector['connect']>>;
+
+/**
+ * An ioredis `Connector` (public option) whose sockets go through the egress policy: standalone
+ * servers and every cluster node, including nodes learned from CLUSTER SLOTS.
+ */
+function egressConnector(egress: EgressPolicy, onRefused: (err: Error) => void): NonNullable<RedisOptions['Connector']> {
+  return class EgressRedisConnector extends AbstractConnector {
+    private readonly options: { host?: string; port?: number; family?: number; path?: string; tls?: ConnectionOptions; disconnectTimeout?: number };
+
+    constructor(options: unknown) {
+      const o = options as EgressRedisConnector['options'];
+      super(o.disconnectTimeout ?? 2000);
+      this.options = o;
+    }
+
+    connect(): Promise<NetStream> {
+      this.connecting = true;
+      const { host = 'localhost', port = 6379, family, path, tls } = this.options;
+      // As ioredis' own connector: the socket is created on the next tick, unless disconnected meanwhile.
+      return new Promise<NetStream>((resolve, reject) => {
+        process.nextTick(() => {
+          if (!this.connecting) return reject(new LocalError('Connection is closed.'));
+          if (path) return reject(new EgressDeniedError('a Unix domain socket', undefined, 'scalers connect over TCP only'));
+          const stream = tls
+            ? egressTlsConnect(egress, { ...tls, host, port, ...(family ? { family } : {}) })
+            : egressNetConnect(egress, { host, port, ...(family ? { family } : {}) });
+          this.stream = stream as NetStream;
+          stream.once('error', (err: Error) => {
+            this.firstError = err;
+            if (err instanceof EgressDeniedError) onRefused(err);
+          });
+          resolve(this.stream);
+        });
+      });
+    }
+  };
+}
+
 function createClient(settings: RedisConnectionSettings): RedisHandle {
-  const tls = tlsOptions(settings.tls);
+  const egress = settings.egress ?? defaultEgressPolicy;
+  // With TLS, ioredis hands these options to tls.connect, also for the sentinels and the master
+  // they name: `lookup` checks the resolved addresses there too.
+  const tlsBase = tlsOptions(settings.tls);
+  const tls = tlsBase ? { ...tlsBase, lookup: egress.lookup } : undefined;
+  // Egress refusals, which ioredis reports only as "Connection is closed." for cluster nodes and
+  // not at all for the cluster's startup-node lookups; kept until the client is ready again.
+  const seen: { lastError?: string; refusal?: string } = {};
+  const refused = (err: Error) => (seen.refusal = err.message);
   const common: RedisOptions = {
     username: settings.username || undefined,
     password: settings.password || undefined,
@@ -288,7 +342,12 @@ function createClient(settings: RedisConnectionSettings): RedisHandle {
   let client: Redis | Cluster;
   if (settings.mode === 'cluster') {
     const options: ClusterOptions = {
-      redisOptions: common,
+      redisOptions: { ...common, Connector: egressConnector(egress, refused) },
+      dnsLookup: (hostname, callback) =>
+        egress.lookup(hostname, {}, (err, address, family) => {
+          if (err instanceof EgressDeniedError) refused(err);
+          callback(err, address as string, family);
+        }),
       lazyConnect: true,
       enableOfflineQueue: true,
       clusterRetryStrategy: retry,
@@ -308,14 +367,46 @@ function createClient(settings: RedisConnectionSettings): RedisHandle {
       sentinelTLS: tls,
       sentinelRetryStrategy: retry,
       retryStrategy: retry,
+      // ioredis' SentinelConnector has no socket hook: the sentinels named by the trigger are
+      // checked before each connect (withRedis); the master address a sentinel reports is checked
+      // here (natMap, a public option), before ioredis connects to it. Sentinels do not add other
+      // sentinels to the list, so a sentinel cannot name more connection targets.
+      updateSentinels: false,
+      natMap: (key: string) => {
+        const m = /^(.*):(\d+)$/.exec(key);
+        if (!m) return null;
+        egress.assertHost(m[1]);
+        // An extra `lookup` reaches net.connect in today's ioredis (best effort for host names).
+        return { host: m[1], port: Number(m[2]), lookup: egress.lookup } as { host: string; port: number };
+      },
     });
   } else {
-    client = new Redis({ ...common, host: settings.endpoints[0].host, port: settings.endpoints[0].port, db: settings.db, retryStrategy: retry });
+    client = new Redis({
+      ...common,
+      host: settings.endpoints[0].host,
+      port: settings.endpoints[0].port,
+      db: settings.db,
+      retryStrategy: retry,
+      Connector: egressConnector(egress, refused),
+    });
   }
-  const handle: RedisHandle = { client, settings };
+  const handle: RedisHandle = {
+    client,
+    settings,
+    get lastError() {
+      if (!seen.refusal || seen.lastError?.includes(seen.refusal)) return seen.lastError;
+      return seen.lastError ? `${seen.lastError} (${seen.refusal})` : seen.refusal;
+    },
+    set lastError(message: string | undefined) {
+      seen.lastError = message;
+    },
+  };
+  client.on('ready', () => (seen.refusal = undefined));
   // Without a listener ioredis prints every connection error; we keep the last one for poll errors.
-  client.on('error', (err: Error) => {
-    handle.lastError = err.message;
+  client.on('error', (err: Error & { lastNodeError?: Error }) => {
+    // A cluster reports "Failed to refresh slots cache." and keeps the node's reason apart.
+    // Kept as safe text: a reply error or TLS failure can carry the server's own words.
+    handle.lastError = err.lastNodeError ? `${safeErrorText(err)} ${safeErrorText(err.lastNodeError)}` : safeErrorText(err);
   });
   return handle;
 }
@@ -326,9 +417,15 @@ const redisPool = new SharedClients<RedisHandle>(async (handle) => {
 
 /** The pool key: connection parameters, with credentials and TLS material only as a hash. */
 export function redisPoolKey(settings: RedisConnectionSettings): string {
-  const { password, sentinelPassword, tls, ...parts } = settings;
+  const { password, sentinelPassword, tls, egress, ...parts } = settings;
   return connectionKey(
-    { ...parts, endpoints: JSON.stringify(parts.endpoints), tls: Boolean(tls), unsafeSsl: tls?.unsafeSsl ?? false },
+    {
+      ...parts,
+      endpoints: JSON.stringify(parts.endpoints),
+      tls: Boolean(tls),
+      unsafeSsl: tls?.unsafeSsl ?? false,
+      egress: (egress ?? defaultEgressPolicy).id,
+    },
     { password, sentinelPassword, ca: tls?.ca, cert: tls?.cert, key: tls?.key, passphrase: tls?.passphrase },
   );
 }
@@ -350,6 +447,21 @@ export function describeEndpoints(settings: RedisConnectionSettings): string {
 }
 
 /**
+ * Resolves and checks the sentinels the trigger names (ioredis connects to them without a socket
+ * hook). Residual risk: a name that resolves differently for ioredis a moment later (DNS rebinding)
+ * is not caught for the sentinels; the master they report is checked by natMap.
+ */
+async function vetSentinels(settings: RedisConnectionSettings): Promise<void> {
+  const egress = settings.egress ?? defaultEgressPolicy;
+  await Promise.all(
+    settings.endpoints.map(async (e) => {
+      const allowed = await egress.resolve(e.host);
+      if (allowed.length === 0) throw new EgressDeniedError(e.host, undefined, 'no allowed address');
+    }),
+  );
+}
+
+/**
  * Runs `work` with the handle, bounded by the timeout; errors name the server and the operation.
  * A timeout reports the last connection error ioredis saw, if any.
  */
@@ -366,21 +478,22 @@ export async function withRedis<T>(
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const cause = handle.lastError ? `: last error: ${handle.lastError}` : '';
-      reject(new Error(`redis ${where}: ${operation} timed out after ${timeoutMs} ms${cause}`));
+      reject(new LocalError(`redis ${where}: ${operation} timed out after ${timeoutMs} ms${cause}`));
     }, timeoutMs);
     if (signal) {
-      onAbort = () => reject(new Error(`redis ${where}: ${operation} aborted`));
+      onAbort = () => reject(new LocalError(`redis ${where}: ${operation} aborted`));
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     }
   });
   try {
+    if (handle.settings.mode === 'sentinel') await Promise.race([vetSentinels(handle.settings), deadline]);
     return await Promise.race([work(handle.client), deadline]);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    if (message.startsWith(`redis ${where}:`)) throw err;
+    if (err instanceof LocalError && err.message.startsWith(`redis ${where}:`)) throw err;
+    const message = safeErrorText(err);
     const detail = /max retries per request/i.test(message) && handle.lastError ? handle.lastError : message;
-    throw new Error(`redis ${where}: ${operation} failed: ${detail}`, { cause: err });
+    throw new LocalError(`redis ${where}: ${operation} failed: ${detail}`);
   } finally {
     clearTimeout(timer);
     if (onAbort) signal?.removeEventListener('abort', onAbort);

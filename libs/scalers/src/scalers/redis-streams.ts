@@ -24,6 +24,7 @@ import {
   type RedisMode,
 } from './redis-connection';
 import type { Cluster, Redis } from 'ioredis';
+import { LocalError } from '../upstream-errors';
 
 const M = ['triggerMetadata'] as const;
 
@@ -100,7 +101,8 @@ async function readLag(handle: RedisHandle, client: Redis | Cluster, stream: str
   }
   const major = redisMajorVersion(`redis_version:${handle.serverVersion}`);
   if (major === undefined || major < 7) {
-    throw new Error(`the lag mode (lagCount) needs Redis 7 or newer, the server runs ${handle.serverVersion}`);
+    // The version string is the server's: only digits and dots of it are shown.
+    throw new LocalError(`the lag mode (lagCount) needs Redis 7 or newer, the server runs ${String(handle.serverVersion ?? '').replace(/[^0-9.]/g, '').slice(0, 20) || 'an unknown version'}`);
   }
   let groups: Record<string, unknown>[];
   try {
@@ -132,7 +134,7 @@ class RedisStreamsScaler implements Scaler {
     private readonly ctx: ScalerContext,
   ) {
     this.mode = streamsMode(config);
-    this.lease = acquireRedis(redisSettings(config, form, ctx.httpTimeoutMs));
+    this.lease = acquireRedis(redisSettings(config, form, ctx.httpTimeoutMs, ctx.egress));
   }
 
   getMetricSpecForScaling() {

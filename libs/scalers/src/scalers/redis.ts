@@ -63,7 +63,7 @@ class RedisListScaler implements Scaler {
     mode: RedisMode,
     private readonly ctx: ScalerContext,
   ) {
-    this.lease = acquireRedis(redisSettings(config, mode, ctx.httpTimeoutMs));
+    this.lease = acquireRedis(redisSettings(config, mode, ctx.httpTimeoutMs, ctx.egress));
   }
 
   getMetricSpecForScaling() {
