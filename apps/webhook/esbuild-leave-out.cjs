@@ -3,7 +3,7 @@ const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 /** Dependencies of @keda-ts/scalers that the descriptors need to load or to check metadata. */
-const NEEDED_FOR_CHECKS = new Set(['cron-parser', 'yaml', '@grpc/grpc-js']);
+const NEEDED_FOR_CHECKS = new Set(['cron-parser', 'yaml', '@grpc/grpc-js', 'bson', 'mongodb-connection-string-url']);
 
 /** The packages left out: every other third-party dependency of @keda-ts/scalers. */
 function eventSourceClients() {

@@ -30,6 +30,8 @@ import { LocalControlPlane } from '../src/control-plane';
 import { installCrds } from '../src/crds';
 import { appBundle } from '../src/local-system';
 import { freePort, ManagedProcess, sleep, waitHealthy } from '../src/processes';
+import { percentile, slope } from './stats';
+import type { AuditEvent } from '../src/testing/controllers';
 
 const argOf = (name: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -65,21 +67,6 @@ function rssOf(pid: number): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-function slope(points: { x: number; y: number }[]): number {
-  const n = points.length;
-  if (n < 2) return 0;
-  const mx = points.reduce((s, p) => s + p.x, 0) / n;
-  const my = points.reduce((s, p) => s + p.y, 0) / n;
-  const num_ = points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0);
-  const den = points.reduce((s, p) => s + (p.x - mx) ** 2, 0);
-  return den ? num_ / den : 0;
 }
 
 /**
@@ -134,14 +121,6 @@ async function scrape(url: string): Promise<Map<string, number>> {
   const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
   return parseMetrics(await res.text());
-}
-
-interface AuditEvent {
-  stage?: string;
-  verb?: string;
-  userAgent?: string;
-  requestReceivedTimestamp?: string;
-  objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
 }
 
 /** The controller's API requests per second in [from, to), Events apart, from the audit log. */

@@ -24,6 +24,7 @@ import { LocalControlPlane } from '../src/control-plane';
 import { installCrds } from '../src/crds';
 import { appBundle } from '../src/local-system';
 import { freePort, ManagedProcess, sleep, waitHealthy } from '../src/processes';
+import { slope } from './stats';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -62,17 +63,6 @@ function sampleProc(pid: number, t0: number): Sample | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Least-squares slope of y over x. */
-function slope(points: { x: number; y: number }[]): number {
-  const n = points.length;
-  if (n < 2) return 0;
-  const mx = points.reduce((s, p) => s + p.x, 0) / n;
-  const my = points.reduce((s, p) => s + p.y, 0) / n;
-  const num = points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0);
-  const den = points.reduce((s, p) => s + (p.x - mx) ** 2, 0);
-  return den ? num / den : 0;
 }
 
 /** Reads the lines appended to a log file since the last call. */

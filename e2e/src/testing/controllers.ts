@@ -89,7 +89,8 @@ export interface AuditedWrite {
   code?: number;
 }
 
-interface AuditEvent {
+/** One line of kube-apiserver's JSON audit log (the fields the tests read). */
+export interface AuditEvent {
   stage?: string;
   verb?: string;
   userAgent?: string;

@@ -1,5 +1,5 @@
 /** The postgresql scaler against a real PostgreSQL 15 (Debian package), with and without TLS. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { postgresServers, scalers, type Scaler, type ScalerContext } from '@keda-ts/scalers';
@@ -13,7 +13,8 @@ const ctx = (httpTimeoutMs = 3000): ScalerContext => ({
   kubernetes: { countPods: () => Promise.reject(new Error('not used')) },
 });
 
-function build(metadata: Record<string, string>, authParams: Record<string, string> = {}, httpTimeoutMs = 3000): Scaler {
+/** `fromCluster`: the auth came from a ClusterTriggerAuthentication and the operator's file root is `fromCluster`. */
+function build(metadata: Record<string, string>, authParams: Record<string, string> = {}, httpTimeoutMs = 3000, fromCluster?: string): Scaler {
   return scalers.build(
     {
       triggerIndex: 0,
@@ -22,8 +23,9 @@ function build(metadata: Record<string, string>, authParams: Record<string, stri
       authParams,
       resolvedEnv: {},
       scalableObject: { kind: 'ScaledObject', namespace: 'default', name: 'so' },
+      authenticationKind: fromCluster ? 'ClusterTriggerAuthentication' : 'TriggerAuthentication',
     },
-    ctx(httpTimeoutMs),
+    { ...ctx(httpTimeoutMs), filePathRoot: fromCluster },
   );
 }
 
@@ -75,9 +77,15 @@ describe('postgresql scaler against a real PostgreSQL with TLS', () => {
     expect((await scaler({ ...separate(), query: 'SELECT 2.5::numeric', targetQueryValue: '1' }, { password: login.password }).getMetricsAndActivity('m')).metrics[0].value).toBe(2.5);
   });
 
-  it('uses TLS as sslmode says: verify-full against a CA file, require, prefer, disable', async () => {
-    const value = async (conn: string) => (await scaler({ query: SSL_IN_USE, targetQueryValue: '1' }, { connection: conn }).getMetricsAndActivity('m')).metrics[0].value;
-    expect(await value(connection(`sslmode=verify-full sslrootcert=${caFile}`))).toBe(1);
+  it('uses TLS as sslmode says: verify-full against a CA (PEM content, or a file under the operator root from a ClusterTriggerAuthentication), require, prefer, disable', async () => {
+    const value = async (conn: string, auth: Record<string, string> = {}, fromCluster?: string) =>
+      (await scaler({ query: SSL_IN_USE, targetQueryValue: '1' }, { connection: conn, ...auth }, 3000, fromCluster).getMetricsAndActivity('m')).metrics[0].value;
+    expect(await value(connection('sslmode=verify-full'), { ca: readFileSync(caFile, 'utf8') })).toBe(1);
+    expect(await value(connection(`sslmode=verify-full sslrootcert=${path.basename(caFile)}`), {}, dir)).toBe(1);
+    // The same file path from a namespaced TriggerAuthentication names a file on the controller: refused.
+    expect(() => build({ query: SSL_IN_USE, targetQueryValue: '1' }, { connection: connection(`sslmode=verify-full sslrootcert=${caFile}`) })).toThrow(
+      'option "sslrootcert" names a file on the controller',
+    );
     expect(await value(connection('sslmode=require'))).toBe(1);
     expect(await value(connection(''))).toBe(1); // libpq default: prefer
     expect(await value(connection('sslmode=disable'))).toBe(0);

@@ -215,7 +215,7 @@ describe('prometheus scaler against a Prometheus with TLS, client certificates a
       { serverAddress: prometheusUrl(prom.ports.http, true), query: 'vector(1)', threshold: '1', authModes: 'basic' },
       { username: PROMETHEUS_BASIC_AUTH.username, password: PROMETHEUS_BASIC_AUTH.password },
     );
-    await expect(unknownCa.getMetricsAndActivity('m')).rejects.toThrow(/self-signed certificate|unable to verify|SELF_SIGNED/i);
+    await expect(unknownCa.getMetricsAndActivity('m')).rejects.toThrow(/self-signed certificate|unable to verify|SELF_SIGNED|UNABLE_TO_VERIFY/i);
     expect(sharedAgentPool.size).toBeGreaterThan(0);
   });
 });

@@ -4,7 +4,9 @@
  * connection string (credentials included) and TLS material shares one MongoClient, closed with
  * the last scaler using it.
  */
-import { BSON, MongoClient, type Document, type MongoClientOptions } from 'mongodb';
+// EJSON from bson itself (the driver's own dependency): the webhook checks `query` without the driver.
+import { EJSON } from 'bson';
+import { MongoClient, type Document, type MongoClientOptions } from 'mongodb';
 import { defineScaler, type ValidationIssue } from '../descriptor';
 import { EgressDeniedError, egressOf, type EgressPolicy } from '../net/egress-policy';
 import { externalMetricSpec, externalMetricType, isActiveValue, metricName, metricTargetMilli, metricValue } from '../metrics';
@@ -156,7 +158,7 @@ export function mongodbSecrets(config: MongodbConfig): string[] {
 export function parseMongodbFilter(query: string): { filter: Document } | { error: string } {
   let parsed: unknown;
   try {
-    parsed = BSON.EJSON.parse(query);
+    parsed = EJSON.parse(query);
   } catch (err) {
     return { error: `parameter "query" must be a JSON filter document such as {"state":"waiting"}: ${(err as Error).message}` };
   }
