@@ -14,6 +14,10 @@ const { eventSourceClients, leaveOut } = require('./esbuild-leave-out.cjs');
 
 module.exports = {
   conditions: ['@keda-ts/source'],
+  // As in the other apps' project.json: tr46 (under @kubernetes/client-node's node-fetch) requires the
+  // built-in punycode, deprecated since Node.js 21 (a DEP0040 warning line in the JSON log at start);
+  // the npm package of the same name and API takes its place.
+  alias: { punycode: 'punycode/' },
   outExtension: { '.js': '.js' },
   logLevel: 'warning',
   charset: 'ascii',

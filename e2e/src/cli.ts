@@ -2,7 +2,9 @@
 /**
  * keda-local-cluster: the local control plane as a command.
  *   up      start etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok, install the CRDs
- *   start   the same (or the cluster KUBECONFIG points at), plus the three built apps  (what `npm start` runs)
+ *   start   the same (or the cluster KUBECONFIG points at), plus the three built apps, registered with the
+ *           API server as the APIService external.metrics.k8s.io and the ValidatingWebhookConfiguration
+ *           keda-admission (by URL on 127.0.0.1; both removed on exit)  (what `npm start` runs)
  *   build   build the pinned binaries only
  * Ctrl-C stops everything that was started.
  */
@@ -13,9 +15,16 @@ import { installCrds } from './crds';
 import { defaultAppSpecs, RunningApp, startApps, stopApps } from './local-system';
 import { probeOnce } from './processes';
 import { writeCertDir } from './certs';
-import { registerApiServiceToLocalhost, unregisterApiService } from './testing/registration';
+import { createServingCertificate } from './pki';
+import {
+  registerApiServiceToLocalhost,
+  registerValidatingWebhookByUrl,
+  unregisterApiService,
+  unregisterValidatingWebhook,
+  type WebhookByUrl,
+} from './testing/registration';
 import { KubeConfig } from '@kubernetes/client-node';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -24,12 +33,54 @@ function usage(): never {
 
   up      start a local control plane on 127.0.0.1 and install the keda.sh CRDs
   start   like up (or use the cluster that KUBECONFIG points at), then run the controller,
-          metrics-adapter and webhook against it
+          metrics-adapter and webhook against it, and register the adapter (APIService
+          v1beta1.external.metrics.k8s.io) and the webhook (ValidatingWebhookConfiguration
+          keda-admission) on 127.0.0.1; both registrations are removed on exit
   build   build the pinned control-plane binaries (cached under ~/.cache/keda-ts/tools)
 
 Ctrl-C stops everything this command started.
 `);
   process.exit(0);
+}
+
+/** The name KEDA's chart gives the ValidatingWebhookConfiguration. */
+const WEBHOOK_CONFIGURATION = 'keda-admission';
+
+/**
+ * The chart's four validating webhooks (charts/keda/templates/webhooks), registered by URL on 127.0.0.1
+ * instead of through the Service, with the chart's default failurePolicy (Ignore: while the webhook
+ * is down, objects are admitted unchecked) and timeout.
+ */
+function webhookRegistration(port: number, caPem: string): WebhookByUrl {
+  const rule = (resource: string) => ({ apiGroups: ['keda.sh'], apiVersions: ['v1alpha1'], resources: [resource], operations: ['CREATE', 'UPDATE'] });
+  const hook = (name: string, kind: string, resource: string) => ({ name, path: `/validate-keda-sh-v1alpha1-${kind}`, rules: [rule(resource)] });
+  return {
+    configurationName: WEBHOOK_CONFIGURATION,
+    port,
+    caPem,
+    failurePolicy: 'Ignore',
+    timeoutSeconds: 10,
+    webhooks: [
+      hook('vscaledobject.kb.io', 'scaledobject', 'scaledobjects'),
+      hook('vscaledjob.kb.io', 'scaledjob', 'scaledjobs'),
+      hook('vstriggerauthentication.kb.io', 'triggerauthentication', 'triggerauthentications'),
+      hook('vsclustertriggerauthentication.kb.io', 'clustertriggerauthentication', 'clustertriggerauthentications'),
+    ],
+  };
+}
+
+/**
+ * The webhook's own cert dir (tls.crt, tls.key): a serving-only certificate for 127.0.0.1 and
+ * localhost from a CA of its own, whose PEM goes into the registration's caBundle.
+ */
+async function writeWebhookCertDir(base: string): Promise<{ dir: string; caPem: string }> {
+  const cert = await createServingCertificate(path.join(base, 'pki'), ['127.0.0.1', 'localhost']);
+  const dir = path.join(base, 'certs');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'tls.crt'), cert.certPem);
+  writeFileSync(path.join(dir, 'tls.key'), cert.keyPem, { mode: 0o600 });
+  rmSync(path.join(base, 'pki'), { recursive: true, force: true });
+  return { dir, caPem: cert.caPem };
 }
 
 async function reachable(kubeconfig: string, kubectl: string): Promise<boolean> {
@@ -62,7 +113,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stderr.write('\nstopping...\n');
-    // The APIService goes first: while it is unavailable, namespace deletion and GC stall.
+    // The registrations (webhook, APIService) go first, while the apps still serve them.
     await cleanup?.().catch(() => undefined);
     await stopApps(apps);
     await controlPlane?.stop();
@@ -91,20 +142,37 @@ async function main(): Promise<void> {
     await installCrds((args, input) => runKubectl(tools.kubectl, kc, args, input));
     if (command === 'start') {
       certDir = mkdtempSync(path.join(os.tmpdir(), 'keda-ts-certs-'));
+      const webhookBase = mkdtempSync(path.join(os.tmpdir(), 'keda-ts-webhook-certs-'));
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromFile(kc);
+      const apiService = { group: 'external.metrics.k8s.io', version: 'v1beta1', namespace: 'keda', serviceName: 'keda-metrics-apiserver' };
+      // Set before anything is registered, so that a start-up failing half-way removes what it did
+      // (deleting what does not exist is a no-op). The registrations go first: the webhook's
+      // while its server is still up, and the APIService because namespace deletion and GC stall
+      // while it is unavailable.
+      const dirs = [certDir, webhookBase];
+      cleanup = async () => {
+        await unregisterValidatingWebhook(kubeConfig, WEBHOOK_CONFIGURATION).catch((err: unknown) =>
+          process.stderr.write(`removing ValidatingWebhookConfiguration ${WEBHOOK_CONFIGURATION} failed: ${String(err)}\n`),
+        );
+        await unregisterApiService(kubeConfig, apiService).catch((err: unknown) =>
+          process.stderr.write(`removing APIService ${apiService.version}.${apiService.group} failed: ${String(err)}\n`),
+        );
+        for (const d of dirs) rmSync(d, { recursive: true, force: true });
+      };
       const certs = await writeCertDir(certDir);
-      const defaults = await defaultAppSpecs(certDir);
+      const webhookCerts = await writeWebhookCertDir(webhookBase);
+      const defaults = await defaultAppSpecs(certDir, { webhookCertDir: webhookCerts.dir });
       const { specs, ports } = defaults;
       grpcPort = ports.grpc;
       apps = await startApps(kc, specs);
       // The metrics adapter behind external.metrics.k8s.io, reached through an ExternalName Service to localhost.
-      const kubeConfig = new KubeConfig();
-      kubeConfig.loadFromFile(kc);
-      const apiService = { group: 'external.metrics.k8s.io', version: 'v1beta1', namespace: 'keda', serviceName: 'keda-metrics-apiserver' };
       await registerApiServiceToLocalhost(kubeConfig, { ...apiService, port: ports.adapterSecure, caPem: certs.caPem });
-      cleanup = async () => {
-        await unregisterApiService(kubeConfig, apiService);
-        if (certDir) rmSync(certDir, { recursive: true, force: true });
-      };
+      // The admission webhook, called by the API server at https://127.0.0.1:<port>/validate-...
+      await registerValidatingWebhookByUrl(kubeConfig, webhookRegistration(ports.webhook, webhookCerts.caPem));
+      process.stderr.write(
+        `registered APIService ${apiService.version}.${apiService.group} and ValidatingWebhookConfiguration ${WEBHOOK_CONFIGURATION} (removed on exit)\n`,
+      );
     }
   } catch (err) {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
@@ -119,6 +187,9 @@ async function main(): Promise<void> {
 Try it:
   export KUBECONFIG=${kubeconfig}
   kubectl get crd | grep keda.sh
+  # the workload to scale (on the local control plane its Pods run on kwok's fake Nodes)
+  kubectl create deployment demo --image=registry.k8s.io/pause:3.10
+  # a ScaledObject for it: 2 replicas from minute 0 to 30 of every hour, 0 for the rest
   kubectl apply -f - <<'YAML'
 apiVersion: keda.sh/v1alpha1
 kind: ScaledObject
@@ -127,8 +198,22 @@ spec:
   scaleTargetRef: { name: demo }
   triggers: [{ type: cron, metadata: { timezone: UTC, start: "0 * * * *", end: "30 * * * *", desiredReplicas: "2" } }]
 YAML
-  kubectl get so
+${command === 'start' ? '  kubectl wait so/demo --for=condition=Ready --timeout=60s\n' : ''}  kubectl get so,hpa,deployment
 ${
+  command === 'start'
+    ? `  # a second ScaledObject for the same Deployment: the admission webhook refuses it
+  # (admission webhook "vscaledobject.kb.io" denied the request: ... already managed by the ScaledObject 'demo')
+  kubectl apply -f - <<'YAML'
+apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata: { name: demo-again }
+spec:
+  scaleTargetRef: { name: demo }
+  triggers: [{ type: cron, metadata: { timezone: UTC, start: "30 * * * *", end: "0 * * * *", desiredReplicas: "3" } }]
+YAML
+`
+    : ''
+}${
   certDir && grpcPort
     ? `  # why it scales (or not), from the controller's own record:
   KEDA_TS_CONTROLLER_ADDRESS=127.0.0.1:${grpcPort} KEDA_TS_CERT_DIR=${certDir} node apps/cli/dist/main.js explain so/demo

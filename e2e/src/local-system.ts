@@ -88,9 +88,13 @@ export interface SystemPorts {
 /**
  * The flags `npm start` gives each app so that all three run side by side on loopback, sharing
  * one KEDA-style cert dir (ca.crt, tls.crt, tls.key): the controller serves gRPC with it, the
- * adapter calls it and serves HTTPS, the webhook serves HTTPS.
+ * adapter calls it and serves HTTPS, the webhook serves HTTPS (from `webhookCertDir` when given:
+ * the API server calls it by URL on 127.0.0.1, so its serving certificate must name that address).
  */
-export async function defaultAppSpecs(certDir: string): Promise<{ specs: AppProcessSpec[]; ports: SystemPorts }> {
+export async function defaultAppSpecs(
+  certDir: string,
+  options: { webhookCertDir?: string } = {},
+): Promise<{ specs: AppProcessSpec[]; ports: SystemPorts }> {
   const ports = { grpc: await freePort(), adapterSecure: await freePort(), webhook: await freePort() };
   const specs: AppProcessSpec[] = [
     {
@@ -111,7 +115,7 @@ export async function defaultAppSpecs(certDir: string): Promise<{ specs: AppProc
         `--metrics-service-address=127.0.0.1:${ports.grpc}`,
       ],
     },
-    { name: 'webhook', args: [`--port=${ports.webhook}`, `--cert-dir=${certDir}`, `--metrics-bind-address=127.0.0.1:${await freePort()}`] },
+    { name: 'webhook', args: [`--port=${ports.webhook}`, `--cert-dir=${options.webhookCertDir ?? certDir}`, `--metrics-bind-address=127.0.0.1:${await freePort()}`] },
   ];
   return { specs, ports };
 }

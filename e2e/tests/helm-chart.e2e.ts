@@ -12,7 +12,8 @@ import { ensureToolchain } from '../src/toolchain';
  * `helm install` of charts/keda into a control plane of its own (the run's shared cluster already has
  * the CRDs, applied by the global setup, and other test files use it), then `helm upgrade` and
  * `helm uninstall`. That cluster has no Pod network: Service ClusterIPs lead nowhere. So the install
- * uses ci/install-test-values.yaml, which leaves out the APIService and the ValidatingWebhookConfiguration;
+ * uses KEDA v2.20's own values.yaml (ci/keda-v2.20-values.yaml) with ci/install-test-values.yaml on top, which
+ * leaves out the APIService and the ValidatingWebhookConfiguration;
  * nothing then makes the API server dial the adapter or the webhook. Their rendering is covered by the
  * chart's unit tests (charts/keda/test). Pods are scheduled onto a kwok node but no image is pulled.
  */
@@ -21,6 +22,9 @@ const CHART = path.resolve(__dirname, '..', '..', 'charts', 'keda');
 const RELEASE = 'keda';
 const NAMESPACE = 'keda';
 const INSTALL_VALUES = path.join(CHART, 'ci', 'install-test-values.yaml');
+// KEDA v2.20's own default values.yaml (a copy): the release is installed and upgraded with it, as a KEDA
+// user's values would be, with INSTALL_VALUES on top.
+const KEDA_VALUES = path.join(CHART, 'ci', 'keda-v2.20-values.yaml');
 
 interface Obj {
   apiVersion: string;
@@ -51,7 +55,7 @@ async function helm(args: string[]): Promise<{ code: number; stdout: string; std
     HELM_DATA_HOME: path.join(helmHome, 'data'),
   };
   const r = await run(helmBin, args, env);
-  // charts/crds/generated links to the generated CRDs; helm notes every symlink it follows.
+  // charts/keda/generated-crds links to the generated CRDs; helm notes every symlink it follows.
   r.stderr = r.stderr
     .split('\n')
     .filter((l) => !l.includes('found symbolic link in path'))
@@ -168,25 +172,28 @@ describe('helm install of charts/keda into a real control plane', () => {
   it('refuses values that break the schema, naming the field, and creates nothing', async () => {
     const r = await helm([
       'install', 'bad', CHART, '--namespace', NAMESPACE,
-      '--set', 'webhooks.failurePolicy=Never', '--set', 'controller.replicaCount=-1', '--set', 'operator.enabled=true',
+      '--set', 'webhooks.failurePolicy=Never', '--set', 'operator.replicaCount=-1', '--set', 'controller.enabled=true',
     ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("values don't meet the specifications of the schema");
     expect(r.stderr).toContain("at '/webhooks/failurePolicy': value must be one of 'Ignore', 'Fail'");
-    expect(r.stderr).toContain("at '/controller/replicaCount': minimum: got -1, want 0");
-    expect(r.stderr).toContain("additional properties 'operator' not allowed");
+    expect(r.stderr).toContain("at '/operator/replicaCount': minimum: got -1, want 0");
+    expect(r.stderr).toContain("additional properties 'controller' not allowed");
     expect((await helm(['list', '--all', '--namespace', NAMESPACE, '-q'])).stdout.trim()).toBe('');
     expect((await cp.kubectl(['get', 'crd', '-o', 'name'])).trim()).toBe('');
   });
 
-  it('installs: the API server accepts every object and establishes the CRDs', async () => {
+  it("installs with KEDA v2.20's values.yaml: the API server accepts every object and establishes the CRDs", async () => {
     const r = await timed('helm install', () =>
-      helm(['install', RELEASE, CHART, '--namespace', NAMESPACE, '-f', INSTALL_VALUES, '--timeout', '2m']),
+      helm(['install', RELEASE, CHART, '--namespace', NAMESPACE, '-f', KEDA_VALUES, '-f', INSTALL_VALUES, '--timeout', '2m']),
     );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('STATUS: deployed');
     expect(r.stdout).toContain('keda-ts 0.1.0 is installed in namespace keda');
+    // KEDA's images are replaced by keda-ts's, and the KEDA settings keda-ts ignores are named.
+    expect(r.stdout).toContain("KEDA's images in image.* (kedacore/keda...) were replaced by keda-ts's");
+    expect(r.stdout).toContain("Accepted from KEDA's values but ignored by keda-ts");
 
     installed = await releaseObjects();
     const kinds = installed.map((o) => o.kind);
@@ -215,7 +222,7 @@ describe('helm install of charts/keda into a real control plane', () => {
   it('upgrades the CRDs with the release', async () => {
     const r = await timed('helm upgrade', () =>
       helm([
-        'upgrade', RELEASE, CHART, '--namespace', NAMESPACE, '-f', INSTALL_VALUES,
+        'upgrade', RELEASE, CHART, '--namespace', NAMESPACE, '-f', KEDA_VALUES, '-f', INSTALL_VALUES,
         '--set-string', 'crds.additionalAnnotations.keda-ts\\.dev/upgraded=yes',
       ]),
     );

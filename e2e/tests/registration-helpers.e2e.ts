@@ -29,8 +29,9 @@ async function startHttps(hosts: string[], handler: Handler) {
     let raw = '';
     req.on('data', (c: Buffer) => (raw += c.toString()));
     req.on('end', () => {
-      const peer = (req.socket as TLSSocket).getPeerCertificate();
-      const out = handler({ url: req.url ?? '', body: raw ? JSON.parse(raw) : undefined, peerCn: peer?.subject?.CN, headers: req.headers });
+      // A subject attribute that occurs more than once comes as an array (as @types/node 24 types it).
+      const cn = (req.socket as TLSSocket).getPeerCertificate()?.subject?.CN;
+      const out = handler({ url: req.url ?? '', body: raw ? JSON.parse(raw) : undefined, peerCn: Array.isArray(cn) ? cn[0] : cn, headers: req.headers });
       res.writeHead(out.status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(out.body));
     });

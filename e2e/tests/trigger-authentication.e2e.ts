@@ -4,6 +4,7 @@ import { AddressInfo } from 'node:net';
 import {
   apply,
   createTestNamespace,
+  deploymentManifest,
   deleteObject,
   deleteTestNamespace,
   k8s,
@@ -181,7 +182,9 @@ describe('TriggerAuthentication / ClusterTriggerAuthentication', () => {
         configMapTargetRef: [{ parameter: 'keyParamName', name: 'team-key-cfg', key: 'header' }],
       },
     } as k8s.KubernetesObject);
-    await apply(kc, scaledObject('so-key', '/apikey', { name: `cta-${ns.name}`, kind: 'ClusterTriggerAuthentication' }, { authModes: 'apiKey' }) as k8s.KubernetesObject, ns.name);
+    // Each ScaledObject scales a workload of its own: a second one on `web` would be refused (ownership guard).
+    await apply(kc, deploymentManifest('web-key', 1), ns.name);
+    await apply(kc, scaledObject('so-key', '/apikey', { name: `cta-${ns.name}`, kind: 'ClusterTriggerAuthentication' }, { authModes: 'apiKey' }, 'web-key') as k8s.KubernetesObject, ns.name);
     await waitForCondition(kc, soRef('so-key'), 'Ready');
     await waitFor(async () => counts.keyOk >= 2, { description: 'authenticated apiKey requests', timeoutMs: 60_000 });
     await waitFor(
@@ -202,7 +205,8 @@ describe('TriggerAuthentication / ClusterTriggerAuthentication', () => {
       } as k8s.KubernetesObject,
       ns.name,
     );
-    await apply(kc, scaledObject('so-bad', '/basic', { name: 'ta-bad' }) as k8s.KubernetesObject, ns.name);
+    await apply(kc, deploymentManifest('web-bad', 1), ns.name);
+    await apply(kc, scaledObject('so-bad', '/basic', { name: 'ta-bad' }, {}, 'web-bad') as k8s.KubernetesObject, ns.name);
     const so = await waitForCondition<k8s.KubernetesObject & Status>(kc, soRef('so-bad'), 'Ready', 'False');
     const message = so.status?.conditions?.find((c) => c.type === 'Ready')?.message ?? '';
     expect(message).toContain('authModes');

@@ -90,6 +90,37 @@ go_install() {
   touch "$dir/.complete"
 }
 
+# helm, linked the way helm's Makefile links its releases: internal/version carries the version, the
+# tag's commit (HELM_GIT_COMMIT in versions.env) and tree state, so `helm version` is right; and
+# pkg/chartutil and pkg/lint/rules carry the Kubernetes version helm assumes without --kube-version
+# (1.<minor of its k8s.io/client-go>, as the Makefile derives it), which a plain `go install` leaves
+# at helm's fallback v1.20.0, below charts' kubeVersion constraints.
+# HELM_RECIPE is part of the cache dir: bump it when this recipe changes, so cached helms are rebuilt.
+HELM_RECIPE=r2
+build_helm() {
+  local dir="$CACHE/helm-v$HELM_VERSION-$HELM_RECIPE" mod="helm.sh/helm/v3@v$HELM_VERSION"
+  if [ -f "$dir/.complete" ]; then return; fi
+  say "building helm v$HELM_VERSION"
+  rm -rf "$dir"; mkdir -p "$dir/bin"
+  local log="$dir/build.log"; : >"$log"
+  local gomod client_go=""
+  gomod=$(cd "$CACHE" && go mod download -json "$mod" 2>>"$log" | grep -o '"GoMod": "[^"]*"' | cut -d'"' -f4) || true
+  if [ -n "$gomod" ] && [ -f "$gomod" ]; then
+    client_go=$(awk '$1 == "k8s.io/client-go" { print $2; exit }' "$gomod")
+  fi
+  if [[ ! "$client_go" =~ ^v([0-9]+)\.([0-9]+)\. ]]; then
+    say "FAILED: no k8s.io/client-go version in the go.mod of $mod (${gomod:-not downloaded})"; tail -n 30 "$log" >&2; exit 1
+  fi
+  local k8s_major=$((BASH_REMATCH[1] + 1)) k8s_minor=${BASH_REMATCH[2]}
+  local v=helm.sh/helm/v3/internal/version p
+  local ldf="-s -w -X $v.version=v$HELM_VERSION -X $v.gitCommit=$HELM_GIT_COMMIT -X $v.gitTreeState=clean"
+  for p in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+    ldf+=" -X $p.k8sVersionMajor=$k8s_major -X $p.k8sVersionMinor=$k8s_minor"
+  done
+  GOBIN="$dir/bin" run_logged "$log" go install -trimpath -ldflags "$ldf" "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"
+  touch "$dir/.complete"
+}
+
 # FerretDB reads its version from build/version/version.txt, a generated file that its module zip
 # lacks (without it the binary panics at start), so it is built from a copy of the module source
 # with that file written. The PostgreSQL backend is left out (build tag); SQLite stays.
@@ -147,7 +178,7 @@ case "$what" in
     build_kubernetes
     ;;&
   all|extras)
-    go_install helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm
+    build_helm
     go_install grpcurl "$GRPCURL_VERSION" github.com/fullstorydev/grpcurl/cmd/grpcurl
     build_ferretdb
     # slf4j-simple: the broker logs to stderr (its own jars bring only the slf4j API).
@@ -165,7 +196,7 @@ KUBE_BIN_DIR=$CACHE/kubernetes-v$KUBERNETES_VERSION/bin
 ETCD_BIN=$CACHE/etcd-v$ETCD_VERSION/bin/etcd
 KWOK_BIN=$CACHE/kwok-v$KWOK_VERSION/bin/kwok
 KWOK_STAGES_DIR=$kwok_stages
-HELM_BIN=$CACHE/helm-v$HELM_VERSION/bin/helm
+HELM_BIN=$CACHE/helm-v$HELM_VERSION-$HELM_RECIPE/bin/helm
 GRPCURL_BIN=$CACHE/grpcurl-v$GRPCURL_VERSION/bin/grpcurl
 KAFKA_LIBS_DIR=$CACHE/kafka-v$KAFKA_VERSION/libs
 FERRETDB_BIN=$CACHE/ferretdb-v$FERRETDB_VERSION/bin/ferretdb

@@ -1,23 +1,32 @@
 {{- /*
-Named templates shared by the umbrella chart and its subcharts (Helm makes every `define` visible to the
-whole chart tree). A subchart calls them with its own context, so `.Values` is the subchart's values and
-`.Values.global` the umbrella's `global:` block.
+Named templates of the chart. The values follow KEDA's chart layout (operator, metricsServer, webhooks, and
+per-topic blocks such as resources.operator); keda-ts's own settings are under kedaTs.
 */ -}}
 
-{{- /* Object names. They match KEDA's so that the apps' defaults and KEDA's docs apply unchanged. */ -}}
-{{- define "keda.controller.name" -}}keda-operator{{- end }}
-{{- define "keda.metricsAdapter.name" -}}keda-operator-metrics-apiserver{{- end }}
-{{- define "keda.webhooks.name" -}}keda-admission-webhooks{{- end }}
+{{- /* Object names: KEDA's, so that the apps' defaults, KEDA's docs and dashboards apply unchanged. */ -}}
+{{- define "keda.controller.name" -}}{{ .Values.operator.name | default "keda-operator" }}{{- end }}
+{{- define "keda.metricsAdapter.name" -}}{{ printf "%s-metrics-apiserver" (include "keda.controller.name" .) }}{{- end }}
+{{- define "keda.webhooks.name" -}}{{ .Values.webhooks.name | default "keda-admission-webhooks" }}{{- end }}
 {{- define "keda.webhooks.configurationName" -}}keda-admission{{- end }}
 {{- define "keda.apiService.name" -}}v1beta1.external.metrics.k8s.io{{- end }}
 {{- define "keda.certManager.certificateName" -}}keda-operator-tls-certificates{{- end }}
 
+{{- /* Whether each component is installed ("true" or empty). */ -}}
+{{- define "keda.controller.enabled" -}}{{ if (dig "operator" "enabled" true (.Values.kedaTs | default dict)) }}true{{ end }}{{- end }}
+{{- define "keda.metricsAdapter.enabled" -}}{{ if (dig "enabled" true (.Values.metricsServer | default dict)) }}true{{ end }}{{- end }}
+{{- define "keda.webhooks.enabled" -}}{{ if (dig "enabled" true (.Values.webhooks | default dict)) }}true{{ end }}{{- end }}
+
 {{- /* Ports that tie the Deployments, Services, APIService and webhook configuration together. */ -}}
-{{- define "keda.controller.grpcPort" -}}9666{{- end }}
+{{- define "keda.controller.grpcPort" -}}{{ .Values.operator.metricsServiceTargetPort | default 9666 }}{{- end }}
+{{- define "keda.controller.probePort" -}}8081{{- end }}
+{{- define "keda.metricsAdapter.probePort" -}}8081{{- end }}
+{{- define "keda.metricsAdapter.securePort" -}}{{ .Values.service.portHttpsTarget | default 6443 }}{{- end }}
+{{- define "keda.webhooks.port" -}}{{ .Values.webhooks.port | default 9443 }}{{- end }}
+{{- define "keda.webhooks.probePort" -}}{{ .Values.webhooks.healthProbePort | default 8081 }}{{- end }}
 
 {{- /* The gRPC address the metrics adapter dials: the controller Service in the release namespace. */ -}}
 {{- define "keda.controller.grpcAddress" -}}
-{{- printf "%s.%s.svc.%s:%s" (include "keda.controller.name" .) .Release.Namespace (.Values.global.clusterDomain | default "cluster.local") (include "keda.controller.grpcPort" .) -}}
+{{- printf "%s.%s.svc.%s:%s" (include "keda.controller.name" .) .Release.Namespace (.Values.clusterDomain | default "cluster.local") (include "keda.controller.grpcPort" .) -}}
 {{- end }}
 
 {{- /* Labels of every object. Call with (dict "ctx" $ "component" "operator" "name" "keda-operator"). */ -}}
@@ -27,9 +36,9 @@ app.kubernetes.io/component: {{ .component }}
 app.kubernetes.io/part-of: keda
 app.kubernetes.io/instance: {{ .ctx.Release.Name }}
 app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/managed-by: {{ .ctx.Values.customManagedBy | default .ctx.Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version }}
-{{- with .ctx.Values.global.additionalLabels }}
+{{- with .ctx.Values.additionalLabels }}
 {{ toYaml . }}
 {{- end }}
 {{- end }}
@@ -41,35 +50,49 @@ app.kubernetes.io/name: {{ .name }}
 app.kubernetes.io/instance: {{ .ctx.Release.Name }}
 {{- end }}
 
-{{- /* metadata.annotations of every object (global.additionalAnnotations), empty when there are none. */ -}}
+{{- /* metadata.annotations: `extra` (a dict) and additionalAnnotations; nothing when both are empty. */ -}}
 {{- define "keda.annotations" -}}
-{{- with .Values.global.additionalAnnotations }}
+{{- with (merge (dict) (.extra | default dict) (.ctx.Values.additionalAnnotations | default dict)) }}
 annotations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end }}
 
-{{- /* registry/repository:tag of a component image; empty registry or tag fall back to global, then appVersion. */ -}}
+{{- /*
+registry/repository:tag of a component image. Call with (dict "ctx" $ "image" .Values.image.keda "ours" "keda-ts/keda-ts-controller").
+KEDA's own images (kedacore/keda, kedacore/keda-metrics-apiserver, kedacore/keda-admission-webhooks, as a KEDA
+values.yaml names them) are replaced by keda-ts's, with the chart's appVersion: they run KEDA, not keda-ts.
+global.image.registry wins over the image's registry, as in KEDA's chart.
+*/ -}}
 {{- define "keda.image" -}}
-{{- $g := .ctx.Values.global.image | default dict -}}
-{{- $registry := .image.registry | default $g.registry -}}
-{{- $tag := .image.tag | default $g.tag | default .ctx.Chart.AppVersion -}}
-{{- if $registry }}{{ $registry }}/{{ end }}{{ .image.repository }}:{{ $tag }}
+{{- $image := .image | default dict -}}
+{{- $repository := $image.repository | default .ours -}}
+{{- $tag := $image.tag | default .ctx.Chart.AppVersion -}}
+{{- if regexMatch "(^|/)kedacore/keda(-metrics-apiserver|-admission-webhooks)?$" $repository -}}
+{{- $repository = .ours -}}
+{{- $tag = .ctx.Chart.AppVersion -}}
+{{- end -}}
+{{- $registry := (dig "image" "registry" "" (.ctx.Values.global | default dict)) | default $image.registry -}}
+{{- if hasPrefix "ghcr.io/" $repository }}{{ $registry = "" }}{{ end -}}
+{{- if $registry }}{{ $registry }}/{{ end }}{{ $repository }}:{{ $tag }}
 {{- end }}
 
-{{- define "keda.imagePullPolicy" -}}
-{{- .image.pullPolicy | default (.ctx.Values.global.image | default dict).pullPolicy | default "IfNotPresent" -}}
+{{- /* True ("true") when a KEDA image repository in the values was replaced by keda-ts's. */ -}}
+{{- define "keda.image.replaced" -}}
+{{- range (list .Values.image.keda .Values.image.metricsApiServer .Values.image.webhooks) }}
+{{- if regexMatch "(^|/)kedacore/keda(-metrics-apiserver|-admission-webhooks)?$" ((. | default dict).repository | default "") }}true{{ end }}
+{{- end }}
 {{- end }}
 
-{{- /* --log-level: the component's logging.level, else global.logging.level. */ -}}
+{{- /* Log level for --log-level from a KEDA level: debug, info, warn, error; a zap verbosity (a number > 0) is debug. */ -}}
 {{- define "keda.logLevel" -}}
-{{- (.Values.logging | default dict).level | default .Values.global.logging.level | default "info" -}}
-{{- end }}
-{{- define "keda.logFormat" -}}
-{{- (.Values.logging | default dict).format | default .Values.global.logging.format | default "json" -}}
+{{- $level := toString (. | default "info") | lower -}}
+{{- if has $level (list "debug" "info" "warn" "error") }}{{ $level }}
+{{- else if regexMatch "^[0-9]+$" $level }}{{ if eq $level "0" }}info{{ else }}debug{{ end }}
+{{- else }}info{{ end }}
 {{- end }}
 
-{{- /* Environment every component gets: who and where it is. */ -}}
+{{- /* Environment every component gets: who and where it is, its log format, then env and the component's env. */ -}}
 {{- define "keda.commonEnv" -}}
 - name: POD_NAME
   valueFrom:
@@ -80,14 +103,24 @@ annotations:
     fieldRef:
       fieldPath: metadata.namespace
 - name: LOG_FORMAT
-  value: {{ include "keda.logFormat" . | quote }}
+  value: {{ .format | default "json" | quote }}
 {{- end }}
 
-{{- /* Where the certificates live: Secret global.certificates.secretName, mounted at mountPath. */ -}}
+{{- /* Environment variables the user added: the top-level env, then the component's own. */ -}}
+{{- define "keda.userEnv" -}}
+{{- with .ctx.Values.env }}
+{{ toYaml . }}
+{{- end }}
+{{- with .own }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- /* Where the certificates live: Secret certificates.secretName, mounted at certificates.mountPath. */ -}}
 {{- define "keda.certs.volume" -}}
 - name: certificates
   secret:
-    secretName: {{ .ctx.Values.global.certificates.secretName }}
+    secretName: {{ .ctx.Values.certificates.secretName }}
     defaultMode: 420
     {{- if .optional }}
     optional: true
@@ -95,18 +128,18 @@ annotations:
 {{- end }}
 {{- define "keda.certs.volumeMount" -}}
 - name: certificates
-  mountPath: {{ .Values.global.certificates.mountPath }}
+  mountPath: {{ .Values.certificates.mountPath }}
   readOnly: true
 {{- end }}
 
 {{- /* True ("true") when the controller generates and rotates the certificates itself. */ -}}
 {{- define "keda.certs.selfManaged" -}}
-{{- if and .Values.global.certificates.autoGenerated (not .Values.global.certificates.certManager.enabled) }}true{{ end -}}
+{{- if and .Values.certificates.autoGenerated (not .Values.certificates.certManager.enabled) }}true{{ end -}}
 {{- end }}
 
 {{- /* cert-manager CA injection annotation for the APIService and the webhook configuration. */ -}}
 {{- define "keda.certManager.injectAnnotation" -}}
-{{- $cm := .Values.global.certificates.certManager -}}
+{{- $cm := .Values.certificates.certManager -}}
 {{- if $cm.enabled }}
 {{- if and (not $cm.generateCA) $cm.issuer.generate }}
 cert-manager.io/inject-ca-from-secret: {{ printf "%s/%s" .Release.Namespace $cm.caSecretName }}
@@ -127,61 +160,131 @@ cert-manager.io/inject-ca-from: {{ printf "%s/%s" .Release.Namespace (include "k
   mountPath: /tmp
 {{- end }}
 
-{{- /* extraArgs map rendered as --key=value, in key order. */ -}}
+{{- /* An extraArgs map rendered as --key=value, in key order. */ -}}
 {{- define "keda.extraArgs" -}}
-{{- range $k, $v := .Values.extraArgs }}
+{{- range $k, $v := . }}
 - {{ printf "--%s=%v" $k $v | quote }}
 {{- end }}
 {{- end }}
 
-{{- /* Scheduling and pod-level settings shared by the three Deployments. */ -}}
-{{- define "keda.podScheduling" -}}
-{{- $priority := .Values.priorityClassName | default .Values.global.priorityClassName }}
-{{- with $priority }}
+{{- /*
+Pod-level settings of a Deployment. Call with (dict "ctx" $ "block" .Values.operator "sa" .Values.serviceAccount.operator
+"podSecurityContext" ... "tsc" ... "grace" ... "azure" bool).
+*/ -}}
+{{- define "keda.podSpec" -}}
+{{- $v := .ctx.Values }}
+{{- $b := .block | default dict }}
+serviceAccountName: {{ .sa.name }}
+automountServiceAccountToken: {{ .sa.automountServiceAccountToken }}
+enableServiceLinks: {{ kindIs "invalid" $v.enableServiceLinks | ternary true $v.enableServiceLinks }}
+terminationGracePeriodSeconds: {{ .grace | default 30 }}
+{{- if $b.useHostNetwork }}
+hostNetwork: true
+{{- end }}
+{{- with $b.dnsPolicy }}
+dnsPolicy: {{ . }}
+{{- end }}
+{{- with ($b.dnsConfig | default (dig "dnsConfig" dict ($v.global | default dict))) }}
+dnsConfig:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if not (kindIs "invalid" $b.hostUsers) }}
+hostUsers: {{ $b.hostUsers }}
+{{- end }}
+{{- with $v.hostAliases }}
+hostAliases:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- toYaml (.podSecurityContext | default dict) | nindent 2 }}
+{{- with $v.priorityClassName }}
 priorityClassName: {{ . }}
 {{- end }}
-{{- with (.Values.nodeSelector | default .Values.global.nodeSelector) }}
+{{- with ($b.nodeSelector | default $v.nodeSelector) }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with (.Values.tolerations | default .Values.global.tolerations) }}
+{{- with ($b.tolerations | default $v.tolerations) }}
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.affinity }}
+{{- with ($b.affinity | default $v.affinity) }}
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.topologySpreadConstraints }}
+{{- with .tsc }}
 topologySpreadConstraints:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.global.imagePullSecrets }}
+{{- with $v.imagePullSecrets }}
 imagePullSecrets:
   {{- range . }}
+  {{- if kindIs "string" . }}
   - name: {{ . | quote }}
+  {{- else }}
+  - {{ toYaml . | nindent 4 | trim }}
+  {{- end }}
   {{- end }}
 {{- end }}
 {{- end }}
 
-{{- /* Liveness and readiness probes on the plain-HTTP probe port (named "probes"). */ -}}
+{{- /* Liveness and readiness probes on the plain-HTTP probe port (named "probes"). Call with the component block. */ -}}
 {{- define "keda.probes" -}}
 livenessProbe:
   httpGet:
     path: /healthz
     port: probes
-  {{- toYaml .Values.livenessProbe | nindent 2 }}
+  {{- with .livenessProbe }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
 readinessProbe:
   httpGet:
     path: /readyz
     port: probes
-  {{- toYaml .Values.readinessProbe | nindent 2 }}
+  {{- with .readinessProbe }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
 {{- end }}
 
-{{- /* A PodDisruptionBudget when podDisruptionBudget.enabled. Call with (dict "ctx" $ "component" .. "name" ..). */ -}}
+{{- /* The Deployment's metadata and spec up to the Pod template's spec. Call with (dict "ctx" $ "component" .. "name" .. "block" .. "strategy" .. "podLabels" .. "podAnnotations" ..). */ -}}
+{{- define "keda.deploymentHead" -}}
+{{- $b := .block | default dict }}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .name }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "keda.labels" . | nindent 4 }}
+  {{- include "keda.annotations" (dict "ctx" .ctx) | nindent 2 }}
+spec:
+  replicas: {{ kindIs "invalid" $b.replicaCount | ternary 1 $b.replicaCount }}
+  revisionHistoryLimit: {{ kindIs "invalid" $b.revisionHistoryLimit | ternary 10 $b.revisionHistoryLimit }}
+  {{- with .strategy }}
+  strategy:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  selector:
+    matchLabels:
+      {{- include "keda.selectorLabels" . | nindent 6 }}
+  template:
+    metadata:
+      labels:
+        {{- include "keda.labels" . | nindent 8 }}
+        app: {{ .name }}
+        {{- with .podLabels }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      {{- with .podAnnotations }}
+      annotations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+{{- end }}
+
+{{- /* A PodDisruptionBudget when its KEDA value (podDisruptionBudget.<component>) is not empty. Call with (dict "ctx" $ "component" .. "name" .. "pdb" ..). */ -}}
 {{- define "keda.pdb" -}}
-{{- $pdb := .ctx.Values.podDisruptionBudget }}
-{{- if $pdb.enabled }}
+{{- $pdb := .pdb | default dict }}
+{{- if or (hasKey $pdb "minAvailable") (hasKey $pdb "maxUnavailable") }}
 apiVersion: policy/v1
 kind: PodDisruptionBudget
 metadata:
@@ -189,11 +292,13 @@ metadata:
   namespace: {{ .ctx.Release.Namespace }}
   labels:
     {{- include "keda.labels" . | nindent 4 }}
+  {{- include "keda.annotations" (dict "ctx" .ctx) | nindent 2 }}
 spec:
+  {{- if not (kindIs "invalid" $pdb.minAvailable) }}
+  minAvailable: {{ $pdb.minAvailable }}
+  {{- end }}
   {{- if not (kindIs "invalid" $pdb.maxUnavailable) }}
   maxUnavailable: {{ $pdb.maxUnavailable }}
-  {{- else }}
-  minAvailable: {{ $pdb.minAvailable | default 1 }}
   {{- end }}
   selector:
     matchLabels:
@@ -201,18 +306,82 @@ spec:
 {{- end }}
 {{- end }}
 
-{{- /* A prometheus-operator ServiceMonitor when prometheus.enabled and prometheus.serviceMonitor.enabled. */ -}}
-{{- define "keda.serviceMonitor" -}}
-{{- $p := .ctx.Values.prometheus }}
-{{- if and $p.enabled $p.serviceMonitor.enabled }}
+{{- /*
+prometheus-operator objects of a component: ServiceMonitor, PodMonitor, PrometheusRule. Call with
+(dict "ctx" $ "component" .. "name" .. "prometheus" .Values.prometheus.operator).
+*/ -}}
+{{- define "keda.monitoring" -}}
+{{- $p := .prometheus | default dict }}
+{{- $sm := $p.serviceMonitor | default dict }}
+{{- $pm := $p.podMonitor | default dict }}
+{{- $pr := $p.prometheusRules | default dict }}
+{{- if and $p.enabled $sm.enabled }}
+---
 apiVersion: monitoring.coreos.com/v1
 kind: ServiceMonitor
 metadata:
   name: {{ .name }}
-  namespace: {{ $p.serviceMonitor.namespace | default .ctx.Release.Namespace }}
+  namespace: {{ $sm.namespace | default .ctx.Release.Namespace }}
   labels:
     {{- include "keda.labels" . | nindent 4 }}
-    {{- with $p.serviceMonitor.additionalLabels }}
+    {{- with $sm.additionalLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  {{- with $sm.jobLabel }}
+  jobLabel: {{ . }}
+  {{- end }}
+  {{- with $sm.targetLabels }}
+  targetLabels:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $sm.podTargetLabels }}
+  podTargetLabels:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  namespaceSelector:
+    matchNames:
+      - {{ .ctx.Release.Namespace }}
+  selector:
+    matchLabels:
+      {{- include "keda.selectorLabels" . | nindent 6 }}
+  endpoints:
+    {{- if $sm.targetPort }}
+    - targetPort: {{ $sm.targetPort }}
+    {{- else }}
+    - port: {{ $sm.port | default "metrics" }}
+    {{- end }}
+      path: /metrics
+      scheme: {{ $sm.scheme | default "http" }}
+      {{- with $sm.interval }}
+      interval: {{ . }}
+      {{- end }}
+      {{- with $sm.scrapeTimeout }}
+      scrapeTimeout: {{ . }}
+      {{- end }}
+      {{- with (concat ($sm.relabelings | default list) ($sm.relabellings | default list)) }}
+      relabelings:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $sm.metricRelabelings }}
+      metricRelabelings:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $sm.tlsConfig }}
+      tlsConfig:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+{{- end }}
+{{- if and $p.enabled $pm.enabled }}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: PodMonitor
+metadata:
+  name: {{ .name }}
+  namespace: {{ $pm.namespace | default .ctx.Release.Namespace }}
+  labels:
+    {{- include "keda.labels" . | nindent 4 }}
+    {{- with $pm.additionalLabels }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
 spec:
@@ -222,33 +391,59 @@ spec:
   selector:
     matchLabels:
       {{- include "keda.selectorLabels" . | nindent 6 }}
-  endpoints:
+  podMetricsEndpoints:
     - port: metrics
       path: /metrics
-      scheme: http
-      {{- with $p.serviceMonitor.interval }}
+      {{- with $pm.interval }}
       interval: {{ . }}
       {{- end }}
-      {{- with $p.serviceMonitor.scrapeTimeout }}
+      {{- with $pm.scrapeTimeout }}
       scrapeTimeout: {{ . }}
       {{- end }}
-      {{- with $p.serviceMonitor.relabelings }}
+      {{- with $pm.relabelings }}
       relabelings:
         {{- toYaml . | nindent 8 }}
       {{- end }}
-      {{- with $p.serviceMonitor.metricRelabelings }}
+      {{- with $pm.metricRelabelings }}
       metricRelabelings:
         {{- toYaml . | nindent 8 }}
       {{- end }}
 {{- end }}
+{{- if and $p.enabled $pr.enabled }}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: {{ .name }}
+  namespace: {{ $pr.namespace | default .ctx.Release.Namespace }}
+  labels:
+    {{- include "keda.labels" . | nindent 4 }}
+    {{- with $pr.additionalLabels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  groups:
+    - name: {{ .name }}
+      rules:
+        {{- toYaml ($pr.alerts | default list) | nindent 8 }}
+{{- end }}
 {{- end }}
 
-{{- /* prometheus.io/* scrape annotations for a Service when metrics are on but no ServiceMonitor is. */ -}}
+{{- /* prometheus.io/* scrape annotations for a Service when metrics are on but no ServiceMonitor is. Call with the prometheus block. */ -}}
 {{- define "keda.scrapeAnnotations" -}}
-{{- $p := .Values.prometheus }}
-{{- if and $p.enabled (not $p.serviceMonitor.enabled) }}
+{{- $p := . | default dict }}
+{{- if and $p.enabled (not (dig "serviceMonitor" "enabled" false $p)) }}
 prometheus.io/scrape: "true"
-prometheus.io/port: {{ $p.port | quote }}
+prometheus.io/port: {{ $p.port | default 8080 | quote }}
 prometheus.io/path: /metrics
 {{- end }}
+{{- end }}
+
+{{- /* The watched namespaces (watchNamespace), as a list; empty: all. */ -}}
+{{- define "keda.watchedNamespaces" -}}
+{{- $watched := list }}
+{{- range (splitList "," (.Values.watchNamespace | default "")) }}
+{{- if trim . }}{{ $watched = append $watched (trim .) }}{{ end }}
+{{- end }}
+{{- toJson $watched }}
 {{- end }}

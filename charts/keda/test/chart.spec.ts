@@ -102,7 +102,7 @@ describe('keda chart', () => {
         expect(rendered.spec).toEqual(crd.spec);
         expect(rendered.metadata.annotations?.['helm.sh/resource-policy']).toBeUndefined();
       }
-      expect(find(render({ 'crds.keep': true }), 'CustomResourceDefinition', 'scaledobjects.keda.sh').metadata.annotations).toEqual({
+      expect(find(render({ 'kedaTs.crds.keep': true }), 'CustomResourceDefinition', 'scaledobjects.keda.sh').metadata.annotations).toEqual({
         'helm.sh/resource-policy': 'keep',
       });
     });
@@ -248,7 +248,7 @@ describe('keda chart', () => {
       expect(container(defaults, CONTROLLER).image).toBe('ghcr.io/keda-ts/keda-ts-controller:0.1.0');
       expect(container(defaults, ADAPTER).image).toBe('ghcr.io/keda-ts/keda-ts-metrics-adapter:0.1.0');
       expect(container(defaults, WEBHOOK).image).toBe('ghcr.io/keda-ts/keda-ts-webhook:0.1.0');
-      const custom = render({ 'global.image.registry': 'registry.local:5000', 'global.image.tag': 'dev', 'webhooks.image.tag': 'pr-7', 'controller.image.registry': '' });
+      const custom = render({ 'global.image.registry': 'registry.local:5000', 'image.keda.tag': 'dev', 'image.webhooks.tag': 'pr-7', 'image.metricsApiServer.registry': '' });
       expect(container(custom, CONTROLLER).image).toBe('registry.local:5000/keda-ts/keda-ts-controller:dev');
       expect(container(custom, WEBHOOK).image).toBe('registry.local:5000/keda-ts/keda-ts-webhook:pr-7');
     });
@@ -315,10 +315,10 @@ describe('keda chart', () => {
       expect(env(c, 'KEDA_TS_SCALER_EGRESS_ALLOW_LINK_LOCAL')).toBeUndefined();
       const set = container(
         render({
-          'controller.scalerEgress.denyCidrs[0]': '10.0.0.0/8',
-          'controller.scalerEgress.denyCidrs[1]': 'fd00::/8',
-          'controller.scalerEgress.allowCidrs[0]': '10.1.0.0/16',
-          'controller.scalerEgress.allowLinkLocal': true,
+          'kedaTs.operator.scalerEgress.denyCidrs[0]': '10.0.0.0/8',
+          'kedaTs.operator.scalerEgress.denyCidrs[1]': 'fd00::/8',
+          'kedaTs.operator.scalerEgress.allowCidrs[0]': '10.1.0.0/16',
+          'kedaTs.operator.scalerEgress.allowLinkLocal': true,
         }),
         CONTROLLER,
       );
@@ -334,10 +334,10 @@ describe('keda chart', () => {
       }
       const set = container(
         render({
-          'controller.maxConcurrentScalerReads': 500,
-          'controller.boundServiceAccountToken.shortLived': true,
-          'controller.boundServiceAccountToken.audiences[0]': 'vault',
-          'controller.boundServiceAccountToken.audiences[1]': 'sts.example',
+          'kedaTs.operator.maxConcurrentScalerReads': 500,
+          'kedaTs.operator.boundServiceAccountToken.shortLived': true,
+          'kedaTs.operator.boundServiceAccountToken.audiences[0]': 'vault',
+          'kedaTs.operator.boundServiceAccountToken.audiences[1]': 'sts.example',
         }),
         CONTROLLER,
       );
@@ -375,11 +375,11 @@ describe('keda chart', () => {
     });
 
     it('grants service account tokens (boundServiceAccountToken) only when asked', () => {
-      const all = rulesOf(render({ 'controller.permissions.restrict.allowAllServiceAccountTokenCreation': true }), 'keda-operator');
+      const all = rulesOf(render({ 'permissions.operator.restrict.allowAllServiceAccountTokenCreation': true }), 'keda-operator');
       expect(allows(all.cluster, 'create', '', 'serviceaccounts/token')).toBe(true);
       const objects = render({
-        'controller.permissions.restrict.serviceAccountTokenCreationRoles[0].name': 'metrics-reader',
-        'controller.permissions.restrict.serviceAccountTokenCreationRoles[0].namespace': 'team-a',
+        'permissions.operator.restrict.serviceAccountTokenCreationRoles[0].name': 'metrics-reader',
+        'permissions.operator.restrict.serviceAccountTokenCreationRoles[0].namespace': 'team-a',
       });
       const named = rulesOf(objects, 'keda-operator');
       expect(allows(named.cluster, 'create', '', 'serviceaccounts/token')).toBe(false);
@@ -440,14 +440,14 @@ describe('keda chart', () => {
           expect(`${b.metadata.name} → ${s.name}: ${known}`).toBe(`${b.metadata.name} → ${s.name}: true`);
         }
       }
-      expect(has(render({ 'controller.rbac.create': false }), 'ClusterRole', 'keda-operator')).toBe(false);
+      expect(has(render({ 'rbac.create': false }), 'ClusterRole', 'keda-operator')).toBe(false);
     });
   });
 
   describe('components can be switched off', () => {
     it.each([
-      ['controller.enabled', CONTROLLER, ['ClusterRole/keda-operator', 'Role/keda-operator', 'ServiceAccount/keda-operator']],
-      ['metricsAdapter.enabled', ADAPTER, ['APIService/v1beta1.external.metrics.k8s.io', 'ServiceAccount/keda-metrics-server']],
+      ['kedaTs.operator.enabled', CONTROLLER, ['ClusterRole/keda-operator', 'Role/keda-operator', 'ServiceAccount/keda-operator']],
+      ['metricsServer.enabled', ADAPTER, ['APIService/v1beta1.external.metrics.k8s.io', 'ServiceAccount/keda-metrics-server']],
       ['webhooks.enabled', WEBHOOK, ['ValidatingWebhookConfiguration/keda-admission', 'ClusterRole/keda-operator-webhook']],
     ])('%s=false drops %s and its objects, keeps the rest', (key, deployment, gone) => {
       const objects = render({ [key]: false });
@@ -468,7 +468,7 @@ describe('keda chart', () => {
     });
 
     it('renders nothing with everything off', () => {
-      expect(render({ 'crds.install': false, 'controller.enabled': false, 'metricsAdapter.enabled': false, 'webhooks.enabled': false })).toEqual([]);
+      expect(render({ 'crds.install': false, 'kedaTs.operator.enabled': false, 'metricsServer.enabled': false, 'webhooks.enabled': false })).toEqual([]);
     });
 
     it('can leave out the APIService and the webhook registration while running the servers', () => {
@@ -518,14 +518,14 @@ describe('keda chart', () => {
 
     it('uses an existing issuer when told to', () => {
       const own = render({
-        'global.certificates.certManager.enabled': true,
-        'global.certificates.certManager.generateCA': false,
-        'global.certificates.certManager.issuer.generate': false,
-        'global.certificates.certManager.issuer.name': 'corp-ca',
+        'certificates.certManager.enabled': true,
+        'certificates.certManager.generateCA': false,
+        'certificates.certManager.issuer.generate': false,
+        'certificates.certManager.issuer.name': 'corp-ca',
       });
       expect(own.filter((o) => o.kind === 'Issuer')).toEqual([]);
       expect(find(own, 'Certificate', 'keda-operator-tls-certificates').spec.issuerRef).toEqual({ name: 'corp-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' });
-      const fromSecret = render({ 'global.certificates.certManager.enabled': true, 'global.certificates.certManager.generateCA': false });
+      const fromSecret = render({ 'certificates.certManager.enabled': true, 'certificates.certManager.generateCA': false });
       expect(find(fromSecret, 'APIService', 'v1beta1.external.metrics.k8s.io').metadata.annotations).toEqual({
         'cert-manager.io/inject-ca-from-secret': `${ns}/kedaorg-ca`,
       });
@@ -586,7 +586,7 @@ describe('keda chart', () => {
   describe('Grafana dashboard', () => {
     it('is off by default; when on, a ConfigMap for the Grafana sidecar holds dashboards/keda.json', () => {
       expect(defaults.some((o) => o.metadata.name === 'keda-grafana-dashboard')).toBe(false);
-      const objects = render({ 'grafanaDashboard.enabled': true });
+      const objects = render({ 'kedaTs.grafanaDashboard.enabled': true });
       const cm = find(objects, 'ConfigMap', 'keda-grafana-dashboard', ns);
       expect(cm.metadata.labels).toMatchObject({ grafana_dashboard: '1', 'app.kubernetes.io/part-of': 'keda' });
       const dashboard = JSON.parse(cm.data['keda.json']) as { title: string; panels: { targets?: { expr: string }[] }[] };
@@ -606,22 +606,180 @@ describe('keda chart', () => {
     });
   });
 
+  describe("a KEDA v2.20 user's values.yaml", () => {
+    const KEDA_VALUES = 'ci/keda-v2.20-values.yaml';
+    let keda: K8sObject[];
+    let typical: K8sObject[];
+    beforeAll(() => {
+      keda = render({}, [KEDA_VALUES]);
+      // As a user would: KEDA's defaults file, then their own overrides on top.
+      typical = render({}, [KEDA_VALUES, 'ci/typical-override-values.yaml']);
+    });
+
+    it("renders KEDA's own default values.yaml unchanged, into the same objects under KEDA's names", () => {
+      expect(kindsAndNames(keda)).toEqual(kindsAndNames(defaults));
+      for (const name of DEPLOYMENTS) {
+        expect(find(keda, 'Service', name, ns).spec.selector).toEqual(find(defaults, 'Service', name, ns).spec.selector);
+        expect(find(keda, 'Deployment', name, ns).spec.template.spec.serviceAccountName).toBe(SA_OF[name]);
+      }
+      // KEDA's images (kedacore/keda...) would run KEDA, not keda-ts: they are replaced by keda-ts's.
+      expect(container(keda, CONTROLLER).image).toBe('ghcr.io/keda-ts/keda-ts-controller:0.1.0');
+      expect(container(keda, ADAPTER).image).toBe('ghcr.io/keda-ts/keda-ts-metrics-adapter:0.1.0');
+      expect(container(keda, WEBHOOK).image).toBe('ghcr.io/keda-ts/keda-ts-webhook:0.1.0');
+      // KEDA's values take effect where they differ from keda-ts's defaults.
+      expect(container(keda, CONTROLLER).imagePullPolicy).toBe('Always');
+      expect(env(container(keda, CONTROLLER), 'LOG_FORMAT')).toBe('console');
+      expect(flag(container(keda, ADAPTER), 'log-level')).toBe('info');
+      expect(container(keda, CONTROLLER).resources).toEqual({ limits: { cpu: 1, memory: '1000Mi' }, requests: { cpu: '100m', memory: '100Mi' } });
+      // keda-ts's hardening stays (KEDA's security contexts are a subset of it).
+      expect(find(keda, 'Deployment', CONTROLLER).spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532 });
+      expect(container(keda, CONTROLLER).securityContext).toMatchObject({ readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    });
+
+    it('a typical override: operator.replicaCount, resources.operator, watchNamespace, a ServiceMonitor, Azure workload identity, env', () => {
+      expect(find(typical, 'Deployment', CONTROLLER).spec.replicas).toBe(2);
+      expect(find(typical, 'Deployment', ADAPTER).spec.replicas).toBe(1);
+      expect(container(typical, CONTROLLER).resources).toEqual({ limits: { cpu: '2', memory: '2Gi' }, requests: { cpu: '200m', memory: '256Mi' } });
+      expect(container(typical, ADAPTER).resources).toEqual(container(keda, ADAPTER).resources);
+
+      expect(env(container(typical, CONTROLLER), 'WATCH_NAMESPACE')).toBe('team-a,team-b');
+      const { cluster, byNamespace } = rulesOf(typical, 'keda-operator');
+      expect(Object.keys(byNamespace).sort()).toEqual(['keda', 'team-a', 'team-b']);
+      expect(allows(cluster, 'patch', 'apps', 'deployments/scale')).toBe(false);
+      expect(allows(byNamespace['team-b'], 'patch', 'apps', 'deployments/scale')).toBe(true);
+
+      const sm = find(typical, 'ServiceMonitor', CONTROLLER, ns);
+      expect(sm.metadata.labels?.['release']).toBe('kube-prometheus-stack');
+      expect(sm.spec.selector.matchLabels).toEqual(find(typical, 'Service', CONTROLLER).spec.selector);
+      expect(sm.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', scheme: 'http' }]);
+      expect(flag(container(typical, CONTROLLER), 'metrics-bind-address')).toBe(':8080');
+      expect(find(typical, 'Service', CONTROLLER).spec.ports).toContainEqual({ name: 'metrics', port: 8080, targetPort: 'metrics', protocol: 'TCP' });
+
+      const sa = find(typical, 'ServiceAccount', 'keda-operator', ns);
+      expect(sa.metadata.labels?.['azure.workload.identity/use']).toBe('true');
+      expect(sa.metadata.annotations).toEqual({
+        'azure.workload.identity/client-id': '00000000-0000-0000-0000-000000000001',
+        'azure.workload.identity/tenant-id': '00000000-0000-0000-0000-000000000002',
+        'azure.workload.identity/service-account-token-expiration': '3600',
+      });
+      expect(find(typical, 'Deployment', CONTROLLER).spec.template.metadata.labels['azure.workload.identity/use']).toBe('true');
+      expect(find(typical, 'ServiceAccount', 'keda-metrics-server', ns).metadata.labels?.['azure.workload.identity/use']).toBeUndefined();
+
+      for (const name of DEPLOYMENTS) expect(env(container(typical, name), 'HTTP_PROXY')).toBe('http://proxy.example.com:3128');
+      // The object names stay KEDA's.
+      for (const name of DEPLOYMENTS) {
+        expect(has(typical, 'Deployment', name)).toBe(true);
+        expect(has(typical, 'Service', name)).toBe(true);
+      }
+    });
+
+    it('maps the other identity providers onto the controller ServiceAccount', () => {
+      const objects = render({
+        'podIdentity.aws.irsa.enabled': true,
+        'podIdentity.aws.irsa.roleArn': 'arn:aws:iam::111122223333:role/keda',
+        'podIdentity.gcp.enabled': true,
+        'podIdentity.gcp.gcpIAMServiceAccount': 'keda@project.iam.gserviceaccount.com',
+      });
+      expect(find(objects, 'ServiceAccount', 'keda-operator', ns).metadata.annotations).toEqual({
+        'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/keda',
+        'eks.amazonaws.com/audience': 'sts.amazonaws.com',
+        'eks.amazonaws.com/sts-regional-endpoints': 'true',
+        'eks.amazonaws.com/token-expiration': '86400',
+        'iam.gke.io/gcp-service-account': 'keda@project.iam.gserviceaccount.com',
+      });
+    });
+
+    it('passes the per-topic KEDA blocks to the right component', () => {
+      const objects = render({
+        'podAnnotations.metricsAdapter.a': 'b',
+        'podLabels.webhooks.team': 'x',
+        'upgradeStrategy.webhooks.type': 'Recreate',
+        'extraArgs.metricsAdapter.shutdown-timeout': '20s',
+        'volumes.metricsApiServer.extraVolumes[0].name': 'extra',
+        'volumes.metricsApiServer.extraVolumes[0].emptyDir.medium': 'Memory',
+        'topologySpreadConstraints.operator[0].maxSkew': 1,
+        'topologySpreadConstraints.operator[0].topologyKey': 'kubernetes.io/hostname',
+        'topologySpreadConstraints.operator[0].whenUnsatisfiable': 'DoNotSchedule',
+        'hostAliases[0].ip': '10.1.2.3',
+        'hostAliases[0].hostnames[0]': 'broker.local',
+        'grpcTLSCertsSecret': 'external-scaler-tls',
+        'operator.useHostNetwork': true,
+        'operator.dnsPolicy': 'ClusterFirstWithHostNet',
+      });
+      expect(find(objects, 'Deployment', ADAPTER).spec.template.metadata.annotations).toEqual({ a: 'b' });
+      expect(find(objects, 'Deployment', WEBHOOK).spec.template.metadata.labels['team']).toBe('x');
+      expect(find(objects, 'Deployment', WEBHOOK).spec.strategy).toEqual({ type: 'Recreate' });
+      expect(flag(container(objects, ADAPTER), 'shutdown-timeout')).toBe('20s');
+      expect(find(objects, 'Deployment', ADAPTER).spec.template.spec.volumes).toContainEqual({ name: 'extra', emptyDir: { medium: 'Memory' } });
+      const pod = find(objects, 'Deployment', CONTROLLER).spec.template.spec;
+      expect(pod.topologySpreadConstraints).toEqual([{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule' }]);
+      expect(pod.hostAliases).toEqual([{ ip: '10.1.2.3', hostnames: ['broker.local'] }]);
+      expect(pod.hostNetwork).toBe(true);
+      expect(pod.dnsPolicy).toBe('ClusterFirstWithHostNet');
+      expect(pod.volumes).toContainEqual({ name: 'grpc-certs', secret: { secretName: 'external-scaler-tls' } });
+      expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'grpc-certs', mountPath: '/grpccerts', readOnly: true });
+      expect(find(objects, 'Deployment', ADAPTER).spec.template.spec.hostNetwork).toBeUndefined();
+    });
+  });
+
+  describe('NetworkPolicy', () => {
+    it('is off by default, as in KEDA', () => {
+      expect(defaults.filter((o) => o.kind === 'NetworkPolicy')).toEqual([]);
+    });
+
+    it('admits only the adapter to the gRPC port and only the API server to the adapter and the webhook', () => {
+      const objects = render({}, ['ci/network-policy-values.yaml']);
+      const podLabels = (name: string) => find(objects, 'Deployment', name).spec.template.metadata.labels as Record<string, string>;
+      const selects = (policy: K8sObject, labels: Record<string, string>) =>
+        Object.entries(policy.spec.podSelector.matchLabels as Record<string, string>).every(([k, v]) => labels[k] === v);
+      expect(objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name).sort()).toEqual([...DEPLOYMENTS].sort());
+      for (const name of DEPLOYMENTS) {
+        const policy = find(objects, 'NetworkPolicy', name, ns);
+        expect(policy.spec.policyTypes).toEqual(['Ingress']);
+        for (const other of DEPLOYMENTS) expect(`${name} selects ${other}: ${selects(policy, podLabels(other))}`).toBe(`${name} selects ${other}: ${name === other}`);
+      }
+      const adapterPeer = { podSelector: { matchLabels: find(objects, 'Deployment', ADAPTER).spec.selector.matchLabels } };
+      expect(find(objects, 'NetworkPolicy', CONTROLLER, ns).spec.ingress).toEqual([
+        { from: [adapterPeer], ports: [{ port: 9666, protocol: 'TCP' }] },
+        { ports: [{ port: 8080, protocol: 'TCP' }] }, // prometheus.operator.enabled: the metrics port
+      ]);
+      const apiServer = [{ ipBlock: { cidr: '10.0.0.1/32' } }, { ipBlock: { cidr: '192.168.1.10/32' } }];
+      expect(find(objects, 'NetworkPolicy', ADAPTER, ns).spec.ingress).toEqual([{ from: apiServer, ports: [{ port: 6443, protocol: 'TCP' }] }]);
+      expect(find(objects, 'NetworkPolicy', WEBHOOK, ns).spec.ingress).toEqual([{ from: apiServer, ports: [{ port: 9443, protocol: 'TCP' }] }]);
+      // Without the API server's addresses: those two ports only, from anywhere.
+      const open = render({ 'networkPolicy.enabled': true });
+      expect(find(open, 'NetworkPolicy', ADAPTER, ns).spec.ingress).toEqual([{ ports: [{ port: 6443, protocol: 'TCP' }] }]);
+      expect(find(open, 'NetworkPolicy', CONTROLLER, ns).spec.ingress).toEqual([{ from: [adapterPeer], ports: [{ port: 9666, protocol: 'TCP' }] }]);
+    });
+
+    it("limits egress to KEDA's networkPolicy.kubernetes.<component>.extraEgressRules when given", () => {
+      const objects = render({
+        'networkPolicy.enabled': true,
+        'networkPolicy.kubernetes.operator.extraEgressRules[0].ports[0].port': 443,
+      });
+      const policy = find(objects, 'NetworkPolicy', CONTROLLER, ns);
+      expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+      expect(policy.spec.egress).toEqual([{ ports: [{ port: 443 }] }]);
+      expect(find(objects, 'NetworkPolicy', ADAPTER, ns).spec.egress).toBeUndefined();
+    });
+  });
+
   describe('values.schema.json', () => {
     it.each<[Record<string, string | number | boolean>, RegExp]>([
-      [{ 'controller.replicaCount': 'two' }, /at '\/controller\/replicaCount': got string, want integer/],
-      [{ 'controller.replicaCount': -1 }, /at '\/controller\/replicaCount': minimum: got -1, want 0/],
+      [{ 'operator.replicaCount': 'two' }, /at '\/operator\/replicaCount': got string, want integer/],
+      [{ 'operator.replicaCount': -1 }, /at '\/operator\/replicaCount': minimum: got -1, want 0/],
       [{ 'webhooks.failurePolicy': 'Never' }, /at '\/webhooks\/failurePolicy': value must be one of 'Ignore', 'Fail'/],
       [{ 'webhooks.timeoutSeconds': 31 }, /at '\/webhooks\/timeoutSeconds': maximum: got 31, want 30/],
-      [{ 'global.logging.level': 'verbose' }, /at '\/global\/logging\/level': value must be one of/],
-      [{ 'global.watchNamespace': 'Team_A' }, /at '\/global\/watchNamespace': '.*' does not match pattern/],
-      [{ 'controller.leaderElection.leaseDuration': 'fifteen' }, /at '\/controller\/leaderElection\/leaseDuration': '.*' does not match pattern/],
-      [{ 'controller.image.pullPolicy': 'Sometimes' }, /at '\/controller\/image\/pullPolicy': value must be one of/],
-      [{ 'metricsAdapter.securePort': 70000 }, /at '\/metricsAdapter\/securePort': maximum: got 70,000, want 65,535/],
-      [{ 'global.certificates.certManager.issuer.kind': 'Vault' }, /at '\/global\/certificates\/certManager\/issuer\/kind': value must be one of 'Issuer', 'ClusterIssuer'/],
-      [{ 'operator.replicaCount': 2 }, /additional properties 'operator' not allowed/],
-      [{ 'controller.replicas': 2 }, /at '\/controller': additional properties 'replicas' not allowed/],
-      [{ 'metricsServer.enabled': false }, /additional properties 'metricsServer' not allowed/],
-      [{ 'controller.scalerEgress.denyCidrs[0]': 'example.com/8' }, /at '\/controller\/scalerEgress\/denyCidrs\/0': '.*' does not match pattern/],
+      [{ 'logging.operator.level': 'verbose' }, /at '\/logging\/operator\/level'/],
+      [{ watchNamespace: 'Team_A' }, /at '\/watchNamespace': '.*' does not match pattern/],
+      [{ 'kedaTs.operator.leaderElection.leaseDuration': 'fifteen' }, /at '\/kedaTs\/operator\/leaderElection\/leaseDuration': '.*' does not match pattern/],
+      [{ 'image.pullPolicy': 'Sometimes' }, /at '\/image\/pullPolicy': value must be one of/],
+      [{ 'service.portHttpsTarget': 70000 }, /at '\/service\/portHttpsTarget': maximum: got 70,000, want 65,535/],
+      [{ 'certificates.certManager.issuer.kind': 'Vault' }, /at '\/certificates\/certManager\/issuer\/kind': value must be one of 'Issuer', 'ClusterIssuer'/],
+      [{ 'controller.replicaCount': 2 }, /additional properties 'controller' not allowed/],
+      [{ 'operator.replicas': 2 }, /at '\/operator': additional properties 'replicas' not allowed/],
+      [{ 'metricsAdapter.enabled': false }, /additional properties 'metricsAdapter' not allowed/],
+      [{ 'kedaTs.operator.scalerEgress.denyCidrs[0]': 'example.com/8' }, /at '\/kedaTs\/operator\/scalerEgress\/denyCidrs\/0': '.*' does not match pattern/],
     ])('refuses %j naming the field', (set, message) => {
       const err = renderError(set);
       expect(err).toContain("values don't meet the specifications of the schema");
@@ -658,7 +816,7 @@ describe('keda chart', () => {
 
     it.each(DEPLOYMENTS)('every flag given to %s exists', (deployment) => {
       const text = help[APP_OF[deployment]];
-      for (const objects of [defaults, render({}, ['ci/everything-values.yaml']), render({}, ['ci/cert-manager-values.yaml'])]) {
+      for (const objects of [defaults, render({}, ['ci/everything-values.yaml']), render({}, ['ci/cert-manager-values.yaml']), render({}, ['ci/keda-v2.20-values.yaml', 'ci/typical-override-values.yaml'])]) {
         const c = container(objects, deployment);
         expect(c.command).toBeUndefined(); // the image's entrypoint runs the app
         for (const arg of c.args as string[]) {

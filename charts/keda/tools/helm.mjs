@@ -23,6 +23,6 @@ if (kubeVersion && ['template', 'lint'].includes(args[0]) && !args.some((a) => a
   args.push(`--kube-version=${kubeVersion}`);
 }
 const result = spawnSync(helm, args, { cwd: root, stdio: ['inherit', 'inherit', 'pipe'], encoding: 'utf8' });
-// charts/crds/generated is a symlink to the generated CRDs; helm notes every symlink it follows.
+// generated-crds is a symlink to the generated CRDs; helm notes every symlink it follows.
 process.stderr.write((result.stderr ?? '').split('\n').filter((l) => !l.includes('found symbolic link in path')).join('\n'));
 process.exit(result.status ?? 1);

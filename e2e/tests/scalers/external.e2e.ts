@@ -134,7 +134,7 @@ describe('external (plaintext)', () => {
       ctx,
     );
     opened.push(scaler);
-    await expect(scaler.prepare?.()).rejects.toThrow(new RegExp(`external scaler ${address}: GetMetricSpec failed: (14 UNAVAILABLE|no answer within)`));
+    await expect(scaler.prepare?.()).rejects.toThrow(new RegExp(`external scaler ${address}: GetMetricSpec failed: (gRPC status 14 UNAVAILABLE|no answer within)`));
     await expect(scaler.getMetricsAndActivity('s0-x')).rejects.toThrow(new RegExp(`external scaler ${address}: GetMetrics failed`));
     expect(Date.now() - started).toBeLessThan(2 * TIMEOUT_MS + 1000);
   });

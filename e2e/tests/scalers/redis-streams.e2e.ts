@@ -78,7 +78,7 @@ describe('redis-streams (standalone)', () => {
     await admin.xack('work', 'workers', delivered[0][1][0][0]);
     expect(await read(scaler)).toEqual({ value: 2, isActive: true });
     const missing = build('redis-streams', { address, stream: 'work', consumerGroup: 'nobody' }, { password: 'streams-pw' });
-    await expect(read(missing)).rejects.toThrow(/reading the pending entries of group "nobody" on stream "work" failed: NOGROUP/);
+    await expect(read(missing)).rejects.toThrow(/reading the pending entries of group "nobody" on stream "work" failed: server replied with an error NOGROUP/);
   });
 
   it('lag mode: XINFO GROUPS lag; missing stream -> 0, missing group -> XLEN', async () => {

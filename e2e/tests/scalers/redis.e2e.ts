@@ -100,7 +100,7 @@ describe('redis (standalone, password)', () => {
     const wrong = 'not-the-password-123';
     const scaler = track(build('redis', { address: `127.0.0.1:${server.ports.redis}`, listName: 'jobs' }, { password: wrong }));
     const err = await scaler.getMetricsAndActivity('s0-redis-jobs').then(() => undefined, (e: Error) => e);
-    expect(err?.message).toMatch(/redis 127\.0\.0\.1:\d+: reading the length of "jobs" failed: WRONGPASS/);
+    expect(err?.message).toMatch(/redis 127\.0\.0\.1:\d+: reading the length of "jobs" failed: server replied with an error WRONGPASS/);
     expect(err?.message).not.toContain(wrong);
     expect(err?.message).not.toContain(PASSWORD);
   });

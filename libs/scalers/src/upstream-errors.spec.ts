@@ -8,7 +8,11 @@ describe('safe text of upstream errors', () => {
   it.each<[string, unknown, string]>([
     ['a node system error', Object.assign(new Error(`connect ECONNREFUSED ${MARKER}`), { code: 'ECONNREFUSED', syscall: 'connect', address: '127.0.0.1', port: 5432, errno: -111 }), 'ECONNREFUSED (connect 127.0.0.1:5432)'],
     ['a DNS failure', Object.assign(new Error(`getaddrinfo ENOTFOUND ${MARKER}`), { code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname: 'db.example' }), 'ENOTFOUND (getaddrinfo db.example)'],
-    ['a TLS altname error (names from the certificate)', hostile({ code: 'ERR_TLS_CERT_ALTNAME_INVALID', reason: MARKER, cert: { subjectaltname: MARKER } }), 'ERR_TLS_CERT_ALTNAME_INVALID'],
+    ['a TLS altname error (names from the certificate)', hostile({ code: 'ERR_TLS_CERT_ALTNAME_INVALID', reason: MARKER, cert: { subjectaltname: MARKER } }), "ERR_TLS_CERT_ALTNAME_INVALID (the server certificate's names do not match the host)"],
+    ['an untrusted certificate', hostile({ code: 'SELF_SIGNED_CERT_IN_CHAIN' }), 'SELF_SIGNED_CERT_IN_CHAIN (self-signed certificate in the certificate chain)'],
+    ['an amqplib handshake refused', new Error(`Handshake terminated by server: 403 (ACCESS-REFUSED) with message "${MARKER}"`), 'handshake refused by the server: 403 ACCESS_REFUSED'],
+    ["the redis scaler's own type reply", Object.assign(new Error('key has type string, expected list, set, sorted set or hash'), { name: 'ReplyError' }), 'key has type string, expected list, set, sorted set or hash'],
+    ['that reply with another word', Object.assign(new Error(`key has type ${MARKER}, expected list, set, sorted set or hash`), { name: 'ReplyError' }), 'server replied with an error'],
     ['an HTTP parser error', hostile({ code: 'HPE_INVALID_HEADER_TOKEN', rawPacket: Buffer.from(MARKER) }), 'HPE_INVALID_HEADER_TOKEN'],
     ['a pg DatabaseError', hostile({ code: '42P01', severity: 'ERROR', detail: MARKER, hint: MARKER, routine: MARKER }, 'error'), 'server error SQLSTATE 42P01 (syntax error or access rule violation)'],
     ['a pg error with a hostile code', hostile({ code: MARKER, severity: 'ERROR' }, 'error'), 'error'],

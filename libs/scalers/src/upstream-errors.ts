@@ -138,8 +138,34 @@ const FIXED_LIBRARY_MESSAGES = new Set([
   'The operation was aborted',
   'This operation was aborted',
 ]);
-/** ioredis' retry message carries only a number. */
-const FIXED_LIBRARY_PATTERNS = [/^Reached the max retries per request limit \(which is \d+\)/];
+/**
+ * Messages that carry only a number or a word from a fixed vocabulary: ioredis' retry message, and
+ * the error reply of the redis scaler's own Lua script (the type names are Redis' own).
+ */
+const FIXED_LIBRARY_PATTERNS = [
+  /^Reached the max retries per request limit \(which is \d+\)/,
+  /^key has type (string|list|set|zset|hash|stream|none), expected list, set, sorted set or hash$/,
+];
+
+/**
+ * What node's certificate-verification codes mean, in words (the codes are OpenSSL's and node's
+ * own; node's messages for some of them quote the server certificate's names, so those are not used).
+ */
+const TLS_CODE_MEANINGS: Record<string, string> = {
+  SELF_SIGNED_CERT_IN_CHAIN: 'self-signed certificate in the certificate chain',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'unable to verify the first certificate',
+  UNABLE_TO_GET_ISSUER_CERT: 'unable to get the issuer certificate',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'unable to get the local issuer certificate',
+  CERT_HAS_EXPIRED: 'certificate has expired',
+  CERT_NOT_YET_VALID: 'certificate is not yet valid',
+  CERT_REVOKED: 'certificate revoked',
+  CERT_UNTRUSTED: 'certificate not trusted',
+  ERR_TLS_CERT_ALTNAME_INVALID: "the server certificate's names do not match the host",
+  EPROTO: 'TLS protocol error',
+};
+/** A node code, with its meaning when it is a certificate-verification code. */
+const describedCode = (code: string): string => (TLS_CODE_MEANINGS[code] ? `${code} (${TLS_CODE_MEANINGS[code]})` : code);
 
 /**
  * A message for an error thrown by node or a client library that holds no upstream bytes: the
@@ -217,10 +243,13 @@ export function safeErrorText(err: unknown, depth = 0): string {
   if (name.startsWith('KafkaJS')) {
     const type = token(e.type);
     const nodeCode = typeof code === 'string' && NODE_CODE.test(code) ? code : undefined;
-    return withCause(`${name}${type ? ` ${type}` : ''}${nodeCode ? ` ${nodeCode}` : ''}`, e, depth);
+    return withCause(`${name}${type ? ` ${type}` : ''}${nodeCode ? ` ${describedCode(nodeCode)}` : ''}`, e, depth);
   }
   // node: HTTP parser and TLS errors (codes only: a certificate's names are the server's).
-  if (typeof code === 'string' && NODE_CODE.test(code)) return name === 'Error' ? code : `${name} ${code}`;
+  if (typeof code === 'string' && NODE_CODE.test(code)) return name === 'Error' ? describedCode(code) : `${name} ${describedCode(code)}`;
+  // amqplib: a refused handshake names the reply code and its constant before the server's text.
+  const handshake = /^Handshake terminated by server: (\d{3}) \(([A-Z-]{1,40})\)/.exec(message);
+  if (handshake) return `handshake refused by the server: ${handshake[1]} ${AMQP_REPLY_CODES[Number(handshake[1])] ?? handshake[2].replace(/-/g, '_')}`;
   return withCause(name, e, depth);
 }
 

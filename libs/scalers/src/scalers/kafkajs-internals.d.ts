@@ -59,12 +59,6 @@ declare module 'kafkajs/src/loggers' {
   export function createLogger(options: { level: number; logCreator: logCreator }): InternalLogger;
 }
 
-declare module 'kafkajs/src/network/socketFactory' {
-  import type { ISocketFactory } from 'kafkajs';
-  function defaultSocketFactory(): ISocketFactory;
-  export = defaultSocketFactory;
-}
-
 declare module 'kafkajs/src/cluster' {
   import type { ISocketFactory, RetryOptions, SASLOptions } from 'kafkajs';
   import type { ConnectionOptions } from 'node:tls';

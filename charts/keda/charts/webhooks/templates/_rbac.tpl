@@ -1,0 +1,45 @@
+{{- define "keda.webhooks.rbac" }}
+{{- if and .Values.rbac.create (include "keda.webhooks.enabled" .) }}
+{{- $name := include "keda.webhooks.name" . }}
+{{- $ctx := dict "ctx" $ "component" "webhook" "name" $name }}
+# What validation looks up: other ScaledObjects and HPAs on the same target, the target workload and its
+# containers' resources (cpu/memory triggers), LimitRanges; plus events.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: keda-operator-webhook
+  labels:
+    {{- include "keda.labels" $ctx | nindent 4 }}
+rules:
+  - apiGroups: [autoscaling]
+    resources: [horizontalpodautoscalers]
+    verbs: [list, watch]
+  - apiGroups: [keda.sh]
+    resources: [scaledobjects]
+    verbs: [list, watch]
+  - apiGroups: [apps]
+    resources: [deployments, statefulsets]
+    verbs: [get, list, watch]
+  - apiGroups: [""]
+    resources: [limitranges]
+    verbs: [list]
+  - apiGroups: [events.k8s.io]
+    resources: [events]
+    verbs: [create, patch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: keda-operator-webhook
+  labels:
+    {{- include "keda.labels" $ctx | nindent 4 }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: keda-operator-webhook
+subjects:
+  - kind: ServiceAccount
+    name: {{ .Values.serviceAccount.webhooks.name }}
+    namespace: {{ .Release.Namespace }}
+{{- end }}
+{{- end }}
