@@ -55,28 +55,38 @@ const duplicateTargetRefusal = (name: string, owner: string) =>
     `admission webhook "vscaledobject\\.kb\\.io" denied the request: .*the workload '${name}' of type 'apps/v1\\.Deployment' is already managed by the ScaledObject '${owner}'`,
   );
 
+/**
+ * `npm start` in its own process group (so that a test can send Ctrl-C the way a terminal does),
+ * with what it printed so far, and the KUBECONFIG it prints once the system is up.
+ */
+function startNpmStart(env: NodeJS.ProcessEnv) {
+  const child = spawn('npm', ['start'], { cwd: repoRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = { child, stdout: '', stderr: '' };
+  child.stdout.on('data', (c: Buffer) => (run.stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (run.stderr += c.toString()));
+  const exited = new Promise<string>((r) => child.on('exit', (code, signal) => r(signal ?? `exit ${code}`)));
+  const output = () => `stdout:\n${run.stdout.slice(-2000)}\nstderr:\n${run.stderr.slice(-3000)}`;
+  const kubeconfig = () =>
+    Promise.race([
+      waitFor(() => run.stdout.match(/^export KUBECONFIG=(\S+)$/m)?.[1], {
+        description: () => `npm start to print export KUBECONFIG=...; ${output()}`,
+        timeoutMs: 240_000,
+        intervalMs: 250,
+      }),
+      // A start-up that failed has said why: no point waiting out the timeout.
+      exited.then((how) => Promise.reject(new Error(`npm start ended (${how}) before printing KUBECONFIG; ${output()}`))),
+    ]);
+  return { run, exited, output, kubeconfig };
+}
+
 describe('npm start', () => {
   it('starts its own control plane and the three apps, prints KUBECONFIG and a "Try it" that works (the webhook refuses a duplicate target), and Ctrl-C stops everything', async () => {
     const env = { ...process.env };
     delete env['KUBECONFIG'];
-    // Its own process group, so that we can send Ctrl-C the way a terminal does.
-    const child = spawn('npm', ['start'], { cwd: repoRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<string>((r) => child.on('exit', (code, signal) => r(signal ?? `exit ${code}`)));
-    const output = () => `stdout:\n${stdout.slice(-2000)}\nstderr:\n${stderr.slice(-3000)}`;
+    const { run, exited, output, kubeconfig: printedKubeconfig } = startNpmStart(env);
+    const child = run.child;
     try {
-      const kubeconfig = await Promise.race([
-        waitFor(() => stdout.match(/^export KUBECONFIG=(\S+)$/m)?.[1], {
-          description: () => `npm start to print export KUBECONFIG=...; ${output()}`,
-          timeoutMs: 240_000,
-          intervalMs: 250,
-        }),
-        // A start-up that failed has said why: no point waiting out the timeout.
-        exited.then((how) => Promise.reject(new Error(`npm start ended (${how}) before printing KUBECONFIG; ${output()}`))),
-      ]);
+      const kubeconfig = await printedKubeconfig();
       expect(kubeconfig).not.toBe(readClusterInfo().kubeconfig);
       const crds = await runKubectl(readClusterInfo().kubectl, kubeconfig, ['get', 'crd', '-o', 'name']);
       for (const name of KEDA_CRD_NAMES) expect(crds).toContain(`customresourcedefinition.apiextensions.k8s.io/${name}`);
@@ -86,14 +96,14 @@ describe('npm start', () => {
       ) as { groupVersion: string };
       expect(discovery.groupVersion).toBe('external.metrics.k8s.io/v1beta1');
 
-      const probePorts = [...stderr.matchAll(/^(controller|metrics-adapter|webhook): probes on http:\/\/127\.0\.0\.1:(\d+)/gm)];
+      const probePorts = [...run.stderr.matchAll(/^(controller|metrics-adapter|webhook): probes on http:\/\/127\.0\.0\.1:(\d+)/gm)];
       expect(probePorts.map((m) => m[1]).sort()).toEqual(['controller', 'metrics-adapter', 'webhook']);
       for (const m of probePorts) expect(await probeOnce({ url: `http://127.0.0.1:${m[2]}/readyz` })).toBe(200);
 
       // The printed "Try it" works as printed: the demo's Deployment and a ScaledObject that becomes
       // Ready, then a second ScaledObject for the same Deployment that the registered webhook refuses.
-      await waitFor(() => stderr.includes('Ctrl-C stops everything.'), { description: () => `the "Try it" lines; ${output()}`, timeoutMs: 10_000, intervalMs: 100 });
-      const demo = await runTryIt(stderr, readClusterInfo().kubectl);
+      await waitFor(() => run.stderr.includes('Ctrl-C stops everything.'), { description: () => `the "Try it" lines; ${output()}`, timeoutMs: 10_000, intervalMs: 100 });
+      const demo = await runTryIt(run.stderr, readClusterInfo().kubectl);
       expect(demo).toContain('deployment.apps/demo created');
       expect(demo).toContain('scaledobject.keda.sh/demo created');
       expect(demo).toContain('scaledobject.keda.sh/demo condition met');
@@ -120,13 +130,8 @@ describe('npm start', () => {
     const cp = new LocalControlPlane({ nodes: 1, log: (l) => process.stderr.write(`[npm-start cp] ${l}\n`) });
     const info = await cp.start();
     const kubectl = (args: string[], input?: string) => runKubectl(info.kubectl, info.kubeconfig, args, input);
-    const child = spawn('npm', ['start'], { cwd: repoRoot, env: { ...process.env, KUBECONFIG: info.kubeconfig }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<string>((r) => child.on('exit', (code, signal) => r(signal ?? `exit ${code}`)));
-    const output = () => `stdout:\n${stdout.slice(-2000)}\nstderr:\n${stderr.slice(-3000)}`;
+    const { run, exited, kubeconfig: printedKubeconfig } = startNpmStart({ ...process.env, KUBECONFIG: info.kubeconfig });
+    const child = run.child;
     const scaledObject = (name: string) =>
       JSON.stringify({
         apiVersion: 'keda.sh/v1alpha1',
@@ -135,16 +140,9 @@ describe('npm start', () => {
         spec: { scaleTargetRef: { name: 'web' }, triggers: [{ type: 'cron', metadata: { timezone: 'UTC', start: '0 8 * * *', end: '0 18 * * *', desiredReplicas: '2' } }] },
       });
     try {
-      const printed = await Promise.race([
-        waitFor(() => stdout.match(/^export KUBECONFIG=(\S+)$/m)?.[1], {
-          description: () => `npm start to print export KUBECONFIG=...; ${output()}`,
-          timeoutMs: 240_000,
-          intervalMs: 250,
-        }),
-        exited.then((how) => Promise.reject(new Error(`npm start ended (${how}) before printing KUBECONFIG; ${output()}`))),
-      ]);
+      const printed = await printedKubeconfig();
       expect(printed).toBe(info.kubeconfig);
-      expect(stderr).toContain(`using the cluster of KUBECONFIG=${info.kubeconfig}`);
+      expect(run.stderr).toContain(`using the cluster of KUBECONFIG=${info.kubeconfig}`);
 
       // keda-admission: the chart's four webhooks, each called by URL on 127.0.0.1.
       const registration = JSON.parse(await kubectl(['get', 'validatingwebhookconfiguration', 'keda-admission', '-o', 'json'])) as {
