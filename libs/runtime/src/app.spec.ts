@@ -156,6 +156,15 @@ describe('runApp', () => {
     await context.health.close();
   });
 
+  it("logs node's process warnings as JSON lines", async () => {
+    const { proc, lines, context } = await startDemo();
+    proc.emit('warning', Object.assign(new Error('`url.parse()` behavior is not standardized'), { name: 'DeprecationWarning', code: 'DEP0169' }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 'warn', msg: '`url.parse()` behavior is not standardized', warning: { name: 'DeprecationWarning', code: 'DEP0169' } }),
+    );
+    await context.health.close();
+  });
+
   it('runs registered hooks and exits 1 when start-up fails', async () => {
     const cleanup = jest.fn();
     const proc = new FakeProcess();

@@ -99,6 +99,12 @@ export async function runApp<S extends RuntimeOptionSchema>(options: RunAppOptio
   };
   proc.on('uncaughtException', failFast('uncaught exception'));
   proc.on('unhandledRejection', failFast('unhandled promise rejection'));
+  // Node's process warnings (a library's deprecated API, say) as JSON log lines. The images run
+  // node with --no-warnings, which silences only node's own plain-text printing of them.
+  proc.on('warning', (warning: unknown) => {
+    const w = warning as Error & { code?: string };
+    logger.warn({ warning: { name: w.name, code: w.code } }, w.message);
+  });
 
   logger.info(
     { config: describeConfig(options.options, config), pid: process.pid, node: process.version },
