@@ -1,24 +1,20 @@
-import { status } from '@grpc/grpc-js';
-import { GrpcChannel, type ConnectivityStateName } from './channel';
+import {
+  connectivityState as GrpcConnectivityState,
+  credentials,
+  Metadata,
+  status,
+  type CallOptions,
+  type ChannelOptions,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { fromWireList } from './convert';
 import { CONNECTION_TIMEOUT_MESSAGE, MetricsServiceError, callCancelledError, clientClosedError } from './errors';
-import { ExternalMetricValueList, ScaledObjectRef } from './generated/metrics/metrics';
-import {
-  MAX_RECEIVE_MESSAGE_BYTES,
-  errorForClosedStream,
-  frameMessage,
-  grpcCodeForHttpStatus,
-  grpcTimeoutHeader,
-  statusFromTrailers,
-  unframeUnaryMessage,
-} from './grpc-wire';
-import { H2_ERROR, type H2ClientConnection, type H2ClientStream } from './h2-connection';
-import { RepeatedHeaderFields, encodeLiteralFields, type HeaderFields } from './hpack';
+import { MetricsServiceClient, type ExternalMetricValueList } from './generated/metrics/metrics';
 import type { MetricsServiceLogger } from './logger';
 import { TlsMaterialSource, type TlsSource } from './tls';
 import type { ExternalMetricValue, MetricRef } from './types';
 
-export type { ConnectivityStateName } from './channel';
+export type ConnectivityStateName = 'IDLE' | 'CONNECTING' | 'READY' | 'TRANSIENT_FAILURE' | 'SHUTDOWN';
 
 export interface MetricsClientOptions {
   /** `host:port` of the controller's metrics service, e.g. `keda-operator.keda.svc.cluster.local:9666`. */
@@ -61,197 +57,226 @@ export const METRICS_CALL_POLICY = {
   backoffMultiplier: 2,
 } as const;
 
-/** gRPC's default connection backoff: 1 s base, ×1.6, jitter 0.2, max 120 s. */
+/** gRPC's default connection backoff: 1 s base (×1.6 with jitter, grpc-js's own), max 120 s. */
 const CONNECT_BACKOFF = { initialBackoffMs: 1000, maxBackoffMs: 120_000 };
 
-const GET_METRICS_PATH = '/api.MetricsService/GetMetrics';
+/** The largest answer accepted (gRPC's default receive limit). */
+const MAX_RECEIVE_MESSAGE_BYTES = 4 * 1024 * 1024;
+
 const USER_AGENT = 'keda-ts-metrics-client';
 
+/** KEDA's service config for `api.MetricsService` (M-27), as grpc-js reads it. */
+const SERVICE_CONFIG = JSON.stringify({
+  methodConfig: [
+    {
+      name: [{ service: 'api.MetricsService' }],
+      waitForReady: true,
+      timeout: `${METRICS_CALL_POLICY.timeoutMs / 1000}s`,
+      retryPolicy: {
+        maxAttempts: METRICS_CALL_POLICY.maxAttempts,
+        initialBackoff: `${METRICS_CALL_POLICY.initialBackoffMs / 1000}s`,
+        maxBackoff: `${METRICS_CALL_POLICY.maxBackoffMs / 1000}s`,
+        backoffMultiplier: METRICS_CALL_POLICY.backoffMultiplier,
+        retryableStatusCodes: ['UNAVAILABLE'],
+      },
+    },
+  ],
+});
+
+const STATE_NAMES: Record<GrpcConnectivityState, ConnectivityStateName> = {
+  [GrpcConnectivityState.IDLE]: 'IDLE',
+  [GrpcConnectivityState.CONNECTING]: 'CONNECTING',
+  [GrpcConnectivityState.READY]: 'READY',
+  [GrpcConnectivityState.TRANSIENT_FAILURE]: 'TRANSIENT_FAILURE',
+  [GrpcConnectivityState.SHUTDOWN]: 'SHUTDOWN',
+};
+
+/** The host of `host:port` or `[v6]:port`. */
+function hostOf(hostPort: string): string {
+  if (hostPort.startsWith('[')) return hostPort.slice(1, hostPort.indexOf(']'));
+  const colon = hostPort.lastIndexOf(':');
+  return colon < 0 ? hostPort : hostPort.slice(0, colon);
+}
+
+/** One grpc-js client (one channel) built from one set of TLS material. */
+interface Generation {
+  client: MetricsServiceClient;
+  /** Calls started on it and not finished yet. */
+  inFlight: number;
+  /** Replaced by a newer generation: closed as soon as `inFlight` is 0. */
+  retired: boolean;
+}
+
+/** A grpc-js ServiceError (or anything else a call failed with) as a {@link MetricsServiceError}. */
+function toMetricsServiceError(err: unknown, signal?: AbortSignal): MetricsServiceError {
+  if (err instanceof MetricsServiceError) return err;
+  const e = err as Partial<ServiceError>;
+  if (e.code === status.CANCELLED && signal?.aborted) return callCancelledError();
+  if (typeof e.code === 'number') return new MetricsServiceError(e.code, e.details ?? e.message ?? '', { cause: err });
+  return new MetricsServiceError(status.UNKNOWN, (err as Error)?.message ?? String(err), { cause: err });
+}
+
 /**
- * The metrics adapter side of KEDA's metrics link: `api.MetricsService/GetMetrics` over one HTTP/2
- * connection with mutual TLS. The adapter makes this call for every metric request of the HPA, so
- * it is a unary call written directly on HTTP/2 ({@link GrpcChannel} keeps the connection, an
- * {@link H2ClientConnection}), which costs a fraction of the CPU and garbage of grpc-js's general
- * client and of node:http2's. The TLS material is loaded before the
- * first call; with a cert directory, new connections use reloaded certificates.
+ * The metrics adapter side of KEDA's metrics link: `api.MetricsService/GetMetrics` with the
+ * generated grpc-js client over mutual TLS, with KEDA's service config (deadline, wait for ready,
+ * UNAVAILABLE retried), keepalive and grpc-js's reconnection. The TLS material is loaded before
+ * the first call; with a cert directory, a change of the files builds new credentials and a new
+ * channel that new calls use, and the previous channel is closed once its calls have finished.
  */
 export function createMetricsClient(options: MetricsClientOptions): MetricsClient {
   const { logger, address } = options;
   const timeoutMs = options.timeoutMs ?? METRICS_CALL_POLICY.timeoutMs;
+  const channelOptions: ChannelOptions = {
+    'grpc.service_config': SERVICE_CONFIG,
+    'grpc.enable_retries': 1,
+    'grpc.keepalive_time_ms': options.keepaliveTimeMs ?? 30_000,
+    'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs ?? 10_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.initial_reconnect_backoff_ms': CONNECT_BACKOFF.initialBackoffMs,
+    'grpc.max_reconnect_backoff_ms': CONNECT_BACKOFF.maxBackoffMs,
+    'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
+    'grpc.primary_user_agent': USER_AGENT,
+    // No idle shutdown (grpc-js's default is 30 min): the link stays up between HPA queries, so
+    // readiness does not flap; a dead peer is found by the keepalive pings.
+    'grpc.client_idle_timeout_ms': 2 ** 31 - 1,
+    // Every generation has its own connection, so rotated certificates are never mixed with old ones.
+    'grpc.use_local_subchannel_pool': 1,
+  };
+  if (options.authority) {
+    channelOptions['grpc.default_authority'] = options.authority;
+    channelOptions['grpc.ssl_target_name_override'] = hostOf(options.authority);
+  }
+
+  // grpc-js copies the metadata of each call, so one empty instance serves them all.
+  const metadata = new Metadata();
   let closed = false;
   let tlsSource: TlsMaterialSource | null = null;
-  let channel: GrpcChannel | null = null;
-  let opening: Promise<GrpcChannel> | null = null;
-  const authority = options.authority ?? address;
-  /** The request headers every call sends (all but grpc-timeout), indexed in the server's HPACK table. */
-  const requestHeaders = new RepeatedHeaderFields([
-    [':method', 'POST'],
-    [':scheme', 'https'],
-    [':path', GET_METRICS_PATH],
-    [':authority', authority],
-    ['content-type', 'application/grpc'],
-    ['te', 'trailers'],
-    ['user-agent', USER_AGENT],
-  ]);
+  let current: Generation | null = null;
+  let opening: Promise<Generation> | null = null;
+  const retired = new Set<Generation>();
 
-  const open = (): Promise<GrpcChannel> => {
+  const build = (source: TlsMaterialSource): Generation => {
+    const m = source.current;
+    const client = new MetricsServiceClient(address, credentials.createSsl(m.ca, m.key, m.cert), channelOptions);
+    const generation: Generation = { client, inFlight: 0, retired: false };
+    watchState(generation);
+    return generation;
+  };
+
+  /** Logs each connectivity change of the generation's channel until it shuts down. */
+  const watchState = (generation: Generation) => {
+    const channel = generation.client.getChannel();
+    const watch = (state: GrpcConnectivityState) => {
+      if (state === GrpcConnectivityState.SHUTDOWN) return;
+      channel.watchConnectivityState(state, Infinity, () => {
+        const next = channel.getConnectivityState(false);
+        if (!generation.retired) logger.info({ target: address, state: STATE_NAMES[next] }, 'gRPC metrics channel state changed');
+        watch(next);
+      });
+    };
+    watch(channel.getConnectivityState(false));
+  };
+
+  const retire = (generation: Generation) => {
+    generation.retired = true;
+    if (generation.inFlight === 0) generation.client.close();
+    else retired.add(generation);
+  };
+
+  const open = (): Promise<Generation> => {
     if (closed) return Promise.reject(clientClosedError());
-    if (channel) return Promise.resolve(channel);
+    if (current) return Promise.resolve(current);
     opening ??= TlsMaterialSource.open(options.tls, logger).then((source) => {
       if (closed) {
         source.close();
         throw clientClosedError();
       }
       tlsSource = source;
-      channel = new GrpcChannel({
-        address,
-        authority,
-        tls: source,
-        keepaliveTimeMs: options.keepaliveTimeMs ?? 30_000,
-        keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? 10_000,
-        ...CONNECT_BACKOFF,
-        // The message and its 5-byte prefix; anything larger is refused.
-        maxReceiveBytes: MAX_RECEIVE_MESSAGE_BYTES + 5,
-        logger,
+      const first = build(source);
+      current = first;
+      source.onChange(() => {
+        if (closed || !current) return;
+        const previous = current;
+        const wasConnecting = previous.client.getChannel().getConnectivityState(false) !== GrpcConnectivityState.IDLE;
+        current = build(source);
+        logger.info({ target: address }, 'metrics service client certificates changed; new calls use a new connection');
+        if (wasConnecting) current.client.getChannel().getConnectivityState(true);
+        retire(previous);
       });
-      return channel;
+      return first;
+    });
+    // A failed load (files missing or invalid) is tried again by the next call.
+    opening.catch(() => {
+      if (!current) opening = null;
     });
     return opening;
   };
 
-  const waitingMessage = `deadline exceeded while waiting for a connection to the metrics service at ${address}`;
-
-  /** One attempt: a READY connection (waited for until the deadline), then the call on it. */
-  const attempt = (c: GrpcChannel, request: Buffer, deadline: number, signal?: AbortSignal): Promise<ExternalMetricValueList> => {
-    const session = c.readySession();
-    if (session) return unaryCall(session, requestHeaders, request, deadline, signal);
-    return c.waitForReady(deadline, waitingMessage, signal).then((s) => unaryCall(s, requestHeaders, request, deadline, signal));
-  };
+  const call = (generation: Generation, ref: MetricRef, deadline: number, signal?: AbortSignal) =>
+    new Promise<ExternalMetricValueList>((resolve, reject) => {
+      if (signal?.aborted) return reject(callCancelledError());
+      generation.inFlight++;
+      const callOptions: Partial<CallOptions> = { deadline };
+      const onAbort = () => c.cancel();
+      const c = generation.client.getMetrics(
+        { name: ref.name, namespace: ref.namespace, metricName: ref.metricName },
+        metadata,
+        callOptions,
+        (err, answer) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (--generation.inFlight === 0 && generation.retired) {
+            retired.delete(generation);
+            generation.client.close();
+          }
+          if (err) reject(toMetricsServiceError(err, signal));
+          else resolve(answer);
+        },
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
 
   return {
     async getMetrics(ref, callOptions = {}) {
-      const c = channel && !closed ? channel : await open();
-      const deadline = Date.now() + (callOptions.timeoutMs ?? timeoutMs);
-      const request = frameMessage(
-        ScaledObjectRef.encode({ name: ref.name, namespace: ref.namespace, metricName: ref.metricName }).finish(),
-      );
-      let backoffMs: number = METRICS_CALL_POLICY.initialBackoffMs;
-      for (let n = 1; ; n++) {
-        let list: ExternalMetricValueList;
-        try {
-          list = await attempt(c, request, deadline, callOptions.signal);
-        } catch (err) {
-          const retryable = err instanceof MetricsServiceError && err.code === status.UNAVAILABLE && !closed;
-          // gRPC retry: a random wait up to the current backoff, never past the deadline.
-          const wait = Math.random() * backoffMs;
-          if (!retryable || n >= METRICS_CALL_POLICY.maxAttempts || Date.now() + wait >= deadline) throw err;
-          backoffMs = Math.min(backoffMs * METRICS_CALL_POLICY.backoffMultiplier, METRICS_CALL_POLICY.maxBackoffMs);
-          await new Promise((r) => setTimeout(r, wait));
-          continue;
-        }
-        try {
-          return fromWireList(list);
-        } catch (e) {
-          throw new MetricsServiceError(status.INTERNAL, `invalid response for ${ref.metricName}: ${(e as Error).message}`, {
-            cause: e,
-          });
-        }
+      if (!current) await open();
+      if (closed || !current) throw clientClosedError();
+      const list = await call(current, ref, Date.now() + (callOptions.timeoutMs ?? timeoutMs), callOptions.signal);
+      try {
+        return fromWireList(list);
+      } catch (e) {
+        throw new MetricsServiceError(status.INTERNAL, `invalid response for ${ref.metricName}: ${(e as Error).message}`, {
+          cause: e,
+        });
       }
     },
     async waitForReady(deadline) {
-      const c = await open();
-      await c.waitForReady(typeof deadline === 'number' ? deadline : deadline.getTime(), CONNECTION_TIMEOUT_MESSAGE);
+      const generation = await open();
+      await new Promise<void>((resolve, reject) =>
+        generation.client.waitForReady(deadline, (err) =>
+          err
+            ? reject(new MetricsServiceError(closed ? status.UNAVAILABLE : status.DEADLINE_EXCEEDED, closed ? clientClosedError().message : CONNECTION_TIMEOUT_MESSAGE, { cause: err }))
+            : resolve(),
+        ),
+      );
     },
     connectivityState(tryToConnect = false) {
       if (closed) return 'SHUTDOWN';
-      if (!channel) {
-        if (tryToConnect) void open().then((c) => c.connect(), () => undefined);
+      if (!current) {
+        if (tryToConnect) void open().then((g) => g.client.getChannel().getConnectivityState(true), () => undefined);
         return 'IDLE';
       }
-      if (tryToConnect) channel.connect();
-      return channel.state;
+      return STATE_NAMES[current.client.getChannel().getConnectivityState(tryToConnect)];
     },
     isReady() {
-      return channel !== null && !closed && channel.state === 'READY';
+      return current !== null && !closed && current.client.getChannel().getConnectivityState(false) === GrpcConnectivityState.READY;
     },
     async close() {
       if (closed) return;
       closed = true;
       if (opening) await opening.catch(() => undefined);
-      channel?.close();
       tlsSource?.close();
+      current?.client.close();
+      for (const g of retired) g.client.close();
+      retired.clear();
     },
   };
-}
-
-/**
- * One unary GetMetrics call on `connection`: the request headers plus `grpc-timeout` for the time
- * left, the framed request, and a local deadline that cancels the stream. Resolves with the decoded
- * answer or rejects with a {@link MetricsServiceError} carrying the gRPC status.
- */
-function unaryCall(
-  connection: H2ClientConnection,
-  requestHeaders: RepeatedHeaderFields,
-  request: Buffer,
-  deadline: number,
-  signal?: AbortSignal,
-): Promise<ExternalMetricValueList> {
-  return new Promise((resolve, reject) => {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) return reject(new MetricsServiceError(status.DEADLINE_EXCEEDED, 'Deadline exceeded'));
-    if (signal?.aborted) return reject(callCancelledError());
-    let stream: H2ClientStream | undefined;
-    let outcome: MetricsServiceError | undefined;
-    let answer: { code: status; details: string } | undefined;
-    let httpStatus = 0;
-    const chunks: Buffer[] = [];
-    let received = 0;
-    const end = (err: MetricsServiceError) => {
-      outcome ??= err;
-      stream?.cancel(H2_ERROR.CANCEL);
-    };
-    const timer = setTimeout(() => end(new MetricsServiceError(status.DEADLINE_EXCEEDED, 'Deadline exceeded')), remaining);
-    const onAbort = () => end(callCancelledError());
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const finished = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const headers = { repeated: requestHeaders, other: encodeLiteralFields([['grpc-timeout', grpcTimeoutHeader(remaining)]]) };
-    try {
-      stream = connection.request(headers, request, {
-        onHeaders(fields: HeaderFields) {
-          if (httpStatus === 0) {
-            httpStatus = Number(fields[':status']);
-            // A trailers-only answer (an error) carries the status in its headers.
-            answer = statusFromTrailers(fields);
-          } else answer = statusFromTrailers(fields) ?? answer;
-        },
-        onData(chunk: Buffer) {
-          received += chunk.length;
-          if (received > MAX_RECEIVE_MESSAGE_BYTES + 5) {
-            end(new MetricsServiceError(status.RESOURCE_EXHAUSTED, `received message larger than max (${received - 5} vs. ${MAX_RECEIVE_MESSAGE_BYTES})`));
-          } else chunks.push(chunk);
-        },
-        onClose(rstCode: number, connectionGone: boolean) {
-          finished();
-          if (outcome) return reject(outcome);
-          if (httpStatus !== 0 && httpStatus !== 200) {
-            return reject(new MetricsServiceError(grpcCodeForHttpStatus(httpStatus), `the metrics service answered HTTP ${httpStatus}`));
-          }
-          if (!answer) return reject(errorForClosedStream(rstCode, connectionGone));
-          if (answer.code !== status.OK) return reject(new MetricsServiceError(answer.code, answer.details));
-          try {
-            resolve(ExternalMetricValueList.decode(unframeUnaryMessage(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks))));
-          } catch (err) {
-            reject(err instanceof MetricsServiceError ? err : new MetricsServiceError(status.INTERNAL, `cannot decode the answer: ${(err as Error).message}`, { cause: err }));
-          }
-        },
-      });
-    } catch (err) {
-      finished();
-      // The connection closed between the state check and the request.
-      reject(new MetricsServiceError(status.UNAVAILABLE, `cannot start the call: ${(err as Error).message}`, { cause: err }));
-    }
-  });
 }

@@ -15,9 +15,6 @@ export {
   scaledObjectNotFoundError,
 } from './errors';
 export { HealthService, type ServingStatus } from './health';
-/** The small HTTP/2 client of the metrics link (also what the adapter benchmark loads with). */
-export { H2ClientConnection, H2_ERROR, type H2ClientStream, type H2ConnectOptions, type H2StreamListener } from './h2-connection';
-export { encodeLiteralFields, type HeaderFields } from './hpack';
 export type { MetricsServiceLogger } from './logger';
 export { addReflection } from './reflection';
 export {

@@ -358,7 +358,7 @@ describe('certificate reload (M-25)', () => {
     let cn = '';
     while (Date.now() < deadline) {
       cn = await peerCertificate(rotatedCa, rotatedClient).then(
-        (c) => c.subject.CN,
+        (c) => String(c.subject.CN ?? ''),
         () => '',
       );
       if (cn === 'keda-operator-rotated') break;
