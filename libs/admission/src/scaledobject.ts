@@ -21,7 +21,7 @@ import {
   type Problem,
   type ScaledObject,
 } from '@keda-ts/api';
-import { checkFormula } from '@keda-ts/scaling';
+import { checkFormula, otherHpaMessage, otherScaledObjectMessage, transfersHpa } from '@keda-ts/scaling';
 import type { HpaIndex, LimitRangeIndex, ScaledObjectIndex } from './indexes';
 import { isPositiveQuantity } from './indexes';
 import { allow, deny, type AdmissionRequest, type Verdict } from './review';
@@ -174,10 +174,7 @@ export class ScaledObjectValidator {
     const { scaledObjects, hpas } = this.lookups;
     const otherSo = scaledObjects.otherForTarget(namespace, gvk, target.name, name);
     if (otherSo) {
-      return deny(
-        `the workload '${target.name}' of type '${gvk}' is already managed by the ScaledObject '${otherSo}'`,
-        'other-scaled-object',
-      );
+      return deny(otherScaledObjectMessage(so, otherSo), 'other-scaled-object');
     }
     const hpaName = hpaNameFor(so);
     const otherHpaOwner = scaledObjects.otherForHpaName(namespace, hpaName, name);
@@ -188,13 +185,13 @@ export class ScaledObjectValidator {
     for (const hpa of hpas.forTarget(namespace, gvk, target.name)) {
       if (hpa.ignored) continue;
       if (hpa.owners.some((o) => o.kind === 'ScaledObject' && o.name === name)) continue;
-      if (transfer && so.spec.advanced?.horizontalPodAutoscalerConfig?.name === hpa.name) continue;
+      if (transfersHpa(so, hpa.name)) continue;
       return transfer
         ? deny(
             `the existing hpa '${hpa.name}' for workload '${target.name}' of type '${gvk}' must be specified by name in advanced settings to enable ownership transfer`,
             'transfer-ownership-missing-hpa-name',
           )
-        : deny(`the workload '${target.name}' of type '${gvk}' is already managed by the hpa '${hpa.name}'`, 'other-hpa');
+        : deny(otherHpaMessage(so, hpa.name), 'other-hpa');
     }
 
     if (!dryRun) {
