@@ -38,7 +38,7 @@ const poll: debugProto.PollTrace = {
       activationThreshold: 5, targetType: 'AverageValue', targetValue: 10, active: false, error: '', outcome: 'ok', latencyMs: 1.5,
     },
   ],
-  decision: { action: 'none', rule: 'C-61e', outcome: 'held-inactive', reason: 'HeldByActivation', summary: 'held at 0 replicas: value 3 is not above activationValue 5', hints: ['raise it'] },
+  decision: { action: 'none', rule: 'inactive', outcome: 'held-inactive', reason: 'HeldByActivation', summary: 'held at 0 replicas: value 3 is not above activationValue 5', hints: ['raise it'] },
 };
 
 const sources = (over: Partial<ExplainSources> = {}): ExplainSources => ({

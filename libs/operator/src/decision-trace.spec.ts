@@ -5,7 +5,7 @@ const explanation = (summary: string, reason = 'HeldByActivation'): PollExplanat
 const record = (n: number): DecisionRecord => ({
   time: new Date(n * 1000),
   triggers: [],
-  decision: { action: 'none', rule: 'C-61e' },
+  decision: { action: 'none', rule: 'inactive' },
   currentReplicas: 0,
   explanation: explanation(`poll ${n}`),
   durationMs: 1,

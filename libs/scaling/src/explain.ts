@@ -155,14 +155,14 @@ export function explainPoll(o: PollObservation): PollExplanation {
         ? `; ${verb} ${current ?? '?'} -> ${scaleTo}`
         : `; writing ${scaleTo} replicas FAILED`;
 
-  if (o.decision.rule === 'C-58' || current === undefined) {
+  if (o.decision.rule === 'replicas-unreadable' || current === undefined) {
     return make(
       'error',
       "the scale target's current replica count could not be read, so nothing was decided",
       ['check that the scale target exists and that the controller may read its /scale subresource'],
     );
   }
-  if (o.decision.rule === 'C-59') {
+  if (o.decision.rule === 'paused') {
     return make('paused', 'scaling is paused by annotation', [
       'remove the pause annotation to resume scaling',
     ]);
@@ -196,7 +196,7 @@ export function explainPoll(o: PollObservation): PollExplanation {
   if (action === 'raiseToMin') {
     return make('raised-to-min', `below minReplicaCount ${o.minReplicaCount}${writeNote('raised')}`);
   }
-  if (o.decision.rule === 'C-66') {
+  if (o.decision.rule === 'cooling-down') {
     const left = formatDuration(o.decision.cooldownRemainingMs ?? 0);
     const to = o.idleReplicaCount ?? o.minReplicaCount;
     return make('cooldown', `cooling down: no trigger is active; scale-in to ${to} in ${left}`, [

@@ -398,7 +398,7 @@ describe('requestScale (§2.8..§2.11, §2.13, §2.14)', () => {
   it('C-66 reports the remaining cooldown', () => {
     const decision = requestScale(input({ currentReplicas: 2, lastActiveTime: secondsAgo(100) }));
     expect(decision.cooldownRemainingMs).toBe(200_000);
-    expect(decision.rule).toBe('C-66');
+    expect(decision.rule).toBe('cooling-down');
   });
 });
 

@@ -78,9 +78,25 @@ export interface ScaleDecision {
   failureEvent?: ScaleEvent;
   /** Time left until scale-in to idle/min is allowed, while cooling down (C-66). */
   cooldownRemainingMs?: number;
-  /** The rule of the spec that decided (for logs and tests), for example `C-60a`. */
-  rule: string;
+  /** Which branch decided, in words (logs, the debug service, explain). */
+  rule: ScaleDecisionRule;
 }
+
+/** The branch of requestScale that decided, named for what it did. */
+export type ScaleDecisionRule =
+  | 'replicas-unreadable'
+  | 'paused'
+  | 'activation-held-by-paused-scale-out'
+  | 'activate'
+  | 'active-with-trigger-error'
+  | 'active'
+  | 'error-with-fallback'
+  | 'trigger-error'
+  | 'deactivation-held-by-paused-scale-in'
+  | 'cooling-down'
+  | 'deactivate'
+  | 'raise-to-min'
+  | 'inactive';
 
 /** The notes use the replica count read before the write; `from` is `currentReplicas`. */
 function activationEvents(
@@ -151,7 +167,7 @@ export function requestScale(input: RequestScaleInput): ScaleDecision {
       action: 'none',
       conditions: [errorGettingCurrentReplicasCondition(input.currentReplicasError)],
       setLastActiveTime: false,
-      rule: 'C-58',
+      rule: 'replicas-unreadable',
     };
   }
   if (input.fullyPaused) {
@@ -159,7 +175,7 @@ export function requestScale(input: RequestScaleInput): ScaleDecision {
       action: 'none',
       conditions: [ready, conditionFrom(CONDITIONS.scaledObjectPaused)],
       setLastActiveTime: false,
-      rule: 'C-59',
+      rule: 'paused',
     };
   }
   const current = input.currentReplicas;
@@ -172,7 +188,7 @@ export function requestScale(input: RequestScaleInput): ScaleDecision {
     );
     if ((idle !== undefined && current < min) || current === 0) {
       if (input.pausedScaleOut) {
-        return { action: 'none', conditions: [ready, active], setLastActiveTime: false, rule: 'C-60a/C-90' };
+        return { action: 'none', conditions: [ready, active], setLastActiveTime: false, rule: 'activation-held-by-paused-scale-out' };
       }
       const to = min > 0 ? min : 1;
       return {
@@ -181,7 +197,7 @@ export function requestScale(input: RequestScaleInput): ScaleDecision {
         conditions: [ready, active],
         setLastActiveTime: true,
         ...activationEvents(input, to),
-        rule: 'C-60a',
+        rule: 'activate',
       };
     }
     if (input.isError) {
@@ -189,28 +205,28 @@ export function requestScale(input: RequestScaleInput): ScaleDecision {
         action: 'none',
         conditions: [conditionFrom(CONDITIONS.scaledObjectPartialTriggerError), active],
         setLastActiveTime: false,
-        rule: 'C-60b',
+        rule: 'active-with-trigger-error',
       };
     }
-    return { action: 'none', conditions: [ready, active], setLastActiveTime: true, rule: 'C-60c' };
+    return { action: 'none', conditions: [ready, active], setLastActiveTime: true, rule: 'active' };
   }
 
   const notActive = conditionFrom(CONDITIONS.scalerNotActive);
   if (input.isError && input.fallback && input.fallback.replicas !== 0) {
     // Keep the replicas: at 0 the HPA is disabled and could not apply the fallback.
-    return { action: 'none', conditions: [ready, notActive], setLastActiveTime: false, rule: 'C-61a' };
+    return { action: 'none', conditions: [ready, notActive], setLastActiveTime: false, rule: 'error-with-fallback' };
   }
   if (input.isError && !input.fallback) {
     return {
       action: 'none',
       conditions: [conditionFrom(CONDITIONS.scaledObjectTriggerError), notActive],
       setLastActiveTime: false,
-      rule: 'C-61b',
+      rule: 'trigger-error',
     };
   }
   if ((idle !== undefined && current > idle) || (current > 0 && min === 0)) {
     if (input.pausedScaleIn) {
-      return { action: 'none', conditions: [ready, notActive], setLastActiveTime: false, rule: 'C-61c/C-63' };
+      return { action: 'none', conditions: [ready, notActive], setLastActiveTime: false, rule: 'deactivation-held-by-paused-scale-in' };
     }
     const cooldown = cooldownState(input);
     if (!cooldown.elapsed) {
@@ -219,7 +235,7 @@ export function requestScale(input: RequestScaleInput): ScaleDecision {
         conditions: [ready, conditionFrom(CONDITIONS.scalerCooldown)],
         setLastActiveTime: false,
         cooldownRemainingMs: cooldown.remainingMs,
-        rule: 'C-66',
+        rule: 'cooling-down',
       };
     }
     const to = idle ?? min;
@@ -229,7 +245,7 @@ export function requestScale(input: RequestScaleInput): ScaleDecision {
       conditions: [ready, notActive],
       setLastActiveTime: false,
       ...deactivationEvents(input, to),
-      rule: 'C-61c',
+      rule: 'deactivate',
     };
   }
   if (idle === undefined && current < min) {
@@ -238,10 +254,10 @@ export function requestScale(input: RequestScaleInput): ScaleDecision {
       scaleTo: min,
       conditions: [ready, notActive],
       setLastActiveTime: false,
-      rule: 'C-61d',
+      rule: 'raise-to-min',
     };
   }
-  return { action: 'none', conditions: [ready, notActive], setLastActiveTime: false, rule: 'C-61e' };
+  return { action: 'none', conditions: [ready, notActive], setLastActiveTime: false, rule: 'inactive' };
 }
 
 function toDate(value: string | Date | undefined): Date | undefined {
