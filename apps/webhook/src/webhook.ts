@@ -1,7 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { hostname } from 'node:os';
-import express from 'express';
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
   AdmissionServer,
@@ -14,7 +12,7 @@ import {
   servingCertificateIn,
 } from '@keda-ts/admission';
 import { EventRecorder } from '@keda-ts/k8s';
-import type { AppContext, ConfigOf } from '@keda-ts/runtime';
+import { startMetricsEndpoint, type AppContext, type ConfigOf } from '@keda-ts/runtime';
 import type { webhookOptions } from './options';
 
 type Config = ConfigOf<typeof webhookOptions>;
@@ -53,16 +51,11 @@ export async function startWebhook(app: Omit<AppContext<Config>, 'config'>, conf
   await server.listen(config.port);
   app.onShutdown('admission server', () => server.close());
 
-  const metricsApp = express();
-  metricsApp.get('/metrics', async (_req, res) => {
-    res.set('Content-Type', metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
-  const metricsServer: Server = createServer(metricsApp);
-  metricsServer.listen(config.metricsBindAddress.port, config.metricsBindAddress.host || undefined);
-  metricsServer.on('listening', () =>
-    logger.info({ port: (metricsServer.address() as AddressInfo).port }, 'metrics server listening'),
-  );
-  // Not fatal: admission works without metrics.
-  metricsServer.on('error', (err) => logger.error({ err: err.message }, 'metrics server failed'));
-  app.onShutdown('metrics server', () => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
+  try {
+    const metricsServer: Server = await startMetricsEndpoint(metrics.registry, config.metricsBindAddress, logger);
+    app.onShutdown('metrics server', () => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
+  } catch (err) {
+    // Not fatal: admission works without metrics.
+    logger.error({ err: (err as Error).message }, 'metrics server failed');
+  }
 }

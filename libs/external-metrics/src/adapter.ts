@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import type http from 'node:http';
 import { KubeClient } from '@keda-ts/k8s';
 import { createMetricsClient, type MetricsClient } from '@keda-ts/metrics-service';
-import type { AppContext, CheckResult } from '@keda-ts/runtime';
+import { startMetricsEndpoint, type AppContext, type CheckResult } from '@keda-ts/runtime';
 import { AuthConfigSource } from './auth-config';
 import { SUBJECT_ACCESS_REVIEW_PATH, SarAuthorizer, type SubjectAccessReview } from './authz';
 import { AdapterMetrics } from './prom';
-import { ExternalMetricsServer, startPrometheusServer } from './server';
+import { ExternalMetricsServer } from './server';
 
 export interface MetricsAdapterConfig {
   kubeConfig: KubeClient['kubeConfig'];
@@ -69,7 +69,7 @@ export async function startMetricsAdapter(
 
   if (config.metricsPort >= 0) {
     try {
-      const promServer: http.Server = await startPrometheusServer(prom, config.bindAddress, config.metricsPort, logger);
+      const promServer: http.Server = await startMetricsEndpoint(prom.registry, { host: config.bindAddress, port: config.metricsPort }, logger);
       app.onShutdown('Prometheus metrics server', () => new Promise<void>((r) => promServer.close(() => r())));
     } catch (err) {
       logger.error({ err: (err as Error).message, port: config.metricsPort }, 'cannot serve Prometheus metrics');

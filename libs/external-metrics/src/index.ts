@@ -41,7 +41,6 @@ export {
   externalMetricValueList,
   rfc3339,
   serveStreamsAndHttp1,
-  startPrometheusServer,
   type ExternalMetricsServerOptions,
   type MetricsSource,
 } from './server';

@@ -495,31 +495,3 @@ export class ExternalMetricsServer {
 export function isDiscoveryPath(path: string): boolean {
   return discoveryDocuments.has(path);
 }
-
-/** A plain HTTP server for `/metrics` (`--port`). */
-export async function startPrometheusServer(
-  prom: AdapterMetrics,
-  bindAddress: string,
-  port: number,
-  logger: Logger,
-): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
-    if (req.url?.split('?')[0] !== '/metrics') {
-      res.writeHead(404).end('not found\n');
-      return;
-    }
-    prom.registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': prom.registry.contentType }).end(text),
-      (err: Error) => res.writeHead(500).end(err.message),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, bindAddress, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  logger.info({ address: bindAddress, port: (server.address() as AddressInfo).port }, 'Prometheus metrics listening on /metrics');
-  return server;
-}
