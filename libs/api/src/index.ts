@@ -13,3 +13,4 @@ export * from './crd-defaults';
 export * from './crd';
 export * from './crds';
 export * from './quantity';
+export * from './label-selector';

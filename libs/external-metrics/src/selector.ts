@@ -1,39 +1,20 @@
+import { parseLabelSelector } from '@keda-ts/api';
 import { StatusError } from './status';
 
 export const SCALED_OBJECT_NAME_LABEL = 'scaledobject.keda.sh/name';
 
-/** Splits a label selector at top-level commas (commas inside `in (a,b)` stay). */
-function splitTerms(selector: string): string[] {
-  const terms: string[] = [];
-  let depth = 0;
-  let current = '';
-  for (const ch of selector) {
-    if (ch === '(') depth++;
-    if (ch === ')') depth = Math.max(0, depth - 1);
-    if (ch === ',' && depth === 0) {
-      terms.push(current);
-      current = '';
-    } else current += ch;
-  }
-  terms.push(current);
-  return terms.map((t) => t.trim()).filter(Boolean);
-}
-
 /**
  * The equality requirements of a label selector as a map, like KEDA's adapter turning
  * `selector.Requirements()` into a map (M-3): `k=v`, `k==v` and a single-valued `k in (v)`.
- * Other requirements (`!=`, `notin`, existence) carry no value and are left out.
+ * Other requirements (`!=`, `notin`, existence) carry no value and are left out; a selector that
+ * does not parse gives none.
  */
 export function selectorToMap(selector: string): Record<string, string> {
+  const parsed = parseLabelSelector(selector);
+  if ('error' in parsed) return {};
   const out: Record<string, string> = {};
-  for (const term of splitTerms(selector)) {
-    const inMatch = /^([^\s!=]+)\s+in\s+\(\s*([^,\s)]*)\s*\)$/.exec(term);
-    if (inMatch) {
-      out[inMatch[1]] = inMatch[2];
-      continue;
-    }
-    const eq = /^([^\s!=]+)\s*==?\s*([^\s=]*)$/.exec(term);
-    if (eq) out[eq[1]] = eq[2];
+  for (const r of parsed.requirements) {
+    if (r.operator === '=' || r.operator === '==' || (r.operator === 'in' && r.values.length === 1)) out[r.key] = r.values[0];
   }
   return out;
 }

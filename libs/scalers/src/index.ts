@@ -7,7 +7,6 @@ export * from './metrics';
 export { formatMilliQuantity, toMilliUnits } from '@keda-ts/api';
 export * from './schema';
 export * from './docs';
-export * from './label-selector';
 export * from './value-location';
 export { AgentPool, sharedAgentPool, type AgentLease, type TlsSettings } from './http/agent-pool';
 export {

@@ -2,8 +2,8 @@
  * `kubernetes-workload` (KEDA kubernetes_workload_scaler.go): the number of pods matching
  * `podSelector` (Succeeded/Failed pods not counted) in the ScaledObject's namespace.
  */
+import { labelSelectorError } from '@keda-ts/api';
 import { defineScaler } from '../descriptor';
-import { labelSelectorError } from '../label-selector';
 import { param } from '../params';
 import { externalMetricSpec, externalMetricType, isActiveValue, metricName, metricTargetMilli, metricValue } from '../metrics';
 import type { MetricsAndActivity, Scaler } from '../types';
