@@ -14,3 +14,4 @@ export * from './crd';
 export * from './crds';
 export * from './quantity';
 export * from './label-selector';
+export * from './autoscaling-v2';

@@ -52,7 +52,9 @@ function splitRequirements(selector: string): string[] | undefined {
 }
 
 /** The requirements of `selector`, or why it does not parse. An empty selector has none. */
-export function parseLabelSelector(selector: string): { requirements: SelectorRequirement[] } | { error: string } {
+export function parseLabelSelector(
+  selector: string,
+): { requirements: SelectorRequirement[] } | { error: string } {
   const parts = splitRequirements(selector);
   if (!parts) return { error: `unbalanced parentheses in ${JSON.stringify(selector)}` };
   if (selector.trim() === '') return { requirements: [] };
@@ -78,7 +80,8 @@ export function parseLabelSelector(selector: string): { requirements: SelectorRe
     } else {
       return { error: `unable to parse requirement ${JSON.stringify(r)}` };
     }
-    const problem = keyError(requirement.key) ?? requirement.values.map(valueError).find((e) => e !== undefined);
+    const problem =
+      keyError(requirement.key) ?? requirement.values.map(valueError).find((e) => e !== undefined);
     if (problem) return { error: problem };
     requirements.push(requirement);
   }

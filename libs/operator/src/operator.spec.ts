@@ -1,5 +1,4 @@
-import type { ScaledObject } from '@keda-ts/api';
-import type { HorizontalPodAutoscaler } from '@keda-ts/scaling';
+import type { ScaledObject, HorizontalPodAutoscaler } from '@keda-ts/api';
 import { KubeConfig } from '@kubernetes/client-node';
 import { WriteRefusedError } from '@keda-ts/k8s';
 import { createRegistry } from '@keda-ts/scalers';

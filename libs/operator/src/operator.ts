@@ -8,11 +8,12 @@ import {
   Labels,
   type ScaledJob,
   type ScaledObject,
+  type HorizontalPodAutoscaler,
 } from '@keda-ts/api';
 import { EventRecorder, KubeClient, PodReader, resourcePath, Watched, WorkQueue } from '@keda-ts/k8s';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '@keda-ts/runtime';
-import { hpaTargetKey, isDeepDerivative, scaledObjectTargetKey, type HorizontalPodAutoscaler, type PodLike } from '@keda-ts/scaling';
+import { hpaTargetKey, isDeepDerivative, scaledObjectTargetKey, type PodLike } from '@keda-ts/scaling';
 import { TargetIndex } from './target-index';
 import type { EgressPolicy, ScalerRegistry } from '@keda-ts/scalers';
 import { DecisionTraces } from './decision-trace';

@@ -3,10 +3,10 @@
  * ScaledObject on a scaled target, an HPA of the generated name that is not ours, an HPA already
  * scaling the target. Nothing of the other owner is overwritten or deleted.
  */
-import type { ScaledObject } from '@keda-ts/api';
+import type { ScaledObject, HorizontalPodAutoscaler } from '@keda-ts/api';
 import { KubeApiError, type EventRecorder, type KubeClient } from '@keda-ts/k8s';
 import { createRegistry, defineScaler, externalMetricSpec, metricTargetMilli, param, type ScalerContext } from '@keda-ts/scalers';
-import { hpaTargetKey, scaledObjectTargetKey, type HorizontalPodAutoscaler } from '@keda-ts/scaling';
+import { hpaTargetKey, scaledObjectTargetKey } from '@keda-ts/scaling';
 import { ScaledObjectReconciler, type ScaleLoopControl } from './scaledobject-reconciler';
 import { ScalersCache } from './scalers-cache';
 import { TargetIndex } from './target-index';

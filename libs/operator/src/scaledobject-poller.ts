@@ -8,6 +8,7 @@ import {
   type Condition,
   type ScaledObject,
   type ScaledObjectStatus,
+  type HorizontalPodAutoscaler,
 } from '@keda-ts/api';
 import { EventRecorder, KubeClient, PodReader } from '@keda-ts/k8s';
 import type { Logger } from '@keda-ts/runtime';
@@ -19,7 +20,6 @@ import {
   requestScale,
   requestScaleInputFor,
   type HealthMap,
-  type HorizontalPodAutoscaler,
   type RequestScaleInput,
   type ScaleDecision,
 } from '@keda-ts/scaling';

@@ -21,6 +21,7 @@ import {
   type Condition,
   type ScaledObject,
   type ScaledObjectStatus,
+  type HorizontalPodAutoscaler,
 } from '@keda-ts/api';
 import { EventRecorder, isConflict, isNotFound, KubeClient, resourcePath } from '@keda-ts/k8s';
 import type { Logger } from '@keda-ts/runtime';
@@ -35,7 +36,6 @@ import {
   ownsHpa,
   scaledObjectTargetKey,
   targetOwner,
-  type HorizontalPodAutoscaler,
 } from '@keda-ts/scaling';
 import { ScalersCache } from './scalers-cache';
 import { readScale, resolveScaleTarget, ScaleTargetError, writeScale, type ScaleTarget } from './scale-target';

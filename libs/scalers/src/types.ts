@@ -5,8 +5,8 @@
  */
 import type { EgressPolicy } from './net/egress-policy';
 
-/** HPA metric target type (autoscaling/v2 MetricTargetType). */
-export type MetricTargetTypeName = 'AverageValue' | 'Value' | 'Utilization';
+export type { MetricIdentifier, MetricSpec, MetricTarget, MetricTargetTypeName } from '@keda-ts/api';
+import type { MetricSpec, MetricTargetTypeName } from '@keda-ts/api';
 
 /** Everything a scaler is built from: one trigger of a ScaledObject/ScaledJob, already resolved. */
 export interface ScalerInput {
@@ -33,31 +33,6 @@ export interface ScalerInput {
   scalableObject: { kind: 'ScaledObject' | 'ScaledJob'; namespace: string; name: string };
   /** Kind of the trigger's authenticationRef that `authParams` came from (undefined: none); provenance for input vetting. */
   authenticationKind?: 'TriggerAuthentication' | 'ClusterTriggerAuthentication';
-}
-
-/** autoscaling/v2 MetricTarget; quantities are Kubernetes quantity strings in canonical form. */
-export interface MetricTarget {
-  type: MetricTargetTypeName;
-  value?: string;
-  averageValue?: string;
-  averageUtilization?: number;
-}
-
-/** autoscaling/v2 MetricIdentifier. */
-export interface MetricIdentifier {
-  name: string;
-  selector?: { matchLabels?: Record<string, string> };
-}
-
-/**
- * autoscaling/v2 MetricSpec as JSON: `type` says which one of `external`, `resource` or
- * `containerResource` is set.
- */
-export interface MetricSpec {
-  type: 'External' | 'Resource' | 'ContainerResource';
-  external?: { metric: MetricIdentifier; target: MetricTarget };
-  resource?: { name: string; target: MetricTarget };
-  containerResource?: { name: string; container: string; target: MetricTarget };
 }
 
 /** One external metric value. `value` is already clamped (NaN, ±Inf, negative -> 0) and rounded to milli. */

@@ -1,5 +1,5 @@
 import { hpaActiveCondition } from './hpa-active';
-import type { HorizontalPodAutoscaler } from './hpa-types';
+import type { HorizontalPodAutoscaler } from '@keda-ts/api';
 
 const hpa = (conditions?: { type: string; status: string; reason?: string; message?: string }[]): HorizontalPodAutoscaler => ({
   metadata: { name: 'keda-hpa-web', namespace: 'ns' },

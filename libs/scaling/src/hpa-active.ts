@@ -1,5 +1,5 @@
 import { CONDITIONS, conditionFrom, hpaNotActiveCondition, hpaScalingDisabledCondition, type Condition } from '@keda-ts/api';
-import type { HorizontalPodAutoscaler } from './hpa-types';
+import type { HorizontalPodAutoscaler } from '@keda-ts/api';
 
 /**
  * C-62 (1.10): the HPA's `ScalingActive` condition mirrored into the ScaledObject's `HPAActive`.

@@ -9,7 +9,7 @@ import {
   normalizeHpaBehavior,
   type DesiredHpaInput,
 } from './hpa';
-import type { HorizontalPodAutoscaler, MetricSpec } from './hpa-types';
+import type { HorizontalPodAutoscaler, MetricSpec } from '@keda-ts/api';
 import { scaledObject } from './test-fixtures';
 
 const external = (name: string, averageValue = '5'): MetricSpec => ({

@@ -24,7 +24,7 @@ import {
   type HPAScalingRules,
   type ScaledObject,
 } from '@keda-ts/api';
-import { HPA_API_VERSION, HPA_KIND, type HorizontalPodAutoscaler, type MetricSpec } from './hpa-types';
+import { HPA_API_VERSION, HPA_KIND, type HorizontalPodAutoscaler, type MetricSpec } from '@keda-ts/api';
 
 /** Kubernetes label values are at most 63 characters. */
 const MAX_LABEL_VALUE_LENGTH = 63;

@@ -1,5 +1,4 @@
 export * from './events';
-export * from './hpa-types';
 export {
   formatMilliQuantity,
   int64MilliQuantity,

@@ -1,5 +1,5 @@
 import { metricTargetQuantity } from '@keda-ts/api';
-import type { MetricTarget } from './hpa-types';
+import type { MetricTarget } from '@keda-ts/api';
 
 /**
  * The MetricTarget of an External metric with the given type and value: `value` for `Value`,

@@ -1,9 +1,11 @@
 /**
  * The autoscaling/v2 HorizontalPodAutoscaler as plain JSON shapes (the field names of the Kubernetes
- * API). Declared here so that this library stays free of a Kubernetes client; the shapes are
- * structurally compatible with `V2HorizontalPodAutoscaler` of @kubernetes/client-node.
+ * API), declared once for every lib: the scalers' metric specs, the desired HPA of libs/scaling, the
+ * controller's writes. No Kubernetes client needed; the shapes are structurally compatible with
+ * `V2HorizontalPodAutoscaler` of @kubernetes/client-node.
  */
-import type { HorizontalPodAutoscalerBehavior, ObjectMeta } from '@keda-ts/api';
+import type { HorizontalPodAutoscalerBehavior, LabelSelector } from './generated/types';
+import type { ObjectMeta } from './object-meta';
 
 /** A Kubernetes quantity as it appears in JSON: normally a string such as `1500m`, sometimes a number. */
 export type QuantityValue = string | number;
@@ -15,17 +17,6 @@ export interface MetricTarget {
   value?: QuantityValue;
   averageValue?: QuantityValue;
   averageUtilization?: number;
-}
-
-export interface LabelSelectorRequirement {
-  key: string;
-  operator: string;
-  values?: string[];
-}
-
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: LabelSelectorRequirement[];
 }
 
 export interface MetricIdentifier {
