@@ -6,6 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import {
   Annotations,
+  EventReason,
   checkFallback,
   checkNameLengths,
   checkReplicaCountBounds,
@@ -63,8 +64,6 @@ export interface AdmissionEventSink {
   ): void;
 }
 
-/** Reason of the Normal event that repeats each C-106 admission warning (KEDA's `KEDAScalersInfo`). */
-export const SCALER_INFO_EVENT_REASON = 'KEDAScalerInfo';
 
 export const POLLING_INTERVAL_WARNING =
   'PollingInterval is configured but is not relevant. PollingInterval is only relevant when minReplicaCount = 0 or idleReplicaCount = 0 or useCachedMetrics is enabled';
@@ -203,7 +202,7 @@ export class ScaledObjectValidator {
     // webhook declares sideEffects None, so a dry run must leave nothing behind.
     if (!dryRun) {
       const regarding = { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name, namespace, uid: so.metadata?.uid } };
-      for (const note of warnings) this.events?.emit(regarding, { type: 'Normal', reason: SCALER_INFO_EVENT_REASON, note });
+      for (const note of warnings) this.events?.emit(regarding, { type: 'Normal', reason: EventReason.KEDAScalerInfo, note });
     }
     return allow([...warnings, ...metadata.warnings]);
   }

@@ -15,3 +15,4 @@ export * from './crds';
 export * from './quantity';
 export * from './label-selector';
 export * from './autoscaling-v2';
+export * from './event-reasons';

@@ -10,6 +10,7 @@ import {
   setCondition,
   type ScaledJob,
   type ScaledJobStatus,
+  EventReason,
 } from '@keda-ts/api';
 import { EventRecorder, KubeClient, resourcePath } from '@keda-ts/k8s';
 import type { Logger } from '@keda-ts/runtime';
@@ -210,7 +211,7 @@ export class ScaledJobPoller {
       buildError = errorText(err);
     }
     const failures = [...(buildError ? [buildError] : []), ...readings.filter((r) => r.outcome === 'error').map((r) => r.error ?? 'unknown error')];
-    for (const note of failures) events.emit(subject, { type: 'Warning', reason: 'KEDAScalerFailed', note });
+    for (const note of failures) events.emit(subject, { type: 'Warning', reason: EventReason.KEDAScalerFailed, note });
     const isError = failures.length > 0;
     this.deps.onReadings?.(key, readings, buildError !== undefined);
     // Rebuilt on the next tick: a source that went away gets fresh connections.
@@ -231,10 +232,10 @@ export class ScaledJobPoller {
           await client.create(resourcePath(jobsResource, namespace), manifest);
           created += 1;
         } catch (err) {
-          events.emit(subject, { type: 'Warning', reason: 'KEDAJobCreateFailed', note: `Failed to create job ${name}-: ${errorText(err)}` });
+          events.emit(subject, { type: 'Warning', reason: EventReason.KEDAJobCreateFailed, note: `Failed to create job ${name}-: ${errorText(err)}` });
         }
       }
-      events.emit(subject, { type: 'Normal', reason: 'KEDAJobsCreated', note: `Created ${decision.count} jobs` });
+      events.emit(subject, { type: 'Normal', reason: EventReason.KEDAJobsCreated, note: `Created ${decision.count} jobs` });
       logger.info({ namespace, name, created, requested: decision.count, running: counts.running, pending: counts.pending }, 'created jobs');
     }
 
@@ -270,8 +271,8 @@ export class ScaledJobPoller {
     status.conditions = setCondition(status.conditions, conditionFrom(ready));
     const wasActive = getCondition(sj.status?.conditions, ConditionType.Active)?.status === ConditionStatus.True;
     status.conditions = setCondition(status.conditions, conditionFrom(isActive ? CONDITIONS.scalerActive : CONDITIONS.scalerNotActive));
-    if (isActive && !wasActive) events.emit(subject, { type: 'Normal', reason: 'ScaledJobActive', note: 'Scaling is performed because triggers are active' });
-    if (!isActive && wasActive) events.emit(subject, { type: 'Normal', reason: 'ScaledJobInactive', note: 'Scaling is not performed because triggers are not active' });
+    if (isActive && !wasActive) events.emit(subject, { type: 'Normal', reason: EventReason.ScaledJobActive, note: 'Scaling is performed because triggers are active' });
+    if (!isActive && wasActive) events.emit(subject, { type: 'Normal', reason: EventReason.ScaledJobInactive, note: 'Scaling is not performed because triggers are not active' });
     if (isActive) status.lastActiveTime = this.deps.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
     if (readings.length) status.triggersActivity = Object.fromEntries(readings.map((r) => [r.metricName, { isActive: r.isActive && r.outcome !== 'error' }]));
     try {

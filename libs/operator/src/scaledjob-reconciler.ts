@@ -20,6 +20,7 @@ import {
   type Condition,
   type ScaledJob,
   type ScaledJobStatus,
+  EventReason,
 } from '@keda-ts/api';
 import { EventRecorder, KubeClient, resourcePath } from '@keda-ts/k8s';
 import type { Logger } from '@keda-ts/runtime';
@@ -65,14 +66,14 @@ export class ScaledJobReconciler {
       status = await this.reconcileSpec(key, current, status);
       status.conditions = setCondition(status.conditions, conditionFrom(CONDITIONS.scaledJobReady));
       if (readyBefore !== ConditionStatus.True) {
-        this.deps.events.emit(withScaledJobKind(current), { type: 'Normal', reason: 'ScaledJobReady', note: 'ScaledJob is ready for scaling' });
+        this.deps.events.emit(withScaledJobKind(current), { type: 'Normal', reason: EventReason.ScaledJobReady, note: 'ScaledJob is ready for scaling' });
       }
       await patchScaledJobStatus(this.deps.client, current, current.status, status);
     } catch (err) {
       const { message: stepMessage, cause } = stepFailure(err, 'ScaledJob reconcile failed');
       const failed = scaledJobCheckFailedCondition(stepMessage, cause);
       status.conditions = setCondition(setCondition(status.conditions, failed), conditionFrom(CONDITIONS.scaledJobCheckFailedActive));
-      this.deps.events.emit(withScaledJobKind(current), { type: 'Warning', reason: 'ScaledJobCheckFailed', note: failed.message ?? stepMessage });
+      this.deps.events.emit(withScaledJobKind(current), { type: 'Warning', reason: EventReason.ScaledJobCheckFailed, note: failed.message ?? stepMessage });
       await patchScaledJobStatus(this.deps.client, current, current.status, status).catch((e: unknown) =>
         this.deps.logger.warn({ err: String(e), namespace, name }, 'could not write the failed ScaledJob status'),
       );
@@ -92,9 +93,9 @@ export class ScaledJobReconciler {
       if (!wasPaused) {
         status.conditions = setCondition(status.conditions, conditionFrom(CONDITIONS.scaledJobPaused));
         status.Paused = 'true';
-        this.deps.events.emit(subject, { type: 'Normal', reason: 'ScaledJobPaused', note: 'ScaledJob is paused' });
+        this.deps.events.emit(subject, { type: 'Normal', reason: EventReason.ScaledJobPaused, note: 'ScaledJob is paused' });
       }
-      if (this.deps.loops.stop(key)) this.deps.events.emit(subject, { type: 'Normal', reason: 'KEDAScalersStopped', note: 'Stopped scalers watch' });
+      if (this.deps.loops.stop(key)) this.deps.events.emit(subject, { type: 'Normal', reason: EventReason.KEDAScalersStopped, note: 'Stopped scalers watch' });
       await this.deps.scalers.invalidate(key);
       this.deps.logger.info({ key }, ScaledJobCheckMessage.PausedSkipping);
       return status;
@@ -102,7 +103,7 @@ export class ScaledJobReconciler {
     if (wasPaused) {
       status.conditions = setCondition(status.conditions, conditionFrom(CONDITIONS.scaledJobUnpaused));
       status.Paused = undefined;
-      this.deps.events.emit(subject, { type: 'Normal', reason: 'ScaledJobUnpaused', note: 'ScaledJob is unpaused' });
+      this.deps.events.emit(subject, { type: 'Normal', reason: EventReason.ScaledJobUnpaused, note: 'ScaledJob is unpaused' });
     }
 
     const problems = validateTriggers(sj.spec.triggers);
@@ -118,7 +119,7 @@ export class ScaledJobReconciler {
 
     const built = await step(ScaledJobCheckMessage.EnsureCreated, () =>
       this.deps.scalers.get(key, sj).catch((err: unknown) => {
-        this.deps.events.emit(subject, { type: 'Warning', reason: 'KEDAScalerFailed', note: err instanceof Error ? err.message : String(err) });
+        this.deps.events.emit(subject, { type: 'Warning', reason: EventReason.KEDAScalerFailed, note: err instanceof Error ? err.message : String(err) });
         throw err;
       }),
     );
@@ -127,7 +128,7 @@ export class ScaledJobReconciler {
     const generation = sj.metadata?.generation ?? 0;
     if (this.deps.loops.generation(key) !== generation) {
       const hadLoop = this.deps.loops.start(key, true);
-      if (!hadLoop) this.deps.events.emit(subject, { type: 'Normal', reason: 'KEDAScalersStarted', action: 'ScalersWatchStarted', note: 'Started scalers watch' });
+      if (!hadLoop) this.deps.events.emit(subject, { type: 'Normal', reason: EventReason.KEDAScalersStarted, action: 'ScalersWatchStarted', note: 'Started scalers watch' });
     }
     return status;
   }
@@ -144,19 +145,19 @@ export class ScaledJobReconciler {
     const subject = withScaledJobKind(sj);
     this.deps.events.emit(subject, {
       type: 'Normal',
-      reason: 'ScaledJobRolloutCleanupStarted',
+      reason: EventReason.ScaledJobRolloutCleanupStarted,
       note: `Deleting ${old.length} jobs owned by the previous version of the scaledJob`,
     });
     const propagation = effectivePropagationPolicy(sj) === 'foreground' ? 'Foreground' : 'Background';
     try {
       await deleteJobs(this.deps.client, namespace, old, propagation);
     } catch (err) {
-      this.deps.events.emit(subject, { type: 'Warning', reason: 'ScaledJobRolloutCleanupFailed', note: `Failed to delete jobs of the previous version: ${String(err)}` });
+      this.deps.events.emit(subject, { type: 'Warning', reason: EventReason.ScaledJobRolloutCleanupFailed, note: `Failed to delete jobs of the previous version: ${String(err)}` });
       throw new StepError(`Not able to delete job: ${old.map((j) => j.metadata?.name).join(',')}`, err);
     }
     this.deps.events.emit(subject, {
       type: 'Normal',
-      reason: 'ScaledJobRolloutCleanupCompleted',
+      reason: EventReason.ScaledJobRolloutCleanupCompleted,
       note: `Deleted ${old.length} jobs owned by the previous version of the scaledJob`,
     });
   }
@@ -178,7 +179,7 @@ export class ScaledJobReconciler {
     await this.deps.client.patch(resourcePath(scaledJobsResource, sj.metadata?.namespace, sj.metadata?.name), {
       metadata: { resourceVersion: sj.metadata?.resourceVersion, finalizers: finalizers.filter((f) => f !== KEDA_FINALIZER) },
     });
-    this.deps.events.emit(withScaledJobKind(sj), { type: 'Normal', reason: 'ScaledJobDeleted', note: 'ScaledJob was deleted' });
+    this.deps.events.emit(withScaledJobKind(sj), { type: 'Normal', reason: EventReason.ScaledJobDeleted, note: 'ScaledJob was deleted' });
   }
 }
 

@@ -9,6 +9,7 @@ import {
   type ScaledObject,
   type ScaledObjectStatus,
   type HorizontalPodAutoscaler,
+  EventReason,
 } from '@keda-ts/api';
 import { EventRecorder, KubeClient, PodReader } from '@keda-ts/k8s';
 import type { Logger } from '@keda-ts/runtime';
@@ -116,7 +117,7 @@ export class ScaledObjectPoller {
       });
     } catch (err) {
       // Building the scalers failed (C-49): an error for every trigger.
-      this.deps.events.emit(withKind(so), { type: 'Warning', reason: 'KEDAScalerFailed', note: err instanceof Error ? err.message : String(err) });
+      this.deps.events.emit(withKind(so), { type: 'Warning', reason: EventReason.KEDAScalerFailed, note: err instanceof Error ? err.message : String(err) });
       await this.deps.scalers.invalidate(key);
     }
     for (const r of evaluation?.readings ?? []) {

@@ -22,6 +22,7 @@ import {
   type ScaledObject,
   type ScaledObjectStatus,
   type HorizontalPodAutoscaler,
+  EventReason,
 } from '@keda-ts/api';
 import { EventRecorder, isConflict, isNotFound, KubeClient, resourcePath } from '@keda-ts/k8s';
 import type { Logger } from '@keda-ts/runtime';
@@ -121,14 +122,14 @@ export class ScaledObjectReconciler {
       const paused = parsePauseAnnotations(current.metadata?.annotations).fullyPaused;
       status.conditions = setCondition(status.conditions, conditionFrom(paused ? CONDITIONS.scaledObjectReadyPaused : CONDITIONS.scaledObjectReady));
       if (readyBefore !== ConditionStatus.True) {
-        this.deps.events.emit(withKind(current), { type: 'Normal', reason: 'ScaledObjectReady', note: 'ScaledObject is ready for scaling' });
+        this.deps.events.emit(withKind(current), { type: 'Normal', reason: EventReason.ScaledObjectReady, note: 'ScaledObject is ready for scaling' });
       }
       await this.writeStatus(key, current, status);
     } catch (err) {
       const { message: stepMessage, cause } = stepFailure(err, 'ScaledObject reconcile failed');
       const failed = scaledObjectCheckFailedCondition(stepMessage, cause);
       status.conditions = setCondition(setCondition(status.conditions, failed), conditionFrom(CONDITIONS.scaledObjectCheckFailedActive));
-      this.deps.events.emit(withKind(current), { type: 'Warning', reason: 'ScaledObjectCheckFailed', note: failed.message ?? stepMessage });
+      this.deps.events.emit(withKind(current), { type: 'Warning', reason: EventReason.ScaledObjectCheckFailed, note: failed.message ?? stepMessage });
       await this.writeStatus(key, current, status).catch((e: unknown) =>
         logger.warn({ err: String(e), namespace, name }, 'could not write the failed status'),
       );
@@ -149,10 +150,10 @@ export class ScaledObjectReconciler {
         status.conditions = setCondition(status.conditions, conditionFrom(CONDITIONS.scaledObjectPaused));
         // Persisted first, so the pause is visible even if the rest fails (C-85.1).
         await patchScaledObjectStatus(this.deps.client, so, so.status, status);
-        this.deps.events.emit(withKind(so), { type: 'Normal', reason: 'ScaledObjectPaused', note: 'ScaledObject is paused' });
+        this.deps.events.emit(withKind(so), { type: 'Normal', reason: EventReason.ScaledObjectPaused, note: 'ScaledObject is paused' });
       }
       if (this.deps.loops.stop(key)) {
-        this.deps.events.emit(withKind(so), { type: 'Normal', reason: 'KEDAScalersStopped', note: 'Stopped scalers watch' });
+        this.deps.events.emit(withKind(so), { type: 'Normal', reason: EventReason.KEDAScalersStopped, note: 'Stopped scalers watch' });
       }
       await this.deps.scalers.invalidate(key);
       await this.deleteOwnHpa(so, status.hpaName ?? hpaNameFor(so));
@@ -171,11 +172,11 @@ export class ScaledObjectReconciler {
 
     if (wasPaused && !pause.anyPause) {
       status.conditions = setCondition(status.conditions, conditionFrom(CONDITIONS.scaledObjectUnpaused));
-      this.deps.events.emit(withKind(so), { type: 'Normal', reason: 'ScaledObjectUnpaused', note: 'pause annotation removed for ScaledObject' });
+      this.deps.events.emit(withKind(so), { type: 'Normal', reason: EventReason.ScaledObjectUnpaused, note: 'pause annotation removed for ScaledObject' });
       status.pausedReplicaCount = undefined;
     } else if (pause.anyPause && !wasPaused) {
       status.conditions = setCondition(status.conditions, conditionFrom(CONDITIONS.scaledObjectPaused));
-      this.deps.events.emit(withKind(so), { type: 'Normal', reason: 'ScaledObjectPaused', note: 'ScaledObject is paused' });
+      this.deps.events.emit(withKind(so), { type: 'Normal', reason: EventReason.ScaledObjectPaused, note: 'ScaledObject is paused' });
     }
 
     if (!so.spec.scaleTargetRef?.name) {
@@ -188,7 +189,7 @@ export class ScaledObjectReconciler {
           return await fn();
         } catch (err) {
           if (err instanceof ScaleTargetError) {
-            this.deps.events.emit(withKind(so), { type: 'Warning', reason: 'ScaledObjectCheckFailed', note: err.message });
+            this.deps.events.emit(withKind(so), { type: 'Warning', reason: EventReason.ScaledObjectCheckFailed, note: err.message });
           }
           throw err;
         }
@@ -213,7 +214,7 @@ export class ScaledObjectReconciler {
     const generation = so.metadata?.generation ?? 0;
     if (createdHpa || this.deps.loops.generation(key) !== generation) {
       const hadLoop = this.deps.loops.start(key, true);
-      if (!hadLoop) this.deps.events.emit(withKind(so), { type: 'Normal', reason: 'KEDAScalersStarted', action: 'ScalersWatchStarted', note: 'Started scalers watch' });
+      if (!hadLoop) this.deps.events.emit(withKind(so), { type: 'Normal', reason: EventReason.KEDAScalersStarted, action: 'ScalersWatchStarted', note: 'Started scalers watch' });
     }
     if (!so.spec.fallback) {
       status.conditions = setCondition(status.conditions, conditionFrom(CONDITIONS.noFallbackFound));
@@ -230,7 +231,7 @@ export class ScaledObjectReconciler {
     pause: { pausedScaleIn: boolean; pausedScaleOut: boolean },
   ): Promise<boolean> {
     const built = await this.deps.scalers.get(key, so).catch((err: unknown) => {
-      this.deps.events.emit(withKind(so), { type: 'Warning', reason: 'KEDAScalerFailed', note: err instanceof Error ? err.message : String(err) });
+      this.deps.events.emit(withKind(so), { type: 'Warning', reason: EventReason.KEDAScalerFailed, note: err instanceof Error ? err.message : String(err) });
       throw err;
     });
     const desired = desiredHpa({
@@ -307,7 +308,7 @@ export class ScaledObjectReconciler {
     }
     if (!problem) return;
     // This ScaledObject must not scale: no loop, no scalers, none of its own HPAs.
-    if (this.deps.loops.stop(key)) this.deps.events.emit(withKind(so), { type: 'Normal', reason: 'KEDAScalersStopped', note: 'Stopped scalers watch' });
+    if (this.deps.loops.stop(key)) this.deps.events.emit(withKind(so), { type: 'Normal', reason: EventReason.KEDAScalersStopped, note: 'Stopped scalers watch' });
     await this.deps.scalers.invalidate(key);
     const own = status.hpaName ?? hpaNameFor(so);
     await this.deleteOwnHpa(so, own);
@@ -394,7 +395,7 @@ export class ScaledObjectReconciler {
     await this.deps.client.patch(resourcePath(scaledObjectsResource, so.metadata?.namespace, so.metadata?.name), {
       metadata: { resourceVersion: so.metadata?.resourceVersion, finalizers: finalizers.filter((f) => f !== KEDA_FINALIZER) },
     });
-    this.deps.events.emit(withKind(so), { type: 'Warning', reason: 'ScaledObjectDeleted', note: 'ScaledObject was deleted' });
+    this.deps.events.emit(withKind(so), { type: 'Warning', reason: EventReason.ScaledObjectDeleted, note: 'ScaledObject was deleted' });
   }
 }
 

@@ -1,21 +1,8 @@
-/**
- * Kubernetes events that the scale-loop decisions ask the caller to emit (reasons and notes exactly
- * as KEDA writes them, §2.16).
- */
-export const ScaleEventReason = {
-  KEDAScaleTargetActivated: 'KEDAScaleTargetActivated',
-  KEDAScaleTargetActivationFailed: 'KEDAScaleTargetActivationFailed',
-  KEDAScaleTargetDeactivated: 'KEDAScaleTargetDeactivated',
-  KEDAScaleTargetDeactivationFailed: 'KEDAScaleTargetDeactivationFailed',
-  ScaledObjectFallbackActivated: 'ScaledObjectFallbackActivated',
-  ScaledObjectFallbackDeactivated: 'ScaledObjectFallbackDeactivated',
-  ScaledObjectPaused: 'ScaledObjectPaused',
-  ScaledObjectUnpaused: 'ScaledObjectUnpaused',
-} as const;
-export type ScaleEventReason = (typeof ScaleEventReason)[keyof typeof ScaleEventReason];
+/** Kubernetes events that the scale-loop decisions ask the caller to emit (notes exactly as KEDA writes them, §2.16). */
+import type { EventReason } from '@keda-ts/api';
 
 export interface ScaleEvent {
   type: 'Normal' | 'Warning';
-  reason: ScaleEventReason;
+  reason: EventReason;
   note: string;
 }

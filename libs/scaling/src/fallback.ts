@@ -13,7 +13,8 @@ import {
   type HealthStatus,
   type ScaledObjectLike,
 } from '@keda-ts/api';
-import { ScaleEventReason, type ScaleEvent } from './events';
+import { EventReason } from '@keda-ts/api';
+import type { ScaleEvent } from './events';
 
 export const HealthStatusValue = { Happy: 'Happy', Failing: 'Failing' } as const;
 
@@ -95,14 +96,14 @@ export function fallbackTransitionEvent(
   if (!wasActive && isActive) {
     return {
       type: 'Normal',
-      reason: ScaleEventReason.ScaledObjectFallbackActivated,
+      reason: EventReason.ScaledObjectFallbackActivated,
       note: 'ScaledObject fallback is active',
     };
   }
   if (wasActive && !isActive) {
     return {
       type: 'Normal',
-      reason: ScaleEventReason.ScaledObjectFallbackDeactivated,
+      reason: EventReason.ScaledObjectFallbackDeactivated,
       note: 'ScaledObject fallback is no longer active',
     };
   }

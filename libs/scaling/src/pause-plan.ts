@@ -2,7 +2,8 @@
  * What a reconcile does about the pause annotations (§2.13, C-85..C-91).
  */
 import { CONDITIONS, conditionFrom, parsePauseAnnotations, type Condition, type Problem } from '@keda-ts/api';
-import { ScaleEventReason, type ScaleEvent } from './events';
+import { EventReason } from '@keda-ts/api';
+import type { ScaleEvent } from './events';
 
 export interface PausePlan {
   /** `paused` is truthy or `paused-replicas` is present (C-85): stop the loop, delete the HPA, return early. */
@@ -56,7 +57,7 @@ export function pausePlan(
       plan.transition = 'paused';
       plan.event = {
         type: 'Normal',
-        reason: ScaleEventReason.ScaledObjectPaused,
+        reason: EventReason.ScaledObjectPaused,
         note: 'ScaledObject is paused',
       };
     }
@@ -65,7 +66,7 @@ export function pausePlan(
     plan.pausedCondition = conditionFrom(CONDITIONS.scaledObjectUnpaused);
     plan.event = {
       type: 'Normal',
-      reason: ScaleEventReason.ScaledObjectUnpaused,
+      reason: EventReason.ScaledObjectUnpaused,
       note: 'pause annotation removed for ScaledObject',
     };
   }

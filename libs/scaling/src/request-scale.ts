@@ -14,7 +14,8 @@ import {
   type Condition,
   type ScaledObject,
 } from '@keda-ts/api';
-import { ScaleEventReason, type ScaleEvent } from './events';
+import { EventReason } from '@keda-ts/api';
+import type { ScaleEvent } from './events';
 
 export interface ScaleTargetInfo {
   /** `status.scaleTargetKind`, for example `apps/v1.Deployment`. */
@@ -108,14 +109,14 @@ function activationEvents(
   return {
     event: {
       type: 'Normal',
-      reason: ScaleEventReason.KEDAScaleTargetActivated,
+      reason: EventReason.KEDAScaleTargetActivated,
       note: input.forceActivation
         ? `${scaled}, caused by forced activation annotation`
         : `${scaled}, triggered by ${input.activeMetricNames.join(';')}`,
     },
     failureEvent: {
       type: 'Warning',
-      reason: ScaleEventReason.KEDAScaleTargetActivationFailed,
+      reason: EventReason.KEDAScaleTargetActivationFailed,
       note: `Failed to scale ${kind} ${namespace}/${name} from ${input.currentReplicas} to ${to}`,
     },
   };
@@ -130,12 +131,12 @@ function deactivationEvents(
   return {
     event: {
       type: 'Normal',
-      reason: ScaleEventReason.KEDAScaleTargetDeactivated,
+      reason: EventReason.KEDAScaleTargetDeactivated,
       note: `Deactivated ${target}`,
     },
     failureEvent: {
       type: 'Warning',
-      reason: ScaleEventReason.KEDAScaleTargetDeactivationFailed,
+      reason: EventReason.KEDAScaleTargetDeactivationFailed,
       note: `Failed to deactivate ${target}`,
     },
   };

@@ -1,20 +1,9 @@
-import { API_GROUP, API_VERSION, KEDA_FINALIZER, type ClusterTriggerAuthentication, type TriggerAuthentication } from '@keda-ts/api';
+import { API_GROUP, API_VERSION, EventReason, KEDA_FINALIZER, type ClusterTriggerAuthentication, type TriggerAuthentication } from '@keda-ts/api';
 import { EventRecorder, KubeClient, WorkQueue, isNotFound, type Watched } from '@keda-ts/k8s';
 import type { Logger } from '@keda-ts/runtime';
 
 type AuthKind = 'TriggerAuthentication' | 'ClusterTriggerAuthentication';
 type AuthObject = TriggerAuthentication | ClusterTriggerAuthentication;
-
-/** Event reasons of the TA/CTA controllers (spec §2.6). */
-export const TriggerAuthEventReason = {
-  TriggerAuthenticationAdded: 'TriggerAuthenticationAdded',
-  // KEDA's constant for a TriggerAuthentication update is literally this string.
-  TriggerAuthenticationUpdated: 'ClusterTriggerAuthenticationUpdated',
-  TriggerAuthenticationDeleted: 'TriggerAuthenticationDeleted',
-  ClusterTriggerAuthenticationAdded: 'ClusterTriggerAuthenticationAdded',
-  ClusterTriggerAuthenticationUpdated: 'ClusterTriggerAuthenticationUpdated',
-  ClusterTriggerAuthenticationDeleted: 'ClusterTriggerAuthenticationDeleted',
-} as const;
 
 /** What the controller does for one observed TA/CTA state. Pure. */
 export type TriggerAuthAction =
@@ -35,7 +24,7 @@ export function triggerAuthAction(kind: AuthKind, obj: AuthObject, lastEventGene
       : generation <= 1
         ? { reason: `${kind}Added`, note: `New ${kind} configured` }
         : {
-            reason: kind === 'TriggerAuthentication' ? TriggerAuthEventReason.TriggerAuthenticationUpdated : TriggerAuthEventReason.ClusterTriggerAuthenticationUpdated,
+            reason: kind === 'TriggerAuthentication' ? EventReason.TriggerAuthenticationUpdated : EventReason.ClusterTriggerAuthenticationUpdated,
             note: `${kind} updated`,
           };
   if (!has) return { kind: 'addFinalizer', event: event ?? { reason: '', note: '' } };

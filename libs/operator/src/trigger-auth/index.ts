@@ -23,5 +23,5 @@ export {
 } from './types';
 export { AuthDependencies, dependentKey } from './dependencies';
 export { InformerAuthReader, TriggerAuthWatch, UNCACHED_SECRET_TYPES, type TriggerAuthWatchOptions } from './watch';
-export { TriggerAuthController, TriggerAuthEventReason, triggerAuthAction, type TriggerAuthAction } from './controller';
+export { TriggerAuthController, triggerAuthAction, type TriggerAuthAction } from './controller';
 export { changedReference } from './watch';
