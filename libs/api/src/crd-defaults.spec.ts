@@ -5,7 +5,7 @@ import {
   scaledJob,
   scaledObject,
   triggerAuthentication,
-} from './test-fixtures';
+} from '../test/fixtures';
 
 describe('applyCrdDefaults', () => {
   it('fills fallback.behavior and authenticationRef.kind on a ScaledObject', () => {

@@ -31,7 +31,7 @@ import {
   type ScaledJobLike,
   type ScaledObjectLike,
 } from './effective';
-import { fullScaledObject } from './test-fixtures';
+import { fullScaledObject } from '../test/fixtures';
 
 describe('ScaledObject effective values', () => {
   const empty: ScaledObjectLike = { metadata: { name: 'web' }, spec: {} };

@@ -14,7 +14,7 @@ import {
   validateTriggers,
   type TriggerLike,
 } from './semantic';
-import { scaledJob, scaledObject } from './test-fixtures';
+import { scaledJob, scaledObject } from '../test/fixtures';
 
 const so = (spec: Partial<ScaledObjectSpec>, name?: string) => scaledObject(spec, name);
 

@@ -5,7 +5,7 @@ import {
   scaledJob,
   scaledObject,
   triggerAuthentication,
-} from './test-fixtures';
+} from '../test/fixtures';
 import {
   validateClusterTriggerAuthentication,
   validateKedaObject,

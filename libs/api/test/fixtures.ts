@@ -1,10 +1,10 @@
-// Test-only sample manifests (excluded from the library build).
+// Test-only sample manifests (outside src/: never part of the library build).
 import type {
   ClusterTriggerAuthentication,
   ScaledJob,
   ScaledObject,
   TriggerAuthentication,
-} from './generated/types';
+} from '../src/generated/types';
 
 export function scaledObject(overrides: Partial<ScaledObject['spec']> = {}, name = 'orders'): ScaledObject {
   return {
