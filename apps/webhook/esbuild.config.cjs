@@ -3,7 +3,7 @@
 // Memory (issue 5: < 150 MiB resident with 10,000 ScaledObjects and HPAs cached). V8 keeps the whole
 // bundle's source text in memory, as two bytes per character when a single character of it is
 // above U+00FF, and compiles and runs every module it evaluates. So:
-// - the event-source clients of @keda-ts/scalers (kafkajs, pg, mysql2, ioredis, amqplib, the AWS
+// - the event-source clients of @keda-ts/scalers (@platformatic/kafka, pg, mysql2, ioredis, amqplib, the AWS
 //   and Azure SDKs...) are left out: the webhook checks trigger metadata with the scaler descriptors
 //   and never connects to an event source. Each is replaced by a stand-in whose members can be
 //   read (scaler modules read them when they load) but which throws, naming the package, when

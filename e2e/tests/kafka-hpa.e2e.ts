@@ -3,8 +3,7 @@
  * metrics adapter behind the aggregation layer and the real HPA of kube-controller-manager scale
  * a Deployment 0 -> 5 -> 10 (capped at the partition count) -> 0 as the consumer group's lag moves.
  */
-import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
-import { kafkaServer, startTestServer, type KafkaPort, type RunningTestServer } from '../src/servers';
+import { KafkaTestClient, kafkaServer, startTestServer, type KafkaPort, type RunningTestServer } from '../src/servers';
 import { ensureToolchain } from '../src/toolchain';
 import {
   apply,
@@ -27,40 +26,37 @@ const PARTITIONS = 10;
 
 let kafka: RunningTestServer<KafkaPort> | undefined;
 let loop: AutoscalingLoop | undefined;
-let admin: Admin;
-let producer: Producer;
+let client: KafkaTestClient;
 let brokers = '';
 
 beforeAll(async () => {
   const tools = await ensureToolchain('extras');
   kafka = await startTestServer(kafkaServer({ libsDir: tools.kafkaLibsDir }));
   brokers = `127.0.0.1:${kafka.ports.plain}`;
-  const client = new Kafka({ brokers: [brokers], clientId: 'e2e', logLevel: logLevel.NOTHING });
-  admin = client.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS }], waitForLeaders: true });
+  client = new KafkaTestClient(kafka.ports.plain);
+  await client.createTopics([{ topic: TOPIC, partitions: PARTITIONS }]);
   // The group starts caught up on an empty topic: lag 0.
-  await admin.setOffsets({ groupId: GROUP, topic: TOPIC, partitions: Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, offset: '0' })) });
-  producer = client.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
+  await client.commit(GROUP, TOPIC, Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, offset: 0 })));
   loop = await startAutoscalingLoop(kc, ns.name);
 }, 300_000);
 
 afterAll(async () => {
   await loop?.stop();
-  await producer?.disconnect().catch(() => undefined);
-  await admin?.disconnect().catch(() => undefined);
+  await client?.close();
   await kafka?.stop();
 }, 60_000);
 
 /** Produces `count` messages spread round-robin over the partitions. */
-const produce = (count: number) =>
-  producer.send({ topic: TOPIC, messages: Array.from({ length: count }, (_, i) => ({ value: `job ${i}`, partition: i % PARTITIONS })) });
+async function produce(count: number): Promise<void> {
+  for (let partition = 0; partition < PARTITIONS; partition++) {
+    const n = Math.floor(count / PARTITIONS) + (partition < count % PARTITIONS ? 1 : 0);
+    if (n > 0) await client.send(TOPIC, n, partition, (i) => `job ${i * PARTITIONS + partition}`);
+  }
+}
 
 /** The group consumes everything: commits the newest offset of every partition. */
 async function consumeAll(): Promise<void> {
-  const newest = await admin.fetchTopicOffsets(TOPIC);
-  await admin.setOffsets({ groupId: GROUP, topic: TOPIC, partitions: newest.map((p) => ({ partition: p.partition, offset: p.offset })) });
+  await client.commit(GROUP, TOPIC, await client.topicOffsets(TOPIC));
 }
 
 const expectReplicas = (n: number, timeoutMs = 90_000) => expectDeploymentReplicas(kc, ns.name, 'consumer', n, timeoutMs);

@@ -12,7 +12,7 @@ const { eventSourceClients, leaveOut } = require('../esbuild-leave-out.cjs') as 
 describe('the webhook bundle leaves out event-source clients', () => {
   it('lists the client libraries of @keda-ts/scalers, not what the descriptors need', () => {
     const left = eventSourceClients();
-    expect(left).toEqual(expect.arrayContaining(['kafkajs', 'pg', 'mysql2', 'ioredis', 'amqplib', '@aws-sdk/client-sqs', '@azure/storage-blob', '@azure/storage-queue']));
+    expect(left).toEqual(expect.arrayContaining(['@platformatic/kafka', 'pg', 'mysql2', 'ioredis', 'amqplib', '@aws-sdk/client-sqs', '@azure/storage-blob', '@azure/storage-queue']));
     expect(left).not.toEqual(expect.arrayContaining(['cron-parser']));
     expect(left.filter((p) => p.startsWith('@keda-ts/') || p === 'yaml' || p === '@grpc/grpc-js')).toEqual([]);
   });
@@ -24,18 +24,18 @@ describe('the webhook bundle leaves out event-source clients', () => {
       writeFileSync(
         join(dir, 'entry.ts'),
         [
-          "import { Kafka, logLevel } from 'kafkajs';",
+          "import { Admin, FindCoordinatorKeyTypes } from '@platformatic/kafka';",
           "import * as amqp from 'amqplib';",
           "import blob = require('@azure/storage-blob');",
           "import { SQSClient } from '@aws-sdk/client-sqs/dist-cjs/index.js';",
-          'class Wrapped extends Kafka {}',
-          'const level = logLevel.WARN;',
+          'class Wrapped extends Admin {}',
+          'const level = FindCoordinatorKeyTypes.GROUP;',
           'export const loaded = typeof level !== "undefined" && typeof amqp.connect === "function" && Wrapped !== undefined;',
           'export const notInstance = ({}) instanceof SQSClient;',
-          'export const construct = () => new Kafka({ brokers: [] });',
+          'export const construct = () => new Admin({ clientId: "x", bootstrapBrokers: [] });',
           'export const call = () => amqp.connect("amqp://x");',
           'export const member = () => new blob.BlobServiceClient("x");',
-          'export const awaited = async () => (await import("kafkajs")).Kafka;',
+          'export const awaited = async () => (await import("@platformatic/kafka")).Admin;',
         ].join('\n'),
       );
       const out = await build({
@@ -45,14 +45,14 @@ describe('the webhook bundle leaves out event-source clients', () => {
         format: 'cjs',
         write: false,
         logLevel: 'silent',
-        plugins: [leaveOut(['kafkajs', 'amqplib', '@azure/storage-blob', '@aws-sdk/client-sqs'])],
+        plugins: [leaveOut(['@platformatic/kafka', 'amqplib', '@azure/storage-blob', '@aws-sdk/client-sqs'])],
       });
       const module = { exports: {} as Record<string, unknown> };
       runInNewContext(out.outputFiles[0].text, { module, exports: module.exports, require });
       const m = module.exports as { loaded: boolean; notInstance: boolean; construct: () => unknown; call: () => unknown; member: () => unknown; awaited: () => Promise<unknown> };
       expect(m.loaded).toBe(true);
       expect(m.notInstance).toBe(false);
-      expect(m.construct).toThrow('kafkajs is not in the webhook bundle: the webhook checks trigger metadata and never connects to event sources');
+      expect(m.construct).toThrow('@platformatic/kafka is not in the webhook bundle: the webhook checks trigger metadata and never connects to event sources');
       expect(m.call).toThrow('amqplib is not in the webhook bundle');
       expect(m.member).toThrow('@azure/storage-blob is not in the webhook bundle');
       await expect(m.awaited()).resolves.toBeDefined();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Admin, Producer, stringSerializers } from '@platformatic/kafka';
 import type { TestServerDefinition } from './launcher';
 
 export type KafkaPort = 'plain' | 'controller' | 'sasl' | 'ssl';
@@ -122,20 +122,19 @@ export function kafkaServer(options: KafkaServerOptions): TestServerDefinition<K
     },
     command: ({ dataDir }) => jvm(options, 'kafka.Kafka', [config(dataDir)]),
     ready: async ({ ports }) => {
-      const admin = new Kafka({
-        brokers: [`127.0.0.1:${ports.plain}`],
+      const admin = new Admin({
+        bootstrapBrokers: [`127.0.0.1:${ports.plain}`],
         clientId: 'keda-ts-readiness',
-        logLevel: logLevel.NOTHING,
-        connectionTimeout: 1000,
-        retry: { retries: 1, initialRetryTime: 100 },
-      }).admin();
+        connectTimeout: 1000,
+        retries: 1,
+        retryDelay: 100,
+      });
       try {
-        await admin.connect();
         // Asking for a group's offsets creates the offsets topic: later group calls then work at once.
-        await admin.fetchOffsets({ groupId: 'keda-ts-readiness', topics: [] });
+        await admin.listConsumerGroupOffsets({ groups: ['keda-ts-readiness'] });
         return true;
       } finally {
-        await admin.disconnect().catch(() => undefined);
+        await admin.close().catch(() => undefined);
       }
     },
     readyTimeoutMs: 120_000,
@@ -149,21 +148,77 @@ export function unsecuredJwt(subject: string, lifetimeSeconds = 3600): string {
   return `${part({ alg: 'none' })}.${part({ sub: subject, iat: now, exp: now + lifetimeSeconds })}.`;
 }
 
+/** The tests' own admin and producer on a broker's PLAINTEXT listener (client id `e2e` unless told). */
+export class KafkaTestClient {
+  readonly admin: Admin;
+  readonly producer: Producer<string, string, string, string>;
+
+  constructor(plainPort: number, clientId = 'e2e') {
+    const bootstrapBrokers = [`127.0.0.1:${plainPort}`];
+    this.admin = new Admin({ bootstrapBrokers, clientId });
+    this.producer = new Producer({ bootstrapBrokers, clientId, serializers: stringSerializers, autocreateTopics: false });
+  }
+
+  /** Creates the topics and waits until every partition has a leader. */
+  async createTopics(topics: readonly { topic: string; partitions: number }[]): Promise<void> {
+    await this.admin.createTopics({ topics: topics.map(({ topic, partitions }) => ({ topic, partitions, replicas: 1 })) });
+    const names = topics.map((t) => t.topic);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const metadata = await this.admin.metadata({ topics: names, forceUpdate: true });
+        const ready = topics.every(({ topic, partitions }) => {
+          const parts = metadata.topics.get(topic)?.partitions ?? [];
+          return parts.length === partitions && parts.every((p) => p && p.leader >= 0);
+        });
+        if (ready) return;
+      } catch (err) {
+        if (attempt >= 50) throw err;
+      }
+      if (attempt >= 50) throw new Error(`topics ${names.join(', ')} have no leaders`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** Produces `count` messages to one partition. */
+  async send(topic: string, count: number, partition: number, value: (i: number) => string = (i) => `m${i}`): Promise<void> {
+    await this.producer.send({ messages: Array.from({ length: count }, (_, i) => ({ topic, partition, value: value(i) })) });
+  }
+
+  /** Commits offsets for `groupId` (a group without members). */
+  async commit(groupId: string, topic: string, partitions: readonly { partition: number; offset: number | string | bigint }[]): Promise<void> {
+    await this.admin.alterConsumerGroupOffsets({
+      groupId,
+      topics: [{ name: topic, partitionOffsets: partitions.map((p) => ({ partition: p.partition, offset: BigInt(p.offset) })) }],
+    });
+  }
+
+  /** The newest offset (high watermark) of each partition of `topic`. */
+  async topicOffsets(topic: string): Promise<{ partition: number; offset: number }[]> {
+    const metadata = await this.admin.metadata({ topics: [topic] });
+    const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+    const [listed] = await this.admin.listOffsets({
+      topics: [{ name: topic, partitions: Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, timestamp: -1n })) }],
+    });
+    return (listed?.partitions ?? []).map((p) => ({ partition: p.partitionIndex, offset: Number(p.offset) })).sort((a, b) => a.partition - b.partition);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.producer.close(), this.admin.close()]);
+  }
+}
+
 /** Creates `topic` and commits each of `caughtUpGroups` at its end (lag 0), through the PLAINTEXT listener. */
 export async function prepareKafkaTopic(
   plainPort: number,
   options: { topic: string; partitions: number; caughtUpGroups?: readonly string[] },
 ): Promise<void> {
-  const admin = new Kafka({ brokers: [`127.0.0.1:${plainPort}`], clientId: 'keda-ts-setup', logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
+  const client = new KafkaTestClient(plainPort, 'keda-ts-setup');
   try {
-    await admin.createTopics({ topics: [{ topic: options.topic, numPartitions: options.partitions }], waitForLeaders: true });
-    const newest = await admin.fetchTopicOffsets(options.topic);
-    for (const groupId of options.caughtUpGroups ?? []) {
-      await admin.setOffsets({ groupId, topic: options.topic, partitions: newest.map((p) => ({ partition: p.partition, offset: p.offset })) });
-    }
+    await client.createTopics([{ topic: options.topic, partitions: options.partitions }]);
+    const newest = await client.topicOffsets(options.topic);
+    for (const groupId of options.caughtUpGroups ?? []) await client.commit(groupId, options.topic, newest);
   } finally {
-    await admin.disconnect();
+    await client.close();
   }
 }
 

@@ -9,11 +9,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
 import { KAFKA_CONNECTIONS_PER_BROKER, kafkaClientCount, scalers, type Scaler, type ScalerContext } from '@keda-ts/scalers';
 import { writeCertDir } from '../../src/certs';
 import { ensureToolchain } from '../../src/toolchain';
-import { kafkaRequestCount, kafkaServer, startTestServer, unsecuredJwt, type KafkaPort, type RunningTestServer } from '../../src/servers';
+import { KafkaTestClient, kafkaRequestCount, kafkaServer, startTestServer, unsecuredJwt, type KafkaPort, type RunningTestServer } from '../../src/servers';
 
 jest.setTimeout(300_000);
 
@@ -62,8 +61,7 @@ describe('kafka scaler against Apache Kafka', () => {
   let server: RunningTestServer<KafkaPort>;
   let certDir: string;
   let caPem: string;
-  let admin: Admin;
-  let producer: Producer;
+  let client: KafkaTestClient;
   let plain: string;
 
   beforeAll(async () => {
@@ -80,25 +78,21 @@ describe('kafka scaler against Apache Kafka', () => {
       }),
     );
     plain = `127.0.0.1:${server.ports.plain}`;
-    const kafka = new Kafka({ brokers: [plain], clientId: 'e2e', logLevel: logLevel.NOTHING });
-    admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3 }, { topic: 'audit', numPartitions: 1 }], waitForLeaders: true });
-    producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-    await producer.connect();
+    client = new KafkaTestClient(server.ports.plain);
+    await client.createTopics([
+      { topic: TOPIC, partitions: 3 },
+      { topic: 'audit', partitions: 1 },
+    ]);
   });
 
   afterAll(async () => {
-    await producer?.disconnect().catch(() => undefined);
-    await admin?.disconnect().catch(() => undefined);
+    await client?.close();
     await server?.stop();
     if (certDir) rmSync(certDir, { recursive: true, force: true });
   });
 
-  const send = (count: number, partition: number, topic = TOPIC) =>
-    producer.send({ topic, messages: Array.from({ length: count }, (_, i) => ({ value: `m${i}`, partition })) });
-  const commit = (partitions: { partition: number; offset: string }[], topic = TOPIC, groupId = GROUP) =>
-    admin.setOffsets({ groupId, topic, partitions });
+  const send = (count: number, partition: number, topic = TOPIC) => client.send(topic, count, partition);
+  const commit = (partitions: { partition: number; offset: number | string }[], topic = TOPIC, groupId = GROUP) => client.commit(groupId, topic, partitions);
 
   it('follows the lag: no commit -> 1 per partition, committed -> inactive, then N, capped, uncapped, consumed', async () => {
     const scaler = build({ bootstrapServers: plain, consumerGroup: GROUP, topic: TOPIC, lagThreshold: '5' });
@@ -250,14 +244,14 @@ describe('kafka scaler against Apache Kafka', () => {
   it('many triggers on several groups polled at once: correct lag per group from one batch of requests', async () => {
     const groups = ['batch-0', 'batch-1', 'batch-2', 'batch-3'];
     for (const p of [0, 1, 2]) await send(10, p);
-    const newest = await admin.fetchTopicOffsets(TOPIC);
+    const newest = await client.topicOffsets(TOPIC);
     // Group g is g + 1 messages behind on every partition; batch-3 has committed nothing.
     for (const [g, group] of groups.slice(0, 3).entries()) {
-      await commit(newest.map((p) => ({ partition: p.partition, offset: String(Number(p.offset) - (g + 1)) })), TOPIC, group);
+      await commit(newest.map((p) => ({ partition: p.partition, offset: p.offset - (g + 1) })), TOPIC, group);
     }
     await send(5, 0, 'audit');
     await commit([{ partition: 0, offset: '0' }], 'audit', 'batch-all');
-    const auditEnd = Number((await admin.fetchTopicOffsets('audit'))[0].offset);
+    const auditEnd = (await client.topicOffsets('audit'))[0].offset;
     const triggers = [
       ...Array.from({ length: 24 }, (_, i) => ({ group: groups[i % groups.length], topic: TOPIC as string | undefined })),
       ...Array.from({ length: 4 }, () => ({ group: 'batch-all', topic: undefined })),

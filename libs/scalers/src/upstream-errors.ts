@@ -239,18 +239,38 @@ export function safeErrorText(err: unknown, depth = 0): string {
   if (num(code) !== undefined && ('classId' in e || 'methodId' in e || /closed by server/i.test(message))) {
     return `closed by the server: ${code as number} ${AMQP_REPLY_CODES[code as number] ?? ''}`.trim();
   }
-  // kafkajs: the protocol error type comes from its own table.
-  if (name.startsWith('KafkaJS')) {
-    const type = token(e.type);
-    const nodeCode = typeof code === 'string' && NODE_CODE.test(code) ? code : undefined;
-    return withCause(`${name}${type ? ` ${type}` : ''}${nodeCode ? ` ${describedCode(nodeCode)}` : ''}`, e, depth);
-  }
+  // @platformatic/kafka: its own error codes (PLT_KFK_*) and the Kafka error's name from its protocol
+  // table (`apiId`); its messages can name hosts the brokers advertised and the server's own text
+  // (`serverErrorMessage`), so neither is shown. Wrapped errors (`errors`, `cause`) follow.
+  if (typeof code === 'string' && code.startsWith('PLT_KFK_')) return platformaticKafkaText(e, code, depth);
   // node: HTTP parser and TLS errors (codes only: a certificate's names are the server's).
   if (typeof code === 'string' && NODE_CODE.test(code)) return name === 'Error' ? describedCode(code) : `${name} ${describedCode(code)}`;
   // amqplib: a refused handshake names the reply code and its constant before the server's text.
   const handshake = /^Handshake terminated by server: (\d{3}) \(([A-Z-]{1,40})\)/.exec(message);
   if (handshake) return `handshake refused by the server: ${handshake[1]} ${AMQP_REPLY_CODES[Number(handshake[1])] ?? handshake[2].replace(/-/g, '_')}`;
   return withCause(name, e, depth);
+}
+
+/** What the @platformatic/kafka error codes mean, in words. */
+const PLATFORMATIC_KAFKA_CODES: Record<string, string> = {
+  PLT_KFK_AUTHENTICATION: 'SASL authentication failed',
+  PLT_KFK_NETWORK: 'network error',
+  PLT_KFK_TIMEOUT: 'timed out',
+  PLT_KFK_UNSUPPORTED_API: 'API not supported by the broker',
+};
+
+function platformaticKafkaText(e: AnyError, code: string, depth: number): string {
+  const apiId = typeof e.apiId === 'string' && /^[A-Z][A-Z0-9_]{1,79}$/.test(e.apiId) ? e.apiId : undefined;
+  let text = apiId ? `Kafka error ${apiId}` : `${code}${PLATFORMATIC_KAFKA_CODES[code] ? ` (${PLATFORMATIC_KAFKA_CODES[code]})` : ''}`;
+  if (depth >= 3) return text;
+  // MultipleErrors (retries, several brokers): the distinct texts of the first few.
+  const inner = Array.isArray(e.errors) ? (e.errors as unknown[]).slice(0, 5).map((x) => safeErrorText(x, depth + 1)) : [];
+  const distinct = [...new Set(inner)];
+  if (code === 'PLT_KFK_MULTIPLE' || code === 'PLT_KFK_RESPONSE') {
+    if (distinct.length > 0) return distinct.join('; ');
+    text = code === 'PLT_KFK_RESPONSE' ? 'error response from the broker' : text;
+  } else if (distinct.length > 0) text = `${text}: ${distinct.join('; ')}`;
+  return withCause(text, e, depth);
 }
 
 function withCause(text: string, e: AnyError, depth: number): string {

@@ -173,6 +173,18 @@ describe('an allowed address', () => {
     }
   });
 
+  it('kafka reaches a listener the policy allows (its connection hook lets allowed brokers through)', async () => {
+    const egress = EgressPolicy.fromSettings({ denyCidrs: '127.0.0.2/32' });
+    const listener = await listen('127.0.0.1');
+    try {
+      const message = await pollError('kafka', 'localhost', listener.port, egress);
+      expect(message).not.toContain(REFUSED);
+      expect(listener.connections).toBeGreaterThan(0);
+    } finally {
+      await close(listener);
+    }
+  });
+
   it('postgresql reaches a listener the policy allows', async () => {
     const egress = EgressPolicy.fromSettings({ denyCidrs: '127.0.0.2/32' });
     const listener = await listen('127.0.0.1');

@@ -352,8 +352,8 @@ export function egressOf(ctx: { egress?: EgressPolicy }): EgressPolicy {
 const REFUSAL_TEXT = /connection to .* refused by the controller's egress policy: .*/;
 
 /**
- * The refusal text of an EgressDeniedError, also when a client library wrapped it (kafkajs keeps
- * the `code`, the Azure SDK's RestError too, others keep it as `cause`): for error messages that
+ * The refusal text of an EgressDeniedError, also when a client library wrapped it (the Azure SDK's
+ * RestError keeps the `code`, the kafka client and others keep it as `cause` or in `errors`): for error messages that
  * otherwise show only class names. The text holds our own host, address and setting names.
  */
 export function egressRefusalIn(err: unknown, depth = 0): string | undefined {

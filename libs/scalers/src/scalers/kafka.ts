@@ -1,24 +1,22 @@
 /**
  * `kafka` (KEDA kafka_scaler.go): the consumer group's lag, summed over the topic's partitions
  * (or every topic the group has committed offsets for), capped so replicas never exceed the
- * partitions. Talks to the brokers through kafkajs' cluster client (kafka-client.ts): one client per
- * cluster + credentials, shared by every scaler that points at it, answers the polls of a short
- * window with one batch of requests (kafka-batch.ts).
+ * partitions. Talks to the brokers through a @platformatic/kafka Admin (kafka-client.ts, public API
+ * only): one client per cluster + credentials, shared by every scaler that points at it, answers
+ * the polls of a short window with one batch of requests (kafka-batch.ts).
  */
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import { logLevel, type ISocketFactory, type SASLOptions } from 'kafkajs';
-import Cluster from 'kafkajs/src/cluster';
-import { createLogger } from 'kafkajs/src/loggers';
+import { Admin, type AdminOptions, type SASLOptions } from '@platformatic/kafka';
 import { defineScaler, type ValidationIssue } from '../descriptor';
 import { externalMetricSpec, externalMetricType, metricName, metricTargetInt, metricValue } from '../metrics';
 import { param, q, type ParsedParams } from '../params';
 import { credentialsHash, SharedClients, withDeadline } from '../pools/shared-clients';
 import type { MetricsAndActivity, Scaler, ScalerContext, ScalerLogger } from '../types';
-import { KafkaOffsetsClient } from './kafka-client';
+import { adminBrokerApi, KafkaOffsetsClient } from './kafka-client';
+import { kafkaEgressContext } from './kafka-egress';
 import { sharedAgentPool } from '../http/agent-pool';
 import { httpGet } from '../http/get';
-import { egressNetConnect, egressTlsConnect } from '../net/egress-connect';
 import { egressOf, type EgressPolicy } from '../net/egress-policy';
 import { LocalError, upstreamError } from '../upstream-errors';
 import { VETTING } from '../vetting';
@@ -29,7 +27,7 @@ const A = ['authParams'] as const;
 const MA = ['triggerMetadata', 'authParams'] as const;
 
 export const KAFKA_SASL_MODES = ['none', 'plaintext', 'scram_sha256', 'scram_sha512', 'oauthbearer', 'gssapi'] as const;
-/** SASL modes this implementation speaks (kafkajs has no Kerberos). */
+/** SASL modes this implementation speaks (no Kerberos yet). */
 export const SUPPORTED_KAFKA_SASL_MODES = ['none', 'plaintext', 'scram_sha256', 'scram_sha512', 'oauthbearer'] as const;
 
 const params = {
@@ -344,7 +342,7 @@ function partitionLag(p: PartitionOffsets, o: LagOptions, previous: Map<string, 
 export const KAFKA_BATCH_WINDOW_MS = 50;
 
 /**
- * One client per cluster + credentials, whatever the number of triggers: kafkajs keeps one
+ * One client per cluster + credentials, whatever the number of triggers: the client keeps one
  * connection per broker it talks to (coordinators and partition leaders), plus the bootstrap
  * connection while the bootstrap address is not one the brokers advertise. Requests are few
  * (one batch per window), so one connection per broker keeps polls parallel.
@@ -414,24 +412,21 @@ function saslOptions(c: KafkaConfigParams, timeoutMs: number, egress: EgressPoli
   const password = c.password ?? '';
   switch (c.sasl ?? 'none') {
     case 'plaintext':
-      return { mechanism: 'plain', username, password };
+      return { mechanism: 'PLAIN', username, password };
     case 'scram_sha256':
-      return { mechanism: 'scram-sha-256', username, password };
+      return { mechanism: 'SCRAM-SHA-256', username, password };
     case 'scram_sha512':
-      return { mechanism: 'scram-sha-512', username, password };
+      return { mechanism: 'SCRAM-SHA-512', username, password };
     case 'oauthbearer':
-      return { mechanism: 'oauthbearer', oauthBearerProvider: () => fetchOAuthToken(c, timeoutMs, egress) };
+      // A token per authentication (the client asks for one); the extensions are the trigger's own.
+      return {
+        mechanism: 'OAUTHBEARER',
+        token: async () => (await fetchOAuthToken(c, timeoutMs, egress)).value,
+        ...(c.oauthExtensions && Object.keys(c.oauthExtensions).length > 0 ? { oauthBearerExtensions: { ...c.oauthExtensions } } : {}),
+      };
     default:
       return undefined;
   }
-}
-
-function kafkaLogCreator(logger: ScalerLogger | undefined) {
-  return () =>
-    ({ namespace, log }: { namespace: string; log: { message: string; broker?: string; error?: string } }) => {
-      // The client's own retries are noisy; poll errors are reported by the caller.
-      logger?.debug({ scaler: 'kafka', component: namespace, broker: log.broker, error: log.error }, log.message);
-    };
 }
 
 function connectionKey(c: KafkaConfigParams, timeoutMs: number): string {
@@ -445,45 +440,38 @@ function connectionKey(c: KafkaConfigParams, timeoutMs: number): string {
   ].join('|');
 }
 
-/**
- * kafkajs' public `socketFactory`: every broker connection (bootstrap servers and the brokers the
- * cluster metadata names) goes through the egress policy. Otherwise as kafkajs' default factory.
- */
-function egressSocketFactory(egress: EgressPolicy): ISocketFactory {
-  return ({ host, port, ssl, onConnect }) => {
-    const socket = ssl
-      ? egressTlsConnect(egress, { host, port, ...(isIP(host) ? {} : { servername: host }), ...ssl }, onConnect)
-      : egressNetConnect(egress, { host, port }, onConnect);
-    socket.setKeepAlive(true, 60_000);
-    return socket;
-  };
-}
-
 function createClient(c: KafkaConfigParams, timeoutMs: number, logger: ScalerLogger | undefined, egress: EgressPolicy): KafkaOffsetsClient {
-  let ssl: ConnectionOptions | undefined;
+  let tls: ConnectionOptions | undefined;
   if (c.tls === 'enable') {
-    ssl = {
+    tls = {
       rejectUnauthorized: !c.unsafeSsl,
       ...(c.ca ? { ca: [c.ca] } : {}),
       ...(c.cert && c.key ? { cert: c.cert, key: c.key, passphrase: c.keyPassword } : {}),
     };
   }
-  const cluster = new Cluster({
-    logger: createLogger({ level: logLevel.WARN, logCreator: kafkaLogCreator(logger) }),
-    socketFactory: egressSocketFactory(egress),
+  const sasl = saslOptions(c, timeoutMs, egress);
+  const hosts = c.bootstrapServers.map((s) => s.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1'));
+  const options: AdminOptions = {
     clientId: 'keda-ts',
-    brokers: [...c.bootstrapServers],
-    ssl,
-    sasl: saslOptions(c, timeoutMs, egress),
-    connectionTimeout: Math.min(timeoutMs, 3000),
-    authenticationTimeout: timeoutMs,
+    bootstrapBrokers: [...c.bootstrapServers],
+    // Every connection goes through the egress policy (kafka-egress.ts).
+    context: kafkaEgressContext(egress),
+    ...(tls ? { tls } : {}),
+    // SNI with the broker's host name (not with IP addresses, which SNI does not carry).
+    ...(tls && !hosts.some((h) => isIP(h)) ? { tlsServerName: true } : {}),
+    ...(sasl ? { sasl } : {}),
+    connectTimeout: Math.min(timeoutMs, 3000),
     requestTimeout: timeoutMs,
-    enforceRequestTimeout: true,
+    timeout: timeoutMs,
     metadataMaxAge: KAFKA_METADATA_MAX_AGE_MS,
-    retry: { retries: 1, initialRetryTime: 100, maxRetryTime: Math.max(200, Math.trunc(timeoutMs / 2)) },
-    allowAutoTopicCreation: false,
-  });
-  return new KafkaOffsetsClient(cluster, KAFKA_BATCH_WINDOW_MS);
+    retries: 1,
+    retryDelay: Math.min(100, Math.max(10, Math.trunc(timeoutMs / 10))),
+    autocreateTopics: false,
+  };
+  const admin = new Admin(options);
+  // The client's own retries are noisy; poll errors are reported by the caller.
+  admin.on('client:broker:failed', ({ broker }) => logger?.debug({ scaler: 'kafka', broker: `${broker.host}:${broker.port}` }, 'kafka broker connection failed'));
+  return new KafkaOffsetsClient(adminBrokerApi(admin), KAFKA_BATCH_WINDOW_MS);
 }
 
 // ---------------------------------------------------------------------------------------------
