@@ -139,10 +139,11 @@ export class KubeClient {
       headers: { Accept: 'application/json', ...(this.options.userAgent ? { 'User-Agent': this.options.userAgent } : {}) },
     };
     await this.kubeConfig.applyToHTTPSOptions(opts);
-    const tlsAgent = opts.agent as (https.Agent & { options: https.AgentOptions }) | undefined;
     if (!this.agent) {
-      // Keep the TLS settings client-node derived from the kubeconfig, in one keep-alive pool.
-      this.agent = new https.Agent({ ...(tlsAgent?.options ?? {}), keepAlive: true, maxSockets: 32 });
+      // One keep-alive pool with the TLS settings applyToHTTPSOptions put on the request options
+      // from the kubeconfig (CA, client certificate, skip-verify, server name).
+      const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = opts;
+      this.agent = new https.Agent({ ca, cert, key, pfx, passphrase, rejectUnauthorized, servername, keepAlive: true, maxSockets: 32 });
     }
     const url = new URL(this.server.toString());
     const [pathname, query] = path.split('?');
