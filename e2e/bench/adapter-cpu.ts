@@ -61,7 +61,9 @@ async function main(): Promise<void> {
   const rps = Number(arg('rps', '500'));
   const seconds = Number(arg('seconds', '15'));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'adapter-cpu-'));
-  const certs = await writeCertDir(dir);
+  // One pair with client and server usage (KEDA's layout when certificates are brought): the in-process
+  // adapter below serves HTTPS and calls gRPC with it, and this script is its front-proxy client.
+  const certs = await writeCertDir(dir, [], { layout: 'shared' });
   const controller = createMetricsServer({
     provider: { getMetrics: async (ref) => [{ metricName: ref.metricName, timestamp: new Date(), value: 42 }] },
     tls: { certDir: certs.dir },

@@ -22,7 +22,7 @@ import * as http2 from 'node:http2';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { serveStreamsAndHttp1 } from '@keda-ts/external-metrics';
+import { createStreamsAndHttp1Server } from '@keda-ts/external-metrics';
 import { createMetricsServer } from '@keda-ts/metrics-service';
 import { writeCertDir } from '../src/certs';
 import { LocalControlPlane } from '../src/control-plane';
@@ -171,11 +171,8 @@ async function serveFloor(certDir: string): Promise<void> {
   const answer = (requestPath: string) => (requestPath.includes('/namespaces/') ? metricList : resourceList);
   // HTTP/2 streams through the core API, as the adapter answers them, so that the floor is not the
   // compatibility layer's per-request objects; HTTP/1.1 (discovery) through a request handler.
-  const server = http2.createSecureServer(
-    { cert: readFileSync(path.join(certDir, 'tls.crt')), key: readFileSync(path.join(certDir, 'tls.key')), allowHTTP1: true },
-  );
-  serveStreamsAndHttp1(
-    server,
+  const { server } = createStreamsAndHttp1Server(
+    { cert: readFileSync(path.join(certDir, 'tls.crt')), key: readFileSync(path.join(certDir, 'tls.key')) },
     (stream, headers) => {
       const body = answer(String(headers[':path'] ?? ''));
       stream.respond({ ':status': 200, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });

@@ -12,10 +12,10 @@ import { existsSync } from 'node:fs';
 import { LocalControlPlane, runKubectl } from './control-plane';
 import { ensureToolchain } from './toolchain';
 import { installCrds } from './crds';
+import { appIdentities, type AppName } from './identities';
 import { defaultAppSpecs, RunningApp, startApps, stopApps } from './local-system';
 import { probeOnce } from './processes';
 import { writeCertDir } from './certs';
-import { createServingCertificate } from './pki';
 import {
   registerApiServiceToLocalhost,
   registerValidatingWebhookByUrl,
@@ -24,7 +24,7 @@ import {
   type WebhookByUrl,
 } from './testing/registration';
 import { KubeConfig } from '@kubernetes/client-node';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -33,7 +33,8 @@ function usage(): never {
 
   up      start a local control plane on 127.0.0.1 and install the keda.sh CRDs
   start   like up (or use the cluster that KUBECONFIG points at), then run the controller,
-          metrics-adapter and webhook against it, and register the adapter (APIService
+          metrics-adapter and webhook against it, each as its chart ServiceAccount with the
+          chart's RBAC (applied to the cluster), and register the adapter (APIService
           v1beta1.external.metrics.k8s.io) and the webhook (ValidatingWebhookConfiguration
           keda-admission) on 127.0.0.1; both registrations are removed on exit
   build   build the pinned control-plane binaries (cached under ~/.cache/keda-ts/tools)
@@ -47,13 +48,18 @@ Ctrl-C stops everything this command started.
 const WEBHOOK_CONFIGURATION = 'keda-admission';
 
 /**
- * The chart's four validating webhooks (charts/keda/templates/webhooks), registered by URL on 127.0.0.1
+ * The chart's six validating webhooks (charts/keda/templates/webhooks), registered by URL on 127.0.0.1
  * instead of through the Service, with the chart's default failurePolicy (Ignore: while the webhook
  * is down, objects are admitted unchecked) and timeout.
  */
 function webhookRegistration(port: number, caPem: string): WebhookByUrl {
   const rule = (resource: string) => ({ apiGroups: ['keda.sh'], apiVersions: ['v1alpha1'], resources: [resource], operations: ['CREATE', 'UPDATE'] });
   const hook = (name: string, kind: string, resource: string) => ({ name, path: `/validate-keda-sh-v1alpha1-${kind}`, rules: [rule(resource)] });
+  const eventingHook = (name: string, kind: string, resource: string) => ({
+    name,
+    path: `/validate-eventing-keda-sh-v1alpha1-${kind}`,
+    rules: [{ ...rule(resource), apiGroups: ['eventing.keda.sh'] }],
+  });
   return {
     configurationName: WEBHOOK_CONFIGURATION,
     port,
@@ -65,22 +71,10 @@ function webhookRegistration(port: number, caPem: string): WebhookByUrl {
       hook('vscaledjob.kb.io', 'scaledjob', 'scaledjobs'),
       hook('vstriggerauthentication.kb.io', 'triggerauthentication', 'triggerauthentications'),
       hook('vsclustertriggerauthentication.kb.io', 'clustertriggerauthentication', 'clustertriggerauthentications'),
+      eventingHook('vcloudeventsource.kb.io', 'cloudeventsource', 'cloudeventsources'),
+      eventingHook('vclustercloudeventsource.kb.io', 'clustercloudeventsource', 'clustercloudeventsources'),
     ],
   };
-}
-
-/**
- * The webhook's own cert dir (tls.crt, tls.key): a serving-only certificate for 127.0.0.1 and
- * localhost from a CA of its own, whose PEM goes into the registration's caBundle.
- */
-async function writeWebhookCertDir(base: string): Promise<{ dir: string; caPem: string }> {
-  const cert = await createServingCertificate(path.join(base, 'pki'), ['127.0.0.1', 'localhost']);
-  const dir = path.join(base, 'certs');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'tls.crt'), cert.certPem);
-  writeFileSync(path.join(dir, 'tls.key'), cert.keyPem, { mode: 0o600 });
-  rmSync(path.join(base, 'pki'), { recursive: true, force: true });
-  return { dir, caPem: cert.caPem };
 }
 
 async function reachable(kubeconfig: string, kubectl: string): Promise<boolean> {
@@ -136,13 +130,13 @@ async function main(): Promise<void> {
     }
   }
   let certDir: string | undefined;
+  let operatorCertDir: string | undefined;
   let grpcPort: number | undefined;
   try {
     const kc = kubeconfig;
     await installCrds((args, input) => runKubectl(tools.kubectl, kc, args, input));
     if (command === 'start') {
       certDir = mkdtempSync(path.join(os.tmpdir(), 'keda-ts-certs-'));
-      const webhookBase = mkdtempSync(path.join(os.tmpdir(), 'keda-ts-webhook-certs-'));
       const kubeConfig = new KubeConfig();
       kubeConfig.loadFromFile(kc);
       const apiService = { group: 'external.metrics.k8s.io', version: 'v1beta1', namespace: 'keda', serviceName: 'keda-metrics-apiserver' };
@@ -150,7 +144,7 @@ async function main(): Promise<void> {
       // (deleting what does not exist is a no-op). The registrations go first: the webhook's
       // while its server is still up, and the APIService because namespace deletion and GC stall
       // while it is unavailable.
-      const dirs = [certDir, webhookBase];
+      const dirs = [certDir];
       cleanup = async () => {
         await unregisterValidatingWebhook(kubeConfig, WEBHOOK_CONFIGURATION).catch((err: unknown) =>
           process.stderr.write(`removing ValidatingWebhookConfiguration ${WEBHOOK_CONFIGURATION} failed: ${String(err)}\n`),
@@ -160,16 +154,23 @@ async function main(): Promise<void> {
         );
         for (const d of dirs) rmSync(d, { recursive: true, force: true });
       };
+      // One CA; each app its own certificate in its own dir (certDir/apps/<app>), as the chart mounts
+      // them; an operator certificate for `keda-ts explain` in certDir/operator.
       const certs = await writeCertDir(certDir);
-      const webhookCerts = await writeWebhookCertDir(webhookBase);
-      const defaults = await defaultAppSpecs(certDir, { webhookCertDir: webhookCerts.dir });
+      operatorCertDir = certs.operatorDir;
+      const defaults = await defaultAppSpecs(certDir);
       const { specs, ports } = defaults;
       grpcPort = ports.grpc;
+      // Each app as its chart ServiceAccount with the chart's RBAC (never the admin kubeconfig).
       apps = await startApps(kc, specs);
+      const identities = await appIdentities(kc);
+      process.stderr.write(
+        `apps run with the RBAC of helm template charts/keda, as ${apps.map((a) => `${a.name}: ${identities[a.name as AppName].username}`).join(', ')}\n`,
+      );
       // The metrics adapter behind external.metrics.k8s.io, reached through an ExternalName Service to localhost.
       await registerApiServiceToLocalhost(kubeConfig, { ...apiService, port: ports.adapterSecure, caPem: certs.caPem });
       // The admission webhook, called by the API server at https://127.0.0.1:<port>/validate-...
-      await registerValidatingWebhookByUrl(kubeConfig, webhookRegistration(ports.webhook, webhookCerts.caPem));
+      await registerValidatingWebhookByUrl(kubeConfig, webhookRegistration(ports.webhook, certs.caPem));
       process.stderr.write(
         `registered APIService ${apiService.version}.${apiService.group} and ValidatingWebhookConfiguration ${WEBHOOK_CONFIGURATION} (removed on exit)\n`,
       );
@@ -214,9 +215,9 @@ YAML
 `
     : ''
 }${
-  certDir && grpcPort
-    ? `  # why it scales (or not), from the controller's own record:
-  KEDA_TS_CONTROLLER_ADDRESS=127.0.0.1:${grpcPort} KEDA_TS_CERT_DIR=${certDir} node apps/cli/dist/main.js explain so/demo
+  operatorCertDir && grpcPort
+    ? `  # why it scales (or not), from the controller's own record (with an operator certificate):
+  KEDA_TS_CONTROLLER_ADDRESS=127.0.0.1:${grpcPort} KEDA_TS_CERT_DIR=${operatorCertDir} node apps/cli/dist/main.js explain so/demo
 `
     : ''
 }(kubectl for this Kubernetes version: ${tools.kubectl})

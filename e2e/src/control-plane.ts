@@ -246,7 +246,11 @@ export class LocalControlPlane {
       `--secure-port=${ports.controllerManager}`,
       `--cert-dir=${path.join(stateDir, 'kcm-certs')}`,
       '--leader-elect=false',
-      '--use-service-account-credentials=false',
+      // Each controller as its own ServiceAccount (kube-system/horizontal-pod-autoscaler, ...) with the
+      // API server's bootstrap roles, as in a real cluster: the HPA controller reaches the metrics
+      // adapter through the aggregator as that ServiceAccount, and the adapter's SubjectAccessReview decides.
+      '--use-service-account-credentials=true',
+      `--service-account-private-key-file=${pki.serviceAccountKey}`,
       `--controllers=${KCM_CONTROLLERS.join(',')}`,
       `--horizontal-pod-autoscaler-sync-period=${o.hpaSyncPeriod ?? '2s'}`,
       `--horizontal-pod-autoscaler-downscale-stabilization=${o.hpaDownscaleStabilization ?? '0s'}`,

@@ -8,6 +8,8 @@ export const KEDA_CRD_NAMES = [
   'scaledjobs.keda.sh',
   'triggerauthentications.keda.sh',
   'clustertriggerauthentications.keda.sh',
+  'cloudeventsources.eventing.keda.sh',
+  'clustercloudeventsources.eventing.keda.sh',
 ];
 
 type Kubectl = (args: string[], input?: string) => Promise<string>;

@@ -1,6 +1,8 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { appCertDir } from './certs';
+import { appIdentities, grantConfiguration, RELEASE_NAMESPACE } from './identities';
 import { freePort, ManagedProcess, waitHealthy } from './processes';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -37,13 +39,22 @@ export function appBundle(name: string): string {
 }
 
 /**
- * Starts the built apps against `kubeconfig`, each with its probes on a free 127.0.0.1 port,
- * and waits until every /readyz answers 200.
+ * Starts the built apps against the cluster of `kubeconfig` (an admin kubeconfig), each with its
+ * probes on a free 127.0.0.1 port, and waits until every /readyz answers 200.
+ *
+ * Each app runs as the chart runs it: with a token of its own chart ServiceAccount (controller ->
+ * keda/keda-operator, metrics-adapter -> keda/keda-metrics-server, webhook -> keda/keda-webhook) and
+ * the RBAC `helm template charts/keda` renders (e2e/src/identities.ts), never with the admin
+ * certificate; and with POD_NAMESPACE=keda, as the chart's Deployments set it. Flags that move the
+ * controller's namespaced objects elsewhere (--pod-namespace, --leader-election-id, ...) get the
+ * chart's Role for that configuration (`grantConfiguration`).
  */
 export async function startApps(kubeconfig: string, specs: AppProcessSpec[], logDir?: string): Promise<RunningApp[]> {
   const dir = logDir ?? mkdtempSync(path.join(os.tmpdir(), 'keda-ts-apps-'));
   const running: RunningApp[] = [];
   try {
+    const identities = await appIdentities(kubeconfig);
+    for (const spec of specs) await grantConfiguration(kubeconfig, identities, spec.name, spec.args ?? []);
     for (const spec of specs) {
       const bundle = appBundle(spec.name);
       if (!existsSync(bundle)) throw new Error(`${bundle} is missing: build it first (npx nx run ${spec.name}:build)`);
@@ -59,11 +70,11 @@ export async function startApps(kubeconfig: string, specs: AppProcessSpec[], log
         ...APP_NODE_FLAGS[spec.name],
         ...nodeArgs,
         bundle,
-        `--kubeconfig=${kubeconfig}`,
+        `--kubeconfig=${identities[spec.name].kubeconfig}`,
         `--health-probe-bind-address=127.0.0.1:${healthPort}`,
         ...metricsPort,
         ...args,
-      ], dir);
+      ], dir, { ...process.env, POD_NAMESPACE: RELEASE_NAMESPACE });
       proc.start();
       running.push({ name: spec.name, process: proc, healthPort });
     }
@@ -87,10 +98,11 @@ export interface SystemPorts {
 }
 
 /**
- * The flags `npm start` gives each app so that all three run side by side on loopback, sharing
- * one KEDA-style cert dir (ca.crt, tls.crt, tls.key): the controller serves gRPC with it, the
- * adapter calls it and serves HTTPS, the webhook serves HTTPS (from `webhookCertDir` when given:
- * the API server calls it by URL on 127.0.0.1, so its serving certificate must name that address).
+ * The flags `npm start` gives each app so that all three run side by side on loopback, each with
+ * its own cert dir as the chart mounts it (see writeCertDir: `<certDir>/apps/<app>`, falling back
+ * to `certDir` itself for a flat dir): the controller serves gRPC with tls.crt, the adapter calls it
+ * with metrics-adapter-client.crt and serves HTTPS with metrics-adapter.crt, the webhook serves
+ * HTTPS with webhook.crt (from `webhookCertDir` when given).
  */
 export async function defaultAppSpecs(
   certDir: string,
@@ -103,7 +115,7 @@ export async function defaultAppSpecs(
       args: [
         `--metrics-bind-address=127.0.0.1:${await freePort()}`,
         `--metrics-service-bind-address=127.0.0.1:${ports.grpc}`,
-        `--cert-dir=${certDir}`,
+        `--cert-dir=${appCertDir(certDir, 'controller')}`,
       ],
     },
     {
@@ -112,11 +124,18 @@ export async function defaultAppSpecs(
         '--bind-address=127.0.0.1',
         `--secure-port=${ports.adapterSecure}`,
         `--port=${await freePort()}`,
-        `--cert-dir=${certDir}`,
+        `--cert-dir=${appCertDir(certDir, 'metrics-adapter')}`,
         `--metrics-service-address=127.0.0.1:${ports.grpc}`,
       ],
     },
-    { name: 'webhook', args: [`--port=${ports.webhook}`, `--cert-dir=${options.webhookCertDir ?? certDir}`, `--metrics-bind-address=127.0.0.1:${await freePort()}`] },
+    {
+      name: 'webhook',
+      args: [
+        `--port=${ports.webhook}`,
+        `--cert-dir=${options.webhookCertDir ?? appCertDir(certDir, 'webhook')}`,
+        `--metrics-bind-address=127.0.0.1:${await freePort()}`,
+      ],
+    },
   ];
   return { specs, ports };
 }

@@ -23,9 +23,10 @@ const buildScript = path.resolve(__dirname, '..', 'toolchain', 'build.sh');
 
 /**
  * Builds the pinned binaries once (cached outside the repo by version) and returns their paths.
- * `what` is `control-plane` (etcd, kwok, kubernetes), `extras` (helm, grpcurl, FerretDB, the Kafka jars) or `all`.
+ * `what` is `control-plane` (etcd, kwok, kubernetes), `extras` (helm, grpcurl, FerretDB, the Kafka jars),
+ * `helm` (helm only) or `all`.
  */
-export async function ensureToolchain(what: 'control-plane' | 'extras' | 'all' = 'control-plane'): Promise<Toolchain> {
+export async function ensureToolchain(what: 'control-plane' | 'extras' | 'helm' | 'all' = 'control-plane'): Promise<Toolchain> {
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = spawn('bash', [buildScript, what], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

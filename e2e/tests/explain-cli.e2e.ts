@@ -48,7 +48,7 @@ beforeAll(async () => {
   apps = await startApps(readClusterInfo().kubeconfig, [
     {
       name: 'controller',
-      args: [`--watch-namespace=${ns.name}`, `--metrics-service-bind-address=127.0.0.1:${grpcPort}`, `--cert-dir=${certs.dir}`],
+      args: [`--watch-namespace=${ns.name}`, `--metrics-service-bind-address=127.0.0.1:${grpcPort}`, `--cert-dir=${certs.appDirs.controller}`],
     },
   ]);
 }, 120_000);
@@ -71,7 +71,7 @@ function cli(...args: string[]): Promise<CliResult> {
     execFile(
       process.execPath,
       [CLI, ...args],
-      { env: { ...process.env, KUBECONFIG: readClusterInfo().kubeconfig, KEDA_TS_CONTROLLER_ADDRESS: `127.0.0.1:${grpcPort}`, KEDA_TS_CERT_DIR: certs.dir } },
+      { env: { ...process.env, KUBECONFIG: readClusterInfo().kubeconfig, KEDA_TS_CONTROLLER_ADDRESS: `127.0.0.1:${grpcPort}`, KEDA_TS_CERT_DIR: certs.operatorDir } },
       (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -207,19 +207,58 @@ describe('keda-ts check', () => {
 });
 
 describe('the debug gRPC service', () => {
-  it('is listed and called by grpcurl through reflection', async () => {
-    const grpcurl = (await ensureToolchain('extras')).grpcurl;
-    const base = ['-cacert', certs.caCert, '-cert', certs.tlsCert, '-key', certs.tlsKey];
-    const run = (...args: string[]) =>
-      new Promise<string>((resolve, reject) =>
-        execFile(grpcurl, [...base, ...args], (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
-      );
-    expect(await run(`127.0.0.1:${grpcPort}`, 'list')).toContain('kedats.debug.v1.DecisionDebug');
-    const out = JSON.parse(
-      await run('-d', JSON.stringify({ namespace: ns.name, name: 'held', limit: 1 }), `127.0.0.1:${grpcPort}`, 'kedats.debug.v1.DecisionDebug/Explain'),
+  const grpcurl = async (cert: string, key: string, ...args: string[]) => {
+    const bin = (await ensureToolchain('extras')).grpcurl;
+    return new Promise<{ ok: boolean; stdout: string; stderr: string }>((resolve) =>
+      execFile(bin, ['-cacert', certs.caCert, '-cert', cert, '-key', key, '-connect-timeout', '5', '-max-time', '10', ...args], (err, stdout, stderr) =>
+        resolve({ ok: !err, stdout, stderr }),
+      ),
     );
+  };
+  const explainHeld = (cert: string, key: string) =>
+    grpcurl(cert, key, '-d', JSON.stringify({ namespace: ns.name, name: 'held', limit: 1 }), `127.0.0.1:${grpcPort}`, 'kedats.debug.v1.DecisionDebug/Explain');
+  const getMetrics = (cert: string, key: string) =>
+    grpcurl(cert, key, '-d', JSON.stringify({ name: 'held', namespace: ns.name, metricName: 's0-metric-api-value' }), `127.0.0.1:${grpcPort}`, 'api.MetricsService/GetMetrics');
+
+  it('is listed and called by grpcurl through reflection with an operator certificate', async () => {
+    const list = await grpcurl(certs.operatorCert, certs.operatorKey, `127.0.0.1:${grpcPort}`, 'list');
+    expect(list.stdout).toContain('kedats.debug.v1.DecisionDebug');
+    const r = await explainHeld(certs.operatorCert, certs.operatorKey);
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout);
     expect(out.polls).toHaveLength(1);
     expect(out.polls[0].decision.reason).toBe('HeldByActivation');
+  });
+
+  it("authorizes by client identity: the adapter's certificate may not use the debug service, the operator's may not call GetMetrics", async () => {
+    const adapter = await explainHeld(certs.clientCert, certs.clientKey);
+    expect(adapter.ok).toBe(false);
+    expect(adapter.stderr).toMatch(/PermissionDenied/);
+    expect(adapter.stderr).toContain('CN="keda-metrics-adapter", O="KEDAORG" may not use the debug service');
+    const operator = await getMetrics(certs.operatorCert, certs.operatorKey);
+    expect(operator.ok).toBe(false);
+    expect(operator.stderr).toMatch(/PermissionDenied/);
+    // The adapter's certificate is the one GetMetrics answers.
+    const metrics = await getMetrics(certs.clientCert, certs.clientKey);
+    expect(metrics.stderr).toBe('');
+    expect(JSON.parse(metrics.stdout).items[0].metricName).toBe('s0-metric-api-value');
+  });
+
+  it("refuses the webhook's certificate (serving-only) at the TLS handshake, for either service", async () => {
+    for (const r of [await getMetrics(certs.webhookCert, certs.webhookKey), await explainHeld(certs.webhookCert, certs.webhookKey)]) {
+      expect(r.ok).toBe(false);
+      expect(r.stdout).toBe('');
+    }
+  });
+
+  it('keda-ts operator-certificate issues a certificate that explain uses', async () => {
+    const out = path.join(tmp, 'alice');
+    const issued = await cli('operator-certificate', '--name', 'alice', '--ca-dir', certs.dir, '--out', out, '--validity', '1h');
+    expect(issued.stderr).toBe('');
+    expect(issued.code).toBe(0);
+    const r = await explainHeld(path.join(out, 'operator.crt'), path.join(out, 'operator.key'));
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout).polls).toHaveLength(1);
   });
 });
 

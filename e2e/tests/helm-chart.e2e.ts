@@ -197,7 +197,7 @@ describe('helm install of charts/keda into a real control plane', () => {
 
     installed = await releaseObjects();
     const kinds = installed.map((o) => o.kind);
-    expect(kinds.filter((k) => k === 'CustomResourceDefinition')).toHaveLength(4);
+    expect(kinds.filter((k) => k === 'CustomResourceDefinition')).toHaveLength(KEDA_CRD_NAMES.length);
     expect(kinds.filter((k) => k === 'Deployment')).toHaveLength(3);
     expect(kinds).not.toContain('APIService');
     expect(kinds).not.toContain('ValidatingWebhookConfiguration');
@@ -207,7 +207,25 @@ describe('helm install of charts/keda into a real control plane', () => {
       cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...KEDA_CRD_NAMES.map((n) => `crd/${n}`)]),
     );
     const served = await cp.kubectl(['api-resources', '--api-group=keda.sh', '-o', 'name']);
-    expect(served.trim().split('\n').sort()).toEqual([...KEDA_CRD_NAMES].sort());
+    expect(served.trim().split('\n').sort()).toEqual(KEDA_CRD_NAMES.filter((n) => n.endsWith('.keda.sh') && !n.includes('.eventing.')).sort());
+
+    // The certificate Secret is mounted with items: each Pod gets ca.crt and only its own leaf, ca.key
+    // only the controller (as the API server stored the Deployments).
+    const deployments = JSON.parse(await cp.kubectl(['get', 'deployments', '-n', NAMESPACE, '-o', 'json'])) as {
+      items: { metadata: { name: string }; spec: { template: { spec: { volumes?: { name: string; secret?: { secretName: string; items?: { key: string; path: string }[] } }[] } } } }[];
+    };
+    const mounted = Object.fromEntries(
+      deployments.items.map((d) => {
+        const v = d.spec.template.spec.volumes?.find((x) => x.name === 'certificates');
+        expect(v?.secret?.secretName).toBe('kedaorg-certs');
+        return [d.metadata.name, (v?.secret?.items ?? []).map((i) => (i.key === i.path ? i.key : `${i.key}->${i.path}`))];
+      }),
+    );
+    expect(mounted).toEqual({
+      'keda-operator': ['ca.crt', 'ca.key', 'tls.crt', 'tls.key'],
+      'keda-operator-metrics-apiserver': ['ca.crt', 'metrics-adapter-client.crt', 'metrics-adapter-client.key', 'metrics-adapter.crt', 'metrics-adapter.key'],
+      'keda-admission-webhooks': ['ca.crt', 'webhook.crt', 'webhook.key'],
+    });
 
     // The Deployments were accepted and rolled out as far as a cluster without images goes.
     await waitFor(
@@ -218,6 +236,57 @@ describe('helm install of charts/keda into a real control plane', () => {
       { description: 'the three Pods scheduled onto the kwok node', timeoutMs: 60_000 },
     );
   }, 180_000);
+
+  it("leaves the gRPC Service to the leader's EndpointSlice, which the controller's ServiceAccount may write, by name", async () => {
+    // No selector: the EndpointSlice controller writes nothing for it, whatever operator.replicaCount.
+    const svc = JSON.parse(await cp.kubectl(['get', 'service', 'keda-operator', '-n', NAMESPACE, '-o', 'json'])) as {
+      metadata: { uid: string };
+      spec: { selector?: Record<string, string>; ports: { name: string; port: number }[] };
+    };
+    expect(svc.spec.selector).toBeUndefined();
+    expect(svc.spec.ports.map((p) => `${p.name}:${p.port}`)).toEqual(['metricsservice:9666']);
+    const deployment = JSON.parse(await cp.kubectl(['get', 'deployment', 'keda-operator', '-n', NAMESPACE, '-o', 'json'])) as {
+      spec: { template: { spec: { containers: { env: { name: string; value?: string; valueFrom?: unknown }[] }[] } } };
+    };
+    const env = deployment.spec.template.spec.containers[0].env;
+    expect(env).toContainEqual({ name: 'POD_IP', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'status.podIP' } } });
+    expect(env).toContainEqual({ name: 'METRICS_SERVICE_ENDPOINT_SLICE', value: 'keda-operator' });
+
+    // What the controller's RBAC allows, asked of the API server as its ServiceAccount.
+    const as = '--as=system:serviceaccount:keda:keda-operator';
+    const canI = (verb: string, resource: string) =>
+      cp.kubectl(['auth', 'can-i', verb, resource, '-n', NAMESPACE, as]).then((o) => o.trim(), () => 'no');
+    expect(await canI('create', 'endpointslices.discovery.k8s.io')).toBe('yes');
+    for (const verb of ['get', 'list', 'watch', 'update', 'patch', 'delete']) {
+      expect(`${verb}: ${await canI(verb, 'endpointslices.discovery.k8s.io/keda-operator-leader')}`).toBe(`${verb}: yes`);
+      expect(`${verb}: ${await canI(verb, 'endpointslices.discovery.k8s.io/other')}`).toBe(`${verb}: no`);
+    }
+    expect(await canI('get', 'services/keda-operator')).toBe('yes');
+    expect(await canI('update', 'services/keda-operator')).toBe('no');
+
+    // The slice a leader writes (as the ServiceAccount): accepted, kept by kube-controller-manager (its
+    // EndpointSlice controller leaves slices managed by others alone), and owned by the Service.
+    const slice = {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        name: 'keda-operator-leader',
+        namespace: NAMESPACE,
+        labels: { 'kubernetes.io/service-name': 'keda-operator', 'endpointslice.kubernetes.io/managed-by': 'keda-ts-controller' },
+        ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: 'keda-operator', uid: svc.metadata.uid, controller: true, blockOwnerDeletion: true }],
+      },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.244.0.7'], conditions: { ready: true, serving: true, terminating: false } }],
+      ports: [{ name: 'metricsservice', port: 9666, protocol: 'TCP', appProtocol: 'grpc' }],
+    };
+    await cp.kubectl(['create', '-f', '-', as], JSON.stringify(slice));
+    await new Promise((r) => setTimeout(r, 3_000));
+    const slices = JSON.parse(await cp.kubectl(['get', 'endpointslices', '-n', NAMESPACE, '-l', 'kubernetes.io/service-name=keda-operator', '-o', 'json'])) as {
+      items: { metadata: { name: string }; endpoints?: { addresses: string[] }[] }[];
+    };
+    expect(slices.items.map((i) => `${i.metadata.name}: ${i.endpoints?.flatMap((e) => e.addresses).join()}`)).toEqual(['keda-operator-leader: 10.244.0.7']);
+    installed.push({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'keda-operator-leader', namespace: NAMESPACE } });
+  }, 60_000);
 
   it('upgrades the CRDs with the release', async () => {
     const r = await timed('helm upgrade', () =>
@@ -234,7 +303,7 @@ describe('helm install of charts/keda into a real control plane', () => {
     expect(annotation).toBe('yes');
   }, 120_000);
 
-  it('uninstalls everything it created', async () => {
+  it('uninstalls everything it created (the leader EndpointSlice goes with its Service)', async () => {
     expect(installed.length).toBeGreaterThan(0);
     // Waited for here rather than with --wait: on a loaded machine helm's wait gave up with a bare
     // "context deadline exceeded"; this names whatever is left.

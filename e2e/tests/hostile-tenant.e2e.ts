@@ -681,6 +681,39 @@ describe("another tenant's target, with no webhook", () => {
   });
 });
 
+describe('a CloudEventSource whose sink is forbidden', () => {
+  it('is marked failed and never contacted: a metadata address, link-local (v4 and v6), the deny list', async () => {
+    const sinks: Record<string, string> = {
+      'ces-metadata': 'http://169.254.169.254/latest/meta-data/',
+      'ces-metadata-name': 'http://metadata.google.internal/computeMetadata/v1/',
+      'ces-link-local': 'http://169.254.10.10:8080/events',
+      'ces-link-local-v6': 'http://[fe80::1]:8080/events',
+      'ces-denied': deniedUrl('/events'),
+    };
+    for (const [name, uri] of Object.entries(sinks)) {
+      await kubectlApply({ apiVersion: 'eventing.keda.sh/v1alpha1', kind: 'CloudEventSource', metadata: { name }, spec: { destination: { http: { uri } } } }, names.ns);
+    }
+    type Ces = { status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } };
+    const activeOf = async (name: string) =>
+      (JSON.parse(await kubectl(['get', 'cloudeventsource', name, '-n', names.ns, '-o', 'json'])) as Ces).status?.conditions?.find((c) => c.type === 'Active');
+    for (const name of Object.keys(sinks)) {
+      await waitFor(async () => (await activeOf(name))?.status === 'False', { timeoutMs: 60_000, description: `${name} Active=False` });
+    }
+    // Events each of them would get: a TriggerAuthentication created, updated and deleted in the namespace.
+    const ta = (v: string) => ({ apiVersion: 'keda.sh/v1alpha1', kind: 'TriggerAuthentication', metadata: { name: 'ces-probe', labels: { v } }, spec: { podIdentity: { provider: 'none' } } });
+    await kubectlApply(ta('1'), names.ns);
+    await kubectlApply(ta('2'), names.ns);
+    await kubectl(['delete', 'triggerauthentication', 'ces-probe', '-n', names.ns, '--wait=true', '--timeout=60s']);
+    await new Promise((r) => setTimeout(r, 3_000));
+    for (const name of Object.keys(sinks)) {
+      const active = await activeOf(name);
+      expect({ name, status: active?.status, reason: active?.reason }).toEqual({ name, status: 'False', reason: 'CloudEventSourceFailed' });
+      expect(active?.message).toBe('Failed to send events to the configured destination');
+    }
+    expect(canaryConnections).toBe(0);
+  });
+});
+
 describe('through all of it', () => {
   it('the canary on the denied address saw no connection', () => {
     expect(canaryConnections).toBe(0);

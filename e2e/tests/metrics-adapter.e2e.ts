@@ -33,6 +33,7 @@ import {
   unregisterApiService,
   useTestNamespace,
   waitFor,
+  externalMetricHpaManifest,
 } from '../src/testing';
 
 const ns = useTestNamespace('madapter');
@@ -355,29 +356,7 @@ describe('metrics adapter through the aggregation layer', () => {
   it('drives the real HPA controller: a Deployment scales up and down with the reported value', async () => {
     values.set(`${ns.name}/web/s0-x`, 10);
     await apply(kc, deploymentManifest('web', 1), ns.name);
-    await apply(
-      kc,
-      {
-        apiVersion: 'autoscaling/v2',
-        kind: 'HorizontalPodAutoscaler',
-        metadata: { name: 'web' },
-        spec: {
-          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
-          minReplicas: 1,
-          maxReplicas: 10,
-          metrics: [
-            {
-              type: 'External',
-              external: {
-                metric: { name: 's0-x', selector: { matchLabels: { 'scaledobject.keda.sh/name': 'web' } } },
-                target: { type: 'AverageValue', averageValue: '2' },
-              },
-            },
-          ],
-        },
-      } as k8s.KubernetesObject,
-      ns.name,
-    );
+    await apply(kc, externalMetricHpaManifest('web', { metricName: 's0-x', maxReplicas: 10 }), ns.name);
     const apps = kc.makeApiClient(k8s.AppsV1Api);
     const autoscaling = kc.makeApiClient(k8s.AutoscalingV2Api);
     const replicas = async () =>

@@ -35,7 +35,12 @@ beforeAll(async () => {
   grpcurlBin = (await ensureToolchain('extras')).grpcurl;
   dir = mkdtempSync(path.join(os.tmpdir(), 'keda-ts-grpcurl-'));
   const serving = await createServingCertificate(dir, ['127.0.0.1', 'localhost']);
-  await issueCert(dir, 'serving-ca', 'client', '/O=KEDAORG/CN=keda-metrics-apiserver', 'client');
+  // The adapter's client identity (the server authorizes GetMetrics by it) and others it refuses:
+  // the webhook's serving-only certificate, the webhook's name on a client certificate, an operator's.
+  await issueCert(dir, 'serving-ca', 'client', '/O=KEDAORG/CN=keda-metrics-adapter', 'client');
+  await issueCert(dir, 'serving-ca', 'webhook', '/O=KEDAORG/CN=keda-admission-webhooks', 'server', ['IP:127.0.0.1', 'DNS:localhost']);
+  await issueCert(dir, 'serving-ca', 'webhook-client', '/O=KEDAORG/CN=keda-admission-webhooks', 'client');
+  await issueCert(dir, 'serving-ca', 'operator', '/O=keda-operators/CN=alice', 'client');
   const certDir = path.join(dir, 'certs');
   mkdirSync(certDir);
   writeFileSync(path.join(certDir, 'ca.crt'), serving.caPem);
@@ -66,10 +71,10 @@ afterAll(async () => {
 async function grpcurl(
   flags: string[],
   command: string[],
-  withClientCert = true,
+  clientCert: string | false = 'client',
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const tls = ['-cacert', path.join(dir, 'serving-ca.crt')];
-  if (withClientCert) tls.push('-cert', path.join(dir, 'client.crt'), '-key', path.join(dir, 'client.key'));
+  if (clientCert) tls.push('-cert', path.join(dir, `${clientCert}.crt`), '-key', path.join(dir, `${clientCert}.key`));
   try {
     const { stdout, stderr } = await run(
       grpcurlBin,
@@ -145,4 +150,30 @@ it('reports SERVING on grpc.health.v1.Health/Check', async () => {
 it('refuses grpcurl without a client certificate', async () => {
   const { code } = await grpcurl(['-connect-timeout', '3'], ['list'], false);
   expect(code).not.toBe(0);
+});
+
+describe('authorization by client identity', () => {
+  const getMetrics = (cert: string) => grpcurl(['-connect-timeout', '3', '-d', '{"name":"so","namespace":"ns","metricName":"s0-x"}'], ['api.MetricsService/GetMetrics'], cert);
+
+  it("refuses the webhook's serving certificate at the TLS handshake", async () => {
+    const r = await getMetrics('webhook');
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).not.toContain('Code: PermissionDenied');
+  });
+
+  it("answers GetMetrics with PermissionDenied for a client certificate that is not the adapter's", async () => {
+    for (const cert of ['webhook-client', 'operator']) {
+      const r = await getMetrics(cert);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('Code: PermissionDenied');
+      expect(r.stderr).toContain('may not call GetMetrics (allowed: CN keda-metrics-adapter)');
+    }
+    expect((await getMetrics('client')).code).toBe(0);
+  });
+
+  it('lets any client past mutual TLS use health and reflection', async () => {
+    expect((await grpcurl([], ['grpc.health.v1.Health/Check'], 'operator')).code).toBe(0);
+    expect((await grpcurl([], ['list'], 'webhook-client')).code).toBe(0);
+  });
 });

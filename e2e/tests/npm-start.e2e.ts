@@ -145,24 +145,28 @@ describe('npm start', () => {
       expect(printed).toBe(info.kubeconfig);
       expect(run.stderr).toContain(`using the cluster of KUBECONFIG=${info.kubeconfig}`);
 
-      // keda-admission: the chart's four webhooks, each called by URL on 127.0.0.1.
+      // keda-admission: the chart's six webhooks, each called by URL on 127.0.0.1.
       const registration = JSON.parse(await kubectl(['get', 'validatingwebhookconfiguration', 'keda-admission', '-o', 'json'])) as {
         webhooks: { name: string; clientConfig: { url?: string; caBundle?: string }; rules: { resources: string[] }[] }[];
       };
       expect(registration.webhooks.map((w) => w.name).sort()).toEqual([
+        'vcloudeventsource.kb.io',
+        'vclustercloudeventsource.kb.io',
         'vscaledjob.kb.io',
         'vscaledobject.kb.io',
         'vsclustertriggerauthentication.kb.io',
         'vstriggerauthentication.kb.io',
       ]);
       expect(registration.webhooks.flatMap((w) => w.rules.flatMap((r) => r.resources)).sort()).toEqual([
+        'cloudeventsources',
+        'clustercloudeventsources',
         'clustertriggerauthentications',
         'scaledjobs',
         'scaledobjects',
         'triggerauthentications',
       ]);
       for (const w of registration.webhooks) {
-        expect(w.clientConfig.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/validate-keda-sh-v1alpha1-[a-z]+$/);
+        expect(w.clientConfig.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/validate-(eventing-)?keda-sh-v1alpha1-[a-z]+$/);
         expect(w.clientConfig.caBundle).toBeTruthy();
       }
 

@@ -30,7 +30,8 @@ const certDir = mkdtempSync(path.join(os.tmpdir(), 'keda-ts-controller-certs-'))
 async function writeCertDir(): Promise<void> {
   await createServingCertificate(certDir, ['127.0.0.1', 'localhost']);
   await issueCert(certDir, 'serving-ca', 'tls', '/CN=keda-operator', 'both', ['IP:127.0.0.1', 'DNS:localhost']);
-  await issueCert(certDir, 'serving-ca', 'client', '/CN=grpcurl', 'client');
+  // The adapter's identity: the controller serves GetMetrics to CN=keda-metrics-adapter only.
+  await issueCert(certDir, 'serving-ca', 'client', '/O=KEDAORG/CN=keda-metrics-adapter', 'client');
   renameSync(path.join(certDir, 'serving-ca.crt'), path.join(certDir, 'ca.crt'));
 }
 

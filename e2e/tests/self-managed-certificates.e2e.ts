@@ -1,14 +1,18 @@
 /**
  * Self-managed certificates on the real control plane: the controller starts with no certificates,
- * creates the Secret, writes the shared cert dir and patches the caBundle of the webhook
- * configuration (registered by URL on 127.0.0.1) and of the APIService (ExternalName -> localhost).
- * Then, with lifetimes of seconds, it renews the serving certificate and rolls the CA over while the
- * real HPA reads metrics through the aggregator: every component reloads, no request fails.
+ * creates the Secret with one leaf per component (its gRPC server, the adapter's gRPC client, the
+ * adapter's and the webhook's HTTPS servers), writes them into the cert dir and patches the caBundle
+ * of the webhook configuration (registered by URL on 127.0.0.1) and of the APIService (ExternalName
+ * -> localhost). Each app finds its own pair in the dir. Then, with lifetimes of seconds, it renews
+ * every leaf and rolls the CA over while the real HPA reads metrics through the aggregator: every
+ * component reloads, and no request fails (asserted: zero non-200 answers of the adapter, zero
+ * failed gRPC calls, zero HPA failure events, zero failed reads of our own).
  */
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
+import * as tls from 'node:tls';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createTestPki } from '@keda-ts/certificates/testing';
@@ -46,13 +50,34 @@ let apps: RunningApp[] = [];
 let dir = '';
 let certDir = '';
 let adapterMetricsPort = 0;
+let adapterSecurePort = 0;
+let webhookServingPort = 0;
 let releaseLock: (() => void) | undefined;
 
 const core = () => kc.makeApiClient(k8s.CoreV1Api);
 const readSecret = () => core().readNamespacedSecret({ name: 'kedaorg-certs', namespace: ns.name });
 const pem = (s: k8s.V1Secret, key: string) => Buffer.from(s.data?.[key] ?? '', 'base64').toString('utf8');
 const caBundleOf = (s: k8s.V1Secret) => s.data?.['ca.crt'];
+/** The Secret keys of the four leaves (controller gRPC server, adapter gRPC client, adapter HTTPS, webhook HTTPS). */
+const LEAF_CERTS = ['tls.crt', 'metrics-adapter-client.crt', 'metrics-adapter.crt', 'webhook.crt'];
+const SECRET_KEYS = ['ca.crt', 'ca.key', ...LEAF_CERTS.flatMap((c) => [c, c.replace(/\.crt$/, '.key')])].sort();
 const leafSerial = (s: k8s.V1Secret) => new X509Certificate(pem(s, 'tls.crt')).serialNumber;
+/** Serial numbers of every leaf, one string per generation of the Secret. */
+const leafSerials = (s: k8s.V1Secret) => LEAF_CERTS.map((c) => new X509Certificate(pem(s, c)).serialNumber);
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+
+/** The subject CN of the certificate a TLS server on 127.0.0.1:`port` presents. */
+function servedCommonName(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' }, () => {
+      const cn = socket.getPeerCertificate().subject?.CN;
+      socket.end();
+      resolve(Array.isArray(cn) ? cn[0] : (cn ?? ''));
+    });
+    socket.on('error', reject);
+  });
+}
 const caCount = (s: k8s.V1Secret) => (pem(s, 'ca.crt').match(/BEGIN CERTIFICATE/g) ?? []).length;
 
 async function scrape(port: number): Promise<string> {
@@ -102,6 +127,8 @@ beforeAll(async () => {
   const securePort = await freePort();
   const webhookPort = await freePort();
   adapterMetricsPort = await freePort();
+  adapterSecurePort = securePort;
+  webhookServingPort = webhookPort;
 
   // Registered before any certificate exists, with a CA that signed nothing we serve: the
   // controller must replace both caBundles for anything to work.
@@ -175,12 +202,25 @@ afterAll(async () => {
 describe('self-managed certificates', () => {
   it('creates the Secret and cert dir, patches both caBundles, and everything talks TLS', async () => {
     const secret = await readSecret();
-    expect(Object.keys(secret.data ?? {}).sort()).toEqual(['ca.crt', 'ca.key', 'tls.crt', 'tls.key']);
+    expect(Object.keys(secret.data ?? {}).sort()).toEqual(SECRET_KEYS);
     expect(secret.metadata?.labels).toMatchObject({ app: 'keda-operator', 'app.kubernetes.io/part-of': 'keda' });
-    const leaf = new X509Certificate(pem(secret, 'tls.crt'));
-    expect(leaf.subjectAltName).toContain(`DNS:keda-metrics-apiserver.${ns.name}.svc`);
-    expect(leaf.subjectAltName).toContain('IP Address:127.0.0.1');
-    expect(readFileSync(path.join(certDir, 'ca.crt'), 'utf8')).toBe(pem(secret, 'ca.crt'));
+    // One leaf per component, each with only its usage and its own names.
+    const cert = (key: string) => new X509Certificate(pem(secret, key));
+    expect(cert('tls.crt').subject).toBe('CN=keda-operator\nO=KEDAORG');
+    expect(cert('tls.crt').keyUsage).toEqual([SERVER_AUTH]);
+    expect(cert('tls.crt').subjectAltName).toContain(`DNS:keda-operator.${ns.name}.svc`);
+    expect(cert('tls.crt').subjectAltName).not.toContain('keda-metrics-apiserver');
+    expect(cert('tls.crt').subjectAltName).toContain('IP Address:127.0.0.1');
+    expect(cert('metrics-adapter-client.crt').subject).toBe('CN=keda-metrics-adapter\nO=KEDAORG');
+    expect(cert('metrics-adapter-client.crt').keyUsage).toEqual([CLIENT_AUTH]);
+    expect(cert('metrics-adapter.crt').keyUsage).toEqual([SERVER_AUTH]);
+    expect(cert('metrics-adapter.crt').subjectAltName).toContain(`DNS:keda-metrics-apiserver.${ns.name}.svc`);
+    expect(cert('webhook.crt').keyUsage).toEqual([SERVER_AUTH]);
+    expect(cert('webhook.crt').subjectAltName).toContain(`DNS:keda-admission-webhooks.${ns.name}.svc`);
+    for (const key of SECRET_KEYS) expect(readFileSync(path.join(certDir, key), 'utf8')).toBe(pem(secret, key));
+    // Each server presents its own certificate.
+    expect(await servedCommonName(adapterSecurePort)).toBe('keda-metrics-apiserver');
+    expect(await servedCommonName(webhookServingPort)).toBe('keda-admission-webhooks');
 
     const vwc = await kc.makeApiClient(k8s.AdmissionregistrationV1Api).readValidatingWebhookConfiguration({ name: webhookConfiguration() });
     await waitFor(
@@ -243,6 +283,8 @@ describe('self-managed certificates', () => {
     const baseline = { adapter: await adapterFailures(), hpa: await hpaMetricFailures() };
     const first = await readSecret();
     const serials = new Set([leafSerial(first)]);
+    // Every leaf renews, not just the controller's.
+    const allSerials = LEAF_CERTS.map((_, i) => new Set([leafSerials(first)[i]]));
     const cas = new Set([caBundleOf(first)]);
     let sawTwoCas = false;
     let rawFailures = 0;
@@ -253,14 +295,15 @@ describe('self-managed certificates', () => {
     while (Date.now() < deadline) {
       const s = await readSecret();
       serials.add(leafSerial(s));
+      leafSerials(s).forEach((serial, i) => allSerials[i].add(serial));
       cas.add(caBundleOf(s));
       if (caCount(s) === 2) sawTwoCas = true;
       // Our own reads through the aggregator as well (new connections each time).
       rawReads++;
       await kubectl(['get', '--raw', `/apis/external.metrics.k8s.io/v1beta1/namespaces/${ns.name}/s0-metric-api-value?labelSelector=${selector}`]).catch(() => rawFailures++);
-      const leaf = new X509Certificate(pem(s, 'tls.crt'));
-      // Signed by the head of ca.crt (the new CA; both CAs have the same subject, so verify the signature).
-      const rolledOver = sawTwoCas && leaf.verify(new X509Certificate(pem(s, 'ca.crt').split(/(?<=-----END CERTIFICATE-----\n)/)[0]).publicKey);
+      // Every leaf signed by the head of ca.crt (the new CA; both CAs have the same subject, so verify the signature).
+      const head = new X509Certificate(pem(s, 'ca.crt').split(/(?<=-----END CERTIFICATE-----\n)/)[0]).publicKey;
+      const rolledOver = sawTwoCas && LEAF_CERTS.every((c) => new X509Certificate(pem(s, c)).verify(head));
       if (rolledOver && serials.size >= 4) break;
       await new Promise((r) => setTimeout(r, 1_000));
     }
@@ -275,24 +318,24 @@ describe('self-managed certificates', () => {
       },
       { timeoutMs: 30_000, description: 'APIService caBundle follows the rotation' },
     );
-    expect(readFileSync(path.join(certDir, 'tls.crt'), 'utf8')).toBe(pem(await readSecret(), 'tls.crt'));
+    const now = await readSecret();
+    for (const key of SECRET_KEYS) expect(readFileSync(path.join(certDir, key), 'utf8')).toBe(pem(now, key));
     expect(cas.size).toBeGreaterThanOrEqual(2);
+    for (const set of allSerials) expect(set.size).toBeGreaterThanOrEqual(4);
 
     const after = { adapter: await adapterFailures(), hpa: await hpaMetricFailures() };
     expect(rawFailures).toBe(0);
     expect(rawReads).toBeGreaterThan(20);
     expect(after.hpa - baseline.hpa).toBe(0);
-    // The adapter's own non-200 answers and failed gRPC calls: 0 when this file runs alone; dozens
-    // when another e2e file saturates the machine at the same time, while the HPA (no failure
-    // events) and our own reads saw none. Reported, not asserted, until the cause is known (open in
-    // the closing note of issue 9).
+    // The adapter's own answers and its gRPC calls to the controller: none failed through the renewals
+    // and the CA rollover (the series are printed to tell why if any did).
     const adapterNon200 = after.adapter.requests - baseline.adapter.requests;
     const grpcFailures = after.adapter.grpc - baseline.adapter.grpc;
-    if (adapterNon200 > 0 || grpcFailures > 0) {
-      console.warn(
-        `during the rotation the metrics adapter answered ${adapterNon200} metric requests with a non-200 status; ${grpcFailures} gRPC calls failed:\n${after.adapter.series.join('\n')}`,
-      );
-    }
+    const grpcOk = after.adapter.ok - baseline.adapter.ok;
+    process.stderr.write(
+      `[self-managed-certificates] through ${serials.size - 1} renewals and the CA rollover: ${grpcOk} gRPC calls OK, ${grpcFailures} failed; ${adapterNon200} non-200 metric answers; ${after.hpa - baseline.hpa} HPA failure events; ${rawReads} own reads, ${rawFailures} failed\n`,
+    );
+    expect({ adapterNon200, grpcFailures, series: adapterNon200 || grpcFailures ? after.adapter.series : [] }).toEqual({ adapterNon200: 0, grpcFailures: 0, series: [] });
     // The HPA kept asking (every 2 s) and got answers all along.
     expect(after.adapter.ok - baseline.adapter.ok).toBeGreaterThan(30);
     expect(await replicas()).toBe(3);

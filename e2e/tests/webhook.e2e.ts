@@ -52,6 +52,12 @@ const sj = (name: string, triggers: unknown[]): Obj => ({
   spec: { jobTargetRef: { template: { spec: { containers: [{ name: 'c', image: 'busybox' }], restartPolicy: 'Never' } } }, triggers },
 });
 const ta = (name: string, spec: Obj, kind = 'TriggerAuthentication'): Obj => ({ apiVersion: 'keda.sh/v1alpha1', kind, metadata: { name }, spec });
+const ces = (name: string, spec: Obj): Obj => ({
+  apiVersion: 'eventing.keda.sh/v1alpha1',
+  kind: 'CloudEventSource',
+  metadata: { name },
+  spec: { destination: { http: { uri: 'http://sink.example:8080/events' } }, ...spec },
+});
 const deployment = (name: string, resources?: k8s.V1ResourceRequirements): Obj => ({
   ...deploymentManifest(name, 1, { containerName: 'app', image: 'nginx', resources }),
 });
@@ -130,6 +136,11 @@ const BAD: [string, Obj, string][] = [
   ['TA: aws externalID without roleArn', ta('ta-aws-ext', { podIdentity: { provider: 'aws', externalID: 'e' } }), 'externalID of PodIdentity requires roleArn to be set'],
   ['TA: oauth2 without clientId', ta('ta-oauth-id', { oauth2: { type: 'clientCredentials', tokenUrl: 'https://t/x' } }), 'oauth2.clientId is required when oauth2 is configured'],
   ['CTA: oauth2 bad tokenUrl', ta('cta-oauth-url', { oauth2: { type: 'clientCredentials', clientId: 'c', tokenUrl: 'ftp://t' } }, 'ClusterTriggerAuthentication'), 'oauth2.tokenUrl must be a valid http or https URL'],
+  ['CES: included and excluded', ces('ces-both', { eventSubscription: { includedEventTypes: ['keda.scaledobject.ready.v1'], excludedEventTypes: ['keda.scaledobject.failed.v1'] } }), 'setting included types and excluded types at the same time is not supported'],
+  ['CES: unknown included type', ces('ces-unknown', { eventSubscription: { includedEventTypes: ['keda.scaledobject.bogus.v1'] } }), 'includedEventType: keda.scaledobject.bogus.v1 in cloudeventsource/clustercloudeventsource spec is not supported'],
+  ['CES: unknown excluded type', ces('ces-unknown-ex', { eventSubscription: { excludedEventTypes: ['nope'] } }), 'excludedEventType: nope in cloudeventsource/clustercloudeventsource spec is not supported'],
+  ['CES: two destinations', ces('ces-two', { destination: { http: { uri: 'http://sink:8080/' }, azureEventGridTopic: { endpoint: 'https://t.example/api/events' } } }), 'only one destination can be set'],
+  ['CES: not an http URI', ces('ces-file', { destination: { http: { uri: 'file:///etc/passwd' } } }), 'destination.http.uri must be an absolute http or https URL'],
 ];
 
 const GOOD: Obj[] = [
@@ -140,6 +151,7 @@ const GOOD: Obj[] = [
   so('good-ma', { scaleTargetRef: { name: 'app-ma' }, triggers: [trig('metrics-api', { url: 'http://x', targetValue: '1', valueLocation: 'a' })] }),
   sj('good-sj', [cron]),
   ta('good-ta', { podIdentity: { provider: 'aws', roleArn: 'arn:x' } }),
+  ces('good-ces', { eventSubscription: { excludedEventTypes: ['keda.scaledobject.ready.v1'] } }),
 ];
 
 /** The cluster-scoped kinds (ClusterTriggerAuthentication) are not matched by a namespaceSelector. */
@@ -168,6 +180,11 @@ beforeAll(async () => {
       { name: 'vstriggerauthentication.kb.io', path: '/validate-keda-sh-v1alpha1-triggerauthentication', rules: [keda('triggerauthentications')] },
       // Cluster-scoped: namespaceSelector does not limit it; our CTA names are unique to this file.
       { name: 'vsclustertriggerauthentication.kb.io', path: '/validate-keda-sh-v1alpha1-clustertriggerauthentication', rules: [keda('clustertriggerauthentications')] },
+      {
+        name: 'vcloudeventsource.kb.io',
+        path: '/validate-eventing-keda-sh-v1alpha1-cloudeventsource',
+        rules: [{ apiGroups: ['eventing.keda.sh'], apiVersions: ['v1alpha1'], resources: ['cloudeventsources'] }],
+      },
     ],
   };
   await registerValidatingWebhookByUrl(kcOf(), registration);

@@ -184,6 +184,10 @@ case "$what" in
     # slf4j-simple: the broker logs to stderr (its own jars bring only the slf4j API).
     maven_jars kafka "$KAFKA_VERSION" "org.apache.kafka:kafka_2.13:$KAFKA_VERSION" "org.slf4j:slf4j-simple:$SLF4J_SIMPLE_VERSION"
     ;;
+  # helm alone: what the apps' chart identities (e2e/src/identities.ts) render the RBAC with.
+  helm)
+    build_helm
+    ;;
 esac
 
 kwok_stages="$(go env GOMODCACHE)/sigs.k8s.io/kwok@v$KWOK_VERSION/kustomize/stage"

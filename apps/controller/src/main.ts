@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { CertificateManager, serviceHosts, waitForFiles } from '@keda-ts/certificates';
-import { connectToApiServer, KubeClient, KubeLeaseStore, LeaderElector, LeaderOnly } from '@keda-ts/k8s';
+import { CertificateManager, kedaLeafSpecs, serviceHosts, waitForFiles } from '@keda-ts/certificates';
+import { connectToApiServer, KubeClient, KubeLeaseStore, LeaderElector, LeaderEndpointSlice, LeaderOnly } from '@keda-ts/k8s';
 import { createMetricsServer } from '@keda-ts/metrics-service';
-import { decisionDebugProvider, KedaOperatorMetrics, LagWindow, Operator } from '@keda-ts/operator';
+import { CloudEventEmitter, decisionDebugProvider, KedaOperatorMetrics, LagWindow, Operator } from '@keda-ts/operator';
 import { KEDA_TS_VERSION, runApp, startMetricsEndpoint } from '@keda-ts/runtime';
 import { EgressPolicy, scalers } from '@keda-ts/scalers';
-import { controllerOptions } from './options';
+import { controllerOptions, leaderEndpointSettings } from './options';
 
 const list = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean);
 
@@ -45,6 +45,8 @@ void runApp({
       allowLinkLocal: config.scalerEgressAllowLinkLocal,
     });
     app.logger.info({ scalerEgress: scalerEgress.describe() }, 'scaler egress policy');
+    // Before anything connects: a Service that would lead nowhere stops the start, naming the flags.
+    const endpointSettings = leaderEndpointSettings(config);
     const connection = connectToApiServer(app, { kubeconfigPath: config.kubeconfig });
     const metrics = config.enablePrometheusMetrics ? new KedaOperatorMetrics({ version: KEDA_TS_VERSION, gitCommit: process.env['GIT_COMMIT'] }) : undefined;
     if (metrics) {
@@ -54,7 +56,23 @@ void runApp({
     // Unique per process: a restarted container must not mistake its predecessor's Lease for its own.
     const identity = `${config.podName || hostname()}_${randomUUID()}`;
     const lagWindow = config.scaleLoopLagReportInterval > 0 ? new LagWindow() : undefined;
+    // CloudEventSources: lifecycle Events also go, as CloudEvents, to the sinks (never awaited by reconciles).
+    const cloudEvents = new CloudEventEmitter({
+      kubeConfig: connection.kubeConfig,
+      client: new KubeClient(connection.kubeConfig, { qps: 5, burst: 10, userAgent: `keda-ts-controller/${KEDA_TS_VERSION} (${identity}) cloudevents` }),
+      logger: app.logger,
+      clusterName: config.k8sClusterName,
+      watchNamespaces: list(config.watchNamespace),
+      egress: scalerEgress,
+      metrics,
+      isLeading: () => operator.isLeading,
+      resolveAuth: async (namespace, ref) =>
+        (await operator.triggerAuth.resolver.resolve({ kind: 'ScaledObject', namespace, name: 'cloudeventsource', triggers: [{ authenticationRef: ref }] })).authParams(0),
+    });
+    app.onShutdown('CloudEventSources', () => cloudEvents.stop());
+    void cloudEvents.start();
     const operator = new Operator({
+      onEvent: (regarding, event) => cloudEvents.observe(regarding, event),
       metrics,
       standby: config.leaderElect,
       userAgent: `keda-ts-controller/${KEDA_TS_VERSION} (${identity})`,
@@ -94,8 +112,40 @@ void runApp({
     app.health.addReadinessCheck('informers', () =>
       operator.ready ? { ok: true } : { ok: false, message: 'informer caches not synced yet' },
     );
-    // Only the leader serves gRPC: a standby does not listen, so the adapter reaches the leader.
+    // Only the leader serves gRPC: a standby does not listen. With --metrics-service-endpoint-slice
+    // the leader also points the selectorless Service at itself, so the adapter reaches only it.
     const leaderOnly: LeaderOnly[] = [];
+    let grpc: LeaderOnly | undefined;
+    let endpoint: LeaderEndpointSlice | undefined;
+    /** Ready in the Service only while leading with the gRPC server listening; written after it listens. */
+    const syncEndpoint = () => endpoint?.set(operator.isLeading && Boolean(grpc?.isRunning));
+    if (endpointSettings) {
+      const endpointClient = new KubeClient(connection.kubeConfig, { requestTimeoutMs: 5_000, userAgent: `keda-ts-controller/${KEDA_TS_VERSION} (${identity})` });
+      endpoint = new LeaderEndpointSlice({
+        client: endpointClient,
+        kubeConfig: connection.kubeConfig,
+        logger: app.logger.child({ subsystem: 'leader-endpoint' }),
+        spec: {
+          namespace: config.podNamespace,
+          serviceName: endpointSettings.serviceName,
+          podIP: endpointSettings.podIP,
+          podName: config.podName || undefined,
+          identity,
+          ports: endpointSettings.ports,
+        },
+      });
+      app.logger.info(
+        { service: `${config.podNamespace}/${endpointSettings.serviceName}`, endpointSlice: endpoint.sliceName, podIP: endpointSettings.podIP, ports: endpointSettings.ports },
+        'the leader publishes itself as the endpoint of the gRPC metrics Service',
+      );
+      for (const warning of endpointSettings.warnings) app.logger.warn({ endpointSlice: endpoint.sliceName }, warning);
+      // Runs before the Lease is released (hooks run in reverse order); the gRPC hook below marks it first.
+      const published = endpoint;
+      app.onShutdown('leader EndpointSlice', async () => {
+        await published.stop();
+        endpointClient.close();
+      });
+    }
     if (config.leaderElect) {
       const timing = {
         leaseDurationMs: config.leaderElectionLeaseDuration,
@@ -111,11 +161,18 @@ void runApp({
         logger: app.logger,
         onStartedLeading: () => {
           operator.startLeading();
-          for (const s of leaderOnly) void s.set(true);
+          // The Service leads here only once the gRPC server listens.
+          void Promise.all(leaderOnly.map((s) => s.set(true))).then(syncEndpoint);
         },
         onStoppedLeading: () => {
           operator.stopLeading();
-          for (const s of leaderOnly) void s.set(false);
+          // Out of the Service first (bounded: the API server may be what failed), then stop serving.
+          const unpublished = endpoint ? Promise.race([syncEndpoint(), new Promise((r) => setTimeout(r, 2_000).unref())]) : Promise.resolve();
+          void unpublished.then(() => {
+            // Leading again meanwhile: the new term keeps the server (and has republished).
+            if (operator.isLeading) return;
+            for (const s of leaderOnly) void s.set(false);
+          });
         },
       });
       app.logger.info({ identity, lease: `${config.podNamespace}/${config.leaderElectionId}`, ...timing }, 'leader election: campaigning');
@@ -130,8 +187,8 @@ void runApp({
     void operator.start();
 
     if (config.enableCertRotation) {
-      const services = [config.operatorServiceName, config.metricsServerServiceName];
-      if (config.enableWebhookPatching) services.push(config.webhooksServiceName);
+      // One leaf per component, each naming only its own Service (plus the extra hosts).
+      const hostsOf = (service: string) => [...serviceHosts([service], config.podNamespace, config.k8sClusterDomain), ...list(config.certExtraHosts)];
       const client = new KubeClient(connection.kubeConfig, { qps: config.kubeApiQps, burst: config.kubeApiBurst });
       const certificates = new CertificateManager({
         client,
@@ -144,7 +201,11 @@ void runApp({
           validityMs: config.certValidity,
           renewBeforeMs: config.certRenewBefore,
           rolloverDelayMs: config.certRolloverDelay,
-          hosts: [...serviceHosts(services, config.podNamespace, config.k8sClusterDomain), ...list(config.certExtraHosts)],
+          leaves: kedaLeafSpecs({
+            operator: hostsOf(config.operatorServiceName),
+            metricsAdapter: hostsOf(config.metricsServerServiceName),
+            webhook: hostsOf(config.webhooksServiceName),
+          }),
         },
         checkIntervalMs: config.certCheckInterval,
         validatingWebhookName: config.enableWebhookPatching ? config.validatingWebhookName : undefined,
@@ -180,10 +241,17 @@ void runApp({
         port: config.metricsServiceBindAddress.port,
         logger: app.logger,
       });
-      const grpc = new LeaderOnly('gRPC metrics service', metricsServer, app.logger);
-      leaderOnly.push(grpc);
-      app.onShutdown('gRPC metrics service', () => grpc.set(false));
-      if (operator.isLeading) await grpc.set(true);
+      const server = new LeaderOnly('gRPC metrics service', metricsServer, app.logger);
+      grpc = server;
+      leaderOnly.push(server);
+      // Out of the Service (terminating) before the server stops: new connections go elsewhere.
+      // Bounded: an unreachable API server must not hold the shutdown (the successor overwrites the slice).
+      app.onShutdown('gRPC metrics service', async () => {
+        if (endpoint) await Promise.race([endpoint.stop(), new Promise((r) => setTimeout(r, 3_000).unref())]);
+        await server.set(false);
+      });
+      if (operator.isLeading) await server.set(true);
+      await syncEndpoint();
     })().catch((err: unknown) => app.logger.error({ err }, 'gRPC metrics service failed to start'));
     app.logger.info({ certDir: config.certDir }, 'gRPC metrics service starts once its certificates are in the cert dir');
   },

@@ -1,5 +1,6 @@
 import { kubeApiBurstOption, kubeApiQpsOption, kubeconfigOption } from '@keda-ts/k8s';
-import { option, runtimeOptions } from '@keda-ts/runtime';
+import { checkLeaderEndpointSpec, type EndpointPort } from '@keda-ts/k8s';
+import { option, runtimeOptions, type HostPort } from '@keda-ts/runtime';
 import { parseCidrList } from '@keda-ts/scalers';
 
 /** A comma-separated CIDR list (the message of a bad entry comes from the controller's start). */
@@ -35,12 +36,28 @@ export const controllerOptions = {
     default: ':9666',
     description: 'Address of the gRPC metrics service that the metrics adapter calls.',
   }),
+  metricsServiceEndpointSlice: option.string({
+    flag: 'metrics-service-endpoint-slice',
+    env: 'METRICS_SERVICE_ENDPOINT_SLICE',
+    default: '',
+    placeholder: '<service>',
+    description:
+      'Name of the selectorless Service (in --pod-namespace) of the gRPC metrics service: the leader keeps its EndpointSlice <service>-leader pointing at --pod-ip, so the Service leads only to the leader; empty: off (a Service with a selector).',
+  }),
+  podIP: option.string({
+    flag: 'pod-ip',
+    env: 'POD_IP',
+    default: '',
+    placeholder: '<ip>',
+    description: "This pod's IP (downward API status.podIP), the address the leader publishes with --metrics-service-endpoint-slice.",
+  }),
   certDir: option.string({
     flag: 'cert-dir',
     env: 'CERT_DIR',
     default: '/certs',
     placeholder: '<dir>',
-    description: 'Directory with ca.crt, tls.crt and tls.key for the gRPC metrics service (mutual TLS); reloaded when they change.',
+    description:
+      'Directory with ca.crt, tls.crt and tls.key for the gRPC metrics service (mutual TLS); reloaded when they change. With --enable-cert-rotation every key of the Secret is copied here when writable.',
   }),
   enableCertRotation: option.bool({
     flag: 'enable-cert-rotation',
@@ -54,7 +71,8 @@ export const controllerOptions = {
     env: 'CERT_SECRET_NAME',
     default: 'kedaorg-certs',
     placeholder: '<name>',
-    description: 'Secret (in --pod-namespace) with ca.crt, ca.key, tls.crt and tls.key.',
+    description:
+      'Secret (in --pod-namespace) with ca.crt, ca.key, tls.crt and tls.key (the gRPC server), plus metrics-adapter-client.crt/.key, metrics-adapter.crt/.key and webhook.crt/.key with --enable-cert-rotation.',
   }),
   podNamespace: option.string({
     flag: 'pod-namespace',
@@ -68,21 +86,28 @@ export const controllerOptions = {
     env: 'OPERATOR_SERVICE_NAME',
     default: 'keda-operator',
     placeholder: '<name>',
-    description: "Service of the controller's gRPC metrics service (a name in the certificate).",
+    description: "Service of the controller's gRPC metrics service (the names in the controller's certificate).",
   }),
   metricsServerServiceName: option.string({
     flag: 'metrics-server-service-name',
     env: 'METRICS_SERVER_SERVICE_NAME',
     default: 'keda-metrics-apiserver',
     placeholder: '<name>',
-    description: "Service of the metrics adapter (a name in the certificate).",
+    description: "Service of the metrics adapter (the names in the adapter's serving certificate).",
   }),
   webhooksServiceName: option.string({
     flag: 'webhooks-service-name',
     env: 'WEBHOOKS_SERVICE_NAME',
     default: 'keda-admission-webhooks',
     placeholder: '<name>',
-    description: 'Service of the admission webhooks (a name in the certificate when --enable-webhook-patching).',
+    description: "Service of the admission webhooks (the names in the webhook's certificate).",
+  }),
+  k8sClusterName: option.string({
+    flag: 'k8s-cluster-name',
+    env: 'K8S_CLUSTER_NAME',
+    default: 'kubernetes-default',
+    placeholder: '<name>',
+    description: 'Cluster name in the source and subject of CloudEvents (a CloudEventSource spec.clusterName wins).',
   }),
   k8sClusterDomain: option.string({
     flag: 'k8s-cluster-domain',
@@ -324,3 +349,56 @@ export const controllerOptions = {
     description: 'Every this many seconds, log the scale-loop lag percentiles since the last report (0: off). For soak runs.',
   }),
 };
+
+/** What the leader's EndpointSlice publishes, from the flags (see {@link leaderEndpointSettings}). */
+export interface LeaderEndpointSettings {
+  serviceName: string;
+  podIP: string;
+  ports: EndpointPort[];
+  /** What the start logs as warnings: ports not published, a loopback bind address. */
+  warnings: string[];
+}
+
+const UNSPECIFIED_HOSTS = new Set(['', '0.0.0.0', '::', '[::]']);
+const isLoopback = (host: string) => /^127\./.test(host) || host === '::1' || host === '[::1]' || host === 'localhost';
+
+/**
+ * The leader EndpointSlice settings, or undefined when --metrics-service-endpoint-slice is empty.
+ * Throws, naming the flags, when POD_IP is missing, not an IP or a loopback address (the API server
+ * refuses those in EndpointSlices), or when the gRPC server binds another interface than the pod IP
+ * (the Service would lead to an address nothing listens on). A loopback bind address is allowed with a
+ * warning: only a local run that forwards the pod IP to loopback (the e2e tests) can reach it. The
+ * Prometheus port (named metrics, as the chart's Service names it) is published too when it listens on
+ * the pod IP.
+ */
+export function leaderEndpointSettings(config: {
+  metricsServiceEndpointSlice: string;
+  podIP: string;
+  metricsServiceBindAddress: HostPort;
+  enablePrometheusMetrics: boolean;
+  metricsBindAddress: HostPort;
+}): LeaderEndpointSettings | undefined {
+  const serviceName = config.metricsServiceEndpointSlice.trim();
+  if (!serviceName) return undefined;
+  const podIP = config.podIP.trim();
+  const flag = '--metrics-service-endpoint-slice';
+  if (!podIP) throw new Error(`${flag}=${serviceName} needs this pod's IP: set POD_IP from the downward API (fieldPath status.podIP) or --pod-ip`);
+  if (isLoopback(podIP)) throw new Error(`${flag}: POD_IP ${podIP} is a loopback address, which the API server refuses in an EndpointSlice; give the pod's own IP`);
+  const grpc = config.metricsServiceBindAddress;
+  const warnings: string[] = [];
+  const onPodIP = (a: HostPort) => UNSPECIFIED_HOSTS.has(a.host) || a.host === podIP || a.host === `[${podIP}]`;
+  if (!onPodIP(grpc)) {
+    if (!isLoopback(grpc.host)) {
+      throw new Error(`${flag}: --metrics-service-bind-address ${grpc.host}:${grpc.port} does not listen on the pod IP ${podIP}; bind :${grpc.port} or ${podIP}:${grpc.port}`);
+    }
+    warnings.push(`--metrics-service-bind-address ${grpc.host}:${grpc.port} is a loopback address: the Service reaches it only where ${podIP} is forwarded there (a local run)`);
+  }
+  const ports: EndpointPort[] = [{ name: 'metricsservice', port: grpc.port, appProtocol: 'grpc' }];
+  if (config.enablePrometheusMetrics) {
+    if (onPodIP(config.metricsBindAddress)) ports.push({ name: 'metrics', port: config.metricsBindAddress.port });
+    else warnings.push(`port metrics not published: --metrics-bind-address ${config.metricsBindAddress.host}:${config.metricsBindAddress.port} is not on the pod IP`);
+  }
+  const problems = checkLeaderEndpointSpec({ namespace: 'x', serviceName, podIP, identity: 'x', ports });
+  if (problems.length) throw new Error(`${flag}: ${problems.join('; ')}`);
+  return { serviceName, podIP, ports, warnings };
+}

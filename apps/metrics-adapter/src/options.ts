@@ -29,21 +29,22 @@ export const metricsAdapterOptions = {
     env: 'CERT_DIR',
     default: '/certs',
     placeholder: '<dir>',
-    description: 'Directory with ca.crt, tls.crt and tls.key: the mutual-TLS credentials for the gRPC metrics service.',
+    description:
+      'Directory with ca.crt and the certificates: metrics-adapter-client.crt/.key (gRPC client) and metrics-adapter.crt/.key (HTTPS) when the controller manages them, else the shared tls.crt/tls.key for both.',
   }),
   tlsCertFile: option.string({
     flag: 'tls-cert-file',
     env: 'TLS_CERT_FILE',
     default: '',
     placeholder: '<file>',
-    description: 'Serving certificate of the HTTPS API (default: <cert-dir>/tls.crt); re-read every minute.',
+    description: 'Serving certificate of the HTTPS API (default: <cert-dir>/metrics-adapter.crt, else <cert-dir>/tls.crt); re-read every minute.',
   }),
   tlsPrivateKeyFile: option.string({
     flag: 'tls-private-key-file',
     env: 'TLS_PRIVATE_KEY_FILE',
     default: '',
     placeholder: '<file>',
-    description: 'Private key of the serving certificate (default: <cert-dir>/tls.key).',
+    description: 'Private key of the serving certificate (default: <cert-dir>/metrics-adapter.key, else <cert-dir>/tls.key).',
   }),
   clientCaFile: option.string({
     flag: 'client-ca-file',

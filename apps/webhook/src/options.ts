@@ -20,7 +20,7 @@ export const webhookOptions = {
     env: 'CERT_DIR',
     placeholder: '<dir>',
     default: '/certs',
-    description: 'Directory with the serving certificate tls.crt and key tls.key; reloaded when they change.',
+    description: 'Directory with the serving certificate: webhook.crt/webhook.key when the controller manages them, else tls.crt/tls.key; reloaded when they change.',
   }),
   metricsBindAddress: option.address({
     flag: 'metrics-bind-address',

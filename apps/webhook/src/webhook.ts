@@ -8,9 +8,10 @@ import {
   ScaledObjectValidator,
   TriggerAuthenticationValidator,
   WebhookMetrics,
+  CloudEventSourceValidator,
   createAdmissionApp,
-  servingCertificateIn,
 } from '@keda-ts/admission';
+import { leafFilesIn } from '@keda-ts/certificates';
 import { EventRecorder } from '@keda-ts/k8s';
 import { startMetricsEndpoint, type AppContext, type ConfigOf } from '@keda-ts/runtime';
 import type { webhookOptions } from './options';
@@ -31,6 +32,8 @@ export async function startWebhook(app: Omit<AppContext<Config>, 'config'>, conf
   const scaledJobs = new ScaledJobValidator(metrics);
   const ta = new TriggerAuthenticationValidator('TriggerAuthentication');
   const cta = new TriggerAuthenticationValidator('ClusterTriggerAuthentication');
+  const ces = new CloudEventSourceValidator('CloudEventSource');
+  const cces = new CloudEventSourceValidator('ClusterCloudEventSource');
   const expressApp = createAdmissionApp({
     logger,
     metrics,
@@ -39,9 +42,14 @@ export async function startWebhook(app: Omit<AppContext<Config>, 'config'>, conf
       scaledjob: (r) => scaledJobs.validate(r),
       triggerauthentication: (r) => ta.validate(r),
       clustertriggerauthentication: (r) => cta.validate(r),
+      cloudeventsource: (r) => ces.validate(r),
+      clustercloudeventsource: (r) => cces.validate(r),
     },
   });
-  const server = new AdmissionServer(expressApp, servingCertificateIn(config.certDir), logger);
+  // Its own pair when the cert dir has it (self-managed: webhook.crt/.key), else KEDA's shared tls.crt/tls.key.
+  const files = leafFilesIn(config.certDir, 'webhook');
+  logger.info({ certFile: files.cert, keyFile: files.key }, files.shared ? 'serving with the shared certificate pair' : 'serving with the webhook certificate');
+  const server = new AdmissionServer(expressApp, { certFile: files.cert, keyFile: files.key }, logger);
   health.addReadinessCheck('caches', () =>
     caches.synced ? { ok: true } : { ok: false, message: 'informer caches not synced yet' },
   );

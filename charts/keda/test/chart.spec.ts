@@ -30,6 +30,8 @@ const CRD_NAMES = [
   'scaledjobs.keda.sh',
   'triggerauthentications.keda.sh',
   'clustertriggerauthentications.keda.sh',
+  'cloudeventsources.eventing.keda.sh',
+  'clustercloudeventsources.eventing.keda.sh',
 ];
 
 const container = (objects: K8sObject[], deployment: string) => find(objects, 'Deployment', deployment).spec.template.spec.containers[0];
@@ -142,8 +144,8 @@ describe('keda chart', () => {
       expect(container(defaults, ADAPTER).livenessProbe).toMatchObject({ initialDelaySeconds: 5 });
     });
 
-    it('points every Service at its own Deployment, port by port', () => {
-      for (const name of DEPLOYMENTS) {
+    it('points every Service at its own Deployment, port by port (the controller gRPC Service through its leader)', () => {
+      for (const name of DEPLOYMENTS.filter((d) => d !== CONTROLLER)) {
         const svc = find(defaults, 'Service', name, ns);
         const deploy = find(defaults, 'Deployment', name, ns);
         const podLabels = deploy.spec.template.metadata.labels;
@@ -163,9 +165,23 @@ describe('keda chart', () => {
       const address = flag(container(defaults, ADAPTER), 'metrics-service-address');
       expect(address).toBe(`keda-operator.${ns}.svc.cluster.local:9666`);
       const svc = find(defaults, 'Service', CONTROLLER, ns);
-      expect(svc.spec.ports).toEqual([{ name: 'metricsservice', port: 9666, targetPort: 'metricsservice', protocol: 'TCP', appProtocol: 'grpc' }]);
+      expect(svc.spec.ports).toEqual([{ name: 'metricsservice', port: 9666, targetPort: 9666, protocol: 'TCP', appProtocol: 'grpc' }]);
       expect(container(defaults, CONTROLLER).ports).toContainEqual({ name: 'metricsservice', containerPort: 9666, protocol: 'TCP' });
       expect(env(container(defaults, CONTROLLER), 'METRICS_SERVICE_BIND_ADDRESS')).toBe(':9666');
+    });
+
+    it('leaves the gRPC Service without a selector: the leader publishes itself as its endpoint (POD_IP)', () => {
+      const svc = find(defaults, 'Service', CONTROLLER, ns);
+      // With a selector, every Ready replica would be behind it, and standbys do not serve gRPC.
+      expect(svc.spec.selector).toBeUndefined();
+      const c = container(defaults, CONTROLLER);
+      expect(env(c, 'METRICS_SERVICE_ENDPOINT_SLICE')).toBe(CONTROLLER);
+      expect(c.env.find((e: { name: string }) => e.name === 'POD_IP')).toEqual({ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
+      // No second Service without Prometheus metrics.
+      expect(has(defaults, 'Service', `${CONTROLLER}-metrics`)).toBe(false);
+      // Same with several replicas: nothing in the layout depends on the count.
+      const two = render({ 'operator.replicaCount': 2 });
+      expect(find(two, 'Service', CONTROLLER, ns).spec).toEqual(svc.spec);
     });
 
     it('registers the APIService against the adapter Service, 443 to the secure port 6443', () => {
@@ -186,28 +202,31 @@ describe('keda chart', () => {
       expect(api.metadata.annotations).toBeUndefined();
     });
 
-    it('registers keda-admission: four validating webhooks, Ignore, 10 s, no side effects, on the webhook Service', () => {
+    it('registers keda-admission: six validating webhooks, Ignore, 10 s, no side effects, on the webhook Service', () => {
       const vwc = find(defaults, 'ValidatingWebhookConfiguration', 'keda-admission');
-      const resources = ['scaledobjects', 'scaledjobs', 'triggerauthentications', 'clustertriggerauthentications'];
+      const resources = ['scaledobjects', 'scaledjobs', 'triggerauthentications', 'clustertriggerauthentications', 'cloudeventsources', 'clustercloudeventsources'];
       expect(vwc.webhooks.map((w: { name: string }) => w.name)).toEqual([
         'vscaledobject.kb.io',
         'vscaledjob.kb.io',
         'vstriggerauthentication.kb.io',
         'vsclustertriggerauthentication.kb.io',
+        'vcloudeventsource.kb.io',
+        'vclustercloudeventsource.kb.io',
       ]);
       vwc.webhooks.forEach((w: Record<string, unknown>, i: number) => {
         const singular = resources[i].replace(/s$/, '');
+        const group = resources[i].includes('cloudevent') ? 'eventing.keda.sh' : 'keda.sh';
         expect(w).toEqual({
           name: expect.any(String),
           admissionReviewVersions: ['v1'],
-          clientConfig: { service: { name: WEBHOOK, namespace: ns, port: 443, path: `/validate-keda-sh-v1alpha1-${singular}` } },
+          clientConfig: { service: { name: WEBHOOK, namespace: ns, port: 443, path: `/validate-${group.replace(/\./g, '-')}-v1alpha1-${singular}` } },
           failurePolicy: 'Ignore',
           matchPolicy: 'Equivalent',
           sideEffects: 'None',
           timeoutSeconds: 10,
           namespaceSelector: {},
           objectSelector: {},
-          rules: [{ apiGroups: ['keda.sh'], apiVersions: ['v1alpha1'], operations: ['CREATE', 'UPDATE'], resources: [resources[i]] }],
+          rules: [{ apiGroups: [group], apiVersions: ['v1alpha1'], operations: ['CREATE', 'UPDATE'], resources: [resources[i]] }],
         });
       });
       const svcPort = find(defaults, 'Service', WEBHOOK).spec.ports.find((p: { port: number }) => p.port === 443);
@@ -225,6 +244,14 @@ describe('keda chart', () => {
         expect(volume.secret.secretName).toBe('kedaorg-certs');
         expect(volume.secret.optional ?? false).toBe(name === CONTROLLER);
       }
+      // Each Pod gets ca.crt and only its own leaf; ca.key only in the controller's Pod.
+      const items = (name: string) =>
+        find(defaults, 'Deployment', name)
+          .spec.template.spec.volumes.find((v: { name: string }) => v.name === 'certificates')
+          .secret.items.map((i: { key: string; path: string }) => (i.key === i.path ? i.key : `${i.key}->${i.path}`));
+      expect(items(CONTROLLER)).toEqual(['ca.crt', 'ca.key', 'tls.crt', 'tls.key']);
+      expect(items(ADAPTER)).toEqual(['ca.crt', 'metrics-adapter-client.crt', 'metrics-adapter-client.key', 'metrics-adapter.crt', 'metrics-adapter.key']);
+      expect(items(WEBHOOK)).toEqual(['ca.crt', 'webhook.crt', 'webhook.key']);
       const c = container(defaults, CONTROLLER);
       expect(env(c, 'ENABLE_CERT_ROTATION')).toBe('true');
       expect(env(c, 'CERT_SECRET_NAME')).toBe('kedaorg-certs');
@@ -306,6 +333,15 @@ describe('keda chart', () => {
       expect(allows(local, 'update', '', 'secrets', 'kedaorg-certs')).toBe(true);
       expect(allows(local, 'update', '', 'secrets', 'another-secret')).toBe(false);
       expect(allows(cluster, 'update', 'coordination.k8s.io', 'leases', 'operator.keda.sh')).toBe(false);
+      // The leader's EndpointSlice of the gRPC Service: created, then kept by name; the Service read for its uid.
+      expect(allows(local, 'create', 'discovery.k8s.io', 'endpointslices')).toBe(true);
+      for (const verb of ['get', 'list', 'watch', 'update', 'patch', 'delete']) {
+        expect(allows(local, verb, 'discovery.k8s.io', 'endpointslices', 'keda-operator-leader')).toBe(true);
+        expect(allows(local, verb, 'discovery.k8s.io', 'endpointslices', 'kubernetes')).toBe(false);
+      }
+      expect(allows(local, 'get', '', 'services', 'keda-operator')).toBe(true);
+      expect(allows(local, 'update', '', 'services', 'keda-operator')).toBe(false);
+      expect(allows(cluster, 'create', 'discovery.k8s.io', 'endpointslices')).toBe(false);
     });
 
     it('passes the scaler egress policy (keda-ts) only when set', () => {
@@ -422,6 +458,8 @@ describe('keda chart', () => {
       expect(allows(cluster, 'list', 'keda.sh', 'scaledobjects')).toBe(true);
       expect(allows(cluster, 'list', 'autoscaling', 'horizontalpodautoscalers')).toBe(true);
       expect(allows(cluster, 'get', 'apps', 'deployments')).toBe(true);
+      // Its informers list and watch what they cache (LimitRanges too: KEDA lists them per admission).
+      expect(allows(cluster, 'watch', '', 'limitranges')).toBe(true);
       expect(allows(cluster, 'create', 'events.k8s.io', 'events')).toBe(true);
       for (const rule of cluster) {
         if (!rule.resources?.includes('events')) expect(rule.verbs.every((v) => ['get', 'list', 'watch'].includes(v))).toBe(true);
@@ -456,7 +494,7 @@ describe('keda chart', () => {
       expect(names).not.toContain(`Service/${deployment}`);
       for (const g of gone) expect(names).not.toContain(g);
       for (const other of DEPLOYMENTS.filter((d) => d !== deployment)) expect(names).toContain(`Deployment/${other}`);
-      expect(objects.filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(4);
+      expect(objects.filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(CRD_NAMES.length);
       // Whatever is left is exactly what the defaults render for it.
       for (const o of objects) expect(o).toEqual(find(defaults, o.kind, o.metadata.name, o.metadata.namespace));
     });
@@ -464,7 +502,7 @@ describe('keda chart', () => {
     it('crds.install=false leaves the CRDs to someone else', () => {
       const objects = render({ 'crds.install': false });
       expect(objects.filter((o) => o.kind === 'CustomResourceDefinition')).toEqual([]);
-      expect(objects).toHaveLength(defaults.length - 4);
+      expect(objects).toHaveLength(defaults.length - CRD_NAMES.length);
     });
 
     it('renders nothing with everything off', () => {
@@ -514,6 +552,21 @@ describe('keda chart', () => {
       expect(allows(byNamespace[ns], 'get', '', 'secrets', 'kedaorg-certs')).toBe(true);
       const volume = find(objects, 'Deployment', CONTROLLER).spec.template.spec.volumes.find((v: { name: string }) => v.name === 'certificates');
       expect(volume.secret.optional).toBeUndefined();
+      // cert-manager writes KEDA's one shared pair: every Pod mounts ca.crt, tls.crt and tls.key, no ca.key.
+      for (const name of DEPLOYMENTS) {
+        const v = find(objects, 'Deployment', name).spec.template.spec.volumes.find((x: { name: string }) => x.name === 'certificates');
+        expect(v.secret.items).toEqual(['ca.crt', 'tls.crt', 'tls.key'].map((k) => ({ key: k, path: k })));
+      }
+    });
+
+    it('mounts the shared pair in every Pod when the user brings the certificates (autoGenerated=false)', () => {
+      const objects = render({ 'certificates.autoGenerated': false });
+      expect(env(container(objects, CONTROLLER), 'ENABLE_CERT_ROTATION')).toBe('false');
+      for (const name of DEPLOYMENTS) {
+        const v = find(objects, 'Deployment', name).spec.template.spec.volumes.find((x: { name: string }) => x.name === 'certificates');
+        expect(v.secret.items).toEqual(['ca.crt', 'tls.crt', 'tls.key'].map((k) => ({ key: k, path: k })));
+        expect(v.secret.optional).toBeUndefined();
+      }
     });
 
     it('uses an existing issuer when told to', () => {
@@ -542,14 +595,26 @@ describe('keda chart', () => {
       const c = container(objects, CONTROLLER);
       expect(flag(c, 'metrics-bind-address')).toBe(':8080');
       expect(c.ports).toContainEqual({ name: 'metrics', containerPort: 8080, protocol: 'TCP' });
-      expect(find(objects, 'Service', CONTROLLER).spec.ports).toContainEqual({ name: 'metrics', port: 8080, targetPort: 'metrics', protocol: 'TCP' });
+      // KEDA's keda-operator:8080 stays (the leader publishes the port), and every replica is behind keda-operator-metrics.
+      expect(find(objects, 'Service', CONTROLLER).spec.ports).toContainEqual({ name: 'metrics', port: 8080, targetPort: 8080, protocol: 'TCP' });
+      const metricsSvc = find(objects, 'Service', `${CONTROLLER}-metrics`, ns);
+      expect(metricsSvc.spec.ports).toEqual([{ name: 'metrics', port: 8080, targetPort: 'metrics', protocol: 'TCP' }]);
+      expect(metricsSvc.spec.selector).toEqual(find(objects, 'Deployment', CONTROLLER).spec.selector.matchLabels);
       const sm = find(objects, 'ServiceMonitor', CONTROLLER, ns);
       expect(sm.metadata.labels?.['release']).toBe('prometheus');
       expect(sm.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', scheme: 'http', interval: '30s' }]);
-      expect(sm.spec.selector.matchLabels).toEqual(find(objects, 'Service', CONTROLLER).spec.selector);
+      // The ServiceMonitor selects the metrics Service by its labels, not the gRPC one.
+      const selects = (svc: K8sObject) => Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => svc.metadata.labels?.[k] === v);
+      expect(selects(metricsSvc)).toBe(true);
+      expect(selects(find(objects, 'Service', CONTROLLER))).toBe(false);
       expect(find(objects, 'Service', ADAPTER).metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080' });
       expect(env(container(objects, ADAPTER), 'METRICS_BIND_ADDRESS')).toBe(':8080');
       expect(find(objects, 'Service', CONTROLLER).metadata.annotations?.['prometheus.io/scrape']).toBeUndefined();
+      expect(metricsSvc.metadata.annotations?.['prometheus.io/scrape']).toBeUndefined();
+      // Without a ServiceMonitor the scrape annotations are on the metrics Service, whose Endpoints exist.
+      const annotated = render({ 'prometheus.operator.enabled': true });
+      expect(find(annotated, 'Service', `${CONTROLLER}-metrics`).metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080' });
+      expect(find(annotated, 'Service', CONTROLLER).metadata.annotations?.['prometheus.io/scrape']).toBeUndefined();
     });
 
     it('renders PDBs, priority class, scheduling, pull secrets, labels, extra args and env', () => {
@@ -650,10 +715,10 @@ describe('keda chart', () => {
 
       const sm = find(typical, 'ServiceMonitor', CONTROLLER, ns);
       expect(sm.metadata.labels?.['release']).toBe('kube-prometheus-stack');
-      expect(sm.spec.selector.matchLabels).toEqual(find(typical, 'Service', CONTROLLER).spec.selector);
+      expect(sm.spec.selector.matchLabels).toEqual(find(typical, 'Service', `${CONTROLLER}-metrics`).spec.selector);
       expect(sm.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', scheme: 'http' }]);
       expect(flag(container(typical, CONTROLLER), 'metrics-bind-address')).toBe(':8080');
-      expect(find(typical, 'Service', CONTROLLER).spec.ports).toContainEqual({ name: 'metrics', port: 8080, targetPort: 'metrics', protocol: 'TCP' });
+      expect(find(typical, 'Service', CONTROLLER).spec.ports).toContainEqual({ name: 'metrics', port: 8080, targetPort: 8080, protocol: 'TCP' });
 
       const sa = find(typical, 'ServiceAccount', 'keda-operator', ns);
       expect(sa.metadata.labels?.['azure.workload.identity/use']).toBe('true');

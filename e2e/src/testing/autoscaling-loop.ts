@@ -51,7 +51,8 @@ export async function startAutoscalingLoop(kc: k8s.KubeConfig, namespace: string
           args: [
             `--watch-namespace=${namespace}`,
             `--metrics-service-bind-address=127.0.0.1:${grpcPort}`,
-            `--cert-dir=${certs.dir}`,
+            // Each app its own cert material, as the chart mounts it.
+            `--cert-dir=${certs.appDirs.controller}`,
             `--metrics-bind-address=127.0.0.1:${await freePort()}`,
           ],
         },
@@ -61,7 +62,7 @@ export async function startAutoscalingLoop(kc: k8s.KubeConfig, namespace: string
             '--bind-address=127.0.0.1',
             `--secure-port=${securePort}`,
             `--port=${await freePort()}`,
-            `--cert-dir=${certs.dir}`,
+            `--cert-dir=${certs.appDirs['metrics-adapter']}`,
             `--metrics-service-address=127.0.0.1:${grpcPort}`,
             '--metrics-service-grpc-authority=keda-operator.keda.svc',
           ],

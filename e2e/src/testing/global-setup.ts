@@ -5,6 +5,7 @@ import { LocalControlPlane, runKubectl, ClusterInfo } from '../control-plane';
 import { ensureToolchain } from '../toolchain';
 import { CLUSTER_FILE_ENV } from './state';
 import { installCrds } from '../crds';
+import { appIdentities } from '../identities';
 
 /**
  * One cluster per test run. With KEDA_E2E_KUBECONFIG set, the tests use that cluster instead
@@ -33,6 +34,8 @@ export default async function globalSetup(): Promise<void> {
     info = await cp.start();
   }
   await installCrds((args, input) => runKubectl(info.kubectl, info.kubeconfig, args, input));
+  // The chart's ServiceAccounts and RBAC, and the apps' tokens, once for all test files (startApps reuses them).
+  await appIdentities(info.kubeconfig);
   const file = path.join(info.stateDir, 'cluster.json');
   if (!existsSync(file) || existing) writeFileSync(file, JSON.stringify(info, null, 2));
   process.env[CLUSTER_FILE_ENV] = file;

@@ -215,7 +215,10 @@ describe('external over TLS and mutual TLS', () => {
   });
 
   it('mutual TLS needs the client certificate', async () => {
-    const ok = await build('external', { scalerAddress: mtlsServer.address }, { authParams: { caCert: certs.caPem, tlsClientCert: certPem, tlsClientKey: keyPem } });
+    // A client certificate (clientAuth) from the same CA; tls.crt is serving-only.
+    const clientCert = readFileSync(certs.clientCert, 'utf8');
+    const clientKey = readFileSync(certs.clientKey, 'utf8');
+    const ok = await build('external', { scalerAddress: mtlsServer.address }, { authParams: { caCert: certs.caPem, tlsClientCert: clientCert, tlsClientKey: clientKey } });
     expect((await read(ok)).value).toBe(6);
     const err = await build('external', { scalerAddress: mtlsServer.address }, { authParams: { caCert: certs.caPem } }).then(
       () => undefined,

@@ -147,7 +147,8 @@ describe('redis over TLS with a client certificate', () => {
   let dir: string;
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'redis-tls-'));
-    certs = await writeCertDir(dir);
+    // One pair for serving and client authentication (redis-cli probes the server with the server's pair).
+    certs = await writeCertDir(dir, [], { layout: 'shared' });
     server = await startTestServer(redisServer({ tls: { certFile: certs.tlsCert, keyFile: certs.tlsKey, caFile: certs.caCert, authClients: true } }));
   });
   afterAll(async () => {
@@ -156,7 +157,8 @@ describe('redis over TLS with a client certificate', () => {
   });
 
   it('reads through TLS with ca, cert and key from authParams (enableTLS or tls: enable)', async () => {
-    const auth = { ca: certs.caPem, cert: readFileSync(certs.tlsCert, 'utf8'), key: readFileSync(certs.tlsKey, 'utf8') };
+    // A client certificate (clientAuth) from the same CA; tls.crt is serving-only.
+    const auth = { ca: certs.caPem, cert: readFileSync(certs.clientCert, 'utf8'), key: readFileSync(certs.clientKey, 'utf8') };
     const admin = new Redis({ host: '127.0.0.1', port: server.ports.redis, tls: { ...auth } });
     await admin.rpush('tls-jobs', '1', '2', '3');
     admin.disconnect();

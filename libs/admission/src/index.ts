@@ -7,3 +7,4 @@ export * from './trigger-auth';
 export * from './metrics';
 export * from './server';
 export * from './cluster';
+export * from './cloudeventsource';

@@ -7,6 +7,7 @@ import { ScaledJobValidator } from './scaledjob';
 import { ScaledObjectValidator } from './scaledobject';
 import { WEBHOOK_PATHS, createAdmissionApp } from './server';
 import { TriggerAuthenticationValidator } from './trigger-auth';
+import { CloudEventSourceValidator } from './cloudeventsource';
 
 const logger = createLogger({ component: 'test', version: '0', level: 'error' });
 let server: Server;
@@ -27,6 +28,8 @@ beforeAll(async () => {
       scaledjob: (r) => new ScaledJobValidator(metrics).validate(r),
       triggerauthentication: (r) => new TriggerAuthenticationValidator('TriggerAuthentication').validate(r),
       clustertriggerauthentication: (r) => new TriggerAuthenticationValidator('ClusterTriggerAuthentication').validate(r),
+      cloudeventsource: (r) => new CloudEventSourceValidator('CloudEventSource').validate(r),
+      clustercloudeventsource: (r) => new CloudEventSourceValidator('ClusterCloudEventSource').validate(r),
     },
   });
   server = createServer(app);
@@ -109,7 +112,7 @@ describe('admission HTTP server', () => {
       return copy;
     };
     const paths = Object.values(WEBHOOK_PATHS);
-    const kinds = ['ScaledObject', 'ScaledJob', 'TriggerAuthentication', 'ClusterTriggerAuthentication', 'Pod'];
+    const kinds = ['ScaledObject', 'ScaledJob', 'TriggerAuthentication', 'ClusterTriggerAuthentication', 'CloudEventSource', 'ClusterCloudEventSource', 'Pod'];
     const bodies = function* () {
       for (let i = 0; i < 10_000; i++) {
         let body: string;

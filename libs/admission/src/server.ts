@@ -17,6 +17,8 @@ export const WEBHOOK_PATHS = {
   scaledjob: '/validate-keda-sh-v1alpha1-scaledjob',
   triggerauthentication: '/validate-keda-sh-v1alpha1-triggerauthentication',
   clustertriggerauthentication: '/validate-keda-sh-v1alpha1-clustertriggerauthentication',
+  cloudeventsource: '/validate-eventing-keda-sh-v1alpha1-cloudeventsource',
+  clustercloudeventsource: '/validate-eventing-keda-sh-v1alpha1-clustercloudeventsource',
 } as const;
 
 export type WebhookName = keyof typeof WEBHOOK_PATHS;

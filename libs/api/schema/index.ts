@@ -1,4 +1,5 @@
-import type { KedaKind } from '../src/constants';
+import type { EventingKind, KedaKind } from '../src/constants';
+import { cloudEventSourceSchema, clusterCloudEventSourceSchema } from './cloudeventsource';
 import { scaledJobSchema } from './scaledjob';
 import { scaledObjectSchema } from './scaledobject';
 import type { SourceSchema } from './source-schema';
@@ -10,6 +11,12 @@ export const sourceSchemas: Readonly<Record<KedaKind, SourceSchema>> = {
   ScaledJob: scaledJobSchema,
   TriggerAuthentication: triggerAuthenticationSchema,
   ClusterTriggerAuthentication: clusterTriggerAuthenticationSchema,
+};
+
+/** The eventing.keda.sh kinds. */
+export const eventingSourceSchemas: Readonly<Record<EventingKind, SourceSchema>> = {
+  CloudEventSource: cloudEventSourceSchema,
+  ClusterCloudEventSource: clusterCloudEventSourceSchema,
 };
 
 export type { SourceSchema } from './source-schema';

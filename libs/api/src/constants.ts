@@ -157,3 +157,71 @@ export const VAULT_AUTHENTICATIONS = ['token', 'kubernetes'] as const;
 export const VAULT_SECRET_TYPES = ['', 'secretV2', 'secret', 'pki'] as const;
 /** Enum values of TriggerAuthentication `oauth2.type`. */
 export const OAUTH2_TYPES = ['clientCredentials'] as const;
+
+/** API group of KEDA's CloudEvent sources (eventing.keda.sh). */
+export const EVENTING_API_GROUP = 'eventing.keda.sh';
+/** `apiVersion` of every eventing.keda.sh object. */
+export const EVENTING_API_GROUP_VERSION = 'eventing.keda.sh/v1alpha1';
+
+/** The two kinds of the eventing.keda.sh/v1alpha1 API. */
+export const EventingKind = {
+  CloudEventSource: 'CloudEventSource',
+  ClusterCloudEventSource: 'ClusterCloudEventSource',
+} as const;
+export type EventingKind = (typeof EventingKind)[keyof typeof EventingKind];
+
+export const EVENTING_KINDS: readonly EventingKind[] = [EventingKind.CloudEventSource, EventingKind.ClusterCloudEventSource];
+
+/** Names (plural, singular, scope) of the eventing.keda.sh resources; KEDA gives them no short names. */
+export const EVENTING_RESOURCES: Readonly<Record<EventingKind, Omit<KedaResourceInfo, 'kind'> & { kind: EventingKind }>> = {
+  CloudEventSource: {
+    kind: EventingKind.CloudEventSource,
+    listKind: 'CloudEventSourceList',
+    plural: 'cloudeventsources',
+    singular: 'cloudeventsource',
+    shortNames: [],
+    scope: 'Namespaced',
+    crdName: `cloudeventsources.${EVENTING_API_GROUP}`,
+  },
+  ClusterCloudEventSource: {
+    kind: EventingKind.ClusterCloudEventSource,
+    listKind: 'ClusterCloudEventSourceList',
+    plural: 'clustercloudeventsources',
+    singular: 'clustercloudeventsource',
+    shortNames: [],
+    scope: 'Cluster',
+    crdName: `clustercloudeventsources.${EVENTING_API_GROUP}`,
+  },
+};
+
+/** Every CloudEvent type KEDA emits (apis/eventing/v1alpha1/cloudevent_types.go), the values includedEventTypes/excludedEventTypes accept. */
+export const CLOUD_EVENT_TYPES = [
+  'keda.scaledobject.ready.v1',
+  'keda.scaledobject.failed.v1',
+  'keda.scaledobject.removed.v1',
+  'keda.scaledobject.paused.v1',
+  'keda.scaledobject.unpaused.v1',
+  'keda.scaledjob.ready.v1',
+  'keda.scaledjob.failed.v1',
+  'keda.scaledjob.removed.v1',
+  'keda.scaledjob.paused.v1',
+  'keda.scaledjob.unpaused.v1',
+  'keda.scaledjob.rolloutcleanup.started.v1',
+  'keda.scaledjob.rolloutcleanup.completed.v1',
+  'keda.scaledjob.rolloutcleanup.failed.v1',
+  'keda.authentication.triggerauthentication.created.v1',
+  'keda.authentication.triggerauthentication.updated.v1',
+  'keda.authentication.triggerauthentication.removed.v1',
+  'keda.authentication.clustertriggerauthentication.created.v1',
+  'keda.authentication.clustertriggerauthentication.updated.v1',
+  'keda.authentication.clustertriggerauthentication.removed.v1',
+] as const;
+export type CloudEventType = (typeof CLOUD_EVENT_TYPES)[number];
+
+/** Condition reasons and messages of a CloudEventSource's Active condition (apis/eventing/v1alpha1/condition_types.go). */
+export const CloudEventSourceCondition = {
+  ActiveReason: 'CloudEventSourceActive',
+  FailedReason: 'CloudEventSourceFailed',
+  ActiveMessage: 'Is configured to send events to the configured destination',
+  FailedMessage: 'Failed to send events to the configured destination',
+} as const;

@@ -1,4 +1,4 @@
-import { API_GROUP, API_VERSION, KEDA_RESOURCES, type KedaKind } from './constants';
+import { API_GROUP, API_VERSION, EVENTING_API_GROUP, EVENTING_RESOURCES, KEDA_RESOURCES, type EventingKind, type KedaKind } from './constants';
 import type { JSONSchemaProps } from './openapi';
 
 /** An entry of `additionalPrinterColumns` (the columns of `kubectl get`). */
@@ -84,22 +84,32 @@ export const PRINTER_COLUMNS: Readonly<Record<KedaKind, readonly PrinterColumn[]
   ClusterTriggerAuthentication: triggerAuthenticationColumns(true),
 };
 
+/** Printer columns of the eventing.keda.sh kinds (KEDA: Active only; Age is kubectl's default). */
+export const EVENTING_PRINTER_COLUMNS: Readonly<Record<EventingKind, readonly PrinterColumn[]>> = {
+  CloudEventSource: [conditionColumn('Active')],
+  ClusterCloudEventSource: [conditionColumn('Active')],
+};
+
+const isEventingKind = (kind: string): kind is EventingKind => kind in EVENTING_RESOURCES;
+
 /**
  * Builds the CustomResourceDefinition of a kind around its OpenAPI schema. The generator uses this to
  * write `charts/keda/crds/keda.sh_<plural>.yaml`; callers that install CRDs from code can use
  * `customResourceDefinitionFor()` from `./crds`, which binds the generated schemas.
  */
 export function buildCustomResourceDefinition(
-  kind: KedaKind,
+  kind: KedaKind | EventingKind,
   openAPIV3Schema: JSONSchemaProps,
 ): CustomResourceDefinition {
-  const info = KEDA_RESOURCES[kind];
+  const eventing = isEventingKind(kind);
+  const info = eventing ? EVENTING_RESOURCES[kind] : KEDA_RESOURCES[kind];
+  const columns = eventing ? EVENTING_PRINTER_COLUMNS[kind] : PRINTER_COLUMNS[kind];
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     metadata: { name: info.crdName },
     spec: {
-      group: API_GROUP,
+      group: eventing ? EVENTING_API_GROUP : API_GROUP,
       names: {
         kind: info.kind,
         listKind: info.listKind,
@@ -113,7 +123,7 @@ export function buildCustomResourceDefinition(
           name: API_VERSION,
           served: true,
           storage: true,
-          additionalPrinterColumns: PRINTER_COLUMNS[kind].map((c) => ({ ...c })),
+          additionalPrinterColumns: columns.map((c) => ({ ...c })),
           schema: { openAPIV3Schema },
           subresources: { status: {} },
         },
@@ -123,6 +133,7 @@ export function buildCustomResourceDefinition(
 }
 
 /** File name of a kind's CRD under charts/keda/crds. */
-export function crdFileName(kind: KedaKind): string {
+export function crdFileName(kind: KedaKind | EventingKind): string {
+  if (isEventingKind(kind)) return `${EVENTING_API_GROUP}_${EVENTING_RESOURCES[kind].plural}.yaml`;
   return `${API_GROUP}_${KEDA_RESOURCES[kind].plural}.yaml`;
 }

@@ -5,8 +5,8 @@
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { API_GROUP_VERSION, KEDA_KINDS, type KedaKind } from './constants';
-import { openApiSchemas } from './generated/schemas';
+import { API_GROUP_VERSION, EVENTING_API_GROUP_VERSION, KEDA_KINDS, type EventingKind, type KedaKind } from './constants';
+import { eventingOpenApiSchemas, openApiSchemas } from './generated/schemas';
 import { KUBERNETES_SCHEMA_EXTENSIONS, type JSONSchemaProps } from './openapi';
 import { fieldPath } from './problems';
 import { checkMinNotAboveMax } from './semantic';
@@ -63,11 +63,11 @@ export function rejectingUnknownFields(schema: JSONSchemaProps): JSONSchemaProps
   return out;
 }
 
-function validatorFor(kind: KedaKind, mode: 'reject' | 'ignore'): ValidateFunction {
+function validatorFor(kind: KedaKind | EventingKind, mode: 'reject' | 'ignore'): ValidateFunction {
   const key = `${kind}:${mode}`;
   let fn = compiled.get(key);
   if (!fn) {
-    const schema = openApiSchemas[kind];
+    const schema = kind in openApiSchemas ? openApiSchemas[kind as KedaKind] : eventingOpenApiSchemas[kind as EventingKind];
     fn = getAjv().compile(mode === 'reject' ? rejectingUnknownFields(schema) : schema);
     compiled.set(key, fn);
   }
@@ -225,4 +225,19 @@ export function validateKedaObject(obj: unknown, options?: ValidateOptions): Val
     return { valid: false, errors: [{ path: 'kind', message: `must be one of: ${KEDA_KINDS.join(', ')}` }] };
   }
   return validateKind(kind as KedaKind, obj, options);
+}
+
+/** Validates a CloudEventSource or ClusterCloudEventSource (eventing.keda.sh/v1alpha1) against its CRD schema. */
+export function validateEventingKind(kind: EventingKind, obj: unknown, options: ValidateOptions = {}): ValidationResult {
+  const validate = validatorFor(kind, options.unknownFields ?? 'reject');
+  validate(obj);
+  const errors = issuesFrom(validate.errors, obj);
+  if (obj !== null && typeof obj === 'object' && !Array.isArray(obj)) {
+    const { apiVersion, kind: objKind } = obj as { apiVersion?: unknown; kind?: unknown };
+    if (typeof apiVersion === 'string' && apiVersion !== EVENTING_API_GROUP_VERSION) {
+      errors.unshift({ path: 'apiVersion', message: `must be ${EVENTING_API_GROUP_VERSION}` });
+    }
+    if (typeof objKind === 'string' && objKind !== kind) errors.unshift({ path: 'kind', message: `must be ${kind}` });
+  }
+  return { valid: errors.length === 0, errors };
 }

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { relative } from 'node:path';
-import { KEDA_KINDS } from '../src/constants';
+import { EVENTING_KINDS, KEDA_KINDS } from '../src/constants';
 import { crdFileName } from '../src/crd';
 import { CRD_DIR, GENERATED_DIR, WORKSPACE_ROOT, generate } from './generate';
 
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   await generate();
   const pathspecs = [
     relative(WORKSPACE_ROOT, GENERATED_DIR),
-    ...KEDA_KINDS.map((kind) => relative(WORKSPACE_ROOT, `${CRD_DIR}/${crdFileName(kind)}`)),
+    ...[...KEDA_KINDS, ...EVENTING_KINDS].map((kind) => relative(WORKSPACE_ROOT, `${CRD_DIR}/${crdFileName(kind)}`)),
   ];
   const changed = git('diff', '--name-only', '--', ...pathspecs).map(
     (f) => `${f} (differs from the committed version)`,

@@ -5,7 +5,8 @@
  */
 import { createPrivateKey, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
-import './reflect-metadata';
+// @peculiar/x509's documented requirement: a Reflect metadata polyfill imported before it.
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 
 type CryptoKey = webcrypto.CryptoKey;
@@ -115,7 +116,7 @@ export interface IssueCertificateOptions {
   hosts: readonly string[];
   now: Date;
   validityMs: number;
-  /** Default both: KEDA's one pair serves TLS and authenticates the gRPC client. */
+  /** Default both (KEDA's one shared pair); the controller's own leaves carry only what each needs. */
   usages?: readonly ('server' | 'client')[];
 }
 
@@ -134,7 +135,10 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
     {
       serialNumber: randomSerial(),
       subject: x509Name(options.commonName, options.organization),
-      issuer: caCert.subject,
+      // The CA's subject as encoded (string types included): Go clients pick their certificate by comparing
+      // its issuer bytes with the CAs the server accepts, so a re-encoded name (PrintableString for an
+      // openssl CA's UTF8String) would make them send none.
+      issuer: caCert.subjectName,
       notBefore: new Date(options.now.getTime() - BACKDATE_MS),
       notAfter: new Date(notAfter),
       publicKey: keys.cryptoKeys.publicKey,
@@ -147,7 +151,8 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
           usages.map((u) => (u === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth)),
           false,
         ),
-        new x509.SubjectAlternativeNameExtension(names, false),
+        // A client certificate may name no host (an empty subjectAltName would be invalid).
+        ...(names.length ? [new x509.SubjectAlternativeNameExtension(names, false)] : []),
         await x509.SubjectKeyIdentifierExtension.create(keys.cryptoKeys.publicKey, false, provider),
         await x509.AuthorityKeyIdentifierExtension.create(caCert, false, provider),
       ],

@@ -9,6 +9,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isConflict, isNotFound, KubeApiError, type KubeClient } from '@keda-ts/k8s';
 import type { Logger } from '@keda-ts/runtime';
+import { LEAF_FILES, LEAF_NAMES } from './components';
 import { BUNDLE_KEYS, type CertificateBundle } from './inspect';
 import { checkPolicy, type RotationPolicy } from './plan';
 import { KEDA_IDENTITY, rotate, type Identity } from './rotate';
@@ -21,7 +22,7 @@ export interface CertificateManagerOptions {
   secretName: string;
   policy: RotationPolicy;
   identity?: Identity;
-  /** Written with ca.crt, tls.crt, tls.key (and ca.key) whenever the Secret changes; skipped when read-only. */
+  /** Written with every key of the Secret (ca.crt, ca.key, each leaf) whenever it changes; skipped when read-only. */
   certDir?: string;
   /** ValidatingWebhookConfiguration whose webhooks get the caBundle; undefined: not patched. */
   validatingWebhookName?: string;
@@ -117,7 +118,7 @@ export class CertificateManager {
     if (rotation.next) {
       stored = await this.writeSecret(secret, rotation.next);
       o.logger.info(
-        { secret: `${o.namespace}/${o.secretName}`, reasons: rotation.plan.reasons, newCa: rotation.plan.newCa, newCertificate: rotation.plan.newLeaf },
+        { secret: `${o.namespace}/${o.secretName}`, reasons: rotation.plan.reasons, newCa: rotation.plan.newCa, newCertificates: rotation.plan.newLeaves },
         secret ? 'rotated the certificates' : 'created the certificates',
       );
       o.onRotated?.(rotation.plan.reasons);
@@ -192,8 +193,9 @@ export class CertificateManager {
   private async writeCertDir(bundle: CertificateBundle): Promise<void> {
     const dir = this.options.certDir;
     if (!dir || !this.certDirWritable) return;
-    // ca.crt first and tls.crt last: readers reload once the key pair matches again.
-    const order = ['ca.crt', 'ca.key', 'tls.key', 'tls.crt'] as const;
+    // ca.crt first, each key before its certificate (readers reload once a pair matches again) and
+    // the shared tls.crt last: a component that finds its own pair never falls back to tls.crt.
+    const order = ['ca.crt', 'ca.key', ...[...LEAF_NAMES].reverse().flatMap((n) => [LEAF_FILES[n].key, LEAF_FILES[n].cert])];
     try {
       await mkdir(dir, { recursive: true });
       for (const name of order) {

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
+import { kedaLeafSpecs, LEAF_FILES, LEAF_NAMES } from './components';
 import { createCertificateAuthority, issueCertificate } from './issue';
 import { inspectBundle, splitPemCertificates, subjectAltNames, type CertificateBundle } from './inspect';
 import type { RotationPolicy } from './plan';
@@ -9,6 +10,18 @@ import { rotate, serviceHosts } from './rotate';
 const MIN = 60_000;
 const DAY = 86_400_000;
 const HOSTS = [...serviceHosts(['keda-operator', 'keda-metrics-apiserver'], 'keda', 'cluster.local'), '127.0.0.1', 'localhost'];
+const LOCAL = ['127.0.0.1', 'localhost'];
+const LEAVES = kedaLeafSpecs({
+  operator: [...serviceHosts(['keda-operator'], 'keda', 'cluster.local'), ...LOCAL],
+  metricsAdapter: [...serviceHosts(['keda-metrics-apiserver'], 'keda', 'cluster.local'), ...LOCAL],
+  webhook: [...serviceHosts(['keda-admission-webhooks'], 'keda', 'cluster.local'), ...LOCAL],
+});
+/** The pair of one leaf as a bundle with tls.crt/tls.key (what mutualTls and trusts read). */
+const pairOf = (b: CertificateBundle, name: (typeof LEAF_NAMES)[number]): CertificateBundle => ({
+  'ca.crt': b['ca.crt'],
+  'tls.crt': b[LEAF_FILES[name].cert],
+  'tls.key': b[LEAF_FILES[name].key],
+});
 
 /** A mutual-TLS handshake in both roles with one pair (as KEDA's gRPC link uses it). */
 async function mutualTls(server: CertificateBundle, client: CertificateBundle, servername = 'keda-operator.keda.svc'): Promise<string> {
@@ -49,6 +62,26 @@ describe('issuing', () => {
     await expect(mutualTls(bundle, bundle, '127.0.0.1')).resolves.toBe('ok');
   });
 
+  it("copies the CA's subject bytes into the leaf's issuer (Go clients match them to pick their certificate)", async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'issuer-bytes-'));
+    try {
+      // openssl encodes the CN as UTF8String; a re-encoded name would say PrintableString.
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/O=Corp/CN=corp-ca',
+        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign'], { cwd: dir, stdio: 'ignore' });
+      const ca = { certPem: readFileSync(join(dir, 'ca.crt'), 'utf8'), keyPem: readFileSync(join(dir, 'ca.key'), 'utf8') };
+      const leaf = await issueCertificate({ ca, commonName: 'x', hosts: [], usages: ['client'], now: new Date(), validityMs: DAY });
+      const { X509Certificate: PeculiarCert } = await import('@peculiar/x509');
+      const rawName = (n: { toArrayBuffer(): ArrayBuffer }) => Buffer.from(n.toArrayBuffer()).toString('hex');
+      expect(rawName(new PeculiarCert(leaf.certPem).issuerName)).toBe(rawName(new PeculiarCert(ca.certPem).subjectName));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('never lets a leaf outlive its CA', async () => {
     const now = new Date();
     const ca = await createCertificateAuthority({ commonName: 'KEDA', now, validityMs: MIN });
@@ -69,7 +102,7 @@ describe('issuing', () => {
 
 /** Whether `peer` (its ca.crt) can verify the certificate `owner` presents (signature, not time). */
 const trusts = (peer: CertificateBundle, owner: CertificateBundle) =>
-  inspectBundle({ 'ca.crt': peer['ca.crt'], 'tls.crt': owner['tls.crt'], 'tls.key': owner['tls.key'] }).leaf?.issuer !== undefined;
+  inspectBundle({ 'ca.crt': peer['ca.crt'], 'tls.crt': owner['tls.crt'], 'tls.key': owner['tls.key'] }).leaves.operator?.issuer !== undefined;
 
 describe('rotate (issuing on an injected clock)', () => {
   // Short lifetimes, as the e2e test runs them: CA 1 h (renewed in its last 20 min), leaf 10 min (renewed in its last 4).
@@ -79,23 +112,32 @@ describe('rotate (issuing on an injected clock)', () => {
     validityMs: 10 * MIN,
     renewBeforeMs: 4 * MIN,
     rolloverDelayMs: 2 * MIN,
-    hosts: HOSTS,
+    leaves: LEAVES,
   };
   const t0 = new Date('2031-01-01T00:00:00Z');
   const at = (m: number) => new Date(t0.getTime() + m * MIN);
 
   it('creates, leaves alone, renews the leaf, rolls the CA over in two steps and drops the old CA after it expires', async () => {
     const created = await rotate({}, t0, policy);
-    expect(created.plan.reasons).toEqual(['no CA', 'no serving certificate']);
+    expect(created.plan.reasons).toEqual(['no CA', ...LEAF_NAMES.map((n) => `${n}: no certificate`)]);
     const s1 = created.next!;
     expect(splitPemCertificates(s1['ca.crt'])).toHaveLength(1);
-
+    // One leaf per component, each with only its usage and its names.
+    const eku = (pem: string | undefined) => new X509Certificate(pem!).keyUsage;
+    expect(eku(s1['tls.crt'])).toEqual(['1.3.6.1.5.5.7.3.1']);
+    expect(eku(s1['metrics-adapter-client.crt'])).toEqual(['1.3.6.1.5.5.7.3.2']);
+    expect(eku(s1['metrics-adapter.crt'])).toEqual(['1.3.6.1.5.5.7.3.1']);
+    expect(eku(s1['webhook.crt'])).toEqual(['1.3.6.1.5.5.7.3.1']);
+    expect(new X509Certificate(s1['metrics-adapter-client.crt']!).subject).toBe('CN=keda-metrics-adapter\nO=KEDAORG');
+    expect(new X509Certificate(s1['metrics-adapter-client.crt']!).subjectAltName).toBeUndefined();
+    expect(subjectAltNames(new X509Certificate(s1['webhook.crt']!))).toContain('keda-admission-webhooks.keda.svc');
+    expect(subjectAltNames(new X509Certificate(s1['webhook.crt']!))).not.toContain('keda-operator.keda.svc');
     expect((await rotate(s1, at(1), policy)).next).toBeUndefined();
 
     // Leaf inside its renewal window: same CA, new leaf.
     const renewed = await rotate(s1, at(7), policy);
     const s2 = renewed.next!;
-    expect(renewed.plan.reasons).toEqual(['serving certificate expires soon']);
+    expect(renewed.plan.reasons).toEqual(LEAF_NAMES.map((n) => `${n}: certificate expires soon`));
     expect(s2['ca.crt']).toBe(s1['ca.crt']);
     expect(s2['tls.crt']).not.toBe(s1['tls.crt']);
     // Peers still holding the old leaf keep working with the new one (same CA).
@@ -108,17 +150,17 @@ describe('rotate (issuing on an injected clock)', () => {
     expect(step1.plan).toMatchObject({ newCa: true, newLeaf: false, reasons: ['CA expires soon'] });
     const s3 = step1.next!;
     expect(splitPemCertificates(s3['ca.crt'])).toHaveLength(2);
-    expect(s3['tls.crt']).toBe(s['tls.crt']);
+    for (const n of LEAF_NAMES) expect(s3[LEAF_FILES[n].cert]).toBe(s[LEAF_FILES[n].cert]);
     // Before the delay nothing happens; old and new bundles interoperate (old leaf, both CAs trusted).
     expect((await rotate(s3, at(42), policy)).next).toBeUndefined();
     expect(trusts(s, s3) && trusts(s3, s)).toBe(true);
 
     // Step 2: the leaf is re-signed by the new CA; a peer with the two-CA bundle accepts it.
     const step2 = await rotate(s3, at(43.5), policy);
-    expect(step2.plan.reasons).toEqual(['CA rollover: signing the serving certificate with the new CA']);
+    expect(step2.plan.reasons).toEqual(LEAF_NAMES.map((n) => `${n}: CA rollover: signing the certificate with the new CA`));
     const s4 = step2.next!;
     const state = inspectBundle(s4);
-    expect(state.leaf!.issuer).toBe(state.signingCa!.fingerprint);
+    for (const n of LEAF_NAMES) expect(state.leaves[n]!.issuer).toBe(state.signingCa!.fingerprint);
     expect(state.bundle).toHaveLength(2);
     expect(trusts(s3, s4) && trusts(s4, s3)).toBe(true);
     // A peer that never saw the two-CA bundle would not: that is what the delay protects.
@@ -129,9 +171,22 @@ describe('rotate (issuing on an injected clock)', () => {
     expect(splitPemCertificates(dropped.next!['ca.crt'])).toHaveLength(1);
   });
 
+  it('issues leaves that work only in their role (real clock: TLS checks validity)', async () => {
+    const s1 = (await rotate({}, new Date(), policy)).next!;
+    // The gRPC link: the controller serves with its leaf, the adapter authenticates with its client leaf.
+    await expect(mutualTls(pairOf(s1, 'operator'), pairOf(s1, 'metrics-adapter-client'))).resolves.toBe('ok');
+    // A serving-only leaf is refused as a client certificate (TLS checks the extended key usage)...
+    // (TLS 1.3: the client may finish its side and then sees the connection closed without data).
+    const refused = (p: Promise<string>) => p.then((data) => data !== 'ok', () => true);
+    await expect(refused(mutualTls(pairOf(s1, 'operator'), pairOf(s1, 'webhook')))).resolves.toBe(true);
+    await expect(refused(mutualTls(pairOf(s1, 'operator'), pairOf(s1, 'metrics-adapter')))).resolves.toBe(true);
+    // ...and a client-only leaf cannot serve.
+    await expect(refused(mutualTls(pairOf(s1, 'metrics-adapter-client'), pairOf(s1, 'metrics-adapter-client')))).resolves.toBe(true);
+  });
+
   it('replaces garbage in the Secret', async () => {
     const r = await rotate({ 'ca.crt': 'nope', 'tls.crt': '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' }, t0, policy);
     expect(r.plan).toMatchObject({ newCa: true, newLeaf: true });
-    expect(inspectBundle(r.next!).leaf?.keyMatches).toBe(true);
+    expect(inspectBundle(r.next!).leaves.operator?.keyMatches).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+import { KEDA_ORGANIZATION, LEAF_FILES } from './components';
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority } from './issue';
 import { inspectBundle, type CertificateBundle } from './inspect';
 import { planRotation, type RotationPlan, type RotationPolicy } from './plan';
@@ -5,12 +6,11 @@ import { planRotation, type RotationPlan, type RotationPolicy } from './plan';
 export interface Identity {
   /** CA subject (KEDA: CN=KEDA, O=KEDAORG). */
   caCommonName: string;
+  /** Subject O of the CA and of every leaf. */
   organization: string;
-  /** Subject CN of the serving certificate. */
-  commonName: string;
 }
 
-export const KEDA_IDENTITY: Identity = { caCommonName: 'KEDA', organization: 'KEDAORG', commonName: 'keda-operator' };
+export const KEDA_IDENTITY: Identity = { caCommonName: 'KEDA', organization: KEDA_ORGANIZATION };
 
 export interface Rotation {
   plan: RotationPlan;
@@ -42,23 +42,21 @@ export async function rotate(
     ca = { certPem: state.signingCa!.pem, keyPem: current['ca.key']! };
   }
   const kept = plan.keepCas.map((fp) => state.bundle.find((c) => c.fingerprint === fp)!.pem);
-  const next: CertificateBundle = {
-    'ca.crt': [ca.certPem, ...kept].join(''),
-    'ca.key': ca.keyPem,
-    'tls.crt': current['tls.crt'],
-    'tls.key': current['tls.key'],
-  };
-  if (plan.newLeaf) {
+  // Leaves not re-issued keep their keys; keys of other (unknown) names are left to the Secret.
+  const next: CertificateBundle = { ...current, 'ca.crt': [ca.certPem, ...kept].join(''), 'ca.key': ca.keyPem };
+  for (const name of plan.newLeaves) {
+    const spec = policy.leaves.find((l) => l.name === name)!;
     const leaf = await issueCertificate({
       ca,
-      commonName: identity.commonName,
+      commonName: spec.commonName,
       organization: identity.organization,
-      hosts: policy.hosts,
+      hosts: spec.hosts,
+      usages: spec.usages,
       now,
       validityMs: policy.validityMs,
     });
-    next['tls.crt'] = leaf.certPem;
-    next['tls.key'] = leaf.keyPem;
+    next[LEAF_FILES[name].cert] = leaf.certPem;
+    next[LEAF_FILES[name].key] = leaf.keyPem;
   }
   return { plan, next };
 }

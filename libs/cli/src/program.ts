@@ -24,6 +24,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { checkDocument, overallExitCode, parseManifests, renderCheckReport, type CheckDeps, type CheckedKind } from './check';
 import { CliError, ExitCode } from './exit-codes';
 import { buildExplainReport, parseObjectRef, renderExplainReport, type ExplainKind, type ExplainSources } from './explain';
+import { issueOperatorCertificate, parseValidity, readClientCertDir, writeOperatorCertDir } from './operator-cert';
 
 export interface CliIo {
   stdout(text: string): void;
@@ -52,19 +53,8 @@ async function getOrUndefined<T>(client: KubeClient, path: string): Promise<T | 
   }
 }
 
-function readCertDir(dir: string): { ca: Buffer; cert: Buffer; key: Buffer } {
-  try {
-    return { ca: readFileSync(join(dir, 'ca.crt')), cert: readFileSync(join(dir, 'tls.crt')), key: readFileSync(join(dir, 'tls.key')) };
-  } catch (err) {
-    throw new CliError(
-      `cannot read the client certificate from --cert-dir ${dir} (ca.crt, tls.crt, tls.key): ${err instanceof Error ? err.message : String(err)}`,
-      ExitCode.Usage,
-    );
-  }
-}
-
 function fetchTraces(address: string, certDir: string, req: debugProto.ExplainRequest): Promise<debugProto.ExplainResponse | undefined> {
-  const { ca, cert, key } = readCertDir(certDir);
+  const { ca, cert, key } = readClientCertDir(certDir);
   const client = new debugProto.DecisionDebugClient(address, credentials.createSsl(ca, key, cert));
   return new Promise<debugProto.ExplainResponse | undefined>((resolve, reject) => {
     client.explain(req, new Metadata(), { deadline: Date.now() + 10_000 }, (err: ServiceError | null, res?: debugProto.ExplainResponse) => {
@@ -115,7 +105,11 @@ export function createProgram(io: CliIo, setExitCode: (code: number) => void): C
     .argument('<kind/name>', 'scaledobject/<name> (so/<name>) or scaledjob/<name> (sj/<name>)')
     .option('-n, --namespace <namespace>', 'namespace (default: the kubeconfig context namespace)')
     .option('--controller <host:port>', 'the controller gRPC address', io.env['KEDA_TS_CONTROLLER_ADDRESS'] ?? 'keda-operator.keda.svc:9666')
-    .option('--cert-dir <dir>', 'client certificate for the controller (ca.crt, tls.crt, tls.key)', io.env['KEDA_TS_CERT_DIR'] ?? '/certs')
+    .option(
+      '--cert-dir <dir>',
+      'operator client certificate for the controller: ca.crt, operator.crt, operator.key (from keda-ts operator-certificate; tls.crt/tls.key also read)',
+      io.env['KEDA_TS_CERT_DIR'] ?? '/certs',
+    )
     .option('--limit <n>', 'polls to show', (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1) throw new CliError(`--limit must be a positive whole number, got ${JSON.stringify(v)}`, ExitCode.Usage);
@@ -137,6 +131,48 @@ export function createProgram(io: CliIo, setExitCode: (code: number) => void): C
       } finally {
         cluster.client.close();
       }
+    });
+
+  program
+    .command('operator-certificate')
+    .description(
+      "Issue an operator client certificate (CN=<name>, O=keda-operators, clientAuth) from KEDA's CA: the controller's debug service (explain) accepts only these.",
+    )
+    .requiredOption('--name <name>', 'who holds the certificate (its subject CN)')
+    .requiredOption('--out <dir>', 'directory to write ca.crt, operator.crt and operator.key into (use it as explain --cert-dir)')
+    .option('--namespace <namespace>', "KEDA's namespace (where the certificate Secret is)", 'keda')
+    .option('--secret <name>', 'the certificate Secret with ca.crt and ca.key', 'kedaorg-certs')
+    .option('--ca-dir <dir>', 'read ca.crt and ca.key from this directory instead of the Secret')
+    .option('--validity <duration>', 'lifetime, e.g. 24h or 7d', '24h')
+    .action(async (opts: { name: string; out: string; namespace: string; secret: string; caDir?: string; validity: string }) => {
+      const validityMs = parseValidity(opts.validity);
+      let ca: { 'ca.crt'?: string; 'ca.key'?: string };
+      if (opts.caDir) {
+        try {
+          ca = { 'ca.crt': readFileSync(join(opts.caDir, 'ca.crt'), 'utf8'), 'ca.key': readFileSync(join(opts.caDir, 'ca.key'), 'utf8') };
+        } catch (err) {
+          throw new CliError(`cannot read ca.crt and ca.key from --ca-dir ${opts.caDir}: ${err instanceof Error ? err.message : String(err)}`, ExitCode.Usage);
+        }
+      } else {
+        const cluster = connect(program.opts<{ kubeconfig?: string }>().kubeconfig);
+        try {
+          const path = `/api/v1/namespaces/${encodeURIComponent(opts.namespace)}/secrets/${encodeURIComponent(opts.secret)}`;
+          const secret = await getOrUndefined<{ data?: Record<string, string> }>(cluster.client, path);
+          if (!secret) throw new CliError(`Secret ${opts.namespace}/${opts.secret} not found`, ExitCode.Usage);
+          const data = (k: string) => (secret.data?.[k] ? Buffer.from(secret.data[k], 'base64').toString('utf8') : undefined);
+          ca = { 'ca.crt': data('ca.crt'), 'ca.key': data('ca.key') };
+          if (!ca['ca.key'])
+            throw new CliError(
+              `Secret ${opts.namespace}/${opts.secret} has no ca.key (certificates not managed by keda-ts?): issue the certificate from your CA, see docs/security.md`,
+              ExitCode.Usage,
+            );
+        } finally {
+          cluster.client.close();
+        }
+      }
+      const pems = await issueOperatorCertificate({ name: opts.name, ca, validityMs });
+      writeOperatorCertDir(opts.out, pems);
+      io.stdout(`wrote ${join(opts.out, 'operator.crt')} (CN=${opts.name}, O=keda-operators, valid ${opts.validity}); use: keda-ts explain --cert-dir ${opts.out} ...\n`);
     });
 
   program

@@ -15,8 +15,11 @@ export interface MetricsAdapterConfig {
   /** HTTPS external metrics API. */
   bindAddress: string;
   securePort: number;
-  /** ca.crt, tls.crt, tls.key: the gRPC client's credentials (and the serving pair by default). */
+  /** ca.crt and the gRPC client's pair (grpcCertFile/grpcKeyFile, default tls.crt/tls.key). */
   certDir: string;
+  /** File names in certDir of the gRPC client certificate and key (self-managed: metrics-adapter-client.crt/.key). */
+  grpcCertFile?: string;
+  grpcKeyFile?: string;
   tlsCertFile: string;
   tlsPrivateKeyFile: string;
   /** More CAs for client-certificate users; empty: only the ConfigMap's. */
@@ -79,7 +82,7 @@ export async function startMetricsAdapter(
   // One 'metrics-service' readiness check; what it asks changes once the gRPC client exists.
   const readiness: { check: () => CheckResult } = { check: () => ({ ok: false, message: 'starting' }) };
   app.health.addReadinessCheck('metrics-service', () => readiness.check());
-  const grpcFiles = ['ca.crt', 'tls.crt', 'tls.key'].map((f) => `${config.certDir}/${f}`);
+  const grpcFiles = ['ca.crt', config.grpcCertFile ?? 'tls.crt', config.grpcKeyFile ?? 'tls.key'].map((f) => `${config.certDir}/${f}`);
   const servingFiles = [config.tlsCertFile, config.tlsPrivateKeyFile];
   const missingFiles = () => [...new Set([...grpcFiles, ...servingFiles])].filter((f) => !existsSync(f));
   const missing = missingFiles();
@@ -121,7 +124,7 @@ async function serve(
   const address = config.metricsServiceAddress;
   const client = createMetricsClient({
     address,
-    tls: { certDir: config.certDir },
+    tls: { certDir: config.certDir, certFile: config.grpcCertFile, keyFile: config.grpcKeyFile },
     authority: config.metricsServiceGrpcAuthority || undefined,
     timeoutMs: config.grpcTimeoutMs ?? 3_000,
     logger,

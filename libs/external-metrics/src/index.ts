@@ -40,7 +40,7 @@ export {
   ExternalMetricsServer,
   externalMetricValueList,
   rfc3339,
-  serveStreamsAndHttp1,
+  createStreamsAndHttp1Server,
   type ExternalMetricsServerOptions,
   type MetricsSource,
 } from './server';

@@ -189,12 +189,20 @@ describe.each(['HTTP/1.1', 'HTTP/2'])('ExternalMetricsServer over %s', (transpor
 
   it('accepts client certificates of the client CA (user = CN, groups = O) and answers 403 when denied', async () => {
     decisions.length = 0;
+    const info = jest.spyOn(options.logger, 'info');
     expect((await get(metric('ns'), 'bob')).status).toBe(200);
     expect(decisions[0].user).toEqual({ name: 'bob', groups: ['devs', 'ops'], extra: {} });
+    expect(info).not.toHaveBeenCalled();
     const denied = await get(metric('other'), 'bob');
     expect(denied.status).toBe(403);
     expect(JSON.parse(denied.body)).toMatchObject({ kind: 'Status', code: 403, reason: 'Forbidden' });
     expect(JSON.parse(denied.body).message).toContain('User "bob" cannot list resource "s0-x"');
+    // The refusal is logged with who and what, and the authorizer's reason.
+    expect(info).toHaveBeenCalledWith(
+      { user: 'bob', groups: ['devs', 'ops'], verb: 'list', group: 'external.metrics.k8s.io', resource: 's0-x', namespace: 'other', reason: 'nope' },
+      'SubjectAccessReview denied the metric request',
+    );
+    info.mockRestore();
   });
 
   it('serves discovery and OpenAPI to any authenticated user without a review', async () => {
@@ -327,6 +335,60 @@ describe('ExternalMetricsServer over HTTP/2', () => {
     } finally {
       session.close();
       await slow.close();
+    }
+  });
+});
+
+describe('HTTP/2 and HTTP/1.1 on one port', () => {
+  /** GETs `/healthz` `count` times over one kept-alive HTTP/1.1 connection; resolves with the ALPN protocols and local ports seen. */
+  async function keptAlive(count: number, ALPNProtocols?: string[]) {
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: file('serving-ca.crt'), servername: 'localhost', ALPNProtocols });
+    const seen: { alpn: string | false | null; localPort?: number; body: string }[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        seen.push(
+          await new Promise((resolve, reject) => {
+            https
+              .get({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) => {
+                const socket = res.socket as import('node:tls').TLSSocket;
+                const alpn = socket.alpnProtocol;
+                const localPort = socket.localPort;
+                let body = '';
+                res.on('data', (c: Buffer) => (body += c.toString()));
+                res.on('end', () => resolve({ alpn, localPort, body }));
+              })
+              .on('error', reject);
+          }),
+        );
+      }
+    } finally {
+      agent.destroy();
+    }
+    return seen;
+  }
+
+  it('serves HTTP/1.1 without ALPN and with ALPN http/1.1, keeping the connection alive', async () => {
+    for (const alpn of [undefined, ['http/1.1']]) {
+      const seen = await keptAlive(3, alpn);
+      expect(seen.map((s) => s.body)).toEqual(['ok', 'ok', 'ok']);
+      expect(seen[0].alpn).toBe(alpn ? 'http/1.1' : false);
+      expect(new Set(seen.map((s) => s.localPort)).size).toBe(1);
+    }
+  });
+
+  it('prefers h2 when the client offers both', async () => {
+    const session = http2.connect(`https://127.0.0.1:${port}`, { ca: file('serving-ca.crt'), servername: 'localhost', ALPNProtocols: ['http/1.1', 'h2'] });
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const stream = session.request({ ':path': '/healthz' }, { endStream: true });
+        stream.on('response', (h) => resolve(Number(h[':status'])));
+        stream.on('error', reject);
+        stream.resume();
+      });
+      expect(status).toBe(200);
+      expect(session.alpnProtocol).toBe('h2');
+    } finally {
+      session.close();
     }
   });
 });

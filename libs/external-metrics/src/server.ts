@@ -185,24 +185,35 @@ function http2Exchange(stream: http2.ServerHttp2Stream, headers: http2.IncomingH
   };
 }
 
+/** The ALPN choice of an HTTP/2 server with HTTP/1.1 fallback: h2 when offered, else http/1.1, else a fatal alert. */
+function selectAlpn({ protocols }: { protocols: string[] }): string | undefined {
+  if (protocols.includes('h2')) return 'h2';
+  return protocols.includes('http/1.1') ? 'http/1.1' : undefined;
+}
+
 /**
- * Routes a server's HTTP/2 streams to `onStream` through node:http2's core API, and HTTP/1.1
- * requests (an `allowHTTP1` server) to `onRequest`. node:http2 wraps every stream in its
- * compatibility objects as soon as a 'request' listener is added (through a 'newListener' hook);
- * that hook is dropped first, so `onRequest` serves only HTTP/1.1 connections.
+ * An HTTPS server that answers HTTP/2 streams through node:http2's core API (`onStream`) and
+ * HTTP/1.1 requests through node:http (`onRequest`), on one port, with documented APIs only.
+ * node:http2's own `allowHTTP1` would route HTTP/2 streams through its compatibility objects too
+ * as soon as a 'request' listener is added, so it stays off: TLS connections that do not
+ * negotiate h2 (ALPN `http/1.1` through `ALPNCallback`, or no ALPN) reach the 'unknownProtocol'
+ * event and are handed to an `http.Server` through its 'connection' event (keep-alive included;
+ * `unknownProtocolTimeout` applies only when no 'unknownProtocol' listener exists). The returned
+ * `http1` server never listens: set its timeouts alongside `server`'s.
  */
-export function serveStreamsAndHttp1(
-  server: http2.Http2SecureServer,
+export function createStreamsAndHttp1Server(
+  options: http2.SecureServerOptions,
   onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]) => void,
   onRequest: (req: http.IncomingMessage, res: http.ServerResponse) => void,
-): void {
-  server.removeAllListeners('newListener');
+): { server: http2.Http2SecureServer; http1: http.Server } {
+  const server = http2.createSecureServer({ ...options, allowHTTP1: false, ALPNCallback: selectAlpn });
+  const http1 = http.createServer(onRequest);
   // node:http2 passes the raw header list as a fourth argument (not in its type declarations).
   const streamListener = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
     onStream(stream, headers, rawHeaders);
   server.on('stream', streamListener as (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void);
-  server.on('request', onRequest);
-  if (server.listenerCount('stream') !== 1) throw new Error('node:http2 installed its compatibility layer for HTTP/2 streams; the core handler would answer twice');
+  server.on('unknownProtocol', (socket) => http1.emit('connection', socket));
+  return { server, http1 };
 }
 
 function ignore(): void {
@@ -254,9 +265,8 @@ export class ExternalMetricsServer {
     this.certificate.onChange(() => this.reloadSecureContext());
     // HTTP/2 as the aggregator prefers it: one multiplexed connection instead of a pool of HTTP/1.1
     // connections that churns (a TLS handshake each) once more requests are in flight than it keeps idle.
-    const server = http2.createSecureServer({ ...this.secureOptions(), allowHTTP1: true });
-    serveStreamsAndHttp1(
-      server,
+    const { server, http1 } = createStreamsAndHttp1Server(
+      this.secureOptions(),
       (stream, headers, rawHeaders) => this.handle(http2Exchange(stream, headers, rawHeaders)),
       (req, res) => this.handle(http1Exchange(req, res)),
     );
@@ -269,6 +279,7 @@ export class ExternalMetricsServer {
       session.once('close', () => this.sessions.delete(session));
     });
     server.setTimeout(65_000);
+    http1.setTimeout(65_000);
     server.on('tlsClientError', (err) => this.options.logger.debug({ err: err.message }, 'TLS handshake failed'));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -427,6 +438,11 @@ export class ExternalMetricsServer {
     }
     o.prom?.authorization(decision.allowed ? 'allowed' : 'denied', 'sar');
     if (!decision.allowed) {
+      // Who was refused what, and the authorizer's reason: names only (no headers, no credentials).
+      o.logger.info(
+        { user: user.name, groups: user.groups, verb: attributes.verb, group: GROUP, resource: metricName, namespace, reason: decision.reason },
+        'SubjectAccessReview denied the metric request',
+      );
       return this.sendStatus(
         x,
         new StatusError(

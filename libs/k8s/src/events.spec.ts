@@ -224,3 +224,20 @@ describe('EventRecorder', () => {
     recorder.close();
   });
 });
+
+describe('EventRecorder listeners', () => {
+  it('see every emit before correlation, and a throwing listener does not stop the Event', async () => {
+    const { client, calls } = fakeClient();
+    const recorder = new EventRecorder(client, logger);
+    const seen: string[] = [];
+    recorder.addListener(() => {
+      throw new Error('boom');
+    });
+    recorder.addListener((regarding, event) => seen.push(`${regarding.kind}/${regarding.metadata?.name}:${event.reason}`));
+    for (let i = 0; i < 3; i++) recorder.emit(so('a'), failed());
+    await settle();
+    expect(seen).toEqual(['ScaledObject/a:KEDAScalerFailed', 'ScaledObject/a:KEDAScalerFailed', 'ScaledObject/a:KEDAScalerFailed']);
+    expect(calls.filter((c) => c.method === 'POST')).toHaveLength(1);
+    recorder.close();
+  });
+});

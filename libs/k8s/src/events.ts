@@ -63,6 +63,7 @@ const clampNote = (note: string) => (note.length > 1024 ? `${note.slice(0, 1021)
 export class EventRecorder {
   private readonly correlator: EventCorrelator<Occurrence>;
   private readonly queue: Job[] = [];
+  private readonly listeners: ((regarding: EventSubject, event: RecordedEvent) => void)[] = [];
   private active = 0;
   private readonly maxQueued: number;
   private readonly concurrency: number;
@@ -88,8 +89,23 @@ export class EventRecorder {
     return this.queue.length;
   }
 
+  /**
+   * Calls `listener` with every Event passed to emit(), before correlation (CloudEvents see each
+   * occurrence). Listeners run synchronously and must not block; what they throw is logged.
+   */
+  addListener(listener: (regarding: EventSubject, event: RecordedEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
   emit(regarding: EventSubject, event: RecordedEvent): void {
     if (this.closed) return;
+    for (const listener of this.listeners) {
+      try {
+        listener(regarding, event);
+      } catch (err) {
+        this.logger.error({ err: errorText(err), reason: event.reason }, 'event listener failed');
+      }
+    }
     const m = regarding.metadata;
     const occurrence: Occurrence = {
       regarding: { apiVersion: regarding.apiVersion, kind: regarding.kind, metadata: { name: m?.name, namespace: m?.namespace, uid: m?.uid, resourceVersion: m?.resourceVersion } },

@@ -48,3 +48,22 @@ export {
   type LeaderElectorOptions,
   type LeaderOnlyService,
 } from './leader-election';
+export {
+  DEFAULT_MANAGED_BY,
+  HOLDER_ANNOTATION,
+  LeaderEndpointSlice,
+  MANAGED_BY_LABEL,
+  SERVICE_NAME_LABEL,
+  checkLeaderEndpointSpec,
+  desiredLeaderEndpointSlice,
+  endpointSliceDrift,
+  mergeOver,
+  sliceNameOf,
+  stepDownEdit,
+  type Endpoint,
+  type EndpointPort,
+  type EndpointSlice,
+  type LeaderEndpointSliceOptions,
+  type LeaderEndpointSpec,
+  type LeaderEndpointState,
+} from './leader-endpoint-slice';

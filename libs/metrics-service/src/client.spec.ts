@@ -76,7 +76,7 @@ describe('metrics client', () => {
     dir = mkdtempSync(join(tmpdir(), 'metrics-client-spec-'));
     ca = createCa(join(dir, 'pki'), 'KEDA');
     serverLeaf = createLeaf(join(dir, 'pki'), ca, 'keda-operator');
-    clientLeaf = createLeaf(join(dir, 'pki'), ca, 'keda-metrics-apiserver');
+    clientLeaf = createLeaf(join(dir, 'pki'), ca, 'keda-metrics-adapter');
     writeCertDir(join(dir, 'client-certs'), ca, clientLeaf);
   });
 
@@ -208,7 +208,7 @@ describe('metrics client', () => {
     const slow = c.getMetrics(ref('slow'));
     const newCa = createCa(join(dir, 'pki'), 'KEDA-NEW');
     const newServerLeaf = createLeaf(join(dir, 'pki'), newCa, 'keda-operator');
-    const newClientLeaf = createLeaf(join(dir, 'pki'), newCa, 'keda-metrics-apiserver');
+    const newClientLeaf = createLeaf(join(dir, 'pki'), newCa, 'keda-metrics-adapter');
     const changes = () => logger.lines.filter((l) => l.msg?.includes('certificates changed')).length;
     const before = changes();
     writeCertDir(certDir, newCa, newClientLeaf);

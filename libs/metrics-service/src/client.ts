@@ -57,8 +57,15 @@ export const METRICS_CALL_POLICY = {
   backoffMultiplier: 2,
 } as const;
 
-/** gRPC's default connection backoff: 1 s base (×1.6 with jitter, grpc-js's own), max 120 s. */
-const CONNECT_BACKOFF = { initialBackoffMs: 1000, maxBackoffMs: 120_000 };
+/**
+ * Connection backoff: gRPC's 1 s base (×1.6 with jitter, grpc-js's own), but at most 2 s instead of
+ * gRPC's 120 s. The controller Service leads to one leader; during a failover (SIGKILL: one lease
+ * duration) the growing backoff would otherwise leave the channel waiting several seconds after the new
+ * leader is in the Service, failing calls (3 s deadline) that could succeed. Capped below the call
+ * deadline, a call waiting for the channel sees the next attempt. The cost is one connection attempt
+ * every ~2 s while no controller is reachable.
+ */
+const CONNECT_BACKOFF = { initialBackoffMs: 1000, maxBackoffMs: 2000 };
 
 /** The largest answer accepted (gRPC's default receive limit). */
 const MAX_RECEIVE_MESSAGE_BYTES = 4 * 1024 * 1024;

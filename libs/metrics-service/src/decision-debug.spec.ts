@@ -58,7 +58,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'decision-debug-spec-'));
   const ca: Pem = createCa(join(dir, 'pki'), 'KEDA');
   writeCertDir(join(dir, 'server'), ca, createLeaf(join(dir, 'pki'), ca, 'keda-operator'));
-  const clientLeaf = createLeaf(join(dir, 'pki'), ca, 'keda-ts-cli');
+  const clientLeaf = createLeaf(join(dir, 'pki'), ca, 'keda-ts-cli', undefined, { organization: 'keda-operators', usages: 'clientAuth' });
   server = createMetricsServer({
     provider: { getMetrics: async () => [] },
     debug: provider,

@@ -5,6 +5,16 @@ export {
   type MetricsClient,
   type MetricsClientOptions,
 } from './client';
+export {
+  authorize,
+  DEFAULT_AUTHORIZATION_POLICY,
+  identityOfPeer,
+  sharedPairIdentity,
+  type AuthorizationDecision,
+  type AuthorizationPolicy,
+  type MethodClass,
+  type PeerIdentity,
+} from './authz';
 export { fromWireList, fromWireValue, toWireList, toWireValue } from './convert';
 export { descriptorSet, loadEmbeddedPackageDefinition, type DescriptorSetName } from './descriptors';
 export {
@@ -29,10 +39,11 @@ export {
 export {
   DEFAULT_CERT_DIR,
   TlsMaterialSource,
-  createReloadingServerCredentials,
+  listenMutualTls,
   isCertDirSource,
   type CertDirSource,
   type MinTlsVersion,
+  type MutualTlsListener,
   type ServerTlsOptions,
   type TlsMaterial,
   type TlsSource,

@@ -94,7 +94,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'metrics-service-spec-'));
   ca = createCa(join(dir, 'pki'), 'KEDA');
   serverLeaf = createLeaf(join(dir, 'pki'), ca, 'keda-operator');
-  clientLeaf = createLeaf(join(dir, 'pki'), ca, 'keda-metrics-apiserver');
+  clientLeaf = createLeaf(join(dir, 'pki'), ca, 'keda-metrics-adapter');
   otherCa = createCa(join(dir, 'pki'), 'OTHER');
   otherClientLeaf = createLeaf(join(dir, 'pki'), otherCa, 'intruder');
   writeCertDir(serverDir(), ca, serverLeaf);
@@ -350,7 +350,7 @@ describe('certificate reload (M-25)', () => {
     expect((await peerCertificate(ca, clientLeaf)).subject.CN).toBe('keda-operator');
     const rotatedCa = createCa(join(dir, 'pki'), 'KEDA-ROTATED');
     const rotatedServer = createLeaf(join(dir, 'pki'), rotatedCa, 'keda-operator-rotated');
-    const rotatedClient = createLeaf(join(dir, 'pki'), rotatedCa, 'keda-metrics-apiserver-rotated');
+    const rotatedClient = createLeaf(join(dir, 'pki'), rotatedCa, 'keda-metrics-adapter');
     writeCertDir(serverDir(), rotatedCa, rotatedServer);
 
     // The directory watch (debounced) applies it; no call to reloadCertificates().

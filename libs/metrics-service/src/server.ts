@@ -1,4 +1,5 @@
 import { Server, status, type ServerUnaryCall, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
+import { authorize, DEFAULT_AUTHORIZATION_POLICY, identityOfPeer, sharedPairIdentity, type AuthorizationPolicy, type MethodClass, type PeerIdentity } from './authz';
 import { toWireList } from './convert';
 import { MetricsServiceError, callCancelledError } from './errors';
 import {
@@ -20,7 +21,8 @@ import type { MetricsServiceLogger } from './logger';
 import { addReflection } from './reflection';
 import {
   TlsMaterialSource,
-  createReloadingServerCredentials,
+  listenMutualTls,
+  type MutualTlsListener,
   type ServerTlsOptions,
   type TlsSource,
 } from './tls';
@@ -53,6 +55,8 @@ export interface MetricsServerOptions extends ServerTlsOptions {
   reflection?: boolean;
   /** Also serve keda-ts's decision debug service. */
   debug?: DecisionDebugProvider;
+  /** Who may call GetMetrics and the debug service (see authz.ts); default: the adapter's CN, operators' O. */
+  authorization?: AuthorizationPolicy;
 }
 
 export interface MetricsServer {
@@ -91,14 +95,37 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
   const health = new HealthService({ '': 'NOT_SERVING', [METRICS_SERVICE_NAME]: 'NOT_SERVING' });
   let server: Server | null = null;
   let tlsSource: TlsMaterialSource | null = null;
-  let credentials: ReturnType<typeof createReloadingServerCredentials> | null = null;
+  let listener: MutualTlsListener | null = null;
   let boundPort = -1;
+  const policy = options.authorization ?? DEFAULT_AUTHORIZATION_POLICY;
+  // The server's own identity when it holds a shared pair (recomputed when the certificate changes).
+  let ownCert: Buffer | undefined;
+  let ownIdentity: PeerIdentity | undefined;
+  const serverIdentity = (): PeerIdentity | undefined => {
+    const cert = tlsSource?.current.cert;
+    if (cert && cert !== ownCert) {
+      ownCert = cert;
+      ownIdentity = sharedPairIdentity(cert);
+    }
+    return ownIdentity;
+  };
+
+  /** PERMISSION_DENIED unless the client's certificate identity may call `method`; true: allowed. */
+  function allowed<Req, Res>(method: MethodClass, name: string, call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): boolean {
+    const peer = identityOfPeer(call.getAuthContext()?.sslPeerCertificate);
+    const decision = authorize(method, peer, policy, serverIdentity());
+    if (decision.allowed) return true;
+    logger.warn({ method: name, peer: call.getPeer(), reason: decision.reason }, 'gRPC call refused');
+    callback({ code: status.PERMISSION_DENIED, details: decision.reason });
+    return false;
+  }
 
   const impl: MetricsServiceServer = {
     getMetrics(
       call: ServerUnaryCall<ScaledObjectRef, ExternalMetricValueList>,
       callback: sendUnaryData<ExternalMetricValueList>,
     ) {
+      if (!allowed('metrics', 'GetMetrics', call, callback)) return;
       const ref = {
         name: call.request.name,
         namespace: call.request.namespace,
@@ -142,6 +169,7 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
   const debug = options.debug;
   const debugImpl: DecisionDebugServer | undefined = debug && {
     explain(call: ServerUnaryCall<ExplainRequest, ExplainResponse>, callback: sendUnaryData<ExplainResponse>) {
+      if (!allowed('debug', 'Explain', call, callback)) return;
       const req = call.request;
       const kind = req.kind || 'ScaledObject';
       if (kind !== 'ScaledObject' && kind !== 'ScaledJob') {
@@ -159,7 +187,8 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
       }
       callback(null, found);
     },
-    listTraced(_call: ServerUnaryCall<ListTracedRequest, ListTracedResponse>, callback: sendUnaryData<ListTracedResponse>) {
+    listTraced(call: ServerUnaryCall<ListTracedRequest, ListTracedResponse>, callback: sendUnaryData<ListTracedResponse>) {
+      if (!allowed('debug', 'ListTraced', call, callback)) return;
       callback(null, { objects: debug.listTraced() });
     },
   };
@@ -175,8 +204,6 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
     async start() {
       if (server) throw new Error('the metrics server is already started');
       tlsSource = await TlsMaterialSource.open(options.tls, logger);
-      const creds = createReloadingServerCredentials(tlsSource, options);
-      credentials = creds;
       const s = new Server();
       s.addService(MetricsServiceService, impl);
       if (debugImpl) s.addService(DecisionDebugService, debugImpl);
@@ -189,15 +216,15 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
         );
       }
       try {
-        boundPort = await new Promise<number>((resolve, reject) =>
-          s.bindAsync(
-            hostPort(bindAddress, options.port ?? DEFAULT_METRICS_SERVICE_PORT),
-            creds,
-            (err, port) => (err ? reject(err) : resolve(port)),
-          ),
+        listener = await listenMutualTls(
+          s,
+          tlsSource,
+          { host: bindAddress, port: options.port ?? DEFAULT_METRICS_SERVICE_PORT },
+          logger,
+          options,
         );
+        boundPort = listener.port;
       } catch (err) {
-        creds.detach();
         tlsSource.close();
         s.forceShutdown();
         throw err;
@@ -215,6 +242,10 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
       const s = server;
       if (!s) return;
       server = null;
+      // Stops accepting; resolves when every connection has closed (grpc-js does not track the
+      // connections it is handed, so its tryShutdown does not wait for their calls).
+      const connectionsClosed = listener?.close() ?? Promise.resolve();
+      listener = null;
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(METRICS_SERVICE_NAME, 'NOT_SERVING');
       health.endWatches();
@@ -228,11 +259,12 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
           resolve();
         }, drainTimeoutMs);
         s.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
+          void connectionsClosed.then(() => {
+            clearTimeout(timer);
+            resolve();
+          });
         });
       });
-      credentials?.detach();
       tlsSource?.close();
       logger.info({}, 'metrics gRPC server stopped');
     },

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createSecureContext, type SecureContextOptions } from 'node:tls';
-import { ServerCredentials } from '@grpc/grpc-js';
+import type { AddressInfo } from 'node:net';
+import { createSecureContext, createServer as createTlsServer, type SecureContextOptions } from 'node:tls';
+import { ServerCredentials, type Server } from '@grpc/grpc-js';
 import { CertificateFilesWatcher } from '@keda-ts/certificates';
 import type { MetricsServiceLogger } from './logger';
 
@@ -127,59 +128,86 @@ export class TlsMaterialSource {
   }
 }
 
-/**
- * Server credentials for mutual TLS that follow a {@link TlsMaterialSource}: a client must present
- * a certificate that chains to `ca.crt` (Go's RequireAndVerifyClientCert), the minimum protocol
- * version is enforced, and new connections use reloaded material at once (existing ones keep
- * theirs). Built on grpc-js's ServerCredentials watcher mechanism, the same one its
- * `experimental.createCertificateProviderServerCredentials` uses; that function takes no TLS
- * version or cipher options, hence this small subclass.
- */
-class ReloadingServerCredentials extends ServerCredentials {
-  private readonly unsubscribe: () => void;
-
-  constructor(
-    source: TlsMaterialSource,
-    private readonly contextExtras: Pick<SecureContextOptions, 'minVersion' | 'ciphers'>,
-  ) {
-    super(
-      { requestCert: true, rejectUnauthorized: true, ...contextExtras },
-      ReloadingServerCredentials.contextOptions(source.current, contextExtras),
-    );
-    this.unsubscribe = source.onChange((m) =>
-      this.updateSecureContextOptions(ReloadingServerCredentials.contextOptions(m, this.contextExtras)),
-    );
-  }
-
-  private static contextOptions(
-    m: LoadedMaterial,
-    extras: Pick<SecureContextOptions, 'minVersion' | 'ciphers'>,
-  ): SecureContextOptions {
-    return { ca: m.ca, cert: m.cert, key: m.key, ...extras };
-  }
-
-  detach(): void {
-    this.unsubscribe();
-  }
-
-  override _equals(other: ServerCredentials): boolean {
-    return other === this;
-  }
-}
-
 export interface ServerTlsOptions {
   minTlsVersion?: MinTlsVersion;
   /** OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are not affected); default: Node's. */
   ciphers?: string;
 }
 
-export function createReloadingServerCredentials(
+/** A TLS listener that feeds a grpc-js server (see {@link listenMutualTls}). */
+export interface MutualTlsListener {
+  /** The bound port. */
+  readonly port: number;
+  /**
+   * Stops accepting connections and following the material; resolves once every accepted
+   * connection has closed (the gRPC server drains or cancels them: tryShutdown / forceShutdown).
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `server` over mutual TLS on `host:port`, following a {@link TlsMaterialSource}: a client
+ * must present a certificate that chains to `ca.crt` (Go's RequireAndVerifyClientCert), the
+ * minimum protocol version (and the TLS 1.2 ciphers, when given) is enforced, and new connections
+ * use reloaded material at once (existing ones keep theirs).
+ *
+ * Public APIs only: node:tls terminates TLS (its `minVersion`/`ciphers` options and
+ * `setSecureContext` for reloads) and hands each connection to grpc-js through
+ * `Server.createConnectionInjector`. grpc-js' own reloading credentials
+ * (`experimental.createCertificateProviderServerCredentials`) take certificates only, no
+ * minimum TLS version or ciphers, so KEDA_SERVICE_MIN_TLS_VERSION could not be honoured with them.
+ */
+export async function listenMutualTls(
+  server: Pick<Server, 'createConnectionInjector'>,
   source: TlsMaterialSource,
+  address: { host: string; port: number },
+  logger: MetricsServiceLogger,
   options: ServerTlsOptions = {},
-): ServerCredentials & { detach(): void } {
+): Promise<MutualTlsListener> {
   const extras: Pick<SecureContextOptions, 'minVersion' | 'ciphers'> = {
     minVersion: toNodeTlsVersion(options.minTlsVersion ?? 'TLS13'),
   };
   if (options.ciphers) extras.ciphers = options.ciphers;
-  return new ReloadingServerCredentials(source, extras);
+  const contextOptions = (m: LoadedMaterial): SecureContextOptions => ({ ca: m.ca, cert: m.cert, key: m.key, ...extras });
+  // The TLS socket is the connection grpc-js serves (its auth context reads the peer certificate).
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  const tlsServer = createTlsServer(
+    { ...contextOptions(source.current), requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2'] },
+    (socket) => {
+      // Socket errors end the HTTP/2 session; without a listener they would be thrown.
+      socket.on('error', ignore);
+      injector.injectConnection(socket);
+    },
+  );
+  const unsubscribe = source.onChange((m) => {
+    try {
+      tlsServer.setSecureContext(contextOptions(m));
+    } catch (err) {
+      logger.warn({ err }, 'cannot apply the reloaded TLS material; keeping the previous one');
+    }
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      tlsServer.once('error', reject);
+      tlsServer.listen(address.port, address.host, () => {
+        tlsServer.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    unsubscribe();
+    injector.destroy();
+    throw err;
+  }
+  return {
+    port: (tlsServer.address() as AddressInfo).port,
+    close() {
+      unsubscribe();
+      return new Promise<void>((resolve) => tlsServer.close(() => resolve()));
+    },
+  };
+}
+
+function ignore(): void {
+  // See the 'error' listener above.
 }

@@ -30,3 +30,4 @@ export {
   type ScalableType,
 } from './prometheus';
 export { LagWindow, type LagSummary } from './lag-window';
+export * from './cloudevents';

@@ -10,7 +10,7 @@ import {
   type ScaledObject,
   type HorizontalPodAutoscaler,
 } from '@keda-ts/api';
-import { EventRecorder, KubeClient, PodReader, resourcePath, Watched, WorkQueue } from '@keda-ts/k8s';
+import { EventRecorder, KubeClient, PodReader, resourcePath, Watched, WorkQueue, type EventSubject, type RecordedEvent } from '@keda-ts/k8s';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '@keda-ts/runtime';
 import { hpaTargetKey, isDeepDerivative, scaledObjectTargetKey, type PodLike } from '@keda-ts/scaling';
@@ -89,6 +89,8 @@ export interface OperatorOptions {
   metrics?: OperatorMetricsRecorder;
   /** Scaler reads in flight at once, loops and GetMetrics together (--max-concurrent-scaler-reads). */
   maxConcurrentScalerReads?: number;
+  /** Every Event the controller emits, as it is emitted (CloudEventSources); must not block. */
+  onEvent?: (regarding: EventSubject, event: RecordedEvent) => void;
 }
 
 /** The key under which a scale target is recorded as a dependency (its pod template feeds resolvedEnv). */
@@ -185,7 +187,8 @@ export class Operator {
   readonly readSlots: ReadSlots;
   readonly metricsProvider: ScaledObjectMetricsProvider;
   private readonly scaledObjects: Watched<ScaledObject>[] = [];
-  private readonly hpas: Watched<HorizontalPodAutoscaler>;
+  /** One informer per watched namespace (one cluster-wide without WATCH_NAMESPACE): the chart binds the HPA rights per namespace then. */
+  private readonly hpas: Watched<HorizontalPodAutoscaler>[];
   /** Deployments and StatefulSets, so the loops read current replicas without API calls (C-26). */
   private readonly workloads = new Map<string, Watched<WorkloadObject>[]>();
   private readonly queue: WorkQueue;
@@ -229,6 +232,7 @@ export class Operator {
     this.eventsClient = new KubeClient(options.kubeConfig, { ...clientOptions, maxQueuedRequests: 16 });
     this.events = new EventRecorder(this.eventsClient, logger, undefined, undefined, { onDropped: (reason) => metrics.eventDropped(reason) });
     const events = this.events;
+    if (options.onEvent) events.addListener(options.onEvent);
     this.readSlots = new ReadSlots(options.maxConcurrentScalerReads ?? DEFAULT_MAX_CONCURRENT_SCALER_READS);
     metrics.watchScalerReads(this.readSlots);
     const pods = new PodReader(this.client);
@@ -264,7 +268,15 @@ export class Operator {
       this.scaledJobJobs.push(labelled('/apis/batch/v1', 'jobs'));
       this.scaledJobPods.push(labelled('/api/v1', 'pods'));
     }
-    this.hpas = new Watched<HorizontalPodAutoscaler>(options.kubeConfig, this.client, { path: '/apis/autoscaling/v2/horizontalpodautoscalers', logger });
+    this.hpas = namespaces.map(
+      (ns) =>
+        new Watched<HorizontalPodAutoscaler>(options.kubeConfig, this.client, {
+          path: ns ? `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers` : '/apis/autoscaling/v2/horizontalpodautoscalers',
+          logger,
+        }),
+    );
+    const hpasIn = (namespace: string): Watched<HorizontalPodAutoscaler> | undefined =>
+      namespaces[0] === '' ? this.hpas[0] : this.hpas[namespaces.indexOf(namespace)];
     for (const resource of ['deployments', 'statefulsets']) {
       this.workloads.set(
         resource,
@@ -346,7 +358,7 @@ export class Operator {
       scalers: this.scalers,
       logger,
       getScaledObject,
-      getHpa: (namespace, name) => this.hpas.get(name, namespace),
+      getHpa: (namespace, name) => hpasIn(namespace)?.get(name, namespace),
       now,
       metricTimeoutMs: options.metricTimeoutMs ?? 10_000,
       readSlots: this.readSlots,
@@ -391,7 +403,10 @@ export class Operator {
       logger,
       kedaVersion: options.kedaVersion,
       getScaledObject,
-      cachedHpa: (namespace, name) => (this.hpas.hasSynced ? (this.hpas.get(name, namespace) ?? null) : undefined),
+      cachedHpa: (namespace, name) => {
+        const hpas = hpasIn(namespace);
+        return hpas?.hasSynced ? (hpas.get(name, namespace) ?? null) : undefined;
+      },
       cachedReplicas,
       scaledObjectsOnTarget: (targetKey) => scaledObjectsByTarget.on(targetKey),
       hpasOnTarget: (targetKey) => hpasByTarget.on(targetKey),
@@ -450,13 +465,14 @@ export class Operator {
           if (type === 'update' && JSON.stringify(old?.spec?.template) === JSON.stringify(obj.spec?.template)) return;
           this.triggerAuth.changed(workloadKey('apps', resource, obj.metadata?.namespace ?? '', obj.metadata?.name ?? ''));
         });
-    this.hpas.on((type, obj, old) => {
-      const targets = hpasByTarget.apply(type, obj);
-      // An HPA that appears or goes on a target may unblock (or block the start of) its ScaledObjects.
-      if (type !== 'update' || hpaTargetKey(obj) !== hpaTargetKey(old ?? obj)) requeueOthersOn(targets);
-      const owner = ownerScaledObject(obj);
-      if (owner && (type === 'delete' || (type === 'update' && hpaChangeMatters(old, obj)))) this.queue.add(owner);
-    });
+    for (const hpas of this.hpas)
+      hpas.on((type, obj, old) => {
+        const targets = hpasByTarget.apply(type, obj);
+        // An HPA that appears or goes on a target may unblock (or block the start of) its ScaledObjects.
+        if (type !== 'update' || hpaTargetKey(obj) !== hpaTargetKey(old ?? obj)) requeueOthersOn(targets);
+        const owner = ownerScaledObject(obj);
+        if (owner && (type === 'delete' || (type === 'update' && hpaChangeMatters(old, obj)))) this.queue.add(owner);
+      });
 
     // ScaledJobs: their own reconciler, work queue and scale loops, sharing the scalers cache.
     const getScaledJob = (namespace: string, name: string) => {
@@ -558,12 +574,12 @@ export class Operator {
   }
 
   private get informers(): Watched<{ metadata?: { name?: string; namespace?: string } }>[] {
-    return [this.hpas, ...this.scaledObjects, ...this.scaledJobs, ...this.scaledJobJobs, ...this.scaledJobPods, ...[...this.workloads.values()].flat(), ...this.triggerAuth.informers];
+    return [...this.hpas, ...this.scaledObjects, ...this.scaledJobs, ...this.scaledJobJobs, ...this.scaledJobPods, ...[...this.workloads.values()].flat(), ...this.triggerAuth.informers];
   }
 
   /** Starts the informers; ScaledObjects last, so reconciles find the HPA, workload and auth caches synced. */
   async start(): Promise<void> {
-    const dependencies = [this.hpas, ...this.scaledJobJobs, ...this.scaledJobPods, ...[...this.workloads.values()].flat(), ...this.triggerAuth.informers];
+    const dependencies = [...this.hpas, ...this.scaledJobJobs, ...this.scaledJobPods, ...[...this.workloads.values()].flat(), ...this.triggerAuth.informers];
     await Promise.all(dependencies.map((w) => w.start()));
     await Promise.all(dependencies.map((w) => w.waitForSync()));
     await Promise.all([...this.scaledObjects, ...this.scaledJobs].map((w) => w.start()));

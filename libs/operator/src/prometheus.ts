@@ -100,6 +100,8 @@ export class KedaOperatorMetrics implements OperatorMetricsRecorder {
   private readonly resources: Gauge<'type' | 'namespace'>;
   private readonly loopLatency: Gauge<'namespace' | 'type' | 'resource'>;
   private readonly eventsDropped: Counter<'reason'>;
+  private readonly cloudEventsEmitted: Counter<'namespace' | 'cloudeventsource' | 'eventsink' | 'state'>;
+  private readonly cloudEventsQueued: Gauge<'namespace'>;
   private scalerReads?: { readonly inFlight: number; readonly waiting: number; readonly limit: number };
   /** Per object, the scaler series it has, so that vanished triggers lose theirs. */
   private readonly seriesOf = new Map<string, Map<string, ScalerLabels>>();
@@ -124,6 +126,8 @@ export class KedaOperatorMetrics implements OperatorMetricsRecorder {
     this.triggers = new Gauge({ name: 'keda_trigger_registered_total', help: 'Total number of triggers per trigger type registered.', labelNames: ['type'], registers });
     this.resources = new Gauge({ name: 'keda_resource_registered_total', help: 'Total number of KEDA custom resources per namespace for each custom resource type (CRD) registered.', labelNames: ['type', 'namespace'], registers });
     this.loopLatency = new Gauge({ name: 'keda_internal_scale_loop_latency_seconds', help: 'Total deviation (in seconds) between the expected execution time and the actual execution time for the scaling loop.', labelNames: ['namespace', 'type', 'resource'], registers });
+    this.cloudEventsEmitted = new Counter({ name: 'keda_cloudeventsource_events_emitted_total', help: 'Measured emitted cloudevents with parameters per CloudEventSource', labelNames: ['namespace', 'cloudeventsource', 'eventsink', 'state'], registers });
+    this.cloudEventsQueued = new Gauge({ name: 'keda_cloudeventsource_events_queued', help: 'Indicates how many events are still queue', labelNames: ['namespace'], registers });
     // keda-ts's own (not in KEDA): what the tenant-isolation bounds shed or hold.
     this.eventsDropped = new Counter({ name: 'keda_ts_events_dropped_total', help: 'Kubernetes Events not written: reason="spam" (per-object limit) or "queue_full" (send queue or rate limiter full).', labelNames: ['reason'], registers });
     for (const reason of ['spam', 'queue_full']) this.eventsDropped.inc({ reason }, 0);
@@ -201,6 +205,16 @@ export class KedaOperatorMetrics implements OperatorMetricsRecorder {
 
   eventDropped(reason: string): void {
     this.eventsDropped.inc({ reason });
+  }
+
+  /** One CloudEvent sent (`emitted`) or given up on (`failed`) by a (Cluster)CloudEventSource. */
+  cloudEventEmitted(namespace: string, cloudeventsource: string, eventsink: string, state: 'emitted' | 'failed'): void {
+    this.cloudEventsEmitted.inc({ namespace, cloudeventsource, eventsink, state });
+  }
+
+  /** CloudEvents waiting in the queues of the sources of a namespace. */
+  cloudEventQueued(namespace: string, queued: number): void {
+    this.cloudEventsQueued.set({ namespace }, queued);
   }
 
   watchScalerReads(source: { readonly inFlight: number; readonly waiting: number; readonly limit: number }): void {

@@ -1,5 +1,5 @@
 import { effectiveScaleTargetRef, gvkString, type ScaledObject } from '@keda-ts/api';
-import { isNotFound, KubeClient, PodReader, resourcePath, type ResolvedResource } from '@keda-ts/k8s';
+import { isNotFound, KubeApiError, KubeClient, PodReader, resourcePath, type ResolvedResource } from '@keda-ts/k8s';
 
 /** The workload a ScaledObject scales, resolved through discovery. */
 export interface ScaleTarget {
@@ -24,7 +24,9 @@ export async function resolveScaleTarget(client: KubeClient, so: ScaledObject): 
       await client.get(resourcePath(resource, namespace, ref.name));
     } catch (err) {
       if (isNotFound(err)) throw new ScaleTargetError("Target resource doesn't exist");
-      throw err;
+      // The chart grants /scale of every kind but no read of the kinds themselves: without the right
+      // to read it, the target's existence is unknown, and that it has no /scale (discovery) is what counts.
+      if (!(err instanceof KubeApiError && err.status === 403)) throw err;
     }
     throw new ScaleTargetError("Target resource doesn't expose /scale subresource");
   }

@@ -50,12 +50,13 @@ export function createCa(dir: string, commonName: string): Pem {
   };
 }
 
-/** A leaf for both server and client auth, signed by `ca`, with DNS/IP SANs. */
+/** A leaf for both server and client auth (unless `options.usages`), signed by `ca`, with DNS/IP SANs. */
 export function createLeaf(
   dir: string,
   ca: Pem,
   commonName: string,
   sans: string[] = ['127.0.0.1', 'localhost'],
+  options: { organization?: string; usages?: 'serverAuth' | 'clientAuth' | 'serverAuth,clientAuth' } = {},
 ): Pem {
   mkdirSync(dir, { recursive: true });
   const base = `leaf-${++counter}`;
@@ -68,7 +69,7 @@ export function createLeaf(
       `subjectAltName=${san}`,
       'basicConstraints=critical,CA:FALSE',
       'keyUsage=critical,digitalSignature,keyEncipherment',
-      'extendedKeyUsage=serverAuth,clientAuth',
+      `extendedKeyUsage=${options.usages ?? 'serverAuth,clientAuth'}`,
     ].join('\n'),
   );
   openssl(
@@ -81,7 +82,7 @@ export function createLeaf(
       'ec_paramgen_curve:prime256v1',
       '-nodes',
       '-subj',
-      `/O=KEDAORG/CN=${commonName}`,
+      `/O=${options.organization ?? 'KEDAORG'}/CN=${commonName}`,
       '-keyout',
       `${base}.key`,
       '-out',

@@ -65,7 +65,7 @@
             {{- end }}
       volumes:
         {{- /* Serving certificate and the CA the controller's gRPC certificate is checked against; the Pod waits for the Secret. */}}
-        {{- include "keda.certs.volume" (dict "ctx" $ "optional" false) | nindent 8 }}
+        {{- include "keda.certs.volume" (dict "ctx" $ "component" "metrics-server" "optional" false) | nindent 8 }}
         {{- include "keda.tmp.volume" . | nindent 8 }}
         {{- with $volumes.extraVolumes }}
         {{- toYaml . | nindent 8 }}

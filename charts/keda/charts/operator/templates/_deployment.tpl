@@ -75,6 +75,13 @@
             {{- end }}
             - name: OPERATOR_SERVICE_NAME
               value: {{ $name }}
+            {{- /* The Service keda-operator has no selector: the leader points it at POD_IP (its EndpointSlice). */}}
+            - name: METRICS_SERVICE_ENDPOINT_SLICE
+              value: {{ $name }}
+            - name: POD_IP
+              valueFrom:
+                fieldRef:
+                  fieldPath: status.podIP
             - name: METRICS_SERVER_SERVICE_NAME
               value: {{ include "keda.metricsAdapter.name" . }}
             - name: WEBHOOKS_SERVICE_NAME
@@ -83,6 +90,8 @@
               value: {{ include "keda.webhooks.configurationName" . }}
             - name: K8S_CLUSTER_DOMAIN
               value: {{ .Values.clusterDomain | default "cluster.local" | quote }}
+            - name: K8S_CLUSTER_NAME
+              value: {{ .Values.clusterName | default "kubernetes-default" | quote }}
             - name: KEDA_HTTP_DEFAULT_TIMEOUT
               value: {{ dig "timeout" 3000 (.Values.http | default dict) | quote }}
             {{- with $ts.scalerEgress }}
@@ -158,7 +167,7 @@
         {{- end }}
       volumes:
         {{- /* The controller writes this Secret itself when it manages certificates, so it may be absent at start. */}}
-        {{- include "keda.certs.volume" (dict "ctx" $ "optional" (include "keda.certs.selfManaged" . | eq "true")) | nindent 8 }}
+        {{- include "keda.certs.volume" (dict "ctx" $ "component" "operator" "optional" (include "keda.certs.selfManaged" . | eq "true")) | nindent 8 }}
         {{- include "keda.tmp.volume" . | nindent 8 }}
         {{- with .Values.grpcTLSCertsSecret }}
         - name: grpc-certs

@@ -54,6 +54,9 @@ rules:
       - triggerauthentications
       - triggerauthentications/status
     verbs: [get, list, watch, patch, update]
+  - apiGroups: [eventing.keda.sh]
+    resources: [cloudeventsources, cloudeventsources/status]
+    verbs: [get, list, watch, patch, update]
   - apiGroups: [autoscaling]
     resources: [horizontalpodautoscalers]
     verbs: [get, list, watch, create, update, patch, delete]
@@ -93,6 +96,9 @@ metadata:
 rules:
   - apiGroups: [keda.sh]
     resources: [clustertriggerauthentications, clustertriggerauthentications/status]
+    verbs: [get, list, watch, patch, update]
+  - apiGroups: [eventing.keda.sh]
+    resources: [clustercloudeventsources, clustercloudeventsources/status]
     verbs: [get, list, watch, patch, update]
   {{- if $selfManaged }}
   # Self-managed certificates: write the CA bundle into the webhook configuration and the APIService.
@@ -160,8 +166,9 @@ subjects:
 {{- end }}
 ---
 {{- /*
-In the release namespace only: the leader-election Lease, the certificate Secret and, with restricted
-secret access, the Secrets ClusterTriggerAuthentications and TriggerAuthentications may read.
+In the release namespace only: the leader-election Lease, the leader's EndpointSlice of the gRPC
+Service, the certificate Secret and, with restricted secret access, the Secrets
+ClusterTriggerAuthentications and TriggerAuthentications may read.
 */}}
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -180,6 +187,19 @@ rules:
     resourceNames: [{{ $leaseName | quote }}]
     verbs: [get, watch, update, patch, delete]
   {{- end }}
+  # The Service keda-operator has no selector: the leader writes its EndpointSlice <name>-leader with
+  # its own Pod IP, watches it (list/watch by name), and owns it by the Service (read for its uid).
+  - apiGroups: [discovery.k8s.io]
+    resources: [endpointslices]
+    verbs: [create]
+  - apiGroups: [discovery.k8s.io]
+    resources: [endpointslices]
+    resourceNames: [{{ printf "%s-leader" $name | quote }}]
+    verbs: [get, list, watch, update, patch, delete]
+  - apiGroups: [""]
+    resources: [services]
+    resourceNames: [{{ $name | quote }}]
+    verbs: [get]
   {{- if $selfManaged }}
   - apiGroups: [""]
     resources: [secrets]

@@ -58,7 +58,7 @@
             {{- end }}
       volumes:
         {{- /* The serving certificate; the Pod waits for the Secret. */}}
-        {{- include "keda.certs.volume" (dict "ctx" $ "optional" false) | nindent 8 }}
+        {{- include "keda.certs.volume" (dict "ctx" $ "component" "webhooks" "optional" false) | nindent 8 }}
         {{- include "keda.tmp.volume" . | nindent 8 }}
         {{- with $volumes.extraVolumes }}
         {{- toYaml . | nindent 8 }}

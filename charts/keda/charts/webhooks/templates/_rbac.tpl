@@ -20,9 +20,10 @@ rules:
   - apiGroups: [apps]
     resources: [deployments, statefulsets]
     verbs: [get, list, watch]
+  # KEDA's webhook lists LimitRanges per admission (list only); keda-ts's keeps them in an informer (list + watch).
   - apiGroups: [""]
     resources: [limitranges]
-    verbs: [list]
+    verbs: [list, watch]
   - apiGroups: [events.k8s.io]
     resources: [events]
     verbs: [create, patch]

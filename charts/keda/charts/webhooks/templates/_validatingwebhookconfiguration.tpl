@@ -3,7 +3,7 @@
 {{- $register := dig "validatingWebhookConfiguration" "enabled" true $ts }}
 {{- if and (include "keda.webhooks.enabled" .) $register }}
 {{- /*
-keda-admission: rejects bad ScaledObjects, ScaledJobs and (Cluster)TriggerAuthentications before they are
+keda-admission: rejects bad ScaledObjects, ScaledJobs, (Cluster)TriggerAuthentications and (Cluster)CloudEventSources before they are
 stored. failurePolicy Ignore (the default) admits objects while the webhook is down. The CA bundle is
 written by the controller (self-managed certificates) or injected by cert-manager (annotation).
 */}}
@@ -12,7 +12,9 @@ written by the controller (self-managed certificates) or injected by cert-manage
   (dict "name" "vscaledobject.kb.io" "path" "/validate-keda-sh-v1alpha1-scaledobject" "resource" "scaledobjects")
   (dict "name" "vscaledjob.kb.io" "path" "/validate-keda-sh-v1alpha1-scaledjob" "resource" "scaledjobs")
   (dict "name" "vstriggerauthentication.kb.io" "path" "/validate-keda-sh-v1alpha1-triggerauthentication" "resource" "triggerauthentications")
-  (dict "name" "vsclustertriggerauthentication.kb.io" "path" "/validate-keda-sh-v1alpha1-clustertriggerauthentication" "resource" "clustertriggerauthentications") }}
+  (dict "name" "vsclustertriggerauthentication.kb.io" "path" "/validate-keda-sh-v1alpha1-clustertriggerauthentication" "resource" "clustertriggerauthentications")
+  (dict "name" "vcloudeventsource.kb.io" "path" "/validate-eventing-keda-sh-v1alpha1-cloudeventsource" "resource" "cloudeventsources" "group" "eventing.keda.sh")
+  (dict "name" "vclustercloudeventsource.kb.io" "path" "/validate-eventing-keda-sh-v1alpha1-clustercloudeventsource" "resource" "clustercloudeventsources" "group" "eventing.keda.sh") }}
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingWebhookConfiguration
 metadata:
@@ -39,7 +41,7 @@ webhooks:
     objectSelector:
       {{- toYaml ($ts.objectSelector | default dict) | nindent 6 }}
     rules:
-      - apiGroups: [keda.sh]
+      - apiGroups: [{{ .group | default "keda.sh" }}]
         apiVersions: [v1alpha1]
         operations: [CREATE, UPDATE]
         resources: [{{ .resource }}]
