@@ -218,9 +218,17 @@ describe('TriggerAuthentication / ClusterTriggerAuthentication', () => {
     await deleteObject(kc, taRef('ta-bad'));
     await waitFor(async () => (await readObject(kc, taRef('ta-bad'))) === undefined, { description: 'ta-bad deleted', timeoutMs: 60_000 });
 
-    const events = await kc.makeApiClient(k8s.EventsV1Api).listNamespacedEvent({ namespace: ns.name });
+    // The Event is written after the finalizer goes (the recorder sends asynchronously): wait for it.
+    const wanted = ['TriggerAuthenticationAdded', 'TriggerAuthenticationDeleted', 'KEDAScalerFailed'];
+    const events = await waitFor(
+      async () => {
+        const list = await kc.makeApiClient(k8s.EventsV1Api).listNamespacedEvent({ namespace: ns.name });
+        return wanted.every((r) => list.items.some((e) => e.reason === r)) ? list : undefined;
+      },
+      { description: `Events ${wanted.join(', ')}`, timeoutMs: 30_000 },
+    );
     const reasons = events.items.map((e) => e.reason);
-    expect(reasons).toEqual(expect.arrayContaining(['TriggerAuthenticationAdded', 'TriggerAuthenticationDeleted', 'KEDAScalerFailed']));
+    expect(reasons).toEqual(expect.arrayContaining(wanted));
 
     const secrets = [PW1, PW2, API_KEY, BAD_MODE];
     const everything = [
