@@ -3,15 +3,12 @@
 // Memory (issue 5: < 150 MiB resident with 10,000 ScaledObjects and HPAs cached). V8 keeps the whole
 // bundle's source text in memory, as two bytes per character when a single character of it is
 // above U+00FF, and compiles and runs every module it evaluates. So:
-// - the event-source clients of @keda-ts/scalers (@platformatic/kafka, pg, mysql2, ioredis, amqplib, the AWS
-//   and Azure SDKs...) are left out: the webhook checks trigger metadata with the scaler descriptors
-//   and never connects to an event source. Each is replaced by a stand-in whose members can be
-//   read (scaler modules read them when they load) but which throws, naming the package, when
-//   called or constructed;
+// - the webhook checks trigger metadata with the scaler descriptors of @keda-ts/scaler-sdk, which
+//   import no event-source client (@platformatic/kafka, pg, mysql2, ioredis, amqplib, the AWS and
+//   Azure SDKs... are in @keda-ts/scalers, which the webhook does not depend on). No stand-ins are
+//   needed; src/bundle.spec.ts fails if one of those packages ever enters the bundle;
 // - whitespace and comments are minified away (comments of third-party code carry non-Latin-1
 //   characters) and the output is ASCII. Identifiers keep their names.
-const { eventSourceClients, leaveOut } = require('./esbuild-leave-out.cjs');
-
 module.exports = {
   conditions: ['@keda-ts/source'],
   // As in the other apps' project.json: tr46 (under @kubernetes/client-node's node-fetch) requires the
@@ -22,5 +19,4 @@ module.exports = {
   logLevel: 'warning',
   charset: 'ascii',
   minifyWhitespace: true,
-  plugins: [leaveOut(eventSourceClients())],
 };

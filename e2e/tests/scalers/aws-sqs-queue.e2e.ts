@@ -10,7 +10,8 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { scalers, sqsClientCount, type Scaler, type ScalerContext } from '@keda-ts/scalers';
+import type { Scaler } from '@keda-ts/scaler-sdk';
+import { scalers, sqsClientCount, type ScalerContext } from '@keda-ts/scalers';
 import { fauxqsServer, startTestServer, type RunningTestServer } from '../../src/servers';
 
 jest.setTimeout(120_000);

@@ -3,7 +3,8 @@
  * counts (hierarchical, prefix, recursive, glob), a wrong account key, a stopped server, and one shared client per connection string.
  */
 import { BlobServiceClient } from '@azure/storage-blob';
-import { azureStorageClientCount, scalers, type Scaler, type ScalerContext } from '@keda-ts/scalers';
+import type { Scaler } from '@keda-ts/scaler-sdk';
+import { azureStorageClientCount, scalers, type ScalerContext } from '@keda-ts/scalers';
 import {
   AZURITE_KEY,
   azuriteConnectionString,

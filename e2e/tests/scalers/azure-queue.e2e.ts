@@ -3,7 +3,8 @@
  * counts (all / visible only, with the 32-message peek limit), a wrong account key, a stopped server, and one shared client per connection string.
  */
 import { QueueServiceClient } from '@azure/storage-queue';
-import { azureStorageClientCount, scalers, type Scaler, type ScalerContext } from '@keda-ts/scalers';
+import type { Scaler } from '@keda-ts/scaler-sdk';
+import { azureStorageClientCount, scalers, type ScalerContext } from '@keda-ts/scalers';
 import {
   AZURITE_KEY,
   azuriteConnectionString,

@@ -5,7 +5,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { externalChannelPoolSize, isPushScaler, scalers, type Scaler, type ScalerContext } from '@keda-ts/scalers';
+import { isPushScaler, type Scaler } from '@keda-ts/scaler-sdk';
+import { externalChannelPoolSize, scalers, type ScalerContext } from '@keda-ts/scalers';
 import { writeCertDir, type CertDir } from '../../src/certs';
 import { startExternalScalerServer, type RunningExternalScaler } from '../../src/servers';
 

@@ -2,7 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { mysqlServers, scalers, type Scaler, type ScalerContext } from '@keda-ts/scalers';
+import type { Scaler } from '@keda-ts/scaler-sdk';
+import { mysqlServers, scalers, type ScalerContext } from '@keda-ts/scalers';
 import { createServingCertificate } from '../../src/pki';
 import { mariadbLogin, mariadbQuery, mariadbServer, startTestServer, type RunningTestServer } from '../../src/servers';
 import { waitFor } from '../../src/testing';

@@ -1,5 +1,6 @@
 /** `nats-jetstream` against a real nats-server 2.9 with JetStream and its monitoring endpoint. */
-import { scalers, sharedAgentPool, type Scaler, type ScalerContext } from '@keda-ts/scalers';
+import type { Scaler } from '@keda-ts/scaler-sdk';
+import { scalers, sharedAgentPool, type ScalerContext } from '@keda-ts/scalers';
 import { natsServer, startTestServer, TestNatsClient, type RunningTestServer } from '../../src/servers';
 
 const TIMEOUT_MS = 2000;

@@ -2,7 +2,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { postgresServers, scalers, type Scaler, type ScalerContext } from '@keda-ts/scalers';
+import type { Scaler } from '@keda-ts/scaler-sdk';
+import { postgresServers, scalers, type ScalerContext } from '@keda-ts/scalers';
 import { createServingCertificate } from '../../src/pki';
 import { postgresqlLogin, postgresqlServer, psql, startTestServer, type RunningTestServer } from '../../src/servers';
 import { waitFor } from '../../src/testing';

@@ -6,7 +6,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { scalers, sharedAgentPool, type Scaler, type ScalerContext } from '@keda-ts/scalers';
+import type { Scaler } from '@keda-ts/scaler-sdk';
+import { scalers, sharedAgentPool, type ScalerContext } from '@keda-ts/scalers';
 import { createServingCertificate, issueCert } from '../../src/pki';
 import {
   PROMETHEUS_BASIC_AUTH,

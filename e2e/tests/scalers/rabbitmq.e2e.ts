@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as amqp from 'amqplib';
-import { AmqpConnectionPool, createRabbitMqScaler, scalers, settleRabbitMqConfig, type Scaler, type ScalerContext, type ScalerInput } from '@keda-ts/scalers';
+import { settleConfig as settleRabbitMqConfig, type Scaler, type ScalerInput } from '@keda-ts/scaler-sdk';
+import { AmqpConnectionPool, createRabbitMqScaler, scalers, type ScalerContext } from '@keda-ts/scalers';
 import { createServingCertificate, issueCert } from '../../src/pki';
 import { rabbitMqServer, rabbitMqUrls, startTestServer, RABBITMQ_DEFAULT_PASSWORD, type RunningTestServer, type RabbitMqPorts } from '../../src/servers';
 

@@ -3,7 +3,8 @@
  * servers: the length, pending-entries and lag modes.
  */
 import { Cluster, Redis } from 'ioredis';
-import { scalers, type Scaler, type ScalerContext } from '@keda-ts/scalers';
+import type { Scaler } from '@keda-ts/scaler-sdk';
+import { scalers, type ScalerContext } from '@keda-ts/scalers';
 import {
   redisServer,
   startRedisCluster,

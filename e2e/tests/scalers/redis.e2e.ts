@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Cluster, Redis } from 'ioredis';
-import { redisPoolSize, scalers, type Scaler, type ScalerContext, type ScalerInput } from '@keda-ts/scalers';
+import type { Scaler, ScalerInput } from '@keda-ts/scaler-sdk';
+import { redisPoolSize, scalers, type ScalerContext } from '@keda-ts/scalers';
 import { writeCertDir, type CertDir } from '../../src/certs';
 import {
   redisServer,

@@ -1,6 +1,6 @@
-/** Trigger metadata checked by the scaler descriptors of @keda-ts/scalers. */
-import type { ParameterProblem, ScalerInput } from '@keda-ts/scalers';
-import { scalers, unexpectedMetadataKeys } from '@keda-ts/scalers';
+/** Trigger metadata checked by the scaler descriptors of @keda-ts/scaler-sdk (no event-source client is loaded). */
+import type { ParameterProblem, ScalerInput } from '@keda-ts/scaler-sdk';
+import { scalerDescriptors as scalers, unexpectedMetadataKeys } from '@keda-ts/scaler-sdk';
 
 export interface TriggerInput {
   type?: string;

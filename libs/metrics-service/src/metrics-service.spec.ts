@@ -263,6 +263,49 @@ describe('health and reflection', () => {
     await expect(check('nope')).rejects.toMatchObject({ code: status.NOT_FOUND });
   });
 
+  it('reports NOT_SERVING per service to Check and Watch, and stop() ends the Watch streams instead of draining them', async () => {
+    const own = createMetricsServer({
+      provider,
+      tls: { certDir: serverDir(), pollIntervalMs: 0 },
+      bindAddress: '127.0.0.1',
+      port: 0,
+      logger,
+      drainTimeoutMs: 5000,
+    });
+    await own.start();
+    const Health = makeGenericClientConstructor(standardHealthService, 'Health') as unknown as ServiceClientConstructor;
+    const c = new Health(
+      own.address,
+      credentials.createSsl(Buffer.from(ca.cert), Buffer.from(clientLeaf.key), Buffer.from(clientLeaf.cert)),
+    ) as unknown as Client & {
+      Check(req: object, cb: (err: ServiceError | null, res: { status: string }) => void): void;
+      Watch(req: object): NodeJS.ReadableStream;
+    };
+    extra.push(c);
+    const check = (service: string) =>
+      new Promise<string>((resolve, reject) =>
+        c.Check({ service }, (err, res) => (err ? reject(err) : resolve(res.status))),
+      );
+    const seen: string[] = [];
+    const watch = c.Watch({ service: 'api.MetricsService' });
+    const ended = new Promise<void>((resolve) => {
+      watch.on('end', () => resolve());
+      watch.on('error', () => resolve());
+    });
+    const next = () => new Promise<void>((resolve) => watch.once('data', () => resolve()));
+    watch.on('data', (res: { status: string }) => seen.push(res.status));
+    await next();
+    own.health.setStatus('api.MetricsService', 'NOT_SERVING');
+    await next();
+    expect(await check('api.MetricsService')).toBe('NOT_SERVING');
+    expect(await check('')).toBe('SERVING');
+    const started = Date.now();
+    await own.stop();
+    await ended;
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(seen.slice(0, 2)).toEqual(['SERVING', 'NOT_SERVING']);
+  });
+
   it('lists (without the unimplemented RawMetricsService) and describes api.MetricsService through server reflection v1', async () => {
     const pkg = loadPackageDefinition(
       loadEmbeddedPackageDefinition(['reflection'], {

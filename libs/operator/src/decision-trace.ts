@@ -5,7 +5,7 @@
  * condition.
  */
 import { ConditionType, type Condition } from '@keda-ts/api';
-import type { MetricSpec } from '@keda-ts/scalers';
+import type { MetricSpec } from '@keda-ts/scaler-sdk';
 import {
   explanationConditionMessage,
   parseQuantity,

@@ -1,5 +1,5 @@
 import type { ScaledObject } from '@keda-ts/api';
-import type { MetricSpec, MetricsAndActivity, Scaler } from '@keda-ts/scalers';
+import type { MetricSpec, MetricsAndActivity, Scaler } from '@keda-ts/scaler-sdk';
 import { evaluateMetrics, type EvaluationInput, type MetricReading } from './metric-evaluation';
 import type { BuiltScalers } from './scalers-cache';
 

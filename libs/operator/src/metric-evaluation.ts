@@ -1,5 +1,5 @@
 import { COMPOSITE_METRIC_NAME, effectiveFallbackBehavior, isUsingModifiers, type ScaledObject } from '@keda-ts/api';
-import type { MetricSpec, MetricValue, MetricsAndActivity, Scaler } from '@keda-ts/scalers';
+import type { MetricSpec, MetricValue, MetricsAndActivity, Scaler } from '@keda-ts/scaler-sdk';
 import {
   compileFormula,
   compositeIsActive,

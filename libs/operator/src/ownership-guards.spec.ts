@@ -5,7 +5,8 @@
  */
 import type { ScaledObject, HorizontalPodAutoscaler } from '@keda-ts/api';
 import { KubeApiError, type EventRecorder, type KubeClient } from '@keda-ts/k8s';
-import { createRegistry, defineScaler, externalMetricSpec, metricTargetMilli, param, type ScalerContext } from '@keda-ts/scalers';
+import { externalMetricSpec, metricTargetMilli, param } from '@keda-ts/scaler-sdk';
+import { createRegistry, defineScaler, type ScalerContext } from '@keda-ts/scalers';
 import { hpaTargetKey, scaledObjectTargetKey } from '@keda-ts/scaling';
 import { ScaledObjectReconciler, type ScaleLoopControl } from './scaledobject-reconciler';
 import { ScalersCache } from './scalers-cache';

@@ -1,6 +1,6 @@
 import type { ScaledObject } from '@keda-ts/api';
 import type { KubeClient, PodReader } from '@keda-ts/k8s';
-import type { MetricsAndActivity, Scaler } from '@keda-ts/scalers';
+import type { MetricsAndActivity, Scaler } from '@keda-ts/scaler-sdk';
 import { readMetric, readTriggerMetrics } from './metric-evaluation';
 import { ScaledObjectMetricsProvider } from './metrics-provider';
 import { ReadSlots } from './read-slots';

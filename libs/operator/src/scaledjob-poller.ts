@@ -28,7 +28,7 @@ import {
   type PodLike,
   type ScalerReadingForJobs,
 } from '@keda-ts/scaling';
-import type { MetricSpec } from '@keda-ts/scalers';
+import type { MetricSpec } from '@keda-ts/scaler-sdk';
 import { observeTriggers, type DecisionTraces } from './decision-trace';
 import { readTriggerMetrics, type MetricReading } from './metric-evaluation';
 import type { ReadSlots } from './read-slots';

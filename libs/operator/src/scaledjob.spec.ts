@@ -1,7 +1,8 @@
 /** The ScaledJob reconciler and scale-loop tick against an in-memory API server and a fake scaler. */
 import type { ScaledJob } from '@keda-ts/api';
 import type { EventRecorder, KubeClient, RecordedEvent } from '@keda-ts/k8s';
-import { createRegistry, defineScaler, externalMetricSpec, metricTargetMilli, param, type ScalerContext } from '@keda-ts/scalers';
+import { externalMetricSpec, metricTargetMilli, param } from '@keda-ts/scaler-sdk';
+import { createRegistry, defineScaler, type ScalerContext } from '@keda-ts/scalers';
 import { scaledJobChangeMatters } from './operator';
 import { ScaledJobPoller, scaledJobKey } from './scaledjob-poller';
 import { ScaledJobReconciler } from './scaledjob-reconciler';

@@ -1,5 +1,6 @@
 import type { ScaledObject } from '@keda-ts/api';
-import { createRegistry, defineScaler, param, type PushScaler, type Scaler } from '@keda-ts/scalers';
+import { param, type PushScaler, type Scaler } from '@keda-ts/scaler-sdk';
+import { createRegistry, defineScaler } from '@keda-ts/scalers';
 import { ScalersCache } from './scalers-cache';
 
 const ctx = { httpTimeoutMs: 1000, now: () => new Date(0), kubernetes: { countPods: () => Promise.resolve(0) } };

@@ -1,14 +1,6 @@
 import { isUsingModifiers, type ScaledJob, type ScaledObject } from '@keda-ts/api';
-import {
-  activationThresholdOf,
-  isPushScaler,
-  type ActivationThreshold,
-  type MetricSpec,
-  type Scaler,
-  type ScalerContext,
-  type ScalerInput,
-  type ScalerRegistry,
-} from '@keda-ts/scalers';
+import { activationThresholdOf, isPushScaler, type ActivationThreshold, type MetricSpec, type Scaler, type ScalerInput } from '@keda-ts/scaler-sdk';
+import type { ScalerContext, ScalerRegistry } from '@keda-ts/scalers';
 
 /** The scalers of one ScaledObject generation: one per trigger, in trigger order. */
 export interface BuiltScalers {

@@ -4,7 +4,8 @@
  */
 import type { ScaledObject } from '@keda-ts/api';
 import { KubeApiError, type EventRecorder, type KubeClient, type PodReader } from '@keda-ts/k8s';
-import { createRegistry, defineScaler, externalMetricSpec, metricTargetMilli, param, type ScalerContext } from '@keda-ts/scalers';
+import { externalMetricSpec, metricTargetMilli, param } from '@keda-ts/scaler-sdk';
+import { createRegistry, defineScaler, type ScalerContext } from '@keda-ts/scalers';
 import { HEALTH_COUNT_WRITE_INTERVAL_MS } from '@keda-ts/scaling';
 import { HealthLedger } from './health-ledger';
 import { scaledObjectChangeMatters } from './operator';

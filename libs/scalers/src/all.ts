@@ -1,50 +1,35 @@
-/** Every scaler of this library, alphabetically by type. Register new scalers here. */
-import type { ScalerDescriptor } from './descriptor';
-import type { ParamSpecs } from './params';
+/**
+ * Every scaler implementation, alphabetically by type: each binds a descriptor of
+ * @keda-ts/scaler-sdk (SCALER_DESCRIPTORS) to its factory. Register new scalers here.
+ */
+import type { ParamSpecs } from '@keda-ts/scaler-sdk';
+import { amqpScalers } from './families/amqp';
+import { awsScalers } from './families/cloud-aws';
+import { azureScalers } from './families/cloud-azure';
+import { cronScalers } from './families/cron';
+import { grpcScalers } from './families/grpc';
+import { httpScalers } from './families/http';
+import { kafkaScalers } from './families/kafka';
+import { kubernetesScalers } from './families/kubernetes';
+import { mongodbScalers } from './families/mongodb';
+import { redisScalers } from './families/redis';
+import { sqlScalers } from './families/sql';
+import type { ScalerImplementation } from './implementation';
 import { createRegistry, type ScalerRegistry } from './registry';
-import { awsSqsQueueScaler } from './scalers/aws-sqs-queue';
-import { azureBlobScaler } from './scalers/azure-blob';
-import { azureQueueScaler } from './scalers/azure-queue';
-import { cpuScaler, memoryScaler } from './scalers/cpu-memory';
-import { cronScaler } from './scalers/cron';
-import { externalPushScaler, externalScaler } from './scalers/external';
-import { kafkaScaler } from './scalers/kafka';
-import { kubernetesWorkloadScaler } from './scalers/kubernetes-workload';
-import { metricsApiScaler } from './scalers/metrics-api';
-import { mongodbScaler } from './scalers/mongodb';
-import { mysqlScaler } from './scalers/mysql';
-import { natsJetStreamScaler } from './scalers/nats-jetstream';
-import { postgresqlScaler } from './scalers/postgresql';
-import { prometheusScaler } from './scalers/prometheus';
-import { rabbitmqScaler } from './scalers/rabbitmq';
-import { redisClusterScaler, redisScaler, redisSentinelScaler } from './scalers/redis';
-import { redisClusterStreamsScaler, redisSentinelStreamsScaler, redisStreamsScaler } from './scalers/redis-streams';
 
-export const SCALER_DESCRIPTORS: readonly ScalerDescriptor<ParamSpecs>[] = [
-  awsSqsQueueScaler,
-  azureBlobScaler,
-  azureQueueScaler,
-  cpuScaler,
-  cronScaler,
-  externalScaler,
-  externalPushScaler,
-  kafkaScaler,
-  kubernetesWorkloadScaler,
-  memoryScaler,
-  metricsApiScaler,
-  mongodbScaler,
-  mysqlScaler,
-  natsJetStreamScaler,
-  postgresqlScaler,
-  prometheusScaler,
-  rabbitmqScaler,
-  redisScaler,
-  redisClusterScaler,
-  redisClusterStreamsScaler,
-  redisSentinelScaler,
-  redisSentinelStreamsScaler,
-  redisStreamsScaler,
-];
+export const SCALER_IMPLEMENTATIONS: readonly ScalerImplementation<ParamSpecs>[] = [
+  ...amqpScalers,
+  ...awsScalers,
+  ...azureScalers,
+  ...cronScalers,
+  ...grpcScalers,
+  ...httpScalers,
+  ...kafkaScalers,
+  ...kubernetesScalers,
+  ...mongodbScalers,
+  ...redisScalers,
+  ...sqlScalers,
+].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
 
-/** The default registry with every scaler of this library. */
-export const scalers: ScalerRegistry = createRegistry(SCALER_DESCRIPTORS);
+/** The default registry with every scaler of this library (what the controller builds scalers with). */
+export const scalers: ScalerRegistry = createRegistry(SCALER_IMPLEMENTATIONS);

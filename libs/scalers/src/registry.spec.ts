@@ -1,18 +1,47 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SCALER_DESCRIPTORS, scalers } from './all';
-import { defineScaler, ScalerConfigError } from './descriptor';
-import { SCALER_DOCS_DIR, SECURITY_ENDPOINTS_DOC, authParamSpecs, exampleManifests, scalerDocs, scalersIndex, securityEndpointsDoc } from './docs';
-import { param } from './params';
-import { createRegistry, unexpectedMetadataKeys } from './registry';
-import { scalerJsonSchema } from './schema';
+import {
+  SCALER_DESCRIPTORS,
+  SCALER_DOCS_DIR,
+  SECURITY_ENDPOINTS_DOC,
+  ScalerConfigError,
+  authParamSpecs,
+  exampleManifests,
+  param,
+  scalerDescriptors,
+  scalerDocs,
+  scalerJsonSchema,
+  scalersIndex,
+  securityEndpointsDoc,
+  unexpectedMetadataKeys,
+} from '@keda-ts/scaler-sdk';
+import { SCALER_IMPLEMENTATIONS, scalers } from './all';
+import { defineScaler } from './implementation';
+import { createRegistry } from './registry';
 import { context, input } from './test-fixtures';
+
+describe('implementations', () => {
+  it('bind every descriptor of @keda-ts/scaler-sdk, declarations unchanged', () => {
+    expect(SCALER_IMPLEMENTATIONS.map((i) => i.type)).toEqual(SCALER_DESCRIPTORS.map((d) => d.type));
+    for (const d of SCALER_DESCRIPTORS) {
+      const i = scalers.descriptor(d.type);
+      expect(i?.params).toBe(d.params);
+      expect(i?.description).toBe(d.description);
+      expect(i?.metricTypes).toBe(d.metricTypes);
+      expect(i?.kinds).toBe(d.kinds);
+      expect(i?.example).toBe(d.example);
+      expect(i?.exampleAuth).toBe(d.exampleAuth);
+      expect(typeof i?.create).toBe('function');
+    }
+  });
+});
 
 describe('registry', () => {
   it('lists every scaler alphabetically', () => {
     expect(scalers.types()).toEqual(expect.arrayContaining(['cpu', 'cron', 'kubernetes-workload', 'memory', 'metrics-api', 'rabbitmq']));
     expect(scalers.types()).toEqual([...scalers.types()].sort());
     expect(SCALER_DESCRIPTORS.map((d) => d.type)).toEqual(scalers.types());
+    expect(scalerDescriptors.types()).toEqual(scalers.types());
     expect(scalers.descriptor('cron')?.type).toBe('cron');
     expect(scalers.descriptor('nope')).toBeUndefined();
   });

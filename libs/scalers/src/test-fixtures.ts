@@ -1,5 +1,6 @@
 /** Helpers for the scaler tests. */
-import type { KubernetesReader, ScalerContext, ScalerInput } from './types';
+import type { ScalerInput } from '@keda-ts/scaler-sdk';
+import type { KubernetesReader, ScalerContext } from './context';
 
 export function input(overrides: Partial<ScalerInput> & Pick<ScalerInput, 'triggerType'>): ScalerInput {
   return {

@@ -9,21 +9,14 @@
 import { constants } from 'node:fs';
 import { lstat, open, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
+import { filePathsAllowed } from '@keda-ts/scaler-sdk';
 import { LocalError } from './upstream-errors';
+
+export { filePathsAllowed };
 
 /** Largest file read (certificates and keys are a few KiB). */
 export const VETTED_FILE_MAX_BYTES = 64 * 1024;
 
-/**
- * Whether a trigger may name files at all: its auth came from a ClusterTriggerAuthentication and
- * the operator set a root. Otherwise the reason, for a message naming the option.
- */
-export function filePathsAllowed(authenticationKind: string | undefined, fromAuthParams: boolean, root: string | undefined): string | undefined {
-  if (authenticationKind !== 'ClusterTriggerAuthentication' || !fromAuthParams)
-    return 'file paths are accepted only from a ClusterTriggerAuthentication; give the certificate as PEM content in a TriggerAuthentication parameter instead';
-  if (!root) return 'file paths need the operator to set --filepath-auth-root-path';
-  return undefined;
-}
 
 /**
  * The content of `path` (relative paths are taken under `root`), refused unless its real path is

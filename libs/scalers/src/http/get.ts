@@ -1,6 +1,7 @@
 /** A small HTTP GET on node:http/https with a whole-request timeout, an AbortSignal and a size cap. */
 import { request as httpRequest, type Agent, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { displayUrl } from '@keda-ts/scaler-sdk';
 import { LocalError, safeErrorText } from '../upstream-errors';
 import { EgressHttpAgent, EgressHttpsAgent } from '../net/egress-connect';
 import { defaultEgressPolicy, EgressDeniedError, type EgressPolicy } from '../net/egress-policy';
@@ -25,15 +26,6 @@ export interface HttpResponse {
   body: Buffer;
 }
 
-/** `scheme://host[:port]/path` without credentials, query or fragment: safe for messages and logs. */
-export function displayUrl(url: URL | string): string {
-  try {
-    const u = typeof url === 'string' ? new URL(url) : url;
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '<invalid URL>';
-  }
-}
 
 /** Its message names the request and what failed, never bytes the server sent. */
 export class HttpGetError extends LocalError {
@@ -101,3 +93,5 @@ export function httpGet(url: URL, options: HttpGetOptions): Promise<HttpResponse
     req.end(options.body);
   });
 }
+
+export { displayUrl };

@@ -1,0 +1,1 @@
+module.exports = { displayName: 'scaler-sdk', preset: '../../jest.preset.js' };

@@ -1,0 +1,3 @@
+/** AMQP event sources. */
+import { rabbitmqScaler } from './rabbitmq';
+export const amqpScalers = [rabbitmqScaler];

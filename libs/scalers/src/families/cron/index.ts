@@ -1,0 +1,3 @@
+/** Time windows. */
+import { cronScaler } from './cron';
+export const cronScalers = [cronScaler];

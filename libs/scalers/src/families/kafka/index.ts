@@ -1,0 +1,3 @@
+/** Apache Kafka. */
+import { kafkaScaler } from './kafka';
+export const kafkaScalers = [kafkaScaler];

@@ -1,0 +1,3 @@
+/** MongoDB. */
+import { mongodbScaler } from './mongodb';
+export const mongodbScalers = [mongodbScaler];

@@ -1,0 +1,4 @@
+/** SQL databases. */
+import { mysqlScaler } from './mysql';
+import { postgresqlScaler } from './postgresql';
+export const sqlScalers = [mysqlScaler, postgresqlScaler];
