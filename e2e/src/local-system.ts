@@ -12,6 +12,8 @@ export interface AppProcessSpec {
   name: 'controller' | 'metrics-adapter' | 'webhook';
   /** Extra flags besides --kubeconfig and the probe address. */
   args?: string[];
+  /** Extra environment variables (e.g. OTEL_EXPORTER_OTLP_ENDPOINT for the controller). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunningApp {
@@ -74,7 +76,7 @@ export async function startApps(kubeconfig: string, specs: AppProcessSpec[], log
         `--health-probe-bind-address=127.0.0.1:${healthPort}`,
         ...metricsPort,
         ...args,
-      ], dir, { ...process.env, POD_NAMESPACE: RELEASE_NAMESPACE });
+      ], dir, { ...process.env, POD_NAMESPACE: RELEASE_NAMESPACE, ...spec.env });
       proc.start();
       running.push({ name: spec.name, process: proc, healthPort });
     }

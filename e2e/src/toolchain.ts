@@ -17,6 +17,8 @@ export interface Toolchain {
   kafkaLibsDir: string;
   /** The FerretDB binary, MongoDB wire protocol over SQLite (extras). */
   ferretdb: string;
+  /** An OpenTelemetry Collector with the OTLP receiver and the file exporter (extras, or `otelcol` alone). */
+  otelcol: string;
 }
 
 const buildScript = path.resolve(__dirname, '..', 'toolchain', 'build.sh');
@@ -24,9 +26,9 @@ const buildScript = path.resolve(__dirname, '..', 'toolchain', 'build.sh');
 /**
  * Builds the pinned binaries once (cached outside the repo by version) and returns their paths.
  * `what` is `control-plane` (etcd, kwok, kubernetes), `extras` (helm, grpcurl, FerretDB, the Kafka jars),
- * `helm` (helm only) or `all`.
+ * `helm` (helm only), `otelcol` (the OpenTelemetry Collector only) or `all`.
  */
-export async function ensureToolchain(what: 'control-plane' | 'extras' | 'helm' | 'all' = 'control-plane'): Promise<Toolchain> {
+export async function ensureToolchain(what: 'control-plane' | 'extras' | 'helm' | 'otelcol' | 'all' = 'control-plane'): Promise<Toolchain> {
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = spawn('bash', [buildScript, what], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -62,5 +64,6 @@ export async function ensureToolchain(what: 'control-plane' | 'extras' | 'helm' 
     grpcurl: vars['GRPCURL_BIN'],
     kafkaLibsDir: vars['KAFKA_LIBS_DIR'],
     ferretdb: vars['FERRETDB_BIN'],
+    otelcol: vars['OTELCOL_BIN'],
   };
 }

@@ -77,14 +77,17 @@ function cli(...args: string[]): Promise<CliResult> {
   });
 }
 
-function scaledObject(name: string, opts: { activation?: number; annotations?: Record<string, string>; fallback?: boolean; cooldown?: number } = {}) {
+function scaledObject(
+  name: string,
+  opts: { activation?: number; annotations?: Record<string, string>; fallback?: boolean; cooldown?: number; pollingInterval?: number } = {},
+) {
   return {
     apiVersion: 'keda.sh/v1alpha1',
     kind: 'ScaledObject',
     metadata: { name, ...(opts.annotations ? { annotations: opts.annotations } : {}) },
     spec: {
       scaleTargetRef: { name },
-      pollingInterval: 1,
+      pollingInterval: opts.pollingInterval ?? 1,
       cooldownPeriod: opts.cooldown ?? 300,
       ...(opts.fallback ? { fallback: { failureThreshold: 1, replicas: 2 } } : {}),
       triggers: [
@@ -137,6 +140,16 @@ describe('keda-ts explain', () => {
     const json = JSON.parse((await cli('explain', 'scaledobject/held', '-n', ns.name, '-o', 'json')).stdout);
     expect(json.polls[0].triggers[0]).toMatchObject({ metricName: 's0-metric-api-value', value: 3, activationParameter: 'activationTargetValue', activationThreshold: 5, active: false });
     expect(json.polls[0].decision).toMatchObject({ outcome: 'held-inactive', reason: 'HeldByActivation' });
+  });
+
+  it('has a first decision within seconds of creation, not one pollingInterval (30 s) later', async () => {
+    sources.set('/first', { value: 3 });
+    const created = Date.now();
+    await apply(kc, [deploymentManifest('first', 0), scaledObject('first', { activation: 5, pollingInterval: 30 })], ns.name);
+    // The loop polls at once (issue 22 part 4); the old loop waited out the first interval.
+    const r = await explainUntil('first', /Decision: held at 0 replicas/, 15_000);
+    expect(Date.now() - created).toBeLessThan(15_000);
+    expect(r.stdout).toContain('value 3 is not above activationTargetValue 5');
   });
 
   it('shows the time left for a ScaledObject in cooldown', async () => {

@@ -1,6 +1,7 @@
 /**
  * KEDA's Prometheus metrics, scraped from each component's /metrics while a ScaledObject with a
  * metrics-api trigger runs on the real control plane: names, labels and values as KEDA has them.
+ * Also the Event a ScaledObject gets when its scale target's kind maps to no resource.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
@@ -29,13 +30,20 @@ import {
 
 const ns = useTestNamespace('prom');
 const kc = kubeConfig();
+const eventsApi = kc.makeApiClient(k8s.EventsV1Api);
 const SERVICE = 'keda-metrics-apiserver';
 const apiService = () => ({ group: 'external.metrics.k8s.io', version: 'v1beta1', namespace: ns.name, serviceName: SERVICE });
 const webhookConfiguration = () => `keda-admission-${ns.name}`;
 
 let sourceValue = 45;
 let sourceFails = false;
-const source = http.createServer((_req, res) => {
+/** The source closes each connection without an answer: a transport error for the scaler. */
+let sourceResets = false;
+const source = http.createServer((req, res) => {
+  if (sourceResets) {
+    req.socket.destroy();
+    return;
+  }
   if (sourceFails) {
     res.writeHead(500).end('down');
     return;
@@ -151,6 +159,8 @@ afterAll(async () => {
 }, 60_000);
 
 const scaler = () => ({ namespace: ns.name, metric: 's0-metric-api-value', scaledObject: 'web', scaler: 'metricsAPIScaler', triggerIndex: '0', type: 'scaledobject' });
+/** The labels of keda_scaler_http_requests_total for the metrics-api trigger of `web` (it has no name). */
+const httpRequest = (status_code: string) => ({ namespace: ns.name, scaled_resource: 'web', scaler: 'metricsAPIScaler', trigger_name: '', metric_name: 's0-metric-api-value', status_code });
 
 describe('Prometheus metrics of every component', () => {
   it("the controller's keda_* series for a running ScaledObject, then its errors", async () => {
@@ -187,6 +197,12 @@ describe('Prometheus metrics of every component', () => {
     expect(text).toContain('# TYPE keda_scaled_job_errors_total counter');
     expect(text).toContain('# TYPE keda_scaler_metrics_value gauge');
 
+    // Every poll is an outbound HTTP request: counted per object and trigger, timed per scaler and status.
+    expect(valueOf(text, 'keda_scaler_http_requests_total', httpRequest('200'))).toBeGreaterThanOrEqual(1);
+    expect(valueOf(text, 'keda_scaler_http_request_duration_seconds_count', { scaler: 'metricsAPIScaler', status_code: '200' })).toBeGreaterThanOrEqual(1);
+    expect(valueOf(text, 'keda_scaler_http_request_duration_seconds_bucket', { scaler: 'metricsAPIScaler', status_code: '200', le: '10' })).toBeGreaterThanOrEqual(1);
+    expect(text).toContain('# TYPE keda_scaler_empty_upstream_responses_total counter');
+
     // The value follows the source; inactive below the activation target (0 by default).
     sourceValue = 0;
     await scrapeUntil((t) => valueOf(t, 'keda_scaler_active', scaler()) === 0, 'keda_scaler_active 0');
@@ -195,7 +211,15 @@ describe('Prometheus metrics of every component', () => {
     sourceFails = true;
     const failing = await scrapeUntil((t) => (valueOf(t, 'keda_scaler_detail_errors_total', scaler()) ?? 0) >= 2, 'keda_scaler_detail_errors_total >= 2');
     expect(valueOf(failing, 'keda_scaled_object_errors_total', { namespace: ns.name, scaledObject: 'web' })).toBeGreaterThanOrEqual(2);
+    expect(valueOf(failing, 'keda_scaler_http_requests_total', httpRequest('500'))).toBeGreaterThanOrEqual(1);
     sourceFails = false;
+    // No response at all: status_code="error".
+    sourceResets = true;
+    try {
+      await scrapeUntil((t) => (valueOf(t, 'keda_scaler_http_requests_total', httpRequest('error')) ?? 0) >= 1, 'keda_scaler_http_requests_total{status_code="error"} >= 1');
+    } finally {
+      sourceResets = false;
+    }
     sourceValue = 45;
 
     // Pausing shows in keda_scaled_object_paused.
@@ -248,6 +272,14 @@ describe('Prometheus metrics of every component', () => {
     const grpc = { grpc_type: 'unary', grpc_service: 'api.MetricsService', grpc_method: 'GetMetrics' };
     expect(valueOf(text, 'keda_internal_metricsservice_grpc_client_handled_total', { ...grpc, grpc_code: 'OK' })).toBeGreaterThanOrEqual(1);
     expect(valueOf(text, 'keda_internal_metricsservice_grpc_client_started_total', grpc)).toBeGreaterThanOrEqual(1);
+    // The controller's side of the same call.
+    const controller = await scrape(ports.controller);
+    expect(valueOf(controller, 'keda_internal_metricsservice_grpc_server_started_total', grpc)).toBeGreaterThanOrEqual(1);
+    expect(valueOf(controller, 'keda_internal_metricsservice_grpc_server_msg_received_total', grpc)).toBeGreaterThanOrEqual(1);
+    expect(valueOf(controller, 'keda_internal_metricsservice_grpc_server_msg_sent_total', grpc)).toBeGreaterThanOrEqual(1);
+    expect(valueOf(controller, 'keda_internal_metricsservice_grpc_server_handled_total', { ...grpc, grpc_code: 'OK' })).toBeGreaterThanOrEqual(1);
+    expect(valueOf(controller, 'keda_internal_metricsservice_grpc_server_handling_seconds_count', grpc)).toBeGreaterThanOrEqual(1);
+    expect(valueOf(controller, 'keda_internal_metricsservice_grpc_server_handling_seconds_bucket', { ...grpc, le: '120' })).toBeGreaterThanOrEqual(1);
     expect(
       valueOf(text, 'apiserver_request_total', {
         verb: 'GET',
@@ -260,6 +292,34 @@ describe('Prometheus metrics of every component', () => {
         code: '200',
       }),
     ).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it('a scale target kind that maps to no resource: the Event ScaledObjectUpdateFailed', async () => {
+    await apply(
+      kc,
+      {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'ScaledObject',
+        metadata: { name: 'lost' },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Nothing', name: 'x' },
+          triggers: [{ type: 'cron', metadata: { timezone: 'UTC', start: '0 * * * *', end: '1 * * * *', desiredReplicas: '1' } }],
+        },
+      } as k8s.KubernetesObject,
+      ns.name,
+    );
+    let seen: string[] = [];
+    const event = await waitFor(
+      async () => {
+        const events = (await eventsApi.listNamespacedEvent({ namespace: ns.name })).items.filter((e) => e.regarding?.kind === 'ScaledObject' && e.regarding?.name === 'lost');
+        seen = events.map((e) => e.reason ?? '');
+        return events.find((e) => e.reason === 'ScaledObjectUpdateFailed');
+      },
+      { description: () => `event ScaledObjectUpdateFailed of lost; seen ${JSON.stringify(seen)}`, timeoutMs: 30_000 },
+    );
+    expect(event.type).toBe('Warning');
+    expect(event.note).toMatch(/failed to resolve the scale target's kind: .*Nothing/);
+    await kubectl(['delete', '-n', ns.name, 'scaledobject', 'lost', '--wait=false']);
   }, 60_000);
 
   it("the webhook's validation counters", async () => {

@@ -45,11 +45,11 @@ const so = (name: string, spec: Obj = {}, meta: Obj = {}): Obj => ({
   metadata: { name, ...meta },
   spec: { scaleTargetRef: { name: 'app' }, triggers: [cron], ...spec },
 });
-const sj = (name: string, triggers: unknown[]): Obj => ({
+const sj = (name: string, triggers: unknown[], podSpec: Obj = {}): Obj => ({
   apiVersion: 'keda.sh/v1alpha1',
   kind: 'ScaledJob',
   metadata: { name },
-  spec: { jobTargetRef: { template: { spec: { containers: [{ name: 'c', image: 'busybox' }], restartPolicy: 'Never' } } }, triggers },
+  spec: { jobTargetRef: { template: { spec: { containers: [{ name: 'c', image: 'busybox' }], restartPolicy: 'Never', ...podSpec } } }, triggers },
 });
 const ta = (name: string, spec: Obj, kind = 'TriggerAuthentication'): Obj => ({ apiVersion: 'keda.sh/v1alpha1', kind, metadata: { name }, spec });
 const ces = (name: string, spec: Obj): Obj => ({
@@ -129,6 +129,15 @@ const BAD: [string, Obj, string][] = [
   ['azure-blob: bad glob', so('azb-glob', { triggers: [trig('azure-blob', { blobContainerName: 'c', connection: 'AccountName=a', globPattern: 'a{b' })] }), 'invalid glob pattern'],
   ['ScaledJob: duplicate trigger names', sj('sj-dup', [named('a'), named('a')]), 'triggerName "a" is defined multiple times'],
   ['ScaledJob: unknown trigger type', sj('sj-unknown', [trig('nope', {})]), 'no scaler found for type: nope'],
+  // keda-ts: the API server checks the Job template (a dry-run create of the Job); its paths are mapped onto the ScaledJob.
+  [
+    'ScaledJob: invalid container name (API server dry run)',
+    sj('sj-badname', [cron], { containers: [{ name: 'Bad_Name', image: 'busybox' }] }),
+    'spec.jobTargetRef would not make a valid Job: spec.jobTargetRef.template.spec.containers[0].name: Invalid value: "Bad_Name"',
+  ],
+  ['ScaledJob: restartPolicy Always (API server dry run)', sj('sj-always', [cron], { restartPolicy: 'Always' }), 'spec.jobTargetRef.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"'],
+  // As in KEDA 2.20: metricType is not in the ScaledJob CRD (only ScaledObjects have it); kubectl's strict field validation names it.
+  ['ScaledJob: metricType is not a ScaledJob field', sj('sj-metrictype', [{ ...cron, metricType: 'Value' }]), 'unknown field "spec.triggers[0].metricType"'],
   ['ScaledJob: cron metadata', sj('sj-cron', [trig('cron', { start: '0 8 * * *', end: '0 9 * * *', desiredReplicas: '1' })]), 'missing required parameter "timezone"'],
   ['TA: azure-workload empty identityId', ta('ta-azure', { podIdentity: { provider: 'azure-workload', identityId: '' } }), 'identityId of PodIdentity should not be empty'],
   ['TA: authority host without tenant', ta('ta-authority', { podIdentity: { provider: 'azure-workload', identityAuthorityHost: 'https://login' } }), 'identityTenantID of PodIdentity should not be nil or empty when identityAuthorityHost of PodIdentity is set'],

@@ -170,6 +170,38 @@ POM
   touch "$dir/.complete"
 }
 
+# An OpenTelemetry Collector with only what the OpenTelemetry e2e needs: the OTLP receiver (gRPC and
+# HTTP) and the file exporter (contrib), which writes what it receives as OTLP JSON lines. The
+# collector's builder (ocb) generates the main package from the manifest below and compiles it.
+# OTELCOL_RECIPE is part of the cache dir: bump it when the manifest changes, so cached collectors are rebuilt.
+OTELCOL_RECIPE=r2
+build_otelcol() {
+  local dir="$CACHE/otelcol-v$OTELCOL_VERSION-$OTELCOL_RECIPE" v=$OTELCOL_VERSION
+  if [ -f "$dir/.complete" ]; then return; fi
+  say "building otelcol v$v (otlpreceiver + fileexporter) with ocb"
+  rm -rf "$dir"; mkdir -p "$dir/bin" "$dir/src"
+  local log="$dir/build.log"; : >"$log"
+  GOBIN="$dir/src" run_logged "$log" go install -trimpath -ldflags "-s -w" "go.opentelemetry.io/collector/cmd/builder@v$v"
+  cat >"$dir/manifest.yaml" <<YAML
+dist:
+  name: otelcol-keda-ts
+  description: OTLP receiver for the keda-ts e2e tests
+  output_path: $dir/src/otelcol
+receivers:
+  - gomod: go.opentelemetry.io/collector/receiver/otlpreceiver v$v
+exporters:
+  - gomod: github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter v$v
+# env: the collector's default URI scheme, which it requires among the providers.
+providers:
+  - gomod: go.opentelemetry.io/collector/confmap/provider/envprovider v$OTELCOL_STABLE_VERSION
+  - gomod: go.opentelemetry.io/collector/confmap/provider/fileprovider v$OTELCOL_STABLE_VERSION
+YAML
+  run_logged "$log" "$dir/src/builder" --config "$dir/manifest.yaml" --ldflags "-s -w"
+  mv "$dir/src/otelcol/otelcol-keda-ts" "$dir/bin/otelcol"
+  rm -rf "$dir/src"
+  touch "$dir/.complete"
+}
+
 what=${1:-all}
 case "$what" in
   all|control-plane)
@@ -181,12 +213,17 @@ case "$what" in
     build_helm
     go_install grpcurl "$GRPCURL_VERSION" github.com/fullstorydev/grpcurl/cmd/grpcurl
     build_ferretdb
+    build_otelcol
     # slf4j-simple: the broker logs to stderr (its own jars bring only the slf4j API).
     maven_jars kafka "$KAFKA_VERSION" "org.apache.kafka:kafka_2.13:$KAFKA_VERSION" "org.slf4j:slf4j-simple:$SLF4J_SIMPLE_VERSION"
     ;;
   # helm alone: what the apps' chart identities (e2e/src/identities.ts) render the RBAC with.
   helm)
     build_helm
+    ;;
+  # the OpenTelemetry Collector alone (e2e/tests/opentelemetry.e2e.ts).
+  otelcol)
+    build_otelcol
     ;;
 esac
 
@@ -204,4 +241,5 @@ HELM_BIN=$CACHE/helm-v$HELM_VERSION-$HELM_RECIPE/bin/helm
 GRPCURL_BIN=$CACHE/grpcurl-v$GRPCURL_VERSION/bin/grpcurl
 KAFKA_LIBS_DIR=$CACHE/kafka-v$KAFKA_VERSION/libs
 FERRETDB_BIN=$CACHE/ferretdb-v$FERRETDB_VERSION/bin/ferretdb
+OTELCOL_BIN=$CACHE/otelcol-v$OTELCOL_VERSION-$OTELCOL_RECIPE/bin/otelcol
 OUT

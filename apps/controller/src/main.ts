@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { CertificateManager, kedaLeafSpecs, serviceHosts, waitForFiles } from '@keda-ts/certificates';
 import { connectToApiServer, KubeClient, KubeLeaseStore, LeaderElector, LeaderEndpointSlice, LeaderOnly } from '@keda-ts/k8s';
 import { createMetricsServer } from '@keda-ts/metrics-service';
-import { CloudEventEmitter, decisionDebugProvider, KedaOperatorMetrics, LagWindow, Operator } from '@keda-ts/operator';
+import { CloudEventEmitter, combinedMetrics, decisionDebugProvider, KedaOperatorMetrics, LagWindow, Operator, RawMetricsHub } from '@keda-ts/operator';
 import { KEDA_TS_VERSION, runApp, startMetricsEndpoint } from '@keda-ts/runtime';
 import { EgressPolicy, scalers } from '@keda-ts/scalers';
 import { controllerOptions, leaderEndpointSettings } from './options';
+import { startOpenTelemetryMetrics } from './opentelemetry';
 
 const list = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean);
 
@@ -48,32 +49,25 @@ void runApp({
     // Before anything connects: a Service that would lead nowhere stops the start, naming the flags.
     const endpointSettings = leaderEndpointSettings(config);
     const connection = connectToApiServer(app, { kubeconfigPath: config.kubeconfig });
-    const metrics = config.enablePrometheusMetrics ? new KedaOperatorMetrics({ version: KEDA_TS_VERSION, gitCommit: process.env['GIT_COMMIT'] }) : undefined;
+    const metrics = config.enablePrometheusMetrics
+      ? new KedaOperatorMetrics({ version: KEDA_TS_VERSION, gitCommit: process.env['GIT_COMMIT'] }, { highCardinalityLabels: config.enableHighCardinalityMetricsLabels })
+      : undefined;
     if (metrics) {
       const server = await startMetricsEndpoint(metrics.registry, config.metricsBindAddress, app.logger);
       app.onShutdown('Prometheus metrics endpoint', () => new Promise<void>((r) => server.close(() => r())));
     }
+    // Prometheus and OpenTelemetry (--enable-opentelemetry-metrics) see the same calls.
+    const otel = config.enableOpentelemetryMetrics ? startOpenTelemetryMetrics(app, { highCardinalityLabels: config.enableHighCardinalityMetricsLabels }) : undefined;
+    const recorder = combinedMetrics(metrics, otel);
     // Unique per process: a restarted container must not mistake its predecessor's Lease for its own.
     const identity = `${config.podName || hostname()}_${randomUUID()}`;
     const lagWindow = config.scaleLoopLagReportInterval > 0 ? new LagWindow() : undefined;
-    // CloudEventSources: lifecycle Events also go, as CloudEvents, to the sinks (never awaited by reconciles).
-    const cloudEvents = new CloudEventEmitter({
-      kubeConfig: connection.kubeConfig,
-      client: new KubeClient(connection.kubeConfig, { qps: 5, burst: 10, userAgent: `keda-ts-controller/${KEDA_TS_VERSION} (${identity}) cloudevents` }),
-      logger: app.logger,
-      clusterName: config.k8sClusterName,
-      watchNamespaces: list(config.watchNamespace),
-      egress: scalerEgress,
-      metrics,
-      isLeading: () => operator.isLeading,
-      resolveAuth: async (namespace, ref) =>
-        (await operator.triggerAuth.resolver.resolve({ kind: 'ScaledObject', namespace, name: 'cloudeventsource', triggers: [{ authenticationRef: ref }] })).authParams(0),
-    });
-    app.onShutdown('CloudEventSources', () => cloudEvents.stop());
-    void cloudEvents.start();
+    // KEDA's RAW_METRICS_GRPC_PROTOCOL=enabled: api.RawMetricsService on the gRPC port, fed by the reads.
+    const rawMetrics = config.rawMetricsGrpcProtocol === 'enabled' ? new RawMetricsHub({ mode: config.rawMetricsMode }) : undefined;
     const operator = new Operator({
+      // The emitter is created below with the manager's informers; Events only flow once the operator started.
       onEvent: (regarding, event) => cloudEvents.observe(regarding, event),
-      metrics,
+      metrics: recorder,
       standby: config.leaderElect,
       userAgent: `keda-ts-controller/${KEDA_TS_VERSION} (${identity})`,
       kubeConfig: connection.kubeConfig,
@@ -100,7 +94,24 @@ void runApp({
       scaledJobMaxReconciles: config.scaledJobMaxReconciles,
       maxConcurrentScalerReads: config.maxConcurrentScalerReads,
       onScaleLoopLag: lagWindow ? (_key, lagMs) => lagWindow.add(lagMs) : undefined,
+      rawMetrics,
     });
+    // CloudEventSources: lifecycle Events also go, as CloudEvents, to the sinks (never awaited by reconciles).
+    const cloudEvents: CloudEventEmitter = new CloudEventEmitter({
+      kubeConfig: connection.kubeConfig,
+      // Its own client for status writes (low rate); the sources are watched through the shared informers.
+      client: new KubeClient(connection.kubeConfig, { qps: 5, burst: 10, userAgent: `keda-ts-controller/${KEDA_TS_VERSION} (${identity}) cloudevents`, refuseWrite: operator.manager.refuseWrite }),
+      informers: operator.manager.informers,
+      logger: app.logger,
+      clusterName: config.k8sClusterName,
+      watchNamespaces: list(config.watchNamespace),
+      egress: scalerEgress,
+      metrics: recorder,
+      isLeading: () => operator.isLeading,
+      resolveAuth: async (namespace, ref) =>
+        (await operator.triggerAuth.resolver.resolve({ kind: 'ScaledObject', namespace, name: 'cloudeventsource', triggers: [{ authenticationRef: ref }] })).authParams(0),
+    });
+    operator.manager.register(cloudEvents);
     if (lagWindow) {
       const report = setInterval(
         () => app.logger.info({ scaleLoopLag: lagWindow.drain(), scaleLoops: operator.scaleLoopCount }, 'scale-loop lag report'),
@@ -183,9 +194,6 @@ void runApp({
       });
       elector.start();
     }
-    app.onShutdown('operator', () => operator.stop());
-    void operator.start();
-
     if (config.enableCertRotation) {
       // One leaf per component, each naming only its own Service (plus the extra hosts).
       const hostsOf = (service: string) => [...serviceHosts([service], config.podNamespace, config.k8sClusterDomain), ...list(config.certExtraHosts)];
@@ -215,13 +223,20 @@ void runApp({
       app.health.addReadinessCheck('certificates', () =>
         certificates.ready ? { ok: true } : { ok: false, message: `Secret ${config.podNamespace}/${config.certSecretName} not written yet` },
       );
-      // Stopped after the gRPC server (hooks run in reverse order).
-      app.onShutdown('certificate rotation', async () => {
-        await certificates.stop();
-        client.close();
+      // A controller of the manager, on every replica (not leader-gated): started with the informers,
+      // stopped with the operator, so after the gRPC server (hooks run in reverse order).
+      operator.manager.register({
+        name: 'certificates',
+        start: () => certificates.start(),
+        stop: async () => {
+          await certificates.stop();
+          client.close();
+        },
       });
-      certificates.start();
     }
+    app.onShutdown('operator', () => operator.stop());
+    void operator.start();
+
 
     // The gRPC metrics service waits for its certificates (written by the rotation above or mounted);
     // only the leader serves it: a standby does not listen, so the adapter reaches the leader.
@@ -236,10 +251,12 @@ void runApp({
       const metricsServer = createMetricsServer({
         provider: operator.metricsProvider,
         debug: decisionDebugProvider(operator.traces),
+        rawMetrics,
         tls: { certDir: config.certDir },
         bindAddress: config.metricsServiceBindAddress.host || '0.0.0.0',
         port: config.metricsServiceBindAddress.port,
         logger: app.logger,
+        metricsRegistry: metrics?.registry,
       });
       const server = new LeaderOnly('gRPC metrics service', metricsServer, app.logger);
       grpc = server;

@@ -30,11 +30,39 @@ export const controllerOptions = {
     default: true,
     description: "Serve KEDA's Prometheus metrics on --metrics-bind-address.",
   }),
+  enableOpentelemetryMetrics: option.bool({
+    flag: 'enable-opentelemetry-metrics',
+    env: 'ENABLE_OPENTELEMETRY_METRICS',
+    default: false,
+    description:
+      "Push KEDA's operator metrics over OTLP to OTEL_EXPORTER_OTLP_ENDPOINT (protocol OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf by default, or grpc; every OTEL_EXPORTER_OTLP_* and OTEL_METRIC_EXPORT_INTERVAL is honoured). See docs/opentelemetry.md.",
+  }),
+  enableHighCardinalityMetricsLabels: option.bool({
+    flag: 'enable-high-cardinality-metrics-labels',
+    env: 'ENABLE_HIGH_CARDINALITY_METRICS_LABELS',
+    default: false,
+    description:
+      'Label keda_scaler_http_request_duration_seconds with namespace, scaled_resource, trigger_name and metric_name too (one histogram per trigger and status) instead of only scaler and status_code.',
+  }),
   metricsServiceBindAddress: option.address({
     flag: 'metrics-service-bind-address',
     env: 'METRICS_SERVICE_BIND_ADDRESS',
     default: ':9666',
     description: 'Address of the gRPC metrics service that the metrics adapter calls.',
+  }),
+  rawMetricsGrpcProtocol: option.enum({
+    flag: 'raw-metrics-grpc-protocol',
+    env: 'RAW_METRICS_GRPC_PROTOCOL',
+    values: ['disabled', 'enabled'] as const,
+    default: 'disabled',
+    description: "Also serve KEDA's api.RawMetricsService on the gRPC port: the scalers' raw values, streamed to subscribers with an operator certificate.",
+  }),
+  rawMetricsMode: option.enum({
+    flag: 'raw-metrics-mode',
+    env: 'RAW_METRICS_MODE',
+    values: ['all', 'hpa', 'pollinginterval'] as const,
+    default: 'all',
+    description: 'Which reads feed the raw metrics streams: the scale loops (pollinginterval), the HPA\'s GetMetrics calls (hpa), or both (all).',
   }),
   metricsServiceEndpointSlice: option.string({
     flag: 'metrics-service-endpoint-slice',

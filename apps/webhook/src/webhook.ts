@@ -29,7 +29,7 @@ export async function startWebhook(app: Omit<AppContext<Config>, 'config'>, conf
   // KEDA's recorder for admission events is named keda-admission (scaledobject.md §2.16).
   const events = new EventRecorder(caches.client, logger, 'keda-admission', `keda-admission-${hostname()}`);
   const scaledObjects = new ScaledObjectValidator(caches.lookups, metrics, events);
-  const scaledJobs = new ScaledJobValidator(metrics);
+  const scaledJobs = new ScaledJobValidator(metrics, caches.jobTemplates);
   const ta = new TriggerAuthenticationValidator('TriggerAuthentication');
   const cta = new TriggerAuthenticationValidator('ClusterTriggerAuthentication');
   const ces = new CloudEventSourceValidator('CloudEventSource');

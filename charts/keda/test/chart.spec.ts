@@ -461,8 +461,13 @@ describe('keda chart', () => {
       // Its informers list and watch what they cache (LimitRanges too: KEDA lists them per admission).
       expect(allows(cluster, 'watch', '', 'limitranges')).toBe(true);
       expect(allows(cluster, 'create', 'events.k8s.io', 'events')).toBe(true);
+      // The dry-run create of a ScaledJob's Job: create only, nothing else on jobs.
+      expect(allows(cluster, 'create', 'batch', 'jobs')).toBe(true);
+      for (const verb of ['get', 'list', 'watch', 'update', 'patch', 'delete']) expect(allows(cluster, verb, 'batch', 'jobs')).toBe(false);
       for (const rule of cluster) {
-        if (!rule.resources?.includes('events')) expect(rule.verbs.every((v) => ['get', 'list', 'watch'].includes(v))).toBe(true);
+        if (rule.resources?.includes('events')) continue;
+        if (rule.resources?.includes('jobs')) expect(rule.verbs).toEqual(['create']);
+        else expect(rule.verbs.every((v) => ['get', 'list', 'watch'].includes(v))).toBe(true);
       }
       expect(allows(cluster, 'get', '', 'secrets')).toBe(false);
     });
@@ -617,6 +622,23 @@ describe('keda chart', () => {
       expect(find(annotated, 'Service', CONTROLLER).metadata.annotations?.['prometheus.io/scrape']).toBeUndefined();
     });
 
+    it("maps KEDA's opentelemetry.* to the controller's OTLP push settings", () => {
+      const off = container(defaults, CONTROLLER);
+      expect(env(off, 'ENABLE_OPENTELEMETRY_METRICS')).toBeUndefined();
+      expect(env(off, 'OTEL_EXPORTER_OTLP_ENDPOINT')).toBeUndefined();
+      const on = render({ 'opentelemetry.operator.enabled': true, 'opentelemetry.collector.uri': 'http://otel-collector.monitoring:4318' });
+      const c = container(on, CONTROLLER);
+      expect(env(c, 'ENABLE_OPENTELEMETRY_METRICS')).toBe('true');
+      expect(env(c, 'OTEL_EXPORTER_OTLP_ENDPOINT')).toBe('http://otel-collector.monitoring:4318');
+      // Only the controller pushes.
+      for (const d of [ADAPTER, WEBHOOK]) expect(env(container(on, d), 'OTEL_EXPORTER_OTLP_ENDPOINT')).toBeUndefined();
+      // Other OTEL_* variables through env, next to the chart's.
+      const grpc = container(render({ 'opentelemetry.operator.enabled': true, 'env[0].name': 'OTEL_EXPORTER_OTLP_PROTOCOL', 'env[0].value': 'grpc' }), CONTROLLER);
+      expect(env(grpc, 'OTEL_EXPORTER_OTLP_PROTOCOL')).toBe('grpc');
+      expect(env(grpc, 'ENABLE_OPENTELEMETRY_METRICS')).toBe('true');
+      expect(env(grpc, 'OTEL_EXPORTER_OTLP_ENDPOINT')).toBeUndefined();
+    });
+
     it('renders PDBs, priority class, scheduling, pull secrets, labels, extra args and env', () => {
       expect(find(objects, 'PodDisruptionBudget', CONTROLLER).spec).toEqual({
         minAvailable: 1,
@@ -666,6 +688,11 @@ describe('keda chart', () => {
         'keda_scaled_job_errors_total',
         'keda_internal_scale_loop_latency_seconds',
         'keda_build_info',
+        'keda_scaler_http_requests_total',
+        'keda_scaler_http_request_duration_seconds_bucket',
+        'keda_scaler_empty_upstream_responses_total',
+        'keda_internal_metricsservice_grpc_server_handled_total',
+        'keda_internal_metricsservice_grpc_server_handling_seconds_bucket',
       ])
         expect(exprs).toContain(name);
     });
@@ -875,6 +902,10 @@ describe('keda chart', () => {
         expect(c.env.some((e: { name: string }) => e.name === name)).toBe(true);
         expect(`${name}: ${help['controller'].includes(`[env: ${name}]`)}`).toBe(`${name}: true`);
       }
+      // opentelemetry.operator.enabled sets ENABLE_OPENTELEMETRY_METRICS.
+      const otel = container(render({ 'opentelemetry.operator.enabled': true }), CONTROLLER);
+      expect(env(otel, 'ENABLE_OPENTELEMETRY_METRICS')).toBe('true');
+      expect(help['controller']).toContain('[env: ENABLE_OPENTELEMETRY_METRICS]');
       expect(env(c, 'ENABLE_CERT_ROTATION')).toBe('true');
       for (const app of ['metrics-adapter', 'webhook']) expect(`${app}: ${help[app].includes('[env: CERT_DIR]')}`).toBe(`${app}: true`);
     });

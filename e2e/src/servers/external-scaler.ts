@@ -1,5 +1,5 @@
 import { Server, ServerCredentials, status, type ServerWritableStream } from '@grpc/grpc-js';
-import { externalScalerProto } from '@keda-ts/metrics-service';
+import { externalScalerProto } from '@keda-ts/proto';
 
 type Ref = externalScalerProto.ScaledObjectRef;
 

@@ -12,3 +12,4 @@ export * from './rabbitmq';
 export * from './fauxqs';
 export * from './azurite';
 export * from './ferretdb';
+export * from './otel-collector';

@@ -2,6 +2,8 @@ import { trimHpaForIndex, trimScaledObjectForIndex } from './cluster';
 import { HpaIndex, LimitRangeIndex, ScaledObjectIndex } from './indexes';
 import { parseAdmissionReview, type AdmissionRequest } from './review';
 import { COOLDOWN_PERIOD_WARNING, POLLING_INTERVAL_WARNING, ScaledObjectValidator, type AdmissionEventSink, type ContainerLike } from './scaledobject';
+import type { ScaledJob } from '@keda-ts/api';
+import type { JobTemplateVerdict } from './job-template';
 import { ScaledJobValidator } from './scaledjob';
 import { TriggerAuthenticationValidator } from './trigger-auth';
 import { WebhookMetrics } from './metrics';
@@ -194,14 +196,54 @@ describe('ScaledJob admission', () => {
     ['duplicate names', [{ ...cron, name: 'a' }, { ...cron, name: 'a' }], 'triggerName "a" is defined multiple times'],
     ['useCachedMetrics on cron', [{ ...cron, useCachedMetrics: true }], 'property "useCachedMetrics" is not supported for "cron" scaler'],
     ['unknown type', [{ type: 'nope', metadata: {} }], 'no scaler found for type: nope'],
-  ])('rejects %s', (_t, triggers, message) => {
+  ])('rejects %s', async (_t, triggers, message) => {
     const metrics = new WebhookMetrics();
-    const verdict = new ScaledJobValidator(metrics).validate(review(sj(triggers)));
+    const verdict = await new ScaledJobValidator(metrics).validate(review(sj(triggers)));
     expect(verdict.allowed).toBe(false);
     expect(verdict.message).toContain(message);
   });
-  it('accepts a valid ScaledJob', () => {
-    expect(new ScaledJobValidator().validate(review(sj([cron])))).toEqual({ allowed: true });
+  it('accepts a valid ScaledJob', async () => {
+    expect(await new ScaledJobValidator().validate(review(sj([cron])))).toEqual({ allowed: true });
+  });
+
+  describe('the Job template, checked by the API server', () => {
+    const checker = (verdict: JobTemplateVerdict) => {
+      const seen: ScaledJob[] = [];
+      return { seen, jobs: { check: async (s: ScaledJob) => (seen.push(s), verdict) } };
+    };
+    const invalid: JobTemplateVerdict = { outcome: 'invalid', message: 'spec.jobTargetRef would not make a valid Job: spec.jobTargetRef.template.spec.containers[0].name: Invalid value' };
+    it.each<[string, JobTemplateVerdict, Partial<{ operation: string; oldObject: Obj }>, Obj, boolean]>([
+      // [case, the API server's answer, request, expected verdict, whether the API server was asked]
+      ['a valid template is admitted', { outcome: 'valid' }, {}, { allowed: true }, true],
+      ['an invalid template is refused with the mapped message', invalid, {}, { allowed: false, message: invalid.outcome === 'invalid' ? invalid.message : '', reason: 'invalid-job-template' }, true],
+      [
+        'an unchecked template is admitted with a warning (fail-open)',
+        { outcome: 'unchecked', reason: 'the dry-run create of its Job took longer than 3000 ms' },
+        {},
+        { allowed: true, warnings: ['spec.jobTargetRef was not checked by the API server: the dry-run create of its Job took longer than 3000 ms'] },
+        true,
+      ],
+      ['an update that leaves the template alone is not checked again', invalid, { operation: 'UPDATE', oldObject: sj([cron]) }, { allowed: true }, false],
+      [
+        'an update of the template is checked',
+        invalid,
+        { operation: 'UPDATE', oldObject: { ...sj([cron]), spec: { jobTargetRef: { template: { spec: { containers: [{ name: 'old', image: 'i' }] } } }, triggers: [cron] } } },
+        { allowed: false, reason: 'invalid-job-template' },
+        true,
+      ],
+    ])('%s', async (_name, answer, extra, expected, asked) => {
+      const { seen, jobs } = checker(answer);
+      const metrics = new WebhookMetrics();
+      expect(await new ScaledJobValidator(metrics, jobs).validate(review(sj([cron]), extra))).toMatchObject(expected);
+      expect(seen.length).toBe(asked ? 1 : 0);
+      if (asked) expect(seen[0].metadata?.namespace).toBe(NS);
+    });
+    it('does not ask the API server about a ScaledJob the static checks refuse', async () => {
+      const { seen, jobs } = checker({ outcome: 'valid' });
+      const verdict = await new ScaledJobValidator(undefined, jobs).validate(review(sj([{ type: 'nope', metadata: {} }])));
+      expect(verdict.allowed).toBe(false);
+      expect(seen).toEqual([]);
+    });
   });
 });
 

@@ -1,15 +1,17 @@
 /**
  * Cluster-side state of the webhook: informers (list+watch, no per-admission list) for
- * ScaledObjects, HPAs and LimitRanges feeding the indexes, and a GET of the target workload for
- * the cpu/memory request check (one request per such admission, independent of the object count).
+ * ScaledObjects, HPAs and LimitRanges feeding the indexes, a GET of the target workload for
+ * the cpu/memory request check (one request per such admission, independent of the object count),
+ * and a dry-run create of a ScaledJob's Job (one request per ScaledJob create or template change).
  * The caches keep only what the indexes read (see trimScaledObjectForIndex, trimHpaForIndex): with
  * 10,000 ScaledObjects and their HPAs the full objects would be most of the webhook's memory.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Annotations, type ScaledObject } from '@keda-ts/api';
 import { KubeApiError, KubeClient, Watched, dropManagedFields } from '@keda-ts/k8s';
-import type { Logger } from '@keda-ts/runtime';
+import { KEDA_TS_VERSION, type Logger } from '@keda-ts/runtime';
 import { HpaIndex, LimitRangeIndex, ScaledObjectIndex, type HpaLike, type LimitRangeLike } from './indexes';
+import { JOB_DRY_RUN_TIMEOUT_MS, KubeJobTemplateChecker } from './job-template';
 import type { ContainerLike, ScaledObjectLookups, WorkloadReader } from './scaledobject';
 
 export class KubeWorkloadReader implements WorkloadReader {
@@ -92,12 +94,17 @@ export interface ClusterCachesOptions {
   logger: Logger;
   qps?: number;
   burst?: number;
+  /** The version label of the Jobs the controller creates (for the dry run of a ScaledJob's Job). */
+  kedaVersion?: string;
 }
 
 export class ClusterCaches {
   readonly client: KubeClient;
   readonly lookups: ScaledObjectLookups;
+  /** The API server's check of a ScaledJob's Job template (a dry-run create, bounded). */
+  readonly jobTemplates: KubeJobTemplateChecker;
   private readonly informers: Watched<never>[] = [];
+  private readonly jobClient: KubeClient;
 
   constructor(options: ClusterCachesOptions) {
     const { kubeConfig, logger } = options;
@@ -122,6 +129,9 @@ export class ClusterCaches {
     lr.on((type, obj) => limitRanges.apply(type, obj));
     this.informers.push(so as unknown as Watched<never>, hpa as unknown as Watched<never>, lr as unknown as Watched<never>);
     this.lookups = { scaledObjects, hpas, limitRanges, workloads: new KubeWorkloadReader(this.client) };
+    // Its own client: a request timeout of its own, so that a slow API server cannot hold an admission.
+    this.jobClient = new KubeClient(kubeConfig, { qps: options.qps ?? 20, burst: options.burst ?? 30, requestTimeoutMs: JOB_DRY_RUN_TIMEOUT_MS });
+    this.jobTemplates = new KubeJobTemplateChecker(this.jobClient, { kedaVersion: options.kedaVersion ?? KEDA_TS_VERSION });
   }
 
   async start(): Promise<void> {
@@ -135,5 +145,6 @@ export class ClusterCaches {
   async stop(): Promise<void> {
     await Promise.all(this.informers.map((i) => i.stop()));
     this.client.close();
+    this.jobClient.close();
   }
 }

@@ -3,6 +3,7 @@ export * from './indexes';
 export * from './triggers';
 export * from './scaledobject';
 export * from './scaledjob';
+export * from './job-template';
 export * from './trigger-auth';
 export * from './metrics';
 export * from './server';

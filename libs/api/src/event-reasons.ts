@@ -6,6 +6,8 @@ export const EventReason = {
   // ScaledObject lifecycle
   ScaledObjectReady: 'ScaledObjectReady',
   ScaledObjectCheckFailed: 'ScaledObjectCheckFailed',
+  // Writing the ScaledObject or its status failed, or its scale target's kind could not be resolved.
+  ScaledObjectUpdateFailed: 'ScaledObjectUpdateFailed',
   ScaledObjectPaused: 'ScaledObjectPaused',
   ScaledObjectUnpaused: 'ScaledObjectUnpaused',
   ScaledObjectDeleted: 'ScaledObjectDeleted',
@@ -14,7 +16,11 @@ export const EventReason = {
   // ScaledJob lifecycle
   ScaledJobReady: 'ScaledJobReady',
   ScaledJobCheckFailed: 'ScaledJobCheckFailed',
+  // Writing the ScaledJob's status failed.
+  ScaledJobUpdateFailed: 'ScaledJobUpdateFailed',
   ScaledJobPaused: 'ScaledJobPaused',
+  // The pause annotation could not be carried out (status not written, scalers not stopped).
+  ScaledJobPauseFailed: 'ScaledJobPauseFailed',
   ScaledJobUnpaused: 'ScaledJobUnpaused',
   ScaledJobDeleted: 'ScaledJobDeleted',
   ScaledJobActive: 'ScaledJobActive',

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestPki, writeTestCertDir } from './testing';
+import { createTestPki, writeTestCertDir } from '../test/testing';
 import { CertificateFilesWatcher, certDirFiles } from './watch';
 
 const logger = { info: jest.fn(), warn: jest.fn() };

@@ -1,4 +1,4 @@
-import type { debugProto } from '@keda-ts/metrics-service';
+import type { debugProto } from '@keda-ts/proto';
 import { createRegistry, metricsApiScaler } from '@keda-ts/scalers';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -4,7 +4,7 @@
  * ExplainSources so that the report is built and rendered without I/O in tests.
  */
 import { Annotations, parsePauseAnnotations, type Condition } from '@keda-ts/api';
-import type { debugProto } from '@keda-ts/metrics-service';
+import type { debugProto } from '@keda-ts/proto';
 import { CliError, ExitCode } from './exit-codes';
 import { cell, renderTable } from './table';
 

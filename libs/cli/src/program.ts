@@ -8,7 +8,7 @@ import { credentials, Metadata, status as grpcStatus, type ServiceError } from '
 import { ClusterCaches, ScaledJobValidator, ScaledObjectValidator, TriggerAuthenticationValidator } from '@keda-ts/admission';
 import type { ScaledJob, ScaledObject } from '@keda-ts/api';
 import { KubeApiError, KubeClient, loadKubeConfig, PodReader, resourcePath } from '@keda-ts/k8s';
-import { debugProto } from '@keda-ts/metrics-service';
+import { debugProto } from '@keda-ts/proto';
 import {
   ApiAuthReader,
   podTemplateOf,
@@ -217,10 +217,10 @@ export function createProgram(io: CliIo, setExitCode: (code: number) => void): C
           await new Promise((r) => setTimeout(r, 100));
         }
         const soValidator = new ScaledObjectValidator(caches.lookups);
-        const sjValidator = new ScaledJobValidator();
+        const sjValidator = new ScaledJobValidator(undefined, caches.jobTemplates);
         const validators: Record<CheckedKind, (obj: Record<string, unknown>, ns: string) => Promise<{ allowed: boolean; message?: string; warnings?: string[] }>> = {
           ScaledObject: (obj, ns) => soValidator.validate(admissionRequest(obj, ns)),
-          ScaledJob: async (obj, ns) => sjValidator.validate(admissionRequest(obj, ns)),
+          ScaledJob: (obj, ns) => sjValidator.validate(admissionRequest(obj, ns)),
           TriggerAuthentication: async (obj, ns) => new TriggerAuthenticationValidator('TriggerAuthentication').validate(admissionRequest(obj, ns)),
           ClusterTriggerAuthentication: async (obj, ns) =>
             new TriggerAuthenticationValidator('ClusterTriggerAuthentication').validate(admissionRequest(obj, ns)),

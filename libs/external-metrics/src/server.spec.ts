@@ -278,7 +278,7 @@ describe.each(['HTTP/1.1', 'HTTP/2'])('ExternalMetricsServer over %s', (transpor
       expect(text).toContain('apiserver_request_total{verb="GET",group="external.metrics.k8s.io",version="v1beta1",resource="s0-x",scope="namespace",component="apiserver",code="404"} 1');
       expect(text).toContain('apiserver_request_total{verb="GET",group="",version="",resource="",scope="",component="apiserver",code="200"} 1');
       expect(text).toContain('keda_internal_metricsservice_grpc_client_handled_total{grpc_type="unary",grpc_service="api.MetricsService",grpc_method="GetMetrics",grpc_code="OK"} 1');
-      expect(text).toContain('keda_internal_metricsservice_grpc_client_handled_total{grpc_type="unary",grpc_service="api.MetricsService",grpc_method="GetMetrics",grpc_code="NOT_FOUND"} 1');
+      expect(text).toContain('keda_internal_metricsservice_grpc_client_handled_total{grpc_type="unary",grpc_service="api.MetricsService",grpc_method="GetMetrics",grpc_code="NotFound"} 1');
       expect(text).toMatch(/apiserver_request_duration_seconds_count\{verb="GET",group="external.metrics.k8s.io",version="v1beta1",resource="s0-x",scope="namespace",component="apiserver"\} 2/);
     } finally {
       await counted.close();

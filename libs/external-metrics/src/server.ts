@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { CertificateFilesWatcher } from '@keda-ts/certificates';
 import { signedMilliQuantity } from '@keda-ts/api';
-import type { ExternalMetricValue, MetricRef } from '@keda-ts/metrics-service';
+import { grpcCodeLabel, type ExternalMetricValue, type MetricRef } from '@keda-ts/metrics-service';
 import type { CheckResult, Logger } from '@keda-ts/runtime';
 import {
   authenticateRequest,
@@ -463,7 +463,9 @@ export class ExternalMetricsServer {
         done?.('OK');
         this.send(x, 200, JSON_TYPE, JSON.stringify(externalMetricValueList(values)));
       } catch (err) {
-        done?.((err as { codeName?: string }).codeName ?? 'Unknown');
+        // Go's spelling of the code (NotFound), as go-grpc-prometheus labels it.
+        const code = (err as { code?: unknown }).code;
+        done?.(grpcCodeLabel(typeof code === 'number' ? code : undefined));
         throw err;
       } finally {
         stopWatching();

@@ -9,7 +9,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger, HealthServer, Lifecycle } from '@keda-ts/runtime';
 import { ApiServerConnection, connectToApiServer } from './api-server-connection';
 
-const fixtures = join(__dirname, 'test-fixtures');
+const fixtures = join(__dirname, '..', 'test', 'fixtures');
 const cert = readFileSync(join(fixtures, 'server-cert.pem'), 'utf8');
 const key = readFileSync(join(fixtures, 'server-key.pem'), 'utf8');
 const TOKEN = 'test-token';

@@ -22,6 +22,7 @@ export {
   KubeClient,
   PodReader,
   KubeApiError,
+  type KubeStatusDetails,
   WriteRefusedError,
   isNotFound,
   isConflict,
@@ -33,6 +34,8 @@ export {
   type ResolvedResource,
 } from './kube-client';
 export { Watched, dropManagedFields, objectKey, stripManagedFields, type WatchableObject, type WatchEventType, type WatchHandler, type WatchedOptions } from './informer';
+export { InformerGroup, NamespacedWatch, collectionPath, type InformerRole, type InformerSpec } from './informer-group';
+export { ControllerManager, leaderWorkQueue, type ControllerManagerOptions, type ManagedController } from './controller-manager';
 export { EventRecorder, microTime, type EventDropReason, type EventRecorderOptions, type EventSubject, type EventType, type RecordedEvent } from './events';
 export { EVENT_CORRELATOR_DEFAULTS, EventCorrelator, type EventCorrelatorOptions } from './event-correlator';
 export {

@@ -4,6 +4,13 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { TokenBucket } from './token-bucket';
 
 /** An error answer of the API server: its HTTP status, the Status reason and message. */
+/** `details` of a Kubernetes Status, as far as callers read it. */
+export interface KubeStatusDetails {
+  name?: string;
+  kind?: string;
+  causes?: { reason?: string; message?: string; field?: string }[];
+}
+
 export class KubeApiError extends Error {
   constructor(
     readonly method: string,
@@ -11,6 +18,8 @@ export class KubeApiError extends Error {
     readonly status: number,
     readonly reason: string,
     readonly apiMessage: string,
+    /** The Status `details` of the response (e.g. `causes` with field paths of a 422 Invalid). */
+    readonly details?: KubeStatusDetails,
   ) {
     super(
       `${method} ${path}: HTTP ${status}${reason ? ` ${reason}` : ''}${apiMessage ? `: ${apiMessage}` : ''}`,
@@ -179,8 +188,8 @@ export class KubeClient {
               parsed = undefined;
             }
             if (status >= 200 && status < 300) return resolve(parsed as T);
-            const st = (parsed ?? {}) as { reason?: string; message?: string };
-            reject(new KubeApiError(method, path, status, st.reason ?? '', st.message ?? text.slice(0, 300)));
+            const st = (parsed ?? {}) as { reason?: string; message?: string; details?: KubeStatusDetails };
+            reject(new KubeApiError(method, path, status, st.reason ?? '', st.message ?? text.slice(0, 300), st.details));
           });
         },
       );

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { authorize, DEFAULT_AUTHORIZATION_POLICY, identityOfPeer, sharedPairIdentity, type MethodClass, type PeerIdentity } from './authz';
-import { DecisionDebugClient } from './generated/debug/debug';
-import { MetricsServiceClient } from './generated/metrics/metrics';
+import { DecisionDebugClient } from '@keda-ts/proto/debug';
+import { MetricsServiceClient } from '@keda-ts/proto/metrics';
 import { createMetricsServer, type MetricsServer } from './server';
-import { capturingLogger } from './test-support/logger';
-import { createCa, createLeaf, writeCertDir, type Pem } from './test-support/pki';
+import { capturingLogger } from '../test/logger';
+import { createCa, createLeaf, writeCertDir, type Pem } from '../test/pki';
 
 const id = (commonName: string, ...organizations: string[]): PeerIdentity => ({ commonName, organizations });
 const ADAPTER = id('keda-metrics-adapter', 'KEDAORG');
@@ -30,6 +30,9 @@ const rows: Row[] = [
   ['a shared pair is not an operator', 'debug', SHARED, SHARED, false],
   ['a serving-only server certificate (self-managed): its subject is nobody', 'metrics', SHARED, undefined, false],
   ['same CN, other organization: not the shared pair', 'metrics', id('keda-operator', 'evil'), SHARED, false],
+  ['an operator subscribes to raw metrics', 'raw-metrics', OPERATOR, undefined, true],
+  ['the adapter may not subscribe to raw metrics', 'raw-metrics', ADAPTER, undefined, false],
+  ['a shared pair may not subscribe to raw metrics', 'raw-metrics', SHARED, SHARED, false],
   ['health and reflection: anyone past mutual TLS', 'public', undefined, undefined, true],
 ];
 
@@ -55,6 +58,10 @@ describe('authorize', () => {
     expect(authorize('metrics', ADAPTER, policy).allowed).toBe(false);
     expect(authorize('metrics', SHARED, policy, SHARED).allowed).toBe(false);
     expect(authorize('debug', id('x', 'sre'), policy).allowed).toBe(true);
+    // Without rawMetricsGroups, the debug groups decide; with it, it does.
+    expect(authorize('raw-metrics', id('x', 'sre'), policy).allowed).toBe(true);
+    expect(authorize('raw-metrics', id('x', 'sre'), { ...policy, rawMetricsGroups: ['metrics-readers'] }).allowed).toBe(false);
+    expect(authorize('raw-metrics', id('y', 'metrics-readers'), { ...policy, rawMetricsGroups: ['metrics-readers'] }).allowed).toBe(true);
   });
 });
 

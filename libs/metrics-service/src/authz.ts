@@ -9,6 +9,10 @@
  *   certificate.
  * - `kedats.debug.v1.DecisionDebug/*` (every namespace's scaling decisions): an operator, subject
  *   O `keda-operators` (`keda-ts operator-certificate` issues one). The shared pair is NOT enough.
+ * - `api.RawMetricsService/*` (KEDA's raw scaler values of every namespace, a stream a client
+ *   subscribes to): an operator as well, subject O `keda-operators` by default
+ *   (`rawMetricsGroups`). KEDA itself admits any client its CA signed; we keep the adapter's
+ *   certificate and the shared pair out, since neither needs it.
  * - health and reflection: any client that passed mutual TLS.
  */
 import { X509Certificate } from 'node:crypto';
@@ -16,7 +20,7 @@ import type { PeerCertificate } from 'node:tls';
 import { METRICS_CLIENT_COMMON_NAME, OPERATOR_GROUP, subjectField } from '@keda-ts/certificates';
 
 /** The kinds of methods the server distinguishes. */
-export type MethodClass = 'metrics' | 'debug' | 'public';
+export type MethodClass = 'metrics' | 'debug' | 'raw-metrics' | 'public';
 
 /** The client's identity as read from its certificate. */
 export interface PeerIdentity {
@@ -29,6 +33,8 @@ export interface AuthorizationPolicy {
   metricsClients: readonly string[];
   /** Subject organizations allowed to call the debug service (default: keda-operators). */
   debugGroups: readonly string[];
+  /** Subject organizations allowed to use the raw metrics service (default: keda-operators; when absent, `debugGroups`). */
+  rawMetricsGroups?: readonly string[];
   /** Allow GetMetrics to a client whose subject equals the server's (a user-brought shared pair); default true. */
   allowSharedPair: boolean;
 }
@@ -36,6 +42,7 @@ export interface AuthorizationPolicy {
 export const DEFAULT_AUTHORIZATION_POLICY: AuthorizationPolicy = {
   metricsClients: [METRICS_CLIENT_COMMON_NAME],
   debugGroups: [OPERATOR_GROUP],
+  rawMetricsGroups: [OPERATOR_GROUP],
   allowSharedPair: true,
 };
 
@@ -63,6 +70,11 @@ export function authorize(
     if (peer.commonName && policy.metricsClients.includes(peer.commonName)) return { allowed: true, reason: '' };
     if (policy.allowSharedPair && server && peer.commonName && sameIdentity(peer, server)) return { allowed: true, reason: '' };
     return { allowed: false, reason: `${describe(peer)} may not call GetMetrics (allowed: CN ${policy.metricsClients.join(', ')})` };
+  }
+  if (method === 'raw-metrics') {
+    const groups = policy.rawMetricsGroups ?? policy.debugGroups;
+    if (peer.organizations.some((o) => groups.includes(o))) return { allowed: true, reason: '' };
+    return { allowed: false, reason: `${describe(peer)} may not use the raw metrics service (allowed: O ${groups.join(', ')})` };
   }
   if (peer.organizations.some((o) => policy.debugGroups.includes(o))) return { allowed: true, reason: '' };
   return { allowed: false, reason: `${describe(peer)} may not use the debug service (allowed: O ${policy.debugGroups.join(', ')})` };

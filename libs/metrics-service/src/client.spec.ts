@@ -11,8 +11,8 @@ import {
   scaledObjectNotFoundError,
 } from './errors';
 import { createMetricsServer, type MetricsServer } from './server';
-import { capturingLogger } from './test-support/logger';
-import { createCa, createLeaf, writeCertDir, type Pem } from './test-support/pki';
+import { capturingLogger } from '../test/logger';
+import { createCa, createLeaf, writeCertDir, type Pem } from '../test/pki';
 import type { ExternalMetricValue, MetricRef, MetricsProvider } from './types';
 
 const NOW = new Date('2026-03-04T05:06:07Z');

@@ -9,7 +9,7 @@ import {
 } from '@grpc/grpc-js';
 import { fromWireList } from './convert';
 import { CONNECTION_TIMEOUT_MESSAGE, MetricsServiceError, callCancelledError, clientClosedError } from './errors';
-import { MetricsServiceClient, type ExternalMetricValueList } from './generated/metrics/metrics';
+import { MetricsServiceClient, type ExternalMetricValueList } from '@keda-ts/proto/metrics';
 import type { MetricsServiceLogger } from './logger';
 import { TlsMaterialSource, type TlsSource } from './tls';
 import type { ExternalMetricValue, MetricRef } from './types';

@@ -1,4 +1,4 @@
-import type { ExternalMetricValue as WireValue, ExternalMetricValueList } from './generated/metrics/metrics';
+import type { ExternalMetricValue as WireValue, ExternalMetricValueList } from '@keda-ts/proto/metrics';
 import { parseWireQuantity, signedMilliQuantity } from '@keda-ts/api';
 import type { ExternalMetricValue } from './types';
 

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { DecisionDebugClient, type ExplainRequest, type ExplainResponse } from './generated/debug/debug';
+import { DecisionDebugClient, type ExplainRequest, type ExplainResponse } from '@keda-ts/proto/debug';
 import { createMetricsServer, type DecisionDebugProvider, type MetricsServer } from './server';
-import { capturingLogger } from './test-support/logger';
-import { createCa, createLeaf, writeCertDir, type Pem } from './test-support/pki';
+import { capturingLogger } from '../test/logger';
+import { createCa, createLeaf, writeCertDir, type Pem } from '../test/pki';
 
 const traced: ExplainResponse = {
   kind: 'ScaledObject',

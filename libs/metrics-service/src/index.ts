@@ -16,7 +16,6 @@ export {
   type PeerIdentity,
 } from './authz';
 export { fromWireList, fromWireValue, toWireList, toWireValue } from './convert';
-export { descriptorSet, loadEmbeddedPackageDefinition, type DescriptorSetName } from './descriptors';
 export {
   CONNECTION_TIMEOUT_MESSAGE,
   MetricsServiceError,
@@ -24,9 +23,19 @@ export {
   noMatchingMetricsError,
   scaledObjectNotFoundError,
 } from './errors';
+export { GrpcServerMetrics, grpcCodeLabel, grpcMethodLabels } from './grpc-metrics';
 export { HealthService, type ServingStatus } from './health';
 export type { MetricsServiceLogger } from './logger';
 export { addReflection } from './reflection';
+export {
+  RAW_METRICS_SERVICE_NAME,
+  type RawMetricsBatch,
+  type RawMetricsSource,
+  type RawMetricsStream,
+  type RawMetricsSubscribeOutcome,
+  type RawMetricsTarget,
+  type RawMetricValue,
+} from './raw-metrics';
 export {
   DECISION_DEBUG_SERVICE_NAME,
   DEFAULT_METRICS_SERVICE_PORT,
@@ -49,9 +58,3 @@ export {
   type TlsSource,
 } from './tls';
 export type { ExternalMetricValue, MetricRef, MetricsProvider } from './types';
-/** The generated ts-proto code of proto/metrics/metrics.proto (package `api`). */
-export * as metricsProto from './generated/metrics/metrics';
-/** The generated ts-proto code of proto/externalscaler/externalscaler.proto (package `externalscaler`). */
-export * as externalScalerProto from './generated/externalscaler/externalscaler';
-/** The generated ts-proto code of proto/debug/debug.proto (package `kedats.debug.v1`, keda-ts's own). */
-export * as debugProto from './generated/debug/debug';

@@ -15,7 +15,7 @@ import {
 } from '@grpc/grpc-js';
 import { service as standardHealthService } from 'grpc-health-check';
 import { createMetricsClient, type MetricsClient } from './client';
-import { loadEmbeddedPackageDefinition } from './descriptors';
+import { loadEmbeddedPackageDefinition } from '@keda-ts/proto';
 import {
   MetricsServiceError,
   metricEncounteredError,
@@ -25,10 +25,10 @@ import {
 import {
   MetricsServiceClient as GeneratedClient,
   type ExternalMetricValueList,
-} from './generated/metrics/metrics';
+} from '@keda-ts/proto/metrics';
 import { createMetricsServer, type MetricsServer } from './server';
-import { createCa, createLeaf, writeCertDir, type Pem } from './test-support/pki';
-import { capturingLogger } from './test-support/logger';
+import { createCa, createLeaf, writeCertDir, type Pem } from '../test/pki';
+import { capturingLogger } from '../test/logger';
 import type { ExternalMetricValue, MetricRef, MetricsProvider } from './types';
 
 const NOW = new Date('2026-03-04T05:06:07.890Z');

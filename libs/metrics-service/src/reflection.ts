@@ -6,7 +6,7 @@ import type {
   PackageDefinition,
 } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { fileDescriptorProtos, loadEmbeddedPackageDefinition, type DescriptorSetName } from './descriptors';
+import { fileDescriptorProtos, loadEmbeddedPackageDefinition, type DescriptorSetName } from '@keda-ts/proto';
 
 export const REFLECTION_SERVICE_NAMES = [
   'grpc.reflection.v1.ServerReflection',

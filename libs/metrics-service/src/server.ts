@@ -4,10 +4,11 @@ import { toWireList } from './convert';
 import { MetricsServiceError, callCancelledError } from './errors';
 import {
   MetricsServiceService,
+  RawMetricsServiceService,
   type ExternalMetricValueList,
   type MetricsServiceServer,
   type ScaledObjectRef,
-} from './generated/metrics/metrics';
+} from '@keda-ts/proto/metrics';
 import {
   DecisionDebugService,
   type DecisionDebugServer,
@@ -15,10 +16,13 @@ import {
   type ExplainResponse,
   type ListTracedRequest,
   type ListTracedResponse,
-} from './generated/debug/debug';
+} from '@keda-ts/proto/debug';
+import type { Registry } from 'prom-client';
+import { GrpcServerMetrics } from './grpc-metrics';
 import { HealthService } from './health';
 import type { MetricsServiceLogger } from './logger';
 import { addReflection } from './reflection';
+import { createRawMetricsService, RAW_METRICS_SERVICE_NAME, type RawMetricsSource } from './raw-metrics';
 import {
   TlsMaterialSource,
   listenMutualTls,
@@ -55,8 +59,12 @@ export interface MetricsServerOptions extends ServerTlsOptions {
   reflection?: boolean;
   /** Also serve keda-ts's decision debug service. */
   debug?: DecisionDebugProvider;
+  /** Also serve KEDA's `api.RawMetricsService` from this source (the controller's RawMetricsHub). */
+  rawMetrics?: RawMetricsSource;
   /** Who may call GetMetrics and the debug service (see authz.ts); default: the adapter's CN, operators' O. */
   authorization?: AuthorizationPolicy;
+  /** Where to count the calls (`keda_internal_metricsservice_grpc_server_*`); absent: not counted. */
+  metricsRegistry?: Registry;
 }
 
 export interface MetricsServer {
@@ -98,6 +106,9 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
   let listener: MutualTlsListener | null = null;
   let boundPort = -1;
   const policy = options.authorization ?? DEFAULT_AUTHORIZATION_POLICY;
+  // Once per server, not per start(): a leader that loses and regains the lease keeps its counts.
+  const grpcMetrics = options.metricsRegistry ? GrpcServerMetrics.of(options.metricsRegistry) : undefined;
+  grpcMetrics?.register(Object.values(MetricsServiceService));
   // The server's own identity when it holds a shared pair (recomputed when the certificate changes).
   let ownCert: Buffer | undefined;
   let ownIdentity: PeerIdentity | undefined;
@@ -166,6 +177,14 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
     },
   };
 
+  const rawMetrics =
+    options.rawMetrics &&
+    createRawMetricsService({
+      source: options.rawMetrics,
+      logger,
+      authorize: (call) => authorize('raw-metrics', identityOfPeer(call.getAuthContext()?.sslPeerCertificate), policy, serverIdentity()),
+    });
+
   const debug = options.debug;
   const debugImpl: DecisionDebugServer | undefined = debug && {
     explain(call: ServerUnaryCall<ExplainRequest, ExplainResponse>, callback: sendUnaryData<ExplainResponse>) {
@@ -204,15 +223,21 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
     async start() {
       if (server) throw new Error('the metrics server is already started');
       tlsSource = await TlsMaterialSource.open(options.tls, logger);
-      const s = new Server();
+      const s = new Server(grpcMetrics ? { interceptors: [grpcMetrics.interceptor] } : undefined);
       s.addService(MetricsServiceService, impl);
       if (debugImpl) s.addService(DecisionDebugService, debugImpl);
+      if (rawMetrics) s.addService(RawMetricsServiceService, rawMetrics.impl);
       health.addToServer(s);
       if (options.reflection ?? true) {
         addReflection(
           s,
           debugImpl ? ['metrics', 'debug', 'health'] : ['metrics', 'health'],
-          [METRICS_SERVICE_NAME, ...(debugImpl ? [DECISION_DEBUG_SERVICE_NAME] : []), 'grpc.health.v1.Health'],
+          [
+            METRICS_SERVICE_NAME,
+            ...(rawMetrics ? [RAW_METRICS_SERVICE_NAME] : []),
+            ...(debugImpl ? [DECISION_DEBUG_SERVICE_NAME] : []),
+            'grpc.health.v1.Health',
+          ],
         );
       }
       try {
@@ -249,6 +274,8 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(METRICS_SERVICE_NAME, 'NOT_SERVING');
       health.endWatches();
+      // Raw metrics streams never finish on their own: end them (status OK) so the drain can complete.
+      rawMetrics?.endAll();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           logger.warn(

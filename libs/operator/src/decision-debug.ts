@@ -1,5 +1,6 @@
 /** Serves the decision traces over the controller's gRPC port (kedats.debug.v1.DecisionDebug). */
-import type { DecisionDebugProvider, debugProto } from '@keda-ts/metrics-service';
+import type { DecisionDebugProvider } from '@keda-ts/metrics-service';
+import type { debugProto } from '@keda-ts/proto';
 import type { DecisionRecord, DecisionTraces, TracedKind } from './decision-trace';
 
 function toPollTrace(r: DecisionRecord): debugProto.PollTrace {

@@ -1,5 +1,5 @@
 // Public surface of the controller machinery: operator, scale loops, metric evaluation and Prometheus metrics.
-export { Operator, scaledObjectChangeMatters, scaledJobChangeMatters, hpaChangeMatters, slimWorkload, workloadKey, type OperatorOptions } from './operator';
+export { Operator, type OperatorOptions } from './operator';
 export { ScaledObjectReconciler } from './scaledobject-reconciler';
 export { ScaledObjectPoller } from './scaledobject-poller';
 export { ScaledObjectMetricsProvider } from './metrics-provider';
@@ -24,10 +24,37 @@ export {
   KedaOperatorMetrics,
   noopOperatorMetrics,
   scalerLabel,
+  scalerTypeName,
   type BuildInfo,
   type OperatorMetricsRecorder,
   type RegisteredResource,
   type ScalableType,
+  type ScalerSource,
 } from './prometheus';
+export {
+  OpenTelemetryOperatorMetrics,
+  OTEL_INSTRUMENTS,
+  OTEL_METER_NAME,
+  QuietExporter,
+  operatorResource,
+  otlpMetricExporter,
+  otlpMetricReaderFromEnv,
+  otlpProtocolFromEnv,
+  otlpReaderSettingsFromEnv,
+  scalerAttributes,
+  type OpenTelemetryOperatorMetricsOptions,
+  type OtlpProtocol,
+  type OtlpReaderSettings,
+} from './opentelemetry';
+export { combinedMetrics, type MetricsRecorder } from './combined-metrics';
 export { LagWindow, type LagSummary } from './lag-window';
 export * from './cloudevents';
+export {
+  RawMetricsHub,
+  rawTriggerValues,
+  type RawMetricsHubOptions,
+  type RawMetricsHubStats,
+  type RawMetricsMode,
+  type RawMetricsOrigin,
+  type RawTriggerValue,
+} from './raw-metrics';

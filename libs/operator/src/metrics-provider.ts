@@ -8,18 +8,21 @@ import {
   type MetricRef,
   type MetricsProvider,
 } from '@keda-ts/metrics-service';
-import { evaluateMetrics } from './metric-evaluation';
-import type { CachedReadings } from './scaledobject-poller';
+import { evaluateMetrics, type MetricReading } from './metric-evaluation';
+import type { MetricsCache } from './metrics-cache';
 import type { HealthLedger } from './health-ledger';
 import type { ReadSlots } from './read-slots';
 import type { ScalersCache } from './scalers-cache';
 import { readScale, readyPodsOf, scaleTargetFromStatus } from './scale-target';
-import { patchScaledObjectStatus } from './status';
+import { scaledObjectStatusWriter, type ScaledObjectStatusWriter } from './status';
 
 export interface MetricsProviderDeps {
   getScaledObject(namespace: string, name: string): ScaledObject | undefined;
   scalers: ScalersCache;
-  cached: CachedReadings;
+  /** The readings of useCachedMetrics triggers, recorded by the scale loops. */
+  metricsCache?: MetricsCache;
+  /** The one status writer of ScaledObjects, shared with the reconciler and the scale loops (default: its own). */
+  statusWriter?: ScaledObjectStatusWriter;
   client: KubeClient;
   pods: PodReader;
   now(): Date;
@@ -28,6 +31,8 @@ export interface MetricsProviderDeps {
   readSlots?: ReadSlots;
   /** Fallback failure counts shared with the scale loops (coalesced status writes). */
   health?: HealthLedger;
+  /** Every completed read of a GetMetrics call (the raw metrics stream's `hpa` origin). */
+  onReadings?(namespace: string, name: string, readings: readonly MetricReading[], at: Date): void;
 }
 
 /**
@@ -35,7 +40,11 @@ export interface MetricsProviderDeps {
  * (M-6..M-11): live reads (or the cached record for useCachedMetrics), fallback, scaling modifiers.
  */
 export class ScaledObjectMetricsProvider implements MetricsProvider {
-  constructor(private readonly deps: MetricsProviderDeps) {}
+  private readonly statusWriter: ScaledObjectStatusWriter;
+
+  constructor(private readonly deps: MetricsProviderDeps) {
+    this.statusWriter = deps.statusWriter ?? scaledObjectStatusWriter(deps.client);
+  }
 
   /** `signal` aborts when the adapter's call is cancelled or past its deadline: the scaler reads are aborted with it. */
   async getMetrics(ref: MetricRef, signal?: AbortSignal): Promise<ExternalMetricValue[]> {
@@ -57,17 +66,18 @@ export class ScaledObjectMetricsProvider implements MetricsProvider {
       readyPods: async () => (target ? readyPodsOf(this.deps.client, this.deps.pods, target) : 0),
       timeoutMs: this.deps.metricTimeoutMs,
       now: this.deps.now,
-      cached: this.deps.cached.get(key),
+      cached: this.deps.metricsCache?.get(key),
       slots: this.deps.readSlots,
       signal,
     });
     // The caller is gone: its aborted reads say nothing about the source (no fallback count, no rebuild).
     if (signal?.aborted) throw metricEncounteredError(ref.metricName, evaluation.readings.find((r) => r.outcome === 'error')?.error);
+    this.deps.onReadings?.(ref.namespace, ref.name, evaluation.readings, this.deps.now());
     // Failures seen here count towards fallback too (C-75).
     if (evaluation.trackHealth) {
       const health = this.deps.health ? this.deps.health.record(key, evaluation.health, so.status?.health as never, so.spec.fallback?.failureThreshold ?? 0) : evaluation.health;
       if (health) {
-        await patchScaledObjectStatus(this.deps.client, so, so.status, { ...so.status, health: health as never }).then(
+        await this.statusWriter.write(so, so.status, { ...so.status, health: health as never }).then(
           () => this.deps.health?.wrote(key, health),
           () => undefined,
         );

@@ -3,7 +3,9 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { WriteRefusedError } from '@keda-ts/k8s';
 import { createRegistry } from '@keda-ts/scalers';
 import { createLogger } from '@keda-ts/runtime';
-import { hpaChangeMatters, Operator, scaledObjectChangeMatters, slimWorkload } from './operator';
+import { Operator } from './operator';
+import { hpaChangeMatters, scaledObjectChangeMatters } from './scaledobject-controller';
+import { slimWorkload } from './workload-cache';
 
 function so(patch: { generation?: number; annotations?: Record<string, string>; labels?: Record<string, string>; deletionTimestamp?: string; ready?: string; status?: Record<string, unknown> } = {}): ScaledObject {
   return {

@@ -373,3 +373,40 @@ describe('TargetIndex', () => {
     expect(index.on(scaledObjectTargetKey(moved))).toEqual([]);
   });
 });
+
+// Not an ownership guard, but the same fake API server serves: the ScaledObjectUpdateFailed Events.
+describe('ScaledObjectUpdateFailed', () => {
+  it.each([
+    [
+      'a scale target kind that maps to no resource (C-21)',
+      (kube: FakeKube) => {
+        kube.resolveKind = async (apiVersion: string, kind: string) => {
+          throw new Error(`no resource of kind ${kind} in ${apiVersion}`);
+        };
+      },
+      /failed to resolve the scale target's kind: no resource of kind Deployment in apps\/v1/,
+    ],
+    [
+      'a refused status write',
+      (kube: FakeKube) => {
+        const patch = kube.patch.bind(kube);
+        kube.patch = async <T,>(path: string, body: Parameters<FakeKube['patch']>[1]): Promise<T> => {
+          if (path.endsWith('/status')) throw new KubeApiError('PATCH', path, 422, 'Invalid', 'status refused');
+          return patch<T>(path, body);
+        };
+      },
+      /failed to update the ScaledObject status: .*422/,
+    ],
+  ])('%s: a Warning with the error, and the reconcile fails', async (_name, breakIt, note) => {
+    const t = setup([scaledObject('so', OLD)]);
+    breakIt(t.kube);
+    expect(await t.reconcile('so')).toBeInstanceOf(Error);
+    expect(t.events.filter((e) => e.reason === 'ScaledObjectUpdateFailed')).toEqual([expect.objectContaining({ note: expect.stringMatching(note) })]);
+  });
+
+  it('a healthy reconcile emits none', async () => {
+    const t = setup([scaledObject('so', OLD)]);
+    expect(await t.reconcile('so')).toBeUndefined();
+    expect(t.events.map((e) => e.reason)).not.toContain('ScaledObjectUpdateFailed');
+  });
+});

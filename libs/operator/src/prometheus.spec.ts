@@ -111,3 +111,60 @@ describe('KedaOperatorMetrics', () => {
     expect(await series(m, 'keda_scaled_object_paused')).toEqual([{ labels: { namespace: 'ns', scaledObject: 'b' }, value: 0 }]);
   });
 });
+
+describe('KedaOperatorMetrics: scaler upstream traffic', () => {
+  // prom-client's type of a value omits the sample name its histograms set.
+  const nameOf = (v: object) => (v as { metricName?: string }).metricName ?? '';
+  const durations = async (m: KedaOperatorMetrics) => (await m.registry.getSingleMetric('keda_scaler_http_request_duration_seconds')?.get())?.values ?? [];
+  const source = { type: 'scaledobject' as const, namespace: 'ns', name: 'web', triggerType: 'prometheus', triggerName: 'queue', metricName: 's0-prometheus' };
+  const six = (status_code: string) => ({ namespace: 'ns', scaled_resource: 'web', scaler: 'prometheusScaler', trigger_name: 'queue', metric_name: 's0-prometheus', status_code });
+
+  it.each([
+    ['a 200', 200, '200'],
+    ['a 503', 503, '503'],
+    ['a transport error', 'error' as const, 'error'],
+  ])('keda_scaler_http_requests_total counts %s with status_code=%s', async (_name, code, label) => {
+    const m = new KedaOperatorMetrics({ version: 'v' }, { defaultMetrics: false });
+    m.scalerHttpRequest(source, code, 0.03);
+    m.scalerHttpRequest(source, code, 0.03);
+    expect(await series(m, 'keda_scaler_http_requests_total')).toEqual([{ labels: six(label), value: 2 }]);
+  });
+
+  it.each([
+    ['by default: scaler and status_code only', false, { scaler: 'prometheusScaler', status_code: '200' }],
+    ['with high-cardinality labels: all six', true, six('200')],
+  ])('keda_scaler_http_request_duration_seconds labels %s', async (_name, highCardinalityLabels, labels) => {
+    const m = new KedaOperatorMetrics({ version: 'v' }, { defaultMetrics: false, highCardinalityLabels });
+    m.scalerHttpRequest(source, 200, 0.03);
+    const values = await durations(m);
+    expect(values.find((v) => nameOf(v) === 'keda_scaler_http_request_duration_seconds_count')).toMatchObject({ labels, value: 1 });
+    const buckets = values.filter((v) => nameOf(v).endsWith('_bucket')).map((v) => v.labels['le']);
+    expect(buckets).toEqual([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, '+Inf']);
+    // 0.03 s falls in the 0.05 bucket, not the 0.025 one.
+    expect(values.find((v) => v.labels['le'] === 0.025)?.value).toBe(0);
+    expect(values.find((v) => v.labels['le'] === 0.05)?.value).toBe(1);
+  });
+
+  it.each([
+    ['a ScaledObject, ignoreNullValues on', source, true, { resourceType: 'scaledobject', ignoreNullValues: 'true', triggerName: 'queue' }],
+    ['a ScaledJob, ignoreNullValues off, trigger without a name', { ...source, type: 'scaledjob' as const, triggerName: undefined }, false, { resourceType: 'scaledjob', ignoreNullValues: 'false', triggerName: '' }],
+  ])('keda_scaler_empty_upstream_responses_total for %s', async (_name, src, ignore, labels) => {
+    const m = new KedaOperatorMetrics({ version: 'v' }, { defaultMetrics: false });
+    m.emptyUpstreamResponse(src, ignore);
+    expect(await series(m, 'keda_scaler_empty_upstream_responses_total')).toEqual([
+      { labels: { namespace: 'ns', scaledResource: 'web', metricName: 's0-prometheus', ...labels }, value: 1 },
+    ]);
+  });
+
+  it("forget drops the object's request and empty-response series, not another object's", async () => {
+    const m = new KedaOperatorMetrics({ version: 'v' }, { defaultMetrics: false, highCardinalityLabels: true });
+    m.scalerHttpRequest(source, 200, 0.01);
+    m.scalerHttpRequest({ ...source, name: 'other' }, 200, 0.01);
+    m.emptyUpstreamResponse(source, true);
+    m.forget('scaledobject', 'ns', 'web');
+    expect((await series(m, 'keda_scaler_http_requests_total')).map((s) => s.labels['scaled_resource'])).toEqual(['other']);
+    expect(await series(m, 'keda_scaler_empty_upstream_responses_total')).toEqual([]);
+    const counts = (await durations(m)).filter((v) => nameOf(v).endsWith('_count'));
+    expect(counts.map((v) => v.labels['scaled_resource'])).toEqual(['other']);
+  });
+});

@@ -3,11 +3,23 @@
  * working). The scale loop reports through the small {@link OperatorMetricsRecorder} interface;
  * {@link KedaOperatorMetrics} is its prom-client implementation.
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ScaledObject } from '@keda-ts/api';
 import type { MetricReading } from './metric-evaluation';
 
 export type ScalableType = 'scaledobject' | 'scaledjob';
+
+/** The trigger a scaler was built for, as its upstream-traffic series name it. */
+export interface ScalerSource {
+  type: ScalableType;
+  namespace: string;
+  /** The ScaledObject or ScaledJob. */
+  name: string;
+  triggerType: string;
+  triggerName?: string;
+  /** The trigger's External metric name (`s0-…`). */
+  metricName: string;
+}
 
 /** What the controller reports; every method is cheap and never throws. */
 export interface OperatorMetricsRecorder {
@@ -30,6 +42,10 @@ export interface OperatorMetricsRecorder {
   eventDropped(reason: string): void;
   /** Where the in-flight and waiting scaler reads are read from at each scrape. */
   watchScalerReads(source: { readonly inFlight: number; readonly waiting: number; readonly limit: number }): void;
+  /** One outbound HTTP request of a scaler: the response status, or 'error' when no response came. */
+  scalerHttpRequest?(source: ScalerSource, statusCode: number | 'error', durationSeconds: number): void;
+  /** A scaler's upstream answered without any result (e.g. a Prometheus query with no samples). */
+  emptyUpstreamResponse?(source: ScalerSource, ignoreNullValues: boolean): void;
 }
 
 export type RegisteredResource = 'scaled_object' | 'scaled_job' | 'trigger_authentication' | 'cluster_trigger_authentication' | 'cloudevent_source';
@@ -71,8 +87,19 @@ const SCALER_TYPE_NAMES: Record<string, string> = {
 /** The `scaler` label: the trigger's name when set, else KEDA's type name of its scaler. */
 export function scalerLabel(triggerType: string, triggerName?: string): string {
   if (triggerName) return triggerName;
+  return scalerTypeName(triggerType);
+}
+
+/** KEDA's type name of the scaler of a trigger type (`prometheus` → `prometheusScaler`). */
+export function scalerTypeName(triggerType: string): string {
   return SCALER_TYPE_NAMES[triggerType] ?? `${triggerType.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())}Scaler`;
 }
+
+const HTTP_LABELS = ['namespace', 'scaled_resource', 'scaler', 'trigger_name', 'metric_name', 'status_code'] as const;
+type HttpLabel = (typeof HTTP_LABELS)[number];
+const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const EMPTY_UPSTREAM_LABELS = ['namespace', 'scaledResource', 'triggerName', 'metricName', 'resourceType', 'ignoreNullValues'] as const;
+type EmptyUpstreamLabel = (typeof EMPTY_UPSTREAM_LABELS)[number];
 
 const SCALER_LABELS = ['namespace', 'metric', 'scaledObject', 'scaler', 'triggerIndex', 'type'] as const;
 type ScalerLabels = Record<(typeof SCALER_LABELS)[number], string>;
@@ -102,12 +129,23 @@ export class KedaOperatorMetrics implements OperatorMetricsRecorder {
   private readonly eventsDropped: Counter<'reason'>;
   private readonly cloudEventsEmitted: Counter<'namespace' | 'cloudeventsource' | 'eventsink' | 'state'>;
   private readonly cloudEventsQueued: Gauge<'namespace'>;
+  private readonly httpRequests: Counter<HttpLabel>;
+  private readonly httpDuration: Histogram<HttpLabel>;
+  private readonly highCardinality: boolean;
+  private readonly emptyUpstream: Counter<EmptyUpstreamLabel>;
+  /** Per object, the label sets of its upstream-traffic counters, dropped with its other scaler series. */
+  private readonly upstreamSeriesOf = new Map<string, Map<string, { http?: Record<HttpLabel, string>; empty?: Record<EmptyUpstreamLabel, string> }>>();
   private scalerReads?: { readonly inFlight: number; readonly waiting: number; readonly limit: number };
   /** Per object, the scaler series it has, so that vanished triggers lose theirs. */
   private readonly seriesOf = new Map<string, Map<string, ScalerLabels>>();
 
-  constructor(build: BuildInfo, options: { defaultMetrics?: boolean } = {}) {
+  /**
+   * `highCardinalityLabels` (--enable-high-cardinality-metrics-labels): the HTTP duration histogram
+   * carries the object, trigger and metric labels too, not only `scaler` and `status_code`.
+   */
+  constructor(build: BuildInfo, options: { defaultMetrics?: boolean; highCardinalityLabels?: boolean } = {}) {
     const registers = [this.registry];
+    this.highCardinality = options.highCardinalityLabels ?? false;
     const info = new Gauge({
       name: 'keda_build_info',
       help: 'Info metric, with static information about KEDA build like: version, git commit and Golang runtime info.',
@@ -128,6 +166,15 @@ export class KedaOperatorMetrics implements OperatorMetricsRecorder {
     this.loopLatency = new Gauge({ name: 'keda_internal_scale_loop_latency_seconds', help: 'Total deviation (in seconds) between the expected execution time and the actual execution time for the scaling loop.', labelNames: ['namespace', 'type', 'resource'], registers });
     this.cloudEventsEmitted = new Counter({ name: 'keda_cloudeventsource_events_emitted_total', help: 'Measured emitted cloudevents with parameters per CloudEventSource', labelNames: ['namespace', 'cloudeventsource', 'eventsink', 'state'], registers });
     this.cloudEventsQueued = new Gauge({ name: 'keda_cloudeventsource_events_queued', help: 'Indicates how many events are still queue', labelNames: ['namespace'], registers });
+    this.httpRequests = new Counter({ name: 'keda_scaler_http_requests_total', help: 'Outbound HTTP requests of scalers, by response status code ("error" when no response came).', labelNames: HTTP_LABELS, registers });
+    this.httpDuration = new Histogram({
+      name: 'keda_scaler_http_request_duration_seconds',
+      help: 'Time from sending an outbound scaler HTTP request to its response headers, in seconds.',
+      labelNames: this.highCardinality ? HTTP_LABELS : ['scaler', 'status_code'],
+      buckets: HTTP_DURATION_BUCKETS,
+      registers,
+    });
+    this.emptyUpstream = new Counter({ name: 'keda_scaler_empty_upstream_responses_total', help: 'Answers of a scaler\'s upstream that held no result (e.g. a Prometheus query without samples).', labelNames: EMPTY_UPSTREAM_LABELS, registers });
     // keda-ts's own (not in KEDA): what the tenant-isolation bounds shed or hold.
     this.eventsDropped = new Counter({ name: 'keda_ts_events_dropped_total', help: 'Kubernetes Events not written: reason="spam" (per-object limit) or "queue_full" (send queue or rate limiter full).', labelNames: ['reason'], registers });
     for (const reason of ['spam', 'queue_full']) this.eventsDropped.inc({ reason }, 0);
@@ -200,6 +247,14 @@ export class KedaOperatorMetrics implements OperatorMetricsRecorder {
     const key = `${type}/${namespace}/${name}`;
     for (const labels of this.seriesOf.get(key)?.values() ?? []) this.removeScalerSeries(labels);
     this.seriesOf.delete(key);
+    for (const series of this.upstreamSeriesOf.get(key)?.values() ?? []) {
+      if (series.http) {
+        this.httpRequests.remove(series.http);
+        if (this.highCardinality) this.httpDuration.remove(series.http);
+      }
+      if (series.empty) this.emptyUpstream.remove(series.empty);
+    }
+    this.upstreamSeriesOf.delete(key);
     this.loopLatency.remove({ namespace, type, resource: name });
   }
 
@@ -219,6 +274,43 @@ export class KedaOperatorMetrics implements OperatorMetricsRecorder {
 
   watchScalerReads(source: { readonly inFlight: number; readonly waiting: number; readonly limit: number }): void {
     this.scalerReads = source;
+  }
+
+  scalerHttpRequest(source: ScalerSource, statusCode: number | 'error', durationSeconds: number): void {
+    const labels: Record<HttpLabel, string> = {
+      namespace: source.namespace,
+      scaled_resource: source.name,
+      scaler: scalerTypeName(source.triggerType),
+      trigger_name: source.triggerName ?? '',
+      metric_name: source.metricName,
+      status_code: String(statusCode),
+    };
+    this.httpRequests.inc(labels);
+    // prom-client keeps the label object of a new series: each metric gets its own.
+    this.httpDuration.observe(this.highCardinality ? { ...labels } : { scaler: labels.scaler, status_code: labels.status_code }, durationSeconds);
+    this.upstreamSeries(source, `http|${JSON.stringify(labels)}`).http = { ...labels };
+  }
+
+  emptyUpstreamResponse(source: ScalerSource, ignoreNullValues: boolean): void {
+    const labels: Record<EmptyUpstreamLabel, string> = {
+      namespace: source.namespace,
+      scaledResource: source.name,
+      triggerName: source.triggerName ?? '',
+      metricName: source.metricName,
+      resourceType: source.type,
+      ignoreNullValues: String(ignoreNullValues),
+    };
+    this.emptyUpstream.inc(labels);
+    this.upstreamSeries(source, `empty|${JSON.stringify(labels)}`).empty = { ...labels };
+  }
+
+  private upstreamSeries(source: ScalerSource, id: string): { http?: Record<HttpLabel, string>; empty?: Record<EmptyUpstreamLabel, string> } {
+    const key = `${source.type}/${source.namespace}/${source.name}`;
+    let byId = this.upstreamSeriesOf.get(key);
+    if (!byId) this.upstreamSeriesOf.set(key, (byId = new Map()));
+    let series = byId.get(id);
+    if (!series) byId.set(id, (series = {}));
+    return series;
   }
 
   private errorOf(type: ScalableType, namespace: string, name: string): void {

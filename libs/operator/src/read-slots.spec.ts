@@ -147,7 +147,6 @@ describe('bounded scaler reads', () => {
     const provider = new ScaledObjectMetricsProvider({
       getScaledObject: () => so,
       scalers: { get: async () => builtOf(scaler), invalidate: async () => invalidated.push('web') } as unknown as ScalersCache,
-      cached: new Map(),
       client: {} as KubeClient,
       pods: {} as PodReader,
       now: () => NOW,

@@ -1,4 +1,4 @@
-import { ScaleLoops } from './scale-loops';
+import { NOT_READY_RETRY_MS, RESTART_MIN_GAP_MS, ScaleLoops, type PollResult } from './scale-loops';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -67,7 +67,8 @@ describe('ScaleLoops', () => {
     expect(loops.start('a')).toBe(true);
     expect(loops.generation('a')).toBe(7);
     await tick(5);
-    expect(polls).toBe(2);
+    // The restart came right after the first poll: its own first poll waits for the restart gap.
+    expect(polls).toBe(1);
     expect(loops.stop('a')).toBe(true);
     expect(loops.stop('a')).toBe(false);
     expect(stopped).toEqual(['a']);
@@ -158,5 +159,83 @@ describe('ScaleLoops.pokeNow (push scalers)', () => {
     expect(maxRunning).toBe(1);
     expect(polls).toBeGreaterThanOrEqual(3);
     await loops.stopAll();
+  });
+});
+
+/** Runs `steps` against a loop on a fake clock; returns the poll times (ms from the start). */
+async function schedule(opts: {
+  intervalMs: number;
+  pollMs?: number;
+  results?: PollResult[];
+  /** [at ms, action] in time order. */
+  steps?: [number, 'restart' | 'stop' | 'start'][];
+  until: number;
+}): Promise<number[]> {
+  jest.useFakeTimers();
+  try {
+    const times: number[] = [];
+    let running = 0;
+    const results = [...(opts.results ?? [])];
+    const t0 = performance.now();
+    const loops = new ScaleLoops(
+      {
+        poll: async () => {
+          expect(running).toBe(0); // never two polls of one key at once
+          running++;
+          times.push(Math.round(performance.now() - t0));
+          if (opts.pollMs) await new Promise((r) => setTimeout(r, opts.pollMs));
+          running--;
+          return results.shift();
+        },
+        intervalMs: () => opts.intervalMs,
+      },
+      () => 1,
+    );
+    loops.start('a');
+    let now = 0;
+    for (const [at, action] of opts.steps ?? []) {
+      await jest.advanceTimersByTimeAsync(at - now);
+      now = at;
+      if (action === 'stop') loops.stop('a');
+      else loops.start('a', true);
+    }
+    await jest.advanceTimersByTimeAsync(opts.until - now);
+    const stopped = loops.stopAll();
+    await jest.advanceTimersByTimeAsync(opts.pollMs ?? 0);
+    await stopped;
+    return times;
+  } finally {
+    jest.useRealTimers();
+  }
+}
+
+describe('ScaleLoops first poll and restarts', () => {
+  const R = NOT_READY_RETRY_MS;
+  const G = RESTART_MIN_GAP_MS;
+  it.each<[string, Parameters<typeof schedule>[0], number[]]>([
+    ['a new loop polls at once, then every interval', { intervalMs: 30_000, until: 61_000 }, [0, 30_000, 60_000]],
+    [
+      'not-ready polls retry soon, doubling, then the regular interval resumes from the poll that ran',
+      { intervalMs: 30_000, results: ['not-ready', 'not-ready', 'not-ready'], until: 32_000 },
+      [0, R, R + 2 * R, R + 2 * R + 4 * R, R + 2 * R + 4 * R + 30_000],
+    ],
+    ['not-ready retries never wait longer than the interval', { intervalMs: 300, results: ['not-ready', 'not-ready', 'not-ready'], until: 1_000 }, [0, 250, 550, 850]],
+    ['a restart long after the last poll polls at once', { intervalMs: 30_000, steps: [[10_000, 'restart']], until: 41_000 }, [0, 10_000, 40_000]],
+    ['a restart right after a poll waits for the gap', { intervalMs: 30_000, steps: [[1_000, 'restart']], until: 36_000 }, [0, G, G + 30_000]],
+    ['the gap is never longer than the interval', { intervalMs: 2_000, steps: [[500, 'restart']], until: 4_100 }, [0, 2_000, 4_000]],
+    [
+      'a restart every second polls at most once per gap',
+      { intervalMs: 30_000, steps: Array.from({ length: 12 }, (_, i) => [(i + 1) * 1_000, 'restart'] as [number, 'restart']), until: 13_000 },
+      [0, G, 2 * G],
+    ],
+    ['a restart while a poll runs waits for it (no overlap)', { intervalMs: 30_000, pollMs: 8_000, steps: [[7_000, 'restart']], until: 9_000 }, [0, 8_000]],
+    ['stop then start (unpaused, created again) polls at once', { intervalMs: 30_000, steps: [[1_000, 'stop'], [1_500, 'start']], until: 2_000 }, [0, 1_500]],
+    [
+      'a not-ready poll does not count for the restart gap',
+      { intervalMs: 30_000, results: ['not-ready'], steps: [[100, 'restart']], until: 200 },
+      [0, 100],
+    ],
+  ])('%s', async (_name, opts, expected) => {
+    expect(await schedule(opts)).toEqual(expected);
   });
 });

@@ -1,11 +1,34 @@
 /**
- * One polling loop per ScaledObject (C-46, C-47): the check runs at once, then every
+ * One polling loop per ScaledObject or ScaledJob (C-46, C-47): the check runs at once, then every
  * pollingInterval measured from the start of the previous check; a slow check delays only its own
  * object. Starting a loop for a key that has one cancels the old one first.
+ *
+ * First poll. A new loop polls at once, as KEDA's startScaleLoop does, so that a ScaledObject with
+ * `pollingInterval: 30` has its first decision within moments, not 30 s later. A poll can answer
+ * `'not-ready'` (the ScaledObject's status has no resolved target yet: the informer has not seen
+ * the reconciler's status write); the loop then tries again after NOT_READY_RETRY_MS, doubling, and
+ * never later than one pollingInterval.
+ *
+ * Restarts. A reconcile restarts the loop when the generation changed or the HPA was recreated,
+ * and the new loop polls at once too, so that a spec change shows in the next decision. What it
+ * must not do is turn frequent reconciles into a poll storm: a spec flapping every second (two
+ * controllers fighting over a field, a deleted HPA recreated over and over) would otherwise poll the
+ * event source every second. So the first poll of a restarted loop comes at the earliest
+ * min(pollingInterval, RESTART_MIN_GAP_MS) after the start of the previous poll of that key, and
+ * it never overlaps a poll of the old loop that is still running (it waits for it). A key polls at
+ * most once per RESTART_MIN_GAP_MS because of restarts, whatever the rate of reconciles; a single
+ * spec change still polls at once when the previous poll is older than that. stop() forgets the
+ * key: an object that comes back (unpaused, created again) polls at once.
  */
+export const RESTART_MIN_GAP_MS = 5_000;
+export const NOT_READY_RETRY_MS = 250;
+
+/** What a poll may tell the loop: `'not-ready'` asks for an early retry (see above). */
+export type PollResult = void | 'not-ready';
+
 export interface LoopHooks {
   /** One poll; must not throw (errors are the poller's to report). */
-  poll(key: string): Promise<void>;
+  poll(key: string): Promise<PollResult>;
   intervalMs(key: string): number | undefined;
   /** Called when a loop stops (cache cleanup). */
   onStop?(key: string): void;
@@ -16,6 +39,10 @@ export interface LoopHooks {
 interface Loop {
   generation: number;
   cancelled: boolean;
+  /** performance.now() at the start of the last poll of this key, carried over restarts. */
+  lastPollAt?: number;
+  /** The delay of the next not-ready retry; reset by a poll that ran. */
+  notReadyDelay?: number;
   timer?: NodeJS.Timeout;
   running?: Promise<void>;
   /** An extra poll (pokeNow) is waiting for the running one. */
@@ -46,10 +73,27 @@ export class ScaleLoops {
     const existing = this.loops.get(key);
     if (existing && !restart) return true;
     if (existing) this.cancel(key, existing, false);
-    const loop: Loop = { generation: this.generationOf(key), cancelled: false };
+    const loop: Loop = { generation: this.generationOf(key), cancelled: false, lastPollAt: existing?.lastPollAt };
     this.loops.set(key, loop);
-    this.tick(key, loop, performance.now());
+    const begin = () => {
+      if (loop.cancelled) return;
+      // The old loop's last poll (possibly the one just awaited) sets the earliest first poll.
+      loop.lastPollAt = existing?.lastPollAt ?? loop.lastPollAt;
+      const now = performance.now();
+      const due = loop.lastPollAt === undefined ? now : loop.lastPollAt + this.restartGap(key);
+      if (due <= now) this.tick(key, loop, now);
+      else loop.timer = setTimeout(() => this.tick(key, loop, due), due - now);
+    };
+    // Never two polls of one key at once: a restart waits for the old loop's running poll.
+    const inFlight = existing?.running;
+    if (inFlight) void inFlight.then(begin, begin);
+    else begin();
     return existing !== undefined;
+  }
+
+  private restartGap(key: string): number {
+    const interval = this.hooks.intervalMs(key);
+    return interval === undefined ? RESTART_MIN_GAP_MS : Math.min(interval, RESTART_MIN_GAP_MS);
   }
 
   private tick(key: string, loop: Loop, plannedAt: number): void {
@@ -61,13 +105,29 @@ export class ScaleLoops {
       return;
     }
     const startedAt = performance.now();
+    const previousPollAt = loop.lastPollAt;
+    loop.lastPollAt = startedAt;
     this.hooks.onLag?.(key, Math.max(0, startedAt - plannedAt));
-    loop.running = this.hooks.poll(key).finally(() => {
+    let result: PollResult;
+    const polling = this.hooks.poll(key).then(
+      (r) => void (result = r),
+      () => undefined,
+    );
+    loop.running = polling.finally(() => {
       loop.running = undefined;
       if (loop.cancelled) return;
       const interval = this.hooks.intervalMs(key);
       if (interval === undefined) return;
-      const next = startedAt + interval;
+      let next = startedAt + interval;
+      if (result === 'not-ready') {
+        // A poll that found nothing to do read no event source: it does not count for the restart gap.
+        loop.lastPollAt = previousPollAt;
+        const delay = Math.min(loop.notReadyDelay ?? NOT_READY_RETRY_MS, interval);
+        loop.notReadyDelay = delay * 2;
+        next = Math.min(next, performance.now() + delay);
+      } else {
+        loop.notReadyDelay = undefined;
+      }
       loop.timer = setTimeout(() => this.tick(key, loop, next), Math.max(0, next - performance.now()));
     });
   }
@@ -86,7 +146,11 @@ export class ScaleLoops {
       while (loop.running) await loop.running.catch(() => undefined);
       loop.pokeQueued = false;
       if (loop.cancelled) return;
-      const polling = this.hooks.poll(key).catch(() => undefined);
+      loop.lastPollAt = performance.now();
+      const polling = this.hooks.poll(key).then(
+        () => undefined,
+        () => undefined,
+      );
       loop.running = polling;
       await polling;
       if (loop.running === polling) loop.running = undefined;

@@ -13,10 +13,17 @@ export interface ScaleTarget {
 /** A scale target that cannot be used, with KEDA's message (C-23, C-24). */
 export class ScaleTargetError extends Error {}
 
+/** The scale target's apiVersion and kind name no resource the API server serves (or discovery failed). */
+export class ScaleTargetKindError extends Error {
+  override readonly name = 'ScaleTargetKindError';
+}
+
 export async function resolveScaleTarget(client: KubeClient, so: ScaledObject): Promise<ScaleTarget> {
   const ref = effectiveScaleTargetRef(so);
   const apiVersion = ref.group ? `${ref.group}/${ref.version}` : ref.version;
-  const resource = await client.resolveKind(apiVersion, ref.kind);
+  const resource = await client.resolveKind(apiVersion, ref.kind).catch((err: unknown) => {
+    throw new ScaleTargetKindError(err instanceof Error ? err.message : String(err), { cause: err });
+  });
   const namespace = so.metadata?.namespace ?? 'default';
   const target = { resource, namespace, name: ref.name, gvkString: gvkString(ref) };
   if (!resource.scalable) {

@@ -33,7 +33,7 @@ import { observeTriggers, type DecisionTraces } from './decision-trace';
 import { readTriggerMetrics, type MetricReading } from './metric-evaluation';
 import type { ReadSlots } from './read-slots';
 import type { BuiltScalers, ScalersCache } from './scalers-cache';
-import { patchScaledJobStatus } from './status';
+import { scaledJobStatusWriter, type ScaledJobStatusWriter } from './status';
 
 export const jobsResource = { group: 'batch', version: 'v1', resource: 'jobs' };
 const podsResource = { group: '', version: 'v1', resource: 'pods' };
@@ -65,6 +65,8 @@ export interface ScaledJobPollerDeps {
   cachedJobs?(namespace: string, name: string): { jobs: JobObject[]; pods: PodLike[] } | undefined;
   /** Where each poll's readings and decision are remembered and explained (keda-ts explain). */
   traces?: DecisionTraces;
+  /** The one status writer of ScaledJobs, shared with the reconciler (default: its own). */
+  statusWriter?: ScaledJobStatusWriter;
 }
 
 export interface ScaledJobPollOutcome {
@@ -148,7 +150,11 @@ function readingsForJobs(specsByTrigger: Map<number, { metricName: string; avera
  * Jobs, create what the strategy says, write status and conditions, trim the history. Never throws.
  */
 export class ScaledJobPoller {
-  constructor(private readonly deps: ScaledJobPollerDeps) {}
+  private readonly statusWriter: ScaledJobStatusWriter;
+
+  constructor(private readonly deps: ScaledJobPollerDeps) {
+    this.statusWriter = deps.statusWriter ?? scaledJobStatusWriter(deps.client);
+  }
 
   intervalMs(key: string): number | undefined {
     const { namespace, name } = parseScaledJobKey(key);
@@ -276,7 +282,7 @@ export class ScaledJobPoller {
     if (isActive) status.lastActiveTime = this.deps.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
     if (readings.length) status.triggersActivity = Object.fromEntries(readings.map((r) => [r.metricName, { isActive: r.isActive && r.outcome !== 'error' }]));
     try {
-      await patchScaledJobStatus(client, sj, sj.status, status);
+      await this.statusWriter.write(sj, sj.status, status);
     } catch (err) {
       logger.warn({ err: errorText(err), namespace, name }, 'could not write the ScaledJob status');
     }

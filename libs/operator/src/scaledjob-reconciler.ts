@@ -28,7 +28,7 @@ import { isControlledBy, oldGenerationJobs } from '@keda-ts/scaling';
 import type { ScaleLoopControl } from './scaledobject-reconciler';
 import { deleteJobs, listScaledJobJobs, scaledJobKey, withScaledJobKind } from './scaledjob-poller';
 import { ScalersCache } from './scalers-cache';
-import { patchScaledJobStatus, scaledJobsResource } from './status';
+import { scaledJobStatusWriter, scaledJobsResource, type ScaledJobStatusWriter } from './status';
 import { step, StepError, stepFailure } from './reconcile-step';
 
 export interface ScaledJobReconcilerDeps {
@@ -39,6 +39,8 @@ export interface ScaledJobReconcilerDeps {
   logger: Logger;
   /** Reads the latest ScaledJob from the informer cache. */
   getScaledJob(namespace: string, name: string): ScaledJob | undefined;
+  /** The one status writer of ScaledJobs, shared with the scale loops (default: its own). */
+  statusWriter?: ScaledJobStatusWriter;
 }
 
 /**
@@ -47,7 +49,11 @@ export interface ScaledJobReconcilerDeps {
  * error is retried with backoff by the work queue.
  */
 export class ScaledJobReconciler {
-  constructor(private readonly deps: ScaledJobReconcilerDeps) {}
+  private readonly statusWriter: ScaledJobStatusWriter;
+
+  constructor(private readonly deps: ScaledJobReconcilerDeps) {
+    this.statusWriter = deps.statusWriter ?? scaledJobStatusWriter(deps.client);
+  }
 
   async reconcile(namespace: string, name: string): Promise<void> {
     const key = scaledJobKey(namespace, name);
@@ -68,15 +74,26 @@ export class ScaledJobReconciler {
       if (readyBefore !== ConditionStatus.True) {
         this.deps.events.emit(withScaledJobKind(current), { type: 'Normal', reason: EventReason.ScaledJobReady, note: 'ScaledJob is ready for scaling' });
       }
-      await patchScaledJobStatus(this.deps.client, current, current.status, status);
     } catch (err) {
       const { message: stepMessage, cause } = stepFailure(err, 'ScaledJob reconcile failed');
       const failed = scaledJobCheckFailedCondition(stepMessage, cause);
       status.conditions = setCondition(setCondition(status.conditions, failed), conditionFrom(CONDITIONS.scaledJobCheckFailedActive));
       this.deps.events.emit(withScaledJobKind(current), { type: 'Warning', reason: EventReason.ScaledJobCheckFailed, note: failed.message ?? stepMessage });
-      await patchScaledJobStatus(this.deps.client, current, current.status, status).catch((e: unknown) =>
+      await this.patchStatus(current, status).catch((e: unknown) =>
         this.deps.logger.warn({ err: String(e), namespace, name }, 'could not write the failed ScaledJob status'),
       );
+      throw err;
+    }
+    // Outside the try: a refused status write is an update failure, not a failed check.
+    await this.patchStatus(current, status);
+  }
+
+  /** Patches the status; a refused write is told on the ScaledJob (ScaledJobUpdateFailed) and thrown. */
+  private async patchStatus(sj: ScaledJob, status: ScaledJobStatus): Promise<void> {
+    try {
+      await this.statusWriter.write(sj, sj.status, status);
+    } catch (err) {
+      this.deps.events.emit(withScaledJobKind(sj), { type: 'Warning', reason: EventReason.ScaledJobUpdateFailed, note: `failed to update the ScaledJob status: ${errorText(err)}` });
       throw err;
     }
   }
@@ -90,13 +107,20 @@ export class ScaledJobReconciler {
     const paused = isAnnotationTruthy(sj.metadata?.annotations?.[Annotations.Paused]);
     const wasPaused = getCondition(status.conditions, ConditionType.Paused)?.status === ConditionStatus.True;
     if (paused) {
-      if (!wasPaused) {
-        status.conditions = setCondition(status.conditions, conditionFrom(CONDITIONS.scaledJobPaused));
-        status.Paused = 'true';
-        this.deps.events.emit(subject, { type: 'Normal', reason: EventReason.ScaledJobPaused, note: 'ScaledJob is paused' });
+      try {
+        if (!wasPaused) {
+          status.conditions = setCondition(status.conditions, conditionFrom(CONDITIONS.scaledJobPaused));
+          status.Paused = 'true';
+          // Persisted first, so a pause that took effect is visible even if the rest fails.
+          await this.statusWriter.write(sj, sj.status, status);
+          this.deps.events.emit(subject, { type: 'Normal', reason: EventReason.ScaledJobPaused, note: 'ScaledJob is paused' });
+        }
+        if (this.deps.loops.stop(key)) this.deps.events.emit(subject, { type: 'Normal', reason: EventReason.KEDAScalersStopped, note: 'Stopped scalers watch' });
+        await this.deps.scalers.invalidate(key);
+      } catch (err) {
+        this.deps.events.emit(subject, { type: 'Warning', reason: EventReason.ScaledJobPauseFailed, note: `failed to pause the ScaledJob: ${errorText(err)}` });
+        throw new StepError('Failed to pause the ScaledJob', err);
       }
-      if (this.deps.loops.stop(key)) this.deps.events.emit(subject, { type: 'Normal', reason: EventReason.KEDAScalersStopped, note: 'Stopped scalers watch' });
-      await this.deps.scalers.invalidate(key);
       this.deps.logger.info({ key }, ScaledJobCheckMessage.PausedSkipping);
       return status;
     }
@@ -181,6 +205,10 @@ export class ScaledJobReconciler {
     });
     this.deps.events.emit(withScaledJobKind(sj), { type: 'Normal', reason: EventReason.ScaledJobDeleted, note: 'ScaledJob was deleted' });
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function mergeInitial(existing: Condition[] | undefined): Condition[] {

@@ -3,7 +3,7 @@ import type { ScaledJob } from '@keda-ts/api';
 import type { EventRecorder, KubeClient, RecordedEvent } from '@keda-ts/k8s';
 import { externalMetricSpec, metricTargetMilli, param } from '@keda-ts/scaler-sdk';
 import { createRegistry, defineScaler, type ScalerContext } from '@keda-ts/scalers';
-import { scaledJobChangeMatters } from './operator';
+import { scaledJobChangeMatters } from './scaledjob-controller';
 import { ScaledJobPoller, scaledJobKey } from './scaledjob-poller';
 import { ScaledJobReconciler } from './scaledjob-reconciler';
 import type { ScaleLoopControl } from './scaledobject-reconciler';
@@ -320,6 +320,32 @@ describe('ScaledJob reconciler', () => {
     expect(sj.metadata?.finalizers).toEqual([]);
     expect(t.loops.stopped).toContain(t.key);
     expect(t.events.map((e) => e.reason)).toContain('ScaledJobDeleted');
+  });
+});
+
+describe('ScaledJob reconciler: refused writes', () => {
+  // Status patches are refused; the pause case reconciles once first so that pausing is a transition.
+  it.each([
+    ['a refused status write (ready path) gives ScaledJobUpdateFailed', false, 'ScaledJobUpdateFailed', /failed to update the ScaledJob status: admission refused/],
+    ['a refused status write while pausing gives ScaledJobPauseFailed', true, 'ScaledJobPauseFailed', /failed to pause the ScaledJob: admission refused/],
+  ])('%s', async (_name, pause, reason, note) => {
+    const t = setup(scaledJob());
+    if (pause) {
+      await t.reconciler.reconcile(NS, 'worker');
+      const sj = t.kube.objects.get(SJ_PATH) as unknown as ScaledJob;
+      sj.metadata = { ...sj.metadata, annotations: { 'autoscaling.keda.sh/paused': 'true' } };
+    }
+    const patch = t.kube.patch.bind(t.kube);
+    t.kube.patch = async <T,>(path: string, body: Parameters<FakeKube['patch']>[1]): Promise<T> => {
+      if (path.endsWith('/status')) throw Object.assign(new Error('admission refused'), { status: 422 });
+      return patch<T>(path, body);
+    };
+    t.events.length = 0;
+    await expect(t.reconciler.reconcile(NS, 'worker')).rejects.toThrow(/admission refused/);
+    const failed = t.events.filter((e) => e.reason === reason);
+    expect(failed).toEqual([expect.objectContaining({ type: 'Warning', reason, note: expect.stringMatching(note) })]);
+    // The other reason of the pair is not emitted for the same failure.
+    expect(t.events.map((e) => e.reason)).not.toContain(reason === 'ScaledJobPauseFailed' ? 'ScaledJobPaused' : 'ScaledJobPauseFailed');
   });
 });
 

@@ -25,13 +25,15 @@ import {
   type ScaleDecision,
 } from '@keda-ts/scaling';
 import { observeTriggers, type DecisionTraces } from './decision-trace';
-import { evaluateMetrics, type Evaluation, type MetricReading } from './metric-evaluation';
+import { evaluateMetrics, type Evaluation } from './metric-evaluation';
 import type { HealthLedger } from './health-ledger';
 import type { ReadSlots } from './read-slots';
 import { ScalersCache, type BuiltScalers } from './scalers-cache';
+import type { PollResult } from './scale-loops';
 import { readScale, readyPodsOf, scaleTargetFromStatus, writeScale, type ScaleTarget } from './scale-target';
 import { withKind } from './scaledobject-reconciler';
-import { patchScaledObjectStatus } from './status';
+import { scaledObjectStatusWriter, type ScaledObjectStatusWriter } from './status';
+import type { MetricsCache } from './metrics-cache';
 
 export interface PollerDeps {
   client: KubeClient;
@@ -58,16 +60,19 @@ export interface PollerDeps {
   traces?: DecisionTraces;
   /** Fallback failure counts in memory, so that their status writes can be coalesced. */
   health?: HealthLedger;
+  /** The one status writer of ScaledObjects, shared with the reconciler and GetMetrics (default: its own). */
+  statusWriter?: ScaledObjectStatusWriter;
+  /** Where the readings of useCachedMetrics triggers are kept for GetMetrics. */
+  metricsCache?: MetricsCache;
 }
-
-/** Records the last poll of triggers with useCachedMetrics (M-12), read by GetMetrics. */
-export type CachedReadings = Map<string, Map<string, MetricReading>>;
 
 /** One iteration of a ScaledObject's scale loop (C-48..C-92). Never throws. */
 export class ScaledObjectPoller {
-  readonly cached: CachedReadings = new Map();
+  private readonly statusWriter: ScaledObjectStatusWriter;
 
-  constructor(private readonly deps: PollerDeps) {}
+  constructor(private readonly deps: PollerDeps) {
+    this.statusWriter = deps.statusWriter ?? scaledObjectStatusWriter(deps.client);
+  }
 
   intervalMs(key: string): number | undefined {
     const [ns, name] = key.split('/');
@@ -75,7 +80,12 @@ export class ScaledObjectPoller {
     return so ? effectivePollingIntervalSeconds(so) * 1000 : undefined;
   }
 
-  async poll(key: string): Promise<void> {
+  /**
+   * 'not-ready' when the cached ScaledObject has no resolved target in its status yet (the
+   * informer has not delivered the reconciler's status write): the loop then retries soon instead
+   * of waiting a whole pollingInterval for the first decision.
+   */
+  async poll(key: string): Promise<PollResult> {
     const started = performance.now();
     const [namespace, name] = key.split('/');
     const so = this.deps.getScaledObject(namespace, name);
@@ -83,6 +93,7 @@ export class ScaledObjectPoller {
     try {
       const decision = await this.pollOnce(key, so);
       this.deps.onPoll?.(key, so, decision.evaluation, decision.rule, performance.now() - started);
+      if (decision.rule === 'target-not-resolved') return 'not-ready';
     } catch (err) {
       this.deps.logger.warn({ err: err instanceof Error ? err.message : String(err), namespace, name }, 'scale loop iteration failed');
       this.deps.onPoll?.(key, so, undefined, 'error', performance.now() - started);
@@ -127,10 +138,7 @@ export class ScaledObjectPoller {
     }
     if (evaluation?.isError) await this.deps.scalers.invalidate(key);
 
-    // Records for useCachedMetrics (M-12): replaced when this poll produced any.
-    const cachedTriggers = new Set(so.spec.triggers.flatMap((t, i) => (t.useCachedMetrics ? [i] : [])));
-    const records = new Map((evaluation?.readings ?? []).filter((r) => cachedTriggers.has(r.triggerIndex)).map((r) => [r.metricName, r] as const));
-    if (records.size) this.cached.set(key, records);
+    this.deps.metricsCache?.recordPoll(key, so, evaluation?.readings ?? []);
 
     const scaleInput = requestScaleInputFor(so, {
       currentReplicas: current ?? 0,
@@ -171,7 +179,7 @@ export class ScaledObjectPoller {
     }
     const condition = this.recordDecision(so, { built, evaluation, scaleInput, decision, current, wroteOk, started });
     if (condition) status.conditions = setCondition(status.conditions, condition);
-    await patchScaledObjectStatus(this.deps.client, so, so.status, status);
+    await this.statusWriter.write(so, so.status, status);
     if (healthToWrite) this.deps.health?.wrote(key, healthToWrite);
     return { evaluation, rule: decision.rule };
   }
@@ -218,7 +226,7 @@ export class ScaledObjectPoller {
   }
 
   forget(key: string): void {
-    this.cached.delete(key);
+    this.deps.metricsCache?.forget(key);
     this.deps.health?.forget(key);
     const [namespace, name] = key.split('/');
     this.deps.traces?.forget('ScaledObject', namespace, name);

@@ -39,8 +39,8 @@ import {
   targetOwner,
 } from '@keda-ts/scaling';
 import { ScalersCache } from './scalers-cache';
-import { readScale, resolveScaleTarget, ScaleTargetError, writeScale, type ScaleTarget } from './scale-target';
-import { patchScaledObjectStatus, scaledObjectsResource } from './status';
+import { readScale, resolveScaleTarget, ScaleTargetError, ScaleTargetKindError, writeScale, type ScaleTarget } from './scale-target';
+import { scaledObjectStatusWriter, scaledObjectsResource, type ScaledObjectStatusWriter } from './status';
 import { step, StepError, stepFailure } from './reconcile-step';
 
 const hpaResource = { group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers' };
@@ -74,6 +74,8 @@ export interface ScaledObjectReconcilerDeps {
    */
   scaledObjectsOnTarget?(targetKey: string): readonly ScaledObject[];
   hpasOnTarget?(targetKey: string): readonly HorizontalPodAutoscaler[];
+  /** The one status writer of ScaledObjects, shared with the scale loops and GetMetrics (default: its own). */
+  statusWriter?: ScaledObjectStatusWriter;
 }
 
 const soKey = (ns: string, name: string) => `${ns}/${name}`;
@@ -86,7 +88,11 @@ export class ScaledObjectReconciler {
   /** Per object, the resourceVersion of the reconciler's last status write (see isOwnStatusWrite). */
   private readonly ownStatusWrites = new Map<string, string>();
 
-  constructor(private readonly deps: ScaledObjectReconcilerDeps) {}
+  private readonly statusWriter: ScaledObjectStatusWriter;
+
+  constructor(private readonly deps: ScaledObjectReconcilerDeps) {
+    this.statusWriter = deps.statusWriter ?? scaledObjectStatusWriter(deps.client);
+  }
 
   /**
    * Whether `resourceVersion` of `namespace/name` is the reconciler's own last status write. Its
@@ -97,9 +103,19 @@ export class ScaledObjectReconciler {
   }
 
   private async writeStatus(key: string, so: ScaledObject, status: ScaledObjectStatus): Promise<void> {
-    const written = await patchScaledObjectStatus(this.deps.client, so, so.status, status);
+    const written = await this.patchStatus(so, status);
     const version = written?.metadata?.resourceVersion;
     if (version) this.ownStatusWrites.set(key, version);
+  }
+
+  /** Patches the status; a refused write is told on the ScaledObject (ScaledObjectUpdateFailed) and thrown. */
+  private async patchStatus(so: ScaledObject, status: ScaledObjectStatus): Promise<ScaledObject | undefined> {
+    try {
+      return await this.statusWriter.write(so, so.status, status);
+    } catch (err) {
+      this.deps.events.emit(withKind(so), { type: 'Warning', reason: EventReason.ScaledObjectUpdateFailed, note: `failed to update the ScaledObject status: ${errorText(err)}` });
+      throw err;
+    }
   }
 
   async reconcile(namespace: string, name: string): Promise<void> {
@@ -124,7 +140,6 @@ export class ScaledObjectReconciler {
       if (readyBefore !== ConditionStatus.True) {
         this.deps.events.emit(withKind(current), { type: 'Normal', reason: EventReason.ScaledObjectReady, note: 'ScaledObject is ready for scaling' });
       }
-      await this.writeStatus(key, current, status);
     } catch (err) {
       const { message: stepMessage, cause } = stepFailure(err, 'ScaledObject reconcile failed');
       const failed = scaledObjectCheckFailedCondition(stepMessage, cause);
@@ -135,6 +150,8 @@ export class ScaledObjectReconciler {
       );
       throw err;
     }
+    // Outside the try: a refused status write is an update failure, not a failed check.
+    await this.writeStatus(key, current, status);
   }
 
   /** C-10..C-18: everything between the finalizer and the final Ready condition. */
@@ -149,7 +166,7 @@ export class ScaledObjectReconciler {
       if (!wasPaused) {
         status.conditions = setCondition(status.conditions, conditionFrom(CONDITIONS.scaledObjectPaused));
         // Persisted first, so the pause is visible even if the rest fails (C-85.1).
-        await patchScaledObjectStatus(this.deps.client, so, so.status, status);
+        await this.patchStatus(so, status);
         this.deps.events.emit(withKind(so), { type: 'Normal', reason: EventReason.ScaledObjectPaused, note: 'ScaledObject is paused' });
       }
       if (this.deps.loops.stop(key)) {
@@ -190,6 +207,10 @@ export class ScaledObjectReconciler {
         } catch (err) {
           if (err instanceof ScaleTargetError) {
             this.deps.events.emit(withKind(so), { type: 'Warning', reason: EventReason.ScaledObjectCheckFailed, note: err.message });
+          }
+          // C-21: an apiVersion/kind that maps to no resource.
+          if (err instanceof ScaleTargetKindError) {
+            this.deps.events.emit(withKind(so), { type: 'Warning', reason: EventReason.ScaledObjectUpdateFailed, note: `failed to resolve the scale target's kind: ${err.message}` });
           }
           throw err;
         }
@@ -409,6 +430,10 @@ function mergeInitial(existing: Condition[] | undefined): Condition[] {
   let list = existing ?? [];
   for (const c of initialConditions()) if (!getCondition(list, c.type)) list = setCondition(list, c);
   return list;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 export function withKind(so: ScaledObject): ScaledObject {

@@ -1,7 +1,8 @@
 import type { ScaledObject } from '@keda-ts/api';
 import { param, type PushScaler, type Scaler } from '@keda-ts/scaler-sdk';
 import { createRegistry, defineScaler } from '@keda-ts/scalers';
-import { ScalersCache } from './scalers-cache';
+import { ScalersCache, triggerTelemetry } from './scalers-cache';
+import type { ScalerSource } from './prometheus';
 
 const ctx = { httpTimeoutMs: 1000, now: () => new Date(0), kubernetes: { countPods: () => Promise.resolve(0) } };
 
@@ -79,5 +80,55 @@ describe('ScalersCache: prepare and push scalers', () => {
     );
     expect(events).toEqual(expect.arrayContaining(['plain closed', 'pushy closed']));
     expect(events).not.toContain('running');
+  });
+});
+
+describe('triggerTelemetry: what a scaler reports, labelled with its object and trigger', () => {
+  const spec = (name: string) => ({ type: 'External' as const, external: { metric: { name }, target: { type: 'AverageValue' as const, averageValue: '1' } } });
+  const scalerWith = (specs: ReturnType<typeof spec>[]) => ({ getMetricSpecForScaling: () => specs }) as unknown as Scaler;
+  it.each([
+    ['a ScaledObject trigger with a name', { kind: 'ScaledObject' as const, namespace: 'ns', name: 'web' }, { index: 0, type: 'prometheus', name: 'q' }, scalerWith([spec('s0-prometheus')]), { type: 'scaledobject', triggerName: 'q', metricName: 's0-prometheus' }],
+    ['a ScaledJob trigger without a name', { kind: 'ScaledJob' as const, namespace: 'ns', name: 'web' }, { index: 1, type: 'metrics-api' }, scalerWith([spec('s1-metric-api-value')]), { type: 'scaledjob', triggerName: undefined, metricName: 's1-metric-api-value' }],
+    ['a scaler not built yet: s<index>', { kind: 'ScaledObject' as const, namespace: 'ns', name: 'web' }, { index: 2, type: 'prometheus' }, undefined, { type: 'scaledobject', metricName: 's2' }],
+  ])('%s', (_name, obj, trigger, scaler, expected) => {
+    const http: [ScalerSource, number | 'error', number][] = [];
+    const empty: [ScalerSource, boolean][] = [];
+    const t = triggerTelemetry({ scalerHttpRequest: (...a) => void http.push(a), emptyUpstreamResponse: (...a) => void empty.push(a) }, obj, trigger, () => scaler);
+    t.httpRequest(200, 0.5);
+    t.httpRequest('error', 1);
+    t.emptyUpstreamResponse(true);
+    const source = { namespace: 'ns', name: 'web', triggerType: trigger.type, ...expected };
+    expect(http).toEqual([[expect.objectContaining(source), 200, 0.5], [expect.objectContaining(source), 'error', 1]]);
+    expect(empty).toEqual([[expect.objectContaining(source), true]]);
+  });
+
+  it('a throwing recorder never fails the scaler', () => {
+    const t = triggerTelemetry({ scalerHttpRequest: () => { throw new Error('boom'); } }, { kind: 'ScaledObject', namespace: 'ns', name: 'web' }, { index: 0, type: 'x' }, () => undefined);
+    expect(() => t.httpRequest(200, 0.1)).not.toThrow();
+  });
+
+  it('the cache gives each built scaler a context with its own telemetry', async () => {
+    const seen: ScalerSource[] = [];
+    const registry = createRegistry([
+      defineScaler({
+        type: 'talker',
+        description: 'test',
+        params: {},
+        create: (_config, input, context) => ({
+          type: 'talker',
+          getMetricSpecForScaling: () => [spec(`s${input.triggerIndex}-talker`)],
+          getMetricsAndActivity: async () => {
+            context.telemetry?.httpRequest(200, 0.01);
+            return { metrics: [], isActive: false };
+          },
+          close: async () => undefined,
+        }),
+      }),
+    ]);
+    const cache = new ScalersCache(registry, ctx, async () => ({ resolvedEnv: {}, authParams: () => ({}) }), { metrics: { scalerHttpRequest: (s) => void seen.push(s) } });
+    const built = await cache.get('ns/so', so([{ type: 'talker' }, { type: 'talker' }]));
+    for (const s of built.scalers) await s.scaler.getMetricsAndActivity('x');
+    expect(seen.map((s) => s.metricName)).toEqual(['s0-talker', 's1-talker']);
+    await cache.closeAll();
   });
 });

@@ -1,6 +1,7 @@
 import { isUsingModifiers, type ScaledJob, type ScaledObject } from '@keda-ts/api';
 import { activationThresholdOf, isPushScaler, type ActivationThreshold, type MetricSpec, type Scaler, type ScalerInput } from '@keda-ts/scaler-sdk';
-import type { ScalerContext, ScalerRegistry } from '@keda-ts/scalers';
+import type { ScalerContext, ScalerRegistry, ScalerTelemetry } from '@keda-ts/scalers';
+import type { OperatorMetricsRecorder, ScalerSource } from './prometheus';
 
 /** The scalers of one ScaledObject generation: one per trigger, in trigger order. */
 export interface BuiltScalers {
@@ -33,15 +34,61 @@ export interface ScalableForScalers {
   asMetricSource?: boolean;
 }
 
+/** Where the scalers' upstream traffic is reported (the controller's Prometheus metrics). */
+export type ScalerTrafficRecorder = Pick<OperatorMetricsRecorder, 'scalerHttpRequest' | 'emptyUpstreamResponse'>;
+
+/**
+ * The telemetry of one trigger's scaler: its reports go to `recorder` labelled with the object and
+ * trigger. The metric name is asked of the scaler at the first report (it is known once built).
+ */
+export function triggerTelemetry(
+  recorder: ScalerTrafficRecorder,
+  obj: Pick<ScalableForScalers, 'kind' | 'namespace' | 'name'>,
+  trigger: { index: number; type: string; name?: string },
+  scaler: () => Scaler | undefined,
+): ScalerTelemetry {
+  let source: ScalerSource | undefined;
+  const sourceOf = (): ScalerSource => {
+    if (source) return source;
+    const spec = scaler()?.getMetricSpecForScaling().find((m) => m.type === 'External' && m.external);
+    const metricName = spec?.external?.metric.name;
+    const current: ScalerSource = {
+      type: obj.kind === 'ScaledJob' ? 'scaledjob' : 'scaledobject',
+      namespace: obj.namespace,
+      name: obj.name,
+      triggerType: trigger.type,
+      triggerName: trigger.name || undefined,
+      metricName: metricName ?? `s${trigger.index}`,
+    };
+    // Kept only once the scaler named its metric (a report during the build falls back to `s<i>`).
+    if (metricName) source = current;
+    return current;
+  };
+  // Reporting must never fail a scaler read.
+  const safely = (fn: () => void) => {
+    try {
+      fn();
+    } catch {
+      /* a metrics error is not the scaler's */
+    }
+  };
+  return {
+    httpRequest: (statusCode, seconds) => safely(() => recorder.scalerHttpRequest?.(sourceOf(), statusCode, seconds)),
+    emptyUpstreamResponse: (ignoreNullValues) => safely(() => recorder.emptyUpstreamResponse?.(sourceOf(), ignoreNullValues)),
+  };
+}
+
 /**
  * Builds one scaler per trigger (C-49). A build failure closes the scalers built so far and is
- * thrown with the trigger named. Shared by the scale loops and `keda-ts check`.
+ * thrown with the trigger named. Shared by the scale loops and `keda-ts check`. With `traffic`,
+ * each scaler's context carries telemetry bound to its trigger.
  */
 export async function buildScalers(
   registry: ScalerRegistry,
   context: ScalerContext,
   obj: ScalableForScalers,
   env: ScalerEnv,
+  traffic?: ScalerTrafficRecorder,
 ): Promise<BuiltScalers> {
   const built: BuiltScalers = { generation: obj.generation, scalers: [] };
   try {
@@ -59,7 +106,13 @@ export async function buildScalers(
         asMetricSource: obj.asMetricSource,
         scalableObject: { kind: obj.kind, namespace: obj.namespace, name: obj.name },
       };
-      const scaler = registry.build(input, context);
+      // The telemetry asks the scaler for its metric name, which exists only once it is built.
+      const slot: { scaler?: Scaler } = {};
+      const triggerContext = traffic
+        ? { ...context, telemetry: triggerTelemetry(traffic, obj, { index, type: trigger.type, name: trigger.name }, () => slot.scaler) }
+        : context;
+      const scaler = registry.build(input, triggerContext);
+      slot.scaler = scaler;
       const descriptor = registry.descriptor(trigger.type);
       const activation = descriptor ? activationThresholdOf(descriptor, input) : undefined;
       built.scalers.push({ index, triggerName: trigger.name, triggerType: trigger.type, useCachedMetrics: !!trigger.useCachedMetrics, scaler, activation });
@@ -87,6 +140,8 @@ export interface ScalersCacheOptions {
    * scaler streams from the moment its ScaledObject's scalers are built until they are closed.
    */
   onPushActivity?(key: string, triggerIndex: number, isActive: boolean): void;
+  /** Where the scalers report their upstream HTTP requests and empty answers; default: nowhere. */
+  metrics?: ScalerTrafficRecorder;
 }
 
 /** What scalers are built for: a ScaledObject or a ScaledJob. */
@@ -150,6 +205,7 @@ export class ScalersCache {
         asMetricSource: !scaledJob && isUsingModifiers(obj),
       },
       env,
+      this.options.metrics,
     );
     const onPush = this.options.onPushActivity;
     if (onPush) {

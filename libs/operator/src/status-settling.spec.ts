@@ -8,7 +8,7 @@ import { externalMetricSpec, metricTargetMilli, param } from '@keda-ts/scaler-sd
 import { createRegistry, defineScaler, type ScalerContext } from '@keda-ts/scalers';
 import { HEALTH_COUNT_WRITE_INTERVAL_MS } from '@keda-ts/scaling';
 import { HealthLedger } from './health-ledger';
-import { scaledObjectChangeMatters } from './operator';
+import { scaledObjectChangeMatters } from './scaledobject-controller';
 import { ScaledObjectPoller } from './scaledobject-poller';
 import { ScaledObjectReconciler, type ScaleLoopControl } from './scaledobject-reconciler';
 import { ScalersCache } from './scalers-cache';

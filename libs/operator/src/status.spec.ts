@@ -1,6 +1,6 @@
 import type { ScaledObject, ScaledObjectStatus } from '@keda-ts/api';
 import { KubeApiError, type KubeClient } from '@keda-ts/k8s';
-import { patchScaledObjectStatus, rebaseStatus, statusDelta } from './status';
+import { rebaseStatus, scaledObjectStatusWriter, statusDelta } from './status';
 
 const c = (type: string, status: string, reason = 'r') => ({ type, status, reason, message: `${type} ${status}` });
 
@@ -25,14 +25,14 @@ describe('rebaseStatus', () => {
   });
 });
 
-describe('patchScaledObjectStatus', () => {
+describe('StatusWriter', () => {
   const so = (rv: string, status: ScaledObjectStatus): ScaledObject =>
     ({ metadata: { name: 'web', namespace: 'ns', resourceVersion: rv }, spec: { scaleTargetRef: { name: 'web' }, triggers: [] }, status }) as unknown as ScaledObject;
 
   it('sends nothing when nothing changed', async () => {
     const client = { patch: jest.fn(), get: jest.fn() } as unknown as KubeClient;
     const s = { hpaName: 'a' } as ScaledObjectStatus;
-    expect(await patchScaledObjectStatus(client, so('1', s), s, { ...s })).toBeUndefined();
+    expect(await scaledObjectStatusWriter(client).write(so('1', s), s, { ...s })).toBeUndefined();
     expect(client.patch).not.toHaveBeenCalled();
   });
 
@@ -48,7 +48,7 @@ describe('patchScaledObjectStatus', () => {
       }),
       get: jest.fn(async () => live),
     } as unknown as KubeClient;
-    await patchScaledObjectStatus(client, so('1', stale), stale, { conditions: [c('Active', 'False'), c('Paused', 'True')] } as ScaledObjectStatus);
+    await scaledObjectStatusWriter(client).write(so('1', stale), stale, { conditions: [c('Active', 'False'), c('Paused', 'True')] } as ScaledObjectStatus);
     expect(patches).toEqual([
       { metadata: { resourceVersion: '1' }, status: { conditions: [c('Active', 'False'), c('Paused', 'True')] } },
       { metadata: { resourceVersion: '2' }, status: { conditions: [c('Active', 'False'), c('Paused', 'False')] } },
@@ -69,25 +69,56 @@ describe('patchScaledObjectStatus', () => {
       }),
       get: jest.fn(async () => so(String(version), liveStatus.current)),
     } as unknown as KubeClient;
+    const writer = scaledObjectStatusWriter(client);
     const informerCopy = so('10', liveStatus.current);
     const active = { conditions: [c('Active', 'True')] } as ScaledObjectStatus;
     const withTime = { conditions: [c('Active', 'True')], lastActiveTime: 't1' } as ScaledObjectStatus;
     const later = { conditions: [c('Active', 'True')], lastActiveTime: 't2' } as ScaledObjectStatus;
     // Three writes from the same stale informer copy (rv 10): no conflict, no GET.
-    await patchScaledObjectStatus(client, informerCopy, informerCopy.status, active);
-    await patchScaledObjectStatus(client, informerCopy, informerCopy.status, withTime);
-    await patchScaledObjectStatus(client, informerCopy, informerCopy.status, later);
+    await writer.write(informerCopy, informerCopy.status, active);
+    await writer.write(informerCopy, informerCopy.status, withTime);
+    await writer.write(informerCopy, informerCopy.status, later);
     expect(patches.map((p) => p.metadata?.resourceVersion)).toEqual(['10', '11', '12']);
     expect(patches[2].status).toEqual({ lastActiveTime: 't2' });
     // The informer caught up with the first write only: still a version our chain replaced.
-    await patchScaledObjectStatus(client, so('11', active), active, { ...later, lastActiveTime: 't3' });
+    await writer.write(so('11', active), active, { ...later, lastActiveTime: 't3' });
     expect(patches.at(-1)).toEqual({ metadata: { resourceVersion: '13' }, status: { lastActiveTime: 't3' } });
     // Someone else wrote (rv 20, unknown to the chain): the informer's copy is the base again.
     version = 20;
     liveStatus.current = { conditions: [c('Active', 'True'), c('Paused', 'True')], lastActiveTime: 't3' } as ScaledObjectStatus;
     const theirs = so('20', liveStatus.current);
-    await patchScaledObjectStatus(client, theirs, theirs.status, { ...liveStatus.current, lastActiveTime: 't4' } as ScaledObjectStatus);
+    await writer.write(theirs, theirs.status, { ...liveStatus.current, lastActiveTime: 't4' } as ScaledObjectStatus);
     expect(patches.at(-1)).toEqual({ metadata: { resourceVersion: '20' }, status: { lastActiveTime: 't4' } });
+    expect(client.get).not.toHaveBeenCalled();
+  });
+
+  it('sends one write per object at a time: a second writer waits and builds on the first write', async () => {
+    let version = 1;
+    const sent: { rv?: string; status: ScaledObjectStatus }[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const client = {
+      patch: jest.fn(async (_path: string, body: { metadata?: { resourceVersion?: string }; status: ScaledObjectStatus }) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((r) => setTimeout(r, 5));
+        inFlight--;
+        sent.push({ rv: body.metadata?.resourceVersion, status: body.status });
+        if (body.metadata?.resourceVersion !== String(version)) throw new KubeApiError('PATCH', 'x', 409, 'Conflict', 'the object has been modified');
+        version++;
+        return so(String(version), { conditions: [c('Ready', 'True')], ...body.status } as ScaledObjectStatus);
+      }),
+      get: jest.fn(),
+    } as unknown as KubeClient;
+    const writer = scaledObjectStatusWriter(client);
+    const informerCopy = so('1', {} as ScaledObjectStatus);
+    // The reconciler and the scale loop write from the same informer copy at the same moment.
+    await Promise.all([
+      writer.write(informerCopy, informerCopy.status, { hpaName: 'keda-hpa-web' } as ScaledObjectStatus),
+      writer.write(informerCopy, informerCopy.status, { lastActiveTime: 't1' } as ScaledObjectStatus),
+    ]);
+    expect(maxInFlight).toBe(1);
+    expect(sent.map((w) => w.rv)).toEqual(['1', '2']);
     expect(client.get).not.toHaveBeenCalled();
   });
 });

@@ -42,34 +42,7 @@ export function rebaseStatus<S extends AnyStatus = ScaledObjectStatus>(latest: S
 }
 
 /**
- * Merge-patches the fields of `next` that differ from `current` into the status subresource,
- * with `so`'s resourceVersion as a precondition: the scale loop, the reconciler and the metrics
- * service write the same status from informer snapshots, and a plain merge patch of
- * `conditions` from a stale snapshot would undo another writer's change (e.g. put `Paused=True`
- * back right after an unpause). On a conflict the change is rebased on the live object and sent
- * again. Nothing is sent when nothing changed.
- */
-export function patchScaledObjectStatus(
-  client: KubeClient,
-  so: ScaledObject,
-  current: ScaledObjectStatus | undefined,
-  next: ScaledObjectStatus,
-): Promise<ScaledObject | undefined> {
-  return patchStatus(client, scaledObjectsResource, so, current, next);
-}
-
-/** patchScaledObjectStatus for a ScaledJob. */
-export function patchScaledJobStatus(
-  client: KubeClient,
-  sj: ScaledJob,
-  current: ScaledJob['status'],
-  next: NonNullable<ScaledJob['status']>,
-): Promise<ScaledJob | undefined> {
-  return patchStatus(client, scaledJobsResource, sj, current, next);
-}
-
-/**
- * The status each client last wrote per object, until its informer catches up. Informer copies lag
+ * The status each writer last wrote per object, until its informer catches up. Informer copies lag
  * behind our own writes (more so when the API server is busy); a patch from such a copy would fail
  * its precondition, be rebased on a GET and sent again: two extra requests per write, which under
  * load slow the watch further. When the informer still shows the version our write replaced, the
@@ -84,60 +57,89 @@ interface OwnWrite {
 }
 /** Informers catch up within seconds; older entries are only memory. */
 const OWN_WRITE_TTL_MS = 120_000;
-const ownWrites = new WeakMap<KubeClient, Map<string, OwnWrite>>();
 
-const lastPrune = new WeakMap<Map<string, OwnWrite>, number>();
-/** Drops entries past their TTL, at most every 10 s (a scan of the whole map). */
-function pruneOwnWrites(writes: Map<string, OwnWrite>, now: number): void {
-  if (now - (lastPrune.get(writes) ?? 0) < 10_000) return;
-  lastPrune.set(writes, now);
-  for (const [key, entry] of writes) if (now - entry.writtenAt > OWN_WRITE_TTL_MS) writes.delete(key);
-}
+type StatusObject<S> = { metadata?: { namespace?: string; name?: string; resourceVersion?: string }; status?: S };
 
-function writesOf(client: KubeClient): Map<string, OwnWrite> {
-  let writes = ownWrites.get(client);
-  if (!writes) ownWrites.set(client, (writes = new Map()));
-  return writes;
-}
+/**
+ * The one writer of a kind's status subresource: the reconciler, the scale loop and GetMetrics all
+ * write a ScaledObject's status through the same StatusWriter, which sends one write per object at
+ * a time. Each write merge-patches the fields of `next` that differ from `current`, with the
+ * object's resourceVersion as a precondition: the writers work from informer snapshots, and a
+ * plain merge patch of `conditions` from a stale snapshot would undo another writer's change (e.g.
+ * put `Paused=True` back right after an unpause). On a conflict the change is rebased on the live
+ * object and sent again. Nothing is sent when nothing changed.
+ */
+export class StatusWriter<O extends StatusObject<S>, S extends AnyStatus> {
+  private readonly ownWrites = new Map<string, OwnWrite>();
+  private lastPrune = 0;
+  /** Per object, the write in progress: the next one starts after it. */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
 
-async function patchStatus<O extends { metadata?: { namespace?: string; name?: string; resourceVersion?: string } }, S extends AnyStatus>(
-  client: KubeClient,
-  resource: GroupVersionResource,
-  so: O,
-  current: S | undefined,
-  next: S,
-): Promise<O | undefined> {
-  const path = resourcePath(resource, so.metadata?.namespace, so.metadata?.name, 'status');
-  const writes = writesOf(client);
-  const informerVersion = so.metadata?.resourceVersion;
-  const own = writes.get(path);
-  const useOwn = own !== undefined && informerVersion !== undefined && own.earlier.includes(informerVersion) && Date.now() - own.writtenAt < OWN_WRITE_TTL_MS;
-  // The informer caught up with our last write, or shows someone else's: its copy is the base again.
-  if (own && !useOwn) writes.delete(path);
-  let base: { resourceVersion?: string; status: S | undefined } = useOwn ? { resourceVersion: own.resourceVersion, status: own.status as S } : { resourceVersion: informerVersion, status: current };
-  let wanted = useOwn ? rebaseStatus(own.status as S, current, next) : next;
-  for (let attempt = 0; ; attempt++) {
-    const delta = statusDelta(base.status, wanted);
-    if (Object.keys(delta).length === 0) return undefined;
-    try {
-      const written = await client.patch<O & { status?: S }>(path, {
-        ...(base.resourceVersion ? { metadata: { resourceVersion: base.resourceVersion } } : {}),
-        status: delta,
-      });
-      const writtenVersion = written?.metadata?.resourceVersion;
-      if (writtenVersion && base.resourceVersion) {
-        // Every version up to this write is superseded by its answer (the live status at that moment).
-        const earlier = [...new Set([...(useOwn ? own.earlier : []), ...(informerVersion ? [informerVersion] : []), base.resourceVersion])].slice(-8);
-        const now = Date.now();
-        writes.set(path, { earlier, resourceVersion: writtenVersion, status: written.status, writtenAt: now });
-        pruneOwnWrites(writes, now);
+  constructor(
+    private readonly client: KubeClient,
+    private readonly resource: GroupVersionResource,
+  ) {}
+
+  write(obj: O, current: S | undefined, next: S): Promise<O | undefined> {
+    const path = resourcePath(this.resource, obj.metadata?.namespace, obj.metadata?.name, 'status');
+    const previous = this.inFlight.get(path);
+    const run = previous ? previous.then(noop, noop).then(() => this.patch(path, obj, current, next)) : this.patch(path, obj, current, next);
+    const settled = run.then(noop, noop);
+    this.inFlight.set(path, settled);
+    void settled.then(() => {
+      if (this.inFlight.get(path) === settled) this.inFlight.delete(path);
+    });
+    return run;
+  }
+
+  private async patch(path: string, so: O, current: S | undefined, next: S): Promise<O | undefined> {
+    const { client, resource } = this;
+    const writes = this.ownWrites;
+    const informerVersion = so.metadata?.resourceVersion;
+    const own = writes.get(path);
+    const useOwn = own !== undefined && informerVersion !== undefined && own.earlier.includes(informerVersion) && Date.now() - own.writtenAt < OWN_WRITE_TTL_MS;
+    // The informer caught up with our last write, or shows someone else's: its copy is the base again.
+    if (own && !useOwn) writes.delete(path);
+    let base: { resourceVersion?: string; status: S | undefined } = useOwn ? { resourceVersion: own.resourceVersion, status: own.status as S } : { resourceVersion: informerVersion, status: current };
+    let wanted = useOwn ? rebaseStatus(own.status as S, current, next) : next;
+    for (let attempt = 0; ; attempt++) {
+      const delta = statusDelta(base.status, wanted);
+      if (Object.keys(delta).length === 0) return undefined;
+      try {
+        const written = await client.patch<O>(path, {
+          ...(base.resourceVersion ? { metadata: { resourceVersion: base.resourceVersion } } : {}),
+          status: delta,
+        });
+        const writtenVersion = written?.metadata?.resourceVersion;
+        if (writtenVersion && base.resourceVersion) {
+          // Every version up to this write is superseded by its answer (the live status at that moment).
+          const earlier = [...new Set([...(useOwn ? own.earlier : []), ...(informerVersion ? [informerVersion] : []), base.resourceVersion])].slice(-8);
+          const now = Date.now();
+          writes.set(path, { earlier, resourceVersion: writtenVersion, status: written.status, writtenAt: now });
+          this.prune(now);
+        }
+        return written;
+      } catch (err) {
+        if (!isConflict(err) || attempt >= 4) throw err;
+        const live = await client.get<O>(resourcePath(resource, so.metadata?.namespace, so.metadata?.name));
+        wanted = rebaseStatus(live.status, current, next);
+        base = { resourceVersion: live.metadata?.resourceVersion, status: live.status };
       }
-      return written;
-    } catch (err) {
-      if (!isConflict(err) || attempt >= 4) throw err;
-      const live = await client.get<O & { status?: S }>(resourcePath(resource, so.metadata?.namespace, so.metadata?.name));
-      wanted = rebaseStatus(live.status, current, next);
-      base = { resourceVersion: live.metadata?.resourceVersion, status: live.status };
     }
   }
+
+  /** Drops entries past their TTL, at most every 10 s (a scan of the whole map). */
+  private prune(now: number): void {
+    if (now - this.lastPrune < 10_000) return;
+    this.lastPrune = now;
+    for (const [key, entry] of this.ownWrites) if (now - entry.writtenAt > OWN_WRITE_TTL_MS) this.ownWrites.delete(key);
+  }
 }
+
+const noop = () => undefined;
+
+export type ScaledObjectStatusWriter = StatusWriter<ScaledObject, ScaledObjectStatus>;
+export type ScaledJobStatusWriter = StatusWriter<ScaledJob, NonNullable<ScaledJob['status']>>;
+
+export const scaledObjectStatusWriter = (client: KubeClient): ScaledObjectStatusWriter => new StatusWriter(client, scaledObjectsResource);
+export const scaledJobStatusWriter = (client: KubeClient): ScaledJobStatusWriter => new StatusWriter(client, scaledJobsResource);

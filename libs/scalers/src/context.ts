@@ -18,6 +18,17 @@ export interface KubernetesReader {
   countPods(namespace: string, labelSelector: string, options?: { signal?: AbortSignal }): Promise<number>;
 }
 
+/**
+ * Where one trigger's scaler reports its upstream traffic (the controller's Prometheus metrics).
+ * The process binds it to the trigger and its ScaledObject or ScaledJob; methods never throw.
+ */
+export interface ScalerTelemetry {
+  /** One outbound HTTP request got its response status, or `'error'` when none came (refused, reset, timed out). */
+  httpRequest(statusCode: number | 'error', durationSeconds: number): void;
+  /** The upstream answered without any result (e.g. a Prometheus query that matched no series). */
+  emptyUpstreamResponse(ignoreNullValues: boolean): void;
+}
+
 /** What the process gives every scaler it builds. */
 export interface ScalerContext {
   /** Default HTTP timeout (KEDA_HTTP_DEFAULT_TIMEOUT, 3000 ms in KEDA). */
@@ -33,4 +44,6 @@ export interface ScalerContext {
   egress?: EgressPolicy;
   /** The operator's --filepath-auth-root-path (undefined: file paths are refused). */
   filePathRoot?: string;
+  /** Upstream request reporting for this trigger; absent: nothing is reported. */
+  telemetry?: ScalerTelemetry;
 }

@@ -7,7 +7,7 @@ export { scalers, SCALER_IMPLEMENTATIONS } from './all';
 export { createRegistry, type ScalerRegistry } from './registry';
 export { metricsApiScaler } from './families/http/metrics-api';
 export { defineScaler, implementScaler, type ScalerImplementation } from './implementation';
-export type { KubernetesReader, ScalerContext, ScalerLogger } from './context';
+export type { KubernetesReader, ScalerContext, ScalerLogger, ScalerTelemetry } from './context';
 export { EgressDeniedError, EgressPolicy, EgressPolicyConfigError, defaultEgressPolicy, parseCidrList } from './net/egress-policy';
 export { AgentPool, sharedAgentPool, type AgentLease } from './http/agent-pool';
 // Pools and client counts (e2e tests check that clients are shared and released).

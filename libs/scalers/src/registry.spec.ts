@@ -18,7 +18,7 @@ import {
 import { SCALER_IMPLEMENTATIONS, scalers } from './all';
 import { defineScaler } from './implementation';
 import { createRegistry } from './registry';
-import { context, input } from './test-fixtures';
+import { context, input } from '../test/fixtures';
 
 describe('implementations', () => {
   it('bind every descriptor of @keda-ts/scaler-sdk, declarations unchanged', () => {

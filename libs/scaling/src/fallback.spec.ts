@@ -12,7 +12,7 @@ import {
   recordMetricRead,
   updateHealth,
 } from './fallback';
-import { scaledObject } from './test-fixtures';
+import { scaledObject } from '../test/fixtures';
 
 const withFallback = (
   fallback: NonNullable<ScaledObject['spec']['fallback']>,

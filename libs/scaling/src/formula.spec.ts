@@ -8,7 +8,7 @@ import {
   scalingModifiersTarget,
   type CompiledFormula,
 } from './formula';
-import { scaledObject } from './test-fixtures';
+import { scaledObject } from '../test/fixtures';
 
 const NAMES = ['metrics_api', 'kw_trig', 'trig_one', 'trig_two', 'primary', 'secondary'];
 

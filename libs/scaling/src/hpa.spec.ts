@@ -10,7 +10,7 @@ import {
   type DesiredHpaInput,
 } from './hpa';
 import type { HorizontalPodAutoscaler, MetricSpec } from '@keda-ts/api';
-import { scaledObject } from './test-fixtures';
+import { scaledObject } from '../test/fixtures';
 
 const external = (name: string, averageValue = '5'): MetricSpec => ({
   type: 'External',

@@ -1,5 +1,5 @@
 import { cooldownState, requestScale, requestScaleInputFor, type RequestScaleInput } from './request-scale';
-import { scaledObject } from './test-fixtures';
+import { scaledObject } from '../test/fixtures';
 
 const NOW = new Date('2026-01-01T12:00:00Z');
 const secondsAgo = (s: number) => new Date(NOW.getTime() - s * 1000);

@@ -15,7 +15,7 @@ import {
   type Condition,
   type EventingKind,
 } from '@keda-ts/api';
-import { Watched, type EventSubject, type KubeClient, type RecordedEvent } from '@keda-ts/k8s';
+import { InformerGroup, type EventSubject, type KubeClient, type ManagedController, type RecordedEvent, type Watched } from '@keda-ts/k8s';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '@keda-ts/runtime';
 import type { EgressPolicy } from '@keda-ts/scalers';
@@ -32,8 +32,10 @@ export interface CloudEventMetrics {
 
 export interface CloudEventEmitterOptions {
   kubeConfig: KubeConfig;
-  /** Lists/watches the sources and patches their status. */
+  /** Patches the sources' status (and lists/watches them when no shared informers are given). */
   client: KubeClient;
+  /** The process's shared informers (the controller manager's); absent: its own, started and stopped with it. */
+  informers?: InformerGroup;
   logger: Logger;
   /** --k8s-cluster-name (KEDA's default kubernetes-default); a source's spec.clusterName wins. */
   clusterName?: string;
@@ -71,7 +73,10 @@ export const DEFAULT_CLUSTER_NAME = 'kubernetes-default';
 
 const sourceKey = (kind: EventingKind, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
 
-export class CloudEventEmitter {
+export class CloudEventEmitter implements ManagedController {
+  readonly name = 'CloudEventSource';
+  /** Informers of its own, when no shared group was given. */
+  private readonly ownInformers?: InformerGroup;
   private readonly entries = new Map<string, Entry>();
   private readonly informers: Watched<AnySource>[] = [];
   private readonly queuedByNamespace = new Map<string, number>();
@@ -86,15 +91,16 @@ export class CloudEventEmitter {
     this.now = options.now ?? (() => new Date());
     const namespaces = options.watchNamespaces?.length ? options.watchNamespaces : [''];
     const base = `/apis/${EVENTING_API_GROUP}/v1alpha1`;
+    const group = options.informers ?? (this.ownInformers = new InformerGroup(options.kubeConfig, options.client, options.logger));
     for (const ns of namespaces) {
       const path = ns ? `${base}/namespaces/${ns}/cloudeventsources` : `${base}/cloudeventsources`;
-      this.informers.push(this.watch('CloudEventSource', path));
+      this.informers.push(this.watch(group, 'CloudEventSource', path));
     }
-    this.informers.push(this.watch('ClusterCloudEventSource', `${base}/clustercloudeventsources`));
+    this.informers.push(this.watch(group, 'ClusterCloudEventSource', `${base}/clustercloudeventsources`));
   }
 
-  private watch(kind: EventingKind, path: string): Watched<AnySource> {
-    const w = new Watched<AnySource>(this.options.kubeConfig, this.options.client, { path, logger: this.options.logger });
+  private watch(group: InformerGroup, kind: EventingKind, path: string): Watched<AnySource> {
+    const w = group.watch<AnySource>({ path });
     w.on((type, obj, old) => {
       if (type === 'delete') this.remove(kind, obj);
       else this.upsert(kind, obj, old);
@@ -102,8 +108,9 @@ export class CloudEventEmitter {
     return w;
   }
 
+  /** Starts its own informers; with a shared group, the group's owner starts them. */
   async start(): Promise<void> {
-    await Promise.all(this.informers.map((w) => w.start()));
+    await this.ownInformers?.start();
   }
 
   get ready(): boolean {
@@ -115,7 +122,7 @@ export class CloudEventEmitter {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.informers.map((w) => w.stop()));
+    await this.ownInformers?.stop();
     for (const e of this.entries.values()) e.sink?.close();
     this.entries.clear();
   }

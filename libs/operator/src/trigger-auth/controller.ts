@@ -1,5 +1,5 @@
 import { API_GROUP, API_VERSION, EventReason, KEDA_FINALIZER, type ClusterTriggerAuthentication, type TriggerAuthentication } from '@keda-ts/api';
-import { EventRecorder, KubeClient, WorkQueue, isNotFound, type Watched } from '@keda-ts/k8s';
+import { EventRecorder, KubeClient, WorkQueue, isNotFound, type ManagedController, type Watched } from '@keda-ts/k8s';
 import type { Logger } from '@keda-ts/runtime';
 
 type AuthKind = 'TriggerAuthentication' | 'ClusterTriggerAuthentication';
@@ -35,7 +35,8 @@ export function triggerAuthAction(kind: AuthKind, obj: AuthObject, lastEventGene
  * The TriggerAuthentication and ClusterTriggerAuthentication controllers: the `finalizer.keda.sh`
  * finalizer and the Added / Updated / Deleted events, on generation changes and deletion.
  */
-export class TriggerAuthController {
+export class TriggerAuthController implements ManagedController {
+  readonly name = 'TriggerAuthentication';
   private readonly queue: WorkQueue;
   private readonly emitted = new Map<string, number>();
 

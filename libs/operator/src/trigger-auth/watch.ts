@@ -4,7 +4,7 @@ import {
   type ClusterTriggerAuthentication,
   type TriggerAuthentication,
 } from '@keda-ts/api';
-import { KubeClient, Watched, WorkQueue, isNotFound, type WatchableObject, type WatchEventType } from '@keda-ts/k8s';
+import { InformerGroup, KubeClient, WorkQueue, isNotFound, type ManagedController, type NamespacedWatch, type Watched, type WatchableObject, type WatchEventType } from '@keda-ts/k8s';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '@keda-ts/runtime';
 import { ApiAuthReader } from './api-reader';
@@ -32,6 +32,8 @@ export interface TriggerAuthWatchOptions {
   kubeConfig: KubeConfig;
   client: KubeClient;
   logger: Logger;
+  /** The process's shared informers (the controller manager's); absent: its own, started and stopped with it. */
+  informers?: InformerGroup;
   /** WATCH_NAMESPACE; empty = all. */
   watchNamespaces?: string[];
   /** WATCH_LABEL_SELECTOR_FOR_TRIGGERAUTH. */
@@ -56,39 +58,17 @@ type Obj = WatchableObject & {
   type?: string;
 };
 
-/** Informers of one resource over a set of namespaces ('' = all). */
-class NamespacedInformers<T extends Obj> {
-  readonly informers: { namespace: string; watched: Watched<T> }[];
-
-  constructor(options: TriggerAuthWatchOptions, namespaces: string[], collection: (ns: string) => string, extra: { labelSelector?: string; fieldSelector?: string } = {}) {
-    this.informers = [...new Set(namespaces)].map((namespace) => ({
-      namespace,
-      watched: new Watched<T>(options.kubeConfig, options.client, { path: collection(namespace), logger: options.logger, ...extra }),
-    }));
-  }
-
-  /** The informer whose cache holds `namespace`, if any. */
-  covering(namespace: string): Watched<T> | undefined {
-    return this.informers.find((i) => i.namespace === '' || i.namespace === namespace)?.watched;
-  }
-
-  get all(): Watched<T>[] {
-    return this.informers.map((i) => i.watched);
-  }
-}
-
-const core = (resource: string) => (ns: string) => (ns ? `/api/v1/namespaces/${ns}/${resource}` : `/api/v1/${resource}`);
-const keda = (resource: string) => (ns: string) =>
-  ns ? `/apis/${API_GROUP}/${API_VERSION}/namespaces/${ns}/${resource}` : `/apis/${API_GROUP}/${API_VERSION}/${resource}`;
+const KEDA_API = `/apis/${API_GROUP}/${API_VERSION}`;
+const keda = (resource: string) => (ns: string) => (ns ? `${KEDA_API}/namespaces/${ns}/${resource}` : `${KEDA_API}/${resource}`);
 
 /** Reads from the informer caches; outside them (or a Secret of an uncached type) with a GET. */
 export class InformerAuthReader implements AuthObjectReader {
   constructor(
     private readonly watch: {
-      tas: NamespacedInformers<TriggerAuthentication>;
+      tas: NamespacedWatch<TriggerAuthentication>;
       ctas: Watched<ClusterTriggerAuthentication>;
-      secrets: NamespacedInformers<SecretObject>;
-      configMaps: NamespacedInformers<ConfigMapObject>;
+      secrets: NamespacedWatch<SecretObject>;
+      configMaps: NamespacedWatch<ConfigMapObject>;
     },
     private readonly api: ApiAuthReader,
   ) {}
@@ -158,18 +138,21 @@ export function changedReference(kind: AuthObjectKind, type: WatchEventType, obj
  * their scalers when one of those objects changes. It also keeps `status.scaledobjects` /
  * `status.scaledjobs` of each TA/CTA up to date.
  */
-export class TriggerAuthWatch {
+export class TriggerAuthWatch implements ManagedController {
+  readonly name = 'trigger authentication';
   readonly resolver: TriggerAuthResolver;
   readonly reader: InformerAuthReader;
   readonly dependencies = new AuthDependencies();
-  readonly triggerAuthentications: NamespacedInformers<TriggerAuthentication>;
+  readonly triggerAuthentications: NamespacedWatch<TriggerAuthentication>;
   readonly clusterTriggerAuthentications: Watched<ClusterTriggerAuthentication>;
-  private readonly secrets: NamespacedInformers<SecretObject>;
-  private readonly configMaps: NamespacedInformers<ConfigMapObject>;
+  private readonly secrets: NamespacedWatch<SecretObject>;
+  private readonly configMaps: NamespacedWatch<ConfigMapObject>;
   private readonly handlers: ((dependent: string, changed: string) => void)[] = [];
   /** Per dependent: rebuilds its scalers before its boundServiceAccountToken tokens expire. */
   private readonly tokenRefresh = new Map<string, NodeJS.Timeout>();
   private readonly statusQueue: WorkQueue;
+  /** Informers of its own, when no shared group was given. */
+  private readonly ownInformers?: InformerGroup;
 
   constructor(private readonly options: TriggerAuthWatchOptions) {
     this.statusQueue = new WorkQueue((key) => this.updateStatus(key), {
@@ -181,19 +164,14 @@ export class TriggerAuthWatch {
     });
     const namespaces = options.watchNamespaces?.length ? options.watchNamespaces : [''];
     const withClusterNs = namespaces.includes('') ? [''] : [...namespaces, options.clusterObjectNamespace];
-    this.triggerAuthentications = new NamespacedInformers(options, namespaces, keda('triggerauthentications'), {
-      labelSelector: options.triggerAuthLabelSelector,
-    });
-    this.clusterTriggerAuthentications = new Watched(options.kubeConfig, options.client, {
-      path: keda('clustertriggerauthentications')(''),
-      labelSelector: options.triggerAuthLabelSelector,
-      logger: options.logger,
-    });
+    const informers = options.informers ?? (this.ownInformers = new InformerGroup(options.kubeConfig, options.client, options.logger));
+    this.triggerAuthentications = informers.namespaced(namespaces, KEDA_API, 'triggerauthentications', { labelSelector: options.triggerAuthLabelSelector });
+    this.clusterTriggerAuthentications = informers.watch({ path: keda('clustertriggerauthentications')(''), labelSelector: options.triggerAuthLabelSelector });
     // KEDA_RESTRICT_SECRET_ACCESS: Secrets only from the KEDA namespace (and only those are cached).
-    this.secrets = new NamespacedInformers(options, options.restrictSecretAccess ? [options.clusterObjectNamespace] : withClusterNs, core('secrets'), {
+    this.secrets = informers.namespaced(options.restrictSecretAccess ? [options.clusterObjectNamespace] : withClusterNs, '/api/v1', 'secrets', {
       fieldSelector: UNCACHED_SECRET_TYPES.map((t) => `type!=${t}`).join(','),
     });
-    this.configMaps = new NamespacedInformers(options, withClusterNs, core('configmaps'));
+    this.configMaps = informers.namespaced(withClusterNs, '/api/v1', 'configmaps');
     const api = new ApiAuthReader(options.client);
     this.reader = new InformerAuthReader(
       { tas: this.triggerAuthentications, ctas: this.clusterTriggerAuthentications, secrets: this.secrets, configMaps: this.configMaps },
@@ -330,8 +308,9 @@ export class TriggerAuthWatch {
     ] as Watched<Obj>[];
   }
 
+  /** Starts its own informers; with a shared group, the group's owner starts them. */
   async start(): Promise<void> {
-    await Promise.all(this.informers.map((w) => w.start()));
+    await this.ownInformers?.start();
   }
 
   get ready(): boolean {
@@ -345,7 +324,7 @@ export class TriggerAuthWatch {
   async stop(): Promise<void> {
     for (const timer of this.tokenRefresh.values()) clearTimeout(timer);
     this.tokenRefresh.clear();
-    await Promise.all(this.informers.map((w) => w.stop()));
+    await this.ownInformers?.stop();
     await this.statusQueue.stop();
   }
 }

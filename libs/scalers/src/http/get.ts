@@ -5,6 +5,7 @@ import { displayUrl } from '@keda-ts/scaler-sdk';
 import { LocalError, safeErrorText } from '../upstream-errors';
 import { EgressHttpAgent, EgressHttpsAgent } from '../net/egress-connect';
 import { defaultEgressPolicy, EgressDeniedError, type EgressPolicy } from '../net/egress-policy';
+import type { ScalerTelemetry } from '../context';
 
 export interface HttpGetOptions {
   agent: Agent;
@@ -19,6 +20,8 @@ export interface HttpGetOptions {
   body?: string;
   /** The egress policy; defaults to the agent's (an agent from the pool carries one), else the default policy. */
   egress?: EgressPolicy;
+  /** Told of every request that leaves the process: its status (or 'error') and time to the response headers. */
+  telemetry?: Pick<ScalerTelemetry, 'httpRequest'>;
 }
 
 export interface HttpResponse {
@@ -60,10 +63,19 @@ export function httpGet(url: URL, options: HttpGetOptions): Promise<HttpResponse
     const denied = egress.hostError(url.hostname);
     if (denied) return fail(denied.message);
 
+    // Once per request: the status when the headers arrive, else 'error' (no response at all).
+    const started = performance.now();
+    let reported = false;
+    const report = (status: number | 'error') => {
+      if (reported || !options.telemetry) return;
+      reported = true;
+      options.telemetry.httpRequest(status, (performance.now() - started) / 1000);
+    };
     const req = request(
       url,
       { method: options.method ?? 'GET', agent: options.agent, headers: { accept: '*/*', ...options.headers }, signal },
       (res: IncomingMessage) => {
+        report(res.statusCode ?? 'error');
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
@@ -85,6 +97,7 @@ export function httpGet(url: URL, options: HttpGetOptions): Promise<HttpResponse
       },
     );
     req.on('error', (err: NodeJS.ErrnoException) => {
+      report('error');
       if (signal.aborted) return fail(abortReason());
       if (err instanceof EgressDeniedError) return fail(err.message);
       // Codes and our own address only: TLS and parser messages can quote the server.

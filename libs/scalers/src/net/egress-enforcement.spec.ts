@@ -7,7 +7,7 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { request } from 'node:http';
 import { scalers } from '../all';
-import { context, input } from '../test-fixtures';
+import { context, input } from '../../test/fixtures';
 import type { Scaler } from '@keda-ts/scaler-sdk';
 import { EgressHttpAgent, EgressSocket } from './egress-connect';
 import { EgressPolicy } from './egress-policy';

@@ -62,6 +62,16 @@
               value: ":{{ include "keda.controller.grpcPort" . }}"
             - name: ENABLE_PROMETHEUS_METRICS
               value: {{ $prom.enabled | default false | quote }}
+            {{- /* KEDA's opentelemetry.operator.enabled / .collector.uri: OTLP push (docs/opentelemetry.md). */}}
+            {{- $otel := .Values.opentelemetry | default dict }}
+            {{- if dig "operator" "enabled" false $otel }}
+            - name: ENABLE_OPENTELEMETRY_METRICS
+              value: "true"
+            {{- end }}
+            {{- with dig "collector" "uri" "" $otel }}
+            - name: OTEL_EXPORTER_OTLP_ENDPOINT
+              value: {{ . | quote }}
+            {{- end }}
             - name: CERT_DIR
               value: {{ $certs.mountPath | quote }}
             - name: CERT_SECRET_NAME

@@ -3,7 +3,8 @@
 {{- $name := include "keda.webhooks.name" . }}
 {{- $ctx := dict "ctx" $ "component" "webhook" "name" $name }}
 # What validation looks up: other ScaledObjects and HPAs on the same target, the target workload and its
-# containers' resources (cpu/memory triggers), LimitRanges; plus events.
+# containers' resources (cpu/memory triggers), LimitRanges; a dry-run create of a ScaledJob's Job
+# (keda-ts: the API server checks the pod template); plus events.
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata:
@@ -24,6 +25,11 @@ rules:
   - apiGroups: [""]
     resources: [limitranges]
     verbs: [list, watch]
+  # Only ever with dryRun=All: the API server checks a ScaledJob's Job template and stores nothing.
+  # A dry run still needs the verb; there is no RBAC verb for "create, dry run only".
+  - apiGroups: [batch]
+    resources: [jobs]
+    verbs: [create]
   - apiGroups: [events.k8s.io]
     resources: [events]
     verbs: [create, patch]

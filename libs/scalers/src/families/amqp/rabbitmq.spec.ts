@@ -1,6 +1,6 @@
 
 import { scalers } from '../../all';
-import { context, input } from '../../test-fixtures';
+import { context, input } from '../../../test/fixtures';
 import { checkInput, type MetricTarget, type RabbitMqConfig, type ScalerInput, settleConfig } from '@keda-ts/scaler-sdk';
 import { combineQueues, goQueryEscape, managementRequest, measure, rabbitmqScaler, vhostAndPrefix } from './rabbitmq';
 

@@ -371,6 +371,7 @@ class RabbitMqScaler implements Scaler {
         headers: authorization ? { authorization, accept: 'application/json' } : { accept: 'application/json' },
         timeoutMs: this.config.timeout ?? this.ctx.httpTimeoutMs,
         signal,
+        telemetry: this.ctx.telemetry,
       });
     } catch (err) {
       throw upstreamError(prefix, err, this.secrets);

@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { scalers } from '../../all';
-import { context, input } from '../../test-fixtures';
+import { context, input } from '../../../test/fixtures';
 import { type MetricTarget, type ScalerInput, sqsQueueName } from '@keda-ts/scaler-sdk';
 import { sqsClientCount } from './aws-sqs-queue';
 

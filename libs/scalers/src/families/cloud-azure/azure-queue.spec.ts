@@ -1,6 +1,6 @@
 
 import { scalers } from '../../all';
-import { context, input } from '../../test-fixtures';
+import { context, input } from '../../../test/fixtures';
 import { connectionEndpoint, connectionStringSecrets, type MetricTarget, type ScalerInput } from '@keda-ts/scaler-sdk';
 
 const CONN = 'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0LWtleQ==;EndpointSuffix=core.windows.net';

@@ -1,6 +1,6 @@
 
 import { scalers } from '../../all';
-import { context, input } from '../../test-fixtures';
+import { context, input } from '../../../test/fixtures';
 import type { ScalerInput } from '@keda-ts/scaler-sdk';
 
 const base = { timezone: 'Etc/UTC', start: '0 6 * * *', end: '0 20 * * *', desiredReplicas: '10' };

@@ -1,7 +1,7 @@
 
 import { scalers } from '../../all';
 import { channelSettings, isPushScaler, scalerMetadata } from '@keda-ts/scaler-sdk';
-import { context, input } from '../../test-fixtures';
+import { context, input } from '../../../test/fixtures';
 
 const cases: { name: string; type?: string; metadata: Record<string, string>; authParams?: Record<string, string>; errors?: string[] }[] = [
   { name: 'minimal', metadata: { scalerAddress: 'scaler.svc:6000' } },

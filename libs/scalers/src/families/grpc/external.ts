@@ -10,7 +10,7 @@
  * Channels are shared per (address, TLS settings) and use client-side round robin.
  */
 import { type ChannelCredentials, type ClientReadableStream, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
-import { externalScalerProto } from '@keda-ts/metrics-service';
+import { externalScalerProto } from '@keda-ts/proto';
 import { channelSettings, type ExternalChannelSettings, type ExternalConfig, externalDescriptor, externalMetricSpec, externalMetricType, externalPushDescriptor, metricNameWithIndex, type MetricsAndActivity, type MetricSpec, metricTargetInt, metricTargetMilli, type MetricValue, metricValue, type PushScaler, type Scaler, type ScalerInput, scalerMetadata } from '@keda-ts/scaler-sdk';
 import { EgressDeniedError, egressOf, type EgressPolicy } from '../../net/egress-policy';
 import { connectionKey, SharedClients } from '../../pools/shared-pool';

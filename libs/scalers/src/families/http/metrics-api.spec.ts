@@ -9,7 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { scalers } from '../../all';
 import { sharedAgentPool } from '../../http/agent-pool';
-import { context, input } from '../../test-fixtures';
+import { context, input } from '../../../test/fixtures';
 import type { MetricTarget, Scaler, ScalerInput } from '@keda-ts/scaler-sdk';
 import { valueFromBody } from './metrics-api';
 

@@ -83,6 +83,7 @@ class MetricsApiScaler implements Scaler {
         headers: this.request.headers,
         timeoutMs: this.config.timeout ?? this.ctx.httpTimeoutMs,
         signal,
+        telemetry: this.ctx.telemetry,
       },
       {
         failure: 'error requesting metrics endpoint',

@@ -1,6 +1,6 @@
 
 import { scalers } from '../../all';
-import { context, input } from '../../test-fixtures';
+import { context, input } from '../../../test/fixtures';
 import { consumerLag, jszUrl } from './nats-jetstream';
 
 const OK = { account: '$G', stream: 'ORDERS', consumer: 'worker', natsServerMonitoringEndpoint: 'nats.svc:8222' };

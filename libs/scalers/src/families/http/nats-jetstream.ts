@@ -72,7 +72,7 @@ class NatsJetStreamScaler implements Scaler {
     if (this.closed) throw new Error(`${prefix}: the scaler is closed`);
     let response;
     try {
-      response = await httpGet(this.url, { agent: this.lease.agent, timeoutMs: this.ctx.httpTimeoutMs, signal: options?.signal });
+      response = await httpGet(this.url, { agent: this.lease.agent, timeoutMs: this.ctx.httpTimeoutMs, signal: options?.signal, telemetry: this.ctx.telemetry });
     } catch (err) {
       throw upstreamError(prefix, err);
     }

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { scalers } from '../../all';
 import { sharedAgentPool } from '../../http/agent-pool';
-import { context, input } from '../../test-fixtures';
+import { context, input } from '../../../test/fixtures';
 import { checkInput, type MetricTarget, type PrometheusConfig, type Scaler, type ScalerInput } from '@keda-ts/scaler-sdk';
 import { prometheusRequest, prometheusScaler, prometheusValue } from './prometheus';
 
@@ -322,6 +322,32 @@ describe('prometheus: HTTP', () => {
     handler = reply('-2');
     expect(await s.getMetricsAndActivity('s0-prometheus')).toMatchObject({ metrics: [{ value: 0 }], isActive: false });
     expect(new URL(seen[0].url ?? '', address).searchParams.get('query')).toBe('vector(5)');
+  });
+
+  it.each<[string, Handler | 'refused', Record<string, string>, (number | 'error')[], boolean[], boolean]>([
+    ['a sample', reply('5'), {}, [200], [], true],
+    ['a 503', reply('5', 503), {}, [503], [], false],
+    ['no sample with ignoreNullValues', (_req, res) => res.writeHead(200).end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } })), { ignoreNullValues: 'true' }, [200], [true], true],
+    ['no sample without ignoreNullValues', (_req, res) => res.writeHead(200).end(JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } })), { ignoreNullValues: 'false' }, [200], [false], false],
+    ['no server listening', 'refused', {}, ['error'], [], false],
+  ])('telemetry: %s', async (_name, answer, metadata, statuses, empties, succeeds) => {
+    const http: (number | 'error')[] = [];
+    const empty: boolean[] = [];
+    const telemetry = { httpRequest: (code: number | 'error', seconds: number) => void http.push(seconds >= 0 ? code : -1), emptyUpstreamResponse: (ignore: boolean) => void empty.push(ignore) };
+    let serverAddress = address;
+    if (answer === 'refused') {
+      const closed = createServer();
+      await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+      serverAddress = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+      await new Promise((r) => closed.close(r));
+    } else handler = answer;
+    const s = scalers.build(input({ triggerType: 'prometheus', metadata: { serverAddress, query: 'q', threshold: '1', ...metadata } }), context({ telemetry }));
+    open.push(s);
+    const read = s.getMetricsAndActivity('s0-prometheus');
+    if (succeeds) await read;
+    else await expect(read).rejects.toThrow();
+    expect(http).toEqual(statuses);
+    expect(empty).toEqual(empties);
   });
 
   it('sends the auth header and reports API errors without secrets', async () => {

@@ -28,9 +28,10 @@ export function prometheusRequest(config: PrometheusConfig, time: Date): { url: 
 
 /**
  * The number in a `/api/v1/query` response body. One vector element (or a scalar) gives its
- * value; no element is 0 with `ignoreNullValues`, more than one is an error.
+ * value; no element is 0 with `ignoreNullValues`, more than one is an error. `onEmpty` hears of
+ * an answer with no element, whichever way `ignoreNullValues` decides it.
  */
-export function prometheusValue(body: string, ignoreNullValues: boolean): number {
+export function prometheusValue(body: string, ignoreNullValues: boolean, onEmpty?: () => void): number {
   // Messages never quote the body (the server is the tenant's): types, counts and Prometheus'
   // own errorType vocabulary only.
   let doc: { status?: unknown; errorType?: unknown; data?: { resultType?: unknown; result?: unknown } };
@@ -48,6 +49,7 @@ export function prometheusValue(body: string, ignoreNullValues: boolean): number
   } else if (resultType === 'vector' || resultType === undefined) {
     if (!Array.isArray(result)) throw new LocalError('response has no data.result list');
     if (result.length === 0) {
+      onEmpty?.();
       if (ignoreNullValues) return 0;
       throw new LocalError('the query returned no elements (the target may be lost; set ignoreNullValues to report 0)');
     }
@@ -132,12 +134,13 @@ class PrometheusScaler implements Scaler {
         headers: { accept: 'application/json', ...request.headers },
         timeoutMs: this.config.timeout ?? this.ctx.httpTimeoutMs,
         signal,
+        telemetry: this.ctx.telemetry,
       },
       {
         failure: 'error executing prometheus query',
         where: this.where,
         rejectStatus: (status, body) => (status < 200 || status > 299 ? `prometheus returned ${status}${prometheusErrorDetail(body)}` : undefined),
-        parse: (body) => prometheusValue(body, this.config.ignoreNullValues),
+        parse: (body) => prometheusValue(body, this.config.ignoreNullValues, () => this.ctx.telemetry?.emptyUpstreamResponse(this.config.ignoreNullValues)),
       },
     );
   }

@@ -1,6 +1,6 @@
 
 import { scalers } from '../../all';
-import { context, input } from '../../test-fixtures';
+import { context, input } from '../../../test/fixtures';
 import { type MetricTarget, parsePartitionLimitation, type ScalerInput } from '@keda-ts/scaler-sdk';
 import { computeLag, divisors, type LagOptions, type PartitionOffsets } from './kafka';
 

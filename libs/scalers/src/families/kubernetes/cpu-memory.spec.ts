@@ -1,7 +1,7 @@
 
 import { scalers } from '../../all';
 import { type MetricSpec, ScalerConfigError, type ScalerInput } from '@keda-ts/scaler-sdk';
-import { context, input } from '../../test-fixtures';
+import { context, input } from '../../../test/fixtures';
 
 type Case = {
   name: string;

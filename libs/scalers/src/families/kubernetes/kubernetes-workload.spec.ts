@@ -1,6 +1,6 @@
 
 import { scalers } from '../../all';
-import { context, input } from '../../test-fixtures';
+import { context, input } from '../../../test/fixtures';
 import type { MetricTarget, ScalerInput } from '@keda-ts/scaler-sdk';
 
 type Case = {

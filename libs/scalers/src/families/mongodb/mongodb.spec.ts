@@ -1,7 +1,7 @@
 
 import { scalers } from '../../all';
 import { checkInput, type MetricTarget, type MongodbConfig, mongodbSecrets, mongodbUri, parseMongodbFilter, type ScalerInput } from '@keda-ts/scaler-sdk';
-import { context, input } from '../../test-fixtures';
+import { context, input } from '../../../test/fixtures';
 import { mongodbClientOptions, mongodbClients, mongodbHosts, MongodbScaler, mongodbScaler } from './mongodb';
 
 const sep = { host: 'mongo.db', port: '27017', username: 'keda', dbName: 'app' };

@@ -1,6 +1,6 @@
 
 import { scalers } from '../../all';
-import { context, input } from '../../test-fixtures';
+import { context, input } from '../../../test/fixtures';
 import { type MetricTarget, streamsMode } from '@keda-ts/scaler-sdk';
 import { redisPoolKey, redisSettings } from './redis-connection';
 import { parseXinfoGroups, redisMajorVersion } from './redis-streams';

@@ -1,7 +1,7 @@
 
 import { scalers } from '../../all';
 import { checkInput, type MetricTarget, type MysqlConfig, mysqlTarget, parseMysqlDsn, type ScalerInput } from '@keda-ts/scaler-sdk';
-import { context, input } from '../../test-fixtures';
+import { context, input } from '../../../test/fixtures';
 import { mysqlScaler } from './mysql';
 
 const sep = { host: 'db', port: '3306', username: 'keda', dbName: 'app' };

@@ -1,7 +1,7 @@
 
 import { scalers } from '../../all';
 import { checkInput, type MetricTarget, parsePostgresConnection, type PostgresqlConfig, postgresTarget, type ScalerInput } from '@keda-ts/scaler-sdk';
-import { context, input } from '../../test-fixtures';
+import { context, input } from '../../../test/fixtures';
 import { postgresqlScaler, postgresValue } from './postgresql';
 
 const sep = { host: 'db', port: '5432', userName: 'keda', dbName: 'app', sslmode: 'disable' };

@@ -4,7 +4,7 @@
  */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createCertificateAuthority, issueCertificate, type CertificateAuthority, type IssuedCertificate } from '../issue';
+import { createCertificateAuthority, issueCertificate, type CertificateAuthority, type IssuedCertificate } from '../src/issue';
 
 const DAY_MS = 86_400_000;
 

@@ -1,6 +1,6 @@
 /** Helpers for the scaler tests. */
 import type { ScalerInput } from '@keda-ts/scaler-sdk';
-import type { KubernetesReader, ScalerContext } from './context';
+import type { KubernetesReader, ScalerContext } from '../src/context';
 
 export function input(overrides: Partial<ScalerInput> & Pick<ScalerInput, 'triggerType'>): ScalerInput {
   return {

@@ -1,4 +1,4 @@
-import type { MetricsServiceLogger } from '../logger';
+import type { MetricsServiceLogger } from '../src/logger';
 
 export interface CapturingLogger extends MetricsServiceLogger {
   lines: Array<{ level: string; msg?: string; obj: object }>;

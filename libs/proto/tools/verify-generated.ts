@@ -1,7 +1,7 @@
 /**
  * Regenerates src/generated into a scratch directory and fails, listing the drifted files, when
  * it differs from the files in the working tree (changed, missing or extra).
- * Run with `npx nx run metrics-service:verify-generated`.
+ * Run with `npx nx run proto:verify-generated`.
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ function listFiles(dir: string): string[] {
 }
 
 function main(): void {
-  const scratch = mkdtempSync(join(tmpdir(), 'metrics-service-verify-'));
+  const scratch = mkdtempSync(join(tmpdir(), 'proto-verify-'));
   try {
     const fresh = generate(scratch);
     const expected = listFiles(fresh);
@@ -34,15 +34,15 @@ function main(): void {
     if (drifted.length > 0) {
       console.error(
         [
-          'metrics-service:verify-generated FAILED: src/generated does not match proto/ and buf.gen.yaml.',
+          'proto:verify-generated FAILED: src/generated does not match proto/ and buf.gen.yaml.',
           ...drifted.map((f) => `  - ${f}`),
-          'Run `npx nx run metrics-service:generate` and commit the result.',
+          'Run `npx nx run proto:generate` and commit the result.',
         ].join('\n'),
       );
       process.exitCode = 1;
       return;
     }
-    console.log('metrics-service:verify-generated: generated files are up to date.');
+    console.log('proto:verify-generated: generated files are up to date.');
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -1,0 +1,2 @@
+/** The generated ts-proto code of proto/debug/debug.proto (package `kedats.debug.v1`, keda-ts's own). */
+export * from './generated/debug/debug';

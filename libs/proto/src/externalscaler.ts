@@ -1,0 +1,2 @@
+/** The generated ts-proto code of proto/externalscaler/externalscaler.proto (package `externalscaler`). */
+export * from './generated/externalscaler/externalscaler';
