@@ -437,7 +437,7 @@ describe('metrics adapter through the aggregation layer', () => {
       /keda_internal_metricsservice_grpc_client_handled_total\{[^}]*grpc_code="OK"[^}]*\} \d+/,
     );
     expect(text).toMatch(
-      /keda_internal_metricsservice_grpc_client_handled_total\{[^}]*grpc_code="(UNAVAILABLE|DEADLINE_EXCEEDED)"/,
+      /keda_internal_metricsservice_grpc_client_handled_total\{[^}]*grpc_code="(Unavailable|DeadlineExceeded)"/,
     );
     expect(text).toContain('keda_internal_metricsservice_grpc_client_handling_seconds_bucket');
     expect(text).toMatch(/apiserver_request_total\{[^}]*code="200"/);

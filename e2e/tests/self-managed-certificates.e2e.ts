@@ -102,14 +102,14 @@ function sumCounter(text: string, name: string, match: (labels: string) => boole
 
 /**
  * Failures seen by the adapter: non-200 external metric requests and non-OK gRPC calls (and the
- * series, to tell why). A 404 / NOT_FOUND is left out: it is the controller's answer about a
+ * series, to tell why). A 404 / NotFound is left out: it is the controller's answer about a
  * ScaledObject it does not serve, after a good TLS exchange, and comes from HPAs that other test
  * files left in the cluster (kube-controller-manager polls every HPA through whichever adapter holds
  * the APIService). This test's own HPA is covered by its failure events and the reads below.
  */
 async function adapterFailures(): Promise<{ requests: number; grpc: number; ok: number; series: string[] }> {
   const text = await scrape(adapterMetricsPort);
-  const notFound = /code="(404|NOT_FOUND)"/;
+  const notFound = /code="(404|NotFound)"/;
   return {
     series: text.split('\n').filter((l) => /^(apiserver_request_total\{.*group="external.metrics.k8s.io"|keda_internal_metricsservice_grpc_client_handled_total)/.test(l) && !/code="(200|OK)"/.test(l) && !notFound.test(l)),
     requests: sumCounter(text, 'apiserver_request_total', (l) => /group="external.metrics.k8s.io"/.test(l) && !/code="200"/.test(l) && !notFound.test(l)),

@@ -141,6 +141,23 @@ describe('gRPC server authorization', () => {
     expect(await getMetrics(leaf('keda-metrics-adapter', 'KEDAORG', 'serverAuth'))).toBe(status.UNAVAILABLE);
   });
 
+  it('decides each call by the identity of its own connection, with several connections open at once', async () => {
+    const adapter = new MetricsServiceClient(server.address, creds(leaf('keda-metrics-adapter', 'KEDAORG', 'clientAuth')), options);
+    const operator = new MetricsServiceClient(server.address, creds(leaf('bob', 'keda-operators', 'clientAuth')), options);
+    const call = (c: MetricsServiceClient) =>
+      new Promise<status>((resolve) =>
+        c.getMetrics({ name: 'so', namespace: 'ns', metricName: 'm' }, new Metadata(), { deadline: Date.now() + 3000 }, (err: ServiceError | null) =>
+          resolve(err ? err.code : status.OK),
+        ),
+      );
+    try {
+      for (let i = 0; i < 3; i++) expect(await Promise.all([call(adapter), call(operator)])).toEqual([status.OK, status.PERMISSION_DENIED]);
+    } finally {
+      adapter.close();
+      operator.close();
+    }
+  });
+
   it("with a shared pair (the server's own certificate can authenticate clients) the same subject may call GetMetrics", async () => {
     const shared = leaf('keda-operator', 'KEDAORG', 'serverAuth,clientAuth');
     expect(sharedPairIdentity(shared.cert)).toEqual(SHARED);

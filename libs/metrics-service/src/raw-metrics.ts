@@ -81,7 +81,7 @@ export interface RawMetricsSource {
 export interface RawMetricsServiceDeps {
   source: RawMetricsSource;
   /** The authorization decision for the caller of `call` (the server's per-method policy). */
-  authorize(call: Pick<ServerUnaryCall<unknown, unknown>, 'getAuthContext'>): AuthorizationDecision;
+  authorize(call: Pick<ServerUnaryCall<unknown, unknown>, 'getAuthContext' | 'getPeer'>): AuthorizationDecision;
   logger: MetricsServiceLogger;
 }
 

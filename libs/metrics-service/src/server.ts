@@ -121,9 +121,13 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
     return ownIdentity;
   };
 
+  /** The client certificate's identity: from the connection's handshake, else (not known there) from the call. */
+  const peerOf = (call: Pick<ServerUnaryCall<unknown, unknown>, 'getPeer' | 'getAuthContext'>): PeerIdentity | undefined =>
+    listener?.identityOf(call.getPeer()) ?? identityOfPeer(call.getAuthContext()?.sslPeerCertificate);
+
   /** PERMISSION_DENIED unless the client's certificate identity may call `method`; true: allowed. */
   function allowed<Req, Res>(method: MethodClass, name: string, call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): boolean {
-    const peer = identityOfPeer(call.getAuthContext()?.sslPeerCertificate);
+    const peer = peerOf(call);
     const decision = authorize(method, peer, policy, serverIdentity());
     if (decision.allowed) return true;
     logger.warn({ method: name, peer: call.getPeer(), reason: decision.reason }, 'gRPC call refused');
@@ -182,7 +186,7 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
     createRawMetricsService({
       source: options.rawMetrics,
       logger,
-      authorize: (call) => authorize('raw-metrics', identityOfPeer(call.getAuthContext()?.sslPeerCertificate), policy, serverIdentity()),
+      authorize: (call) => authorize('raw-metrics', peerOf(call), policy, serverIdentity()),
     });
 
   const debug = options.debug;
@@ -223,6 +227,8 @@ export function createMetricsServer(options: MetricsServerOptions): MetricsServe
     async start() {
       if (server) throw new Error('the metrics server is already started');
       tlsSource = await TlsMaterialSource.open(options.tls, logger);
+      // Channelz stays on (grpc-js' default) although nothing reads it: grpc-js 1.14 tracks the
+      // sessions forceShutdown() destroys only with it, and the drain timeout relies on that.
       const s = new Server(grpcMetrics ? { interceptors: [grpcMetrics.interceptor] } : undefined);
       s.addService(MetricsServiceService, impl);
       if (debugImpl) s.addService(DecisionDebugService, debugImpl);

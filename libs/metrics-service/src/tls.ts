@@ -5,6 +5,7 @@ import { createSecureContext, createServer as createTlsServer, type SecureContex
 import { ServerCredentials, type Server } from '@grpc/grpc-js';
 import { CertificateFilesWatcher } from '@keda-ts/certificates';
 import type { MetricsServiceLogger } from './logger';
+import { identityOfPeer, type PeerIdentity } from './authz';
 
 /** PEM material for one side of the mutual TLS link. */
 export interface TlsMaterial {
@@ -139,6 +140,12 @@ export interface MutualTlsListener {
   /** The bound port. */
   readonly port: number;
   /**
+   * The certificate identity of the live connection a call came on, by the call's `getPeer()`
+   * (`address:port`), read once at the handshake; undefined when no single live connection has that
+   * peer address, and the caller then reads the call's own auth context.
+   */
+  identityOf(peer: string): PeerIdentity | undefined;
+  /**
    * Stops accepting connections and following the material; resolves once every accepted
    * connection has closed (the gRPC server drains or cancels them: tryShutdown / forceShutdown).
    */
@@ -171,11 +178,24 @@ export async function listenMutualTls(
   const contextOptions = (m: LoadedMaterial): SecureContextOptions => ({ ca: m.ca, cert: m.cert, key: m.key, ...extras });
   // The TLS socket is the connection grpc-js serves (its auth context reads the peer certificate).
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  const identities = new Map<string, Set<{ identity: PeerIdentity | undefined }>>();
   const tlsServer = createTlsServer(
     { ...contextOptions(source.current), requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2'] },
     (socket) => {
       // Socket errors end the HTTP/2 session; without a listener they would be thrown.
       socket.on('error', ignore);
+      // The peer certificate is read once per connection, not per call (getPeerCertificate builds a new
+      // object with three fingerprints every time). An entry lives as long as its socket; a peer address
+      // two live connections share (one source port to two local addresses) answers nothing, so a call
+      // never gets another connection's identity.
+      const key = `${socket.remoteAddress}:${socket.remotePort}`;
+      const entry = { identity: identityOfPeer(socket.getPeerCertificate()) };
+      const live = identities.get(key) ?? new Set();
+      identities.set(key, live.add(entry));
+      socket.once('close', () => {
+        live.delete(entry);
+        if (live.size === 0 && identities.get(key) === live) identities.delete(key);
+      });
       injector.injectConnection(socket);
     },
   );
@@ -201,6 +221,10 @@ export async function listenMutualTls(
   }
   return {
     port: (tlsServer.address() as AddressInfo).port,
+    identityOf(peer) {
+      const live = identities.get(peer);
+      return live?.size === 1 ? live.values().next().value?.identity : undefined;
+    },
     close() {
       unsubscribe();
       return new Promise<void>((resolve) => tlsServer.close(() => resolve()));
