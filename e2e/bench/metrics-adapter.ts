@@ -26,7 +26,7 @@ import { createStreamsAndHttp1Server } from '@keda-ts/external-metrics';
 import { createMetricsServer } from '@keda-ts/metrics-service';
 import { writeCertDir } from '../src/certs';
 import { LocalControlPlane } from '../src/control-plane';
-import { startApps, stopApps } from '../src/local-system';
+import { adapterSpec, startApps, stopApps } from '../src/local-system';
 import { freePort } from '../src/processes';
 import { registerApiServiceToLocalhost, unregisterApiService } from '../src/testing/registration';
 
@@ -225,10 +225,7 @@ async function main(): Promise<void> {
   const apps = await startApps(
     info.kubeconfig,
     [
-      {
-        name: 'metrics-adapter',
-        args: ['--bind-address=127.0.0.1', `--secure-port=${securePort}`, `--port=${await freePort()}`, `--cert-dir=${certs.dir}`, `--metrics-service-address=127.0.0.1:${grpcPort}`, '--metrics-service-grpc-authority=keda-operator.keda.svc', '--log-level=warn'],
-      },
+      adapterSpec({ securePort, metricsPort: await freePort(), certDir: certs.dir, grpcPort, authority: 'keda-operator.keda.svc', extraArgs: ['--log-level=warn'] }),
     ],
     dir,
   );

@@ -92,6 +92,39 @@ export async function stopApps(apps: RunningApp[]): Promise<void> {
   await Promise.all(apps.map((a) => a.process.stop(10_000)));
 }
 
+/** How a test runs the metrics adapter on loopback. */
+export interface AdapterSpecOptions {
+  /** The HTTPS port the aggregator calls. */
+  securePort: number;
+  /** The /metrics port; absent: the adapter's default. */
+  metricsPort?: number;
+  /** The adapter's mounted cert dir (its serving pair, its gRPC client pair, ca.crt). */
+  certDir: string;
+  /** The controller's gRPC port on 127.0.0.1, or `controller` for any other `host:port`. */
+  grpcPort?: number;
+  controller?: string;
+  /** --metrics-service-grpc-authority (the name the controller's certificate carries). */
+  authority?: string;
+  extraArgs?: string[];
+}
+
+/** The metrics adapter's process spec: on 127.0.0.1, calling the controller at `grpcPort` (or `controller`). */
+export function adapterSpec(options: AdapterSpecOptions): AppProcessSpec {
+  const controller = options.controller ?? `127.0.0.1:${options.grpcPort}`;
+  return {
+    name: 'metrics-adapter',
+    args: [
+      '--bind-address=127.0.0.1',
+      `--secure-port=${options.securePort}`,
+      ...(options.metricsPort === undefined ? [] : [`--port=${options.metricsPort}`]),
+      `--cert-dir=${options.certDir}`,
+      `--metrics-service-address=${controller}`,
+      ...(options.authority ? [`--metrics-service-grpc-authority=${options.authority}`] : []),
+      ...(options.extraArgs ?? []),
+    ],
+  };
+}
+
 /** Ports `npm start` gives the apps (all on 127.0.0.1). */
 export interface SystemPorts {
   grpc: number;
@@ -120,16 +153,7 @@ export async function defaultAppSpecs(
         `--cert-dir=${appCertDir(certDir, 'controller')}`,
       ],
     },
-    {
-      name: 'metrics-adapter',
-      args: [
-        '--bind-address=127.0.0.1',
-        `--secure-port=${ports.adapterSecure}`,
-        `--port=${await freePort()}`,
-        `--cert-dir=${appCertDir(certDir, 'metrics-adapter')}`,
-        `--metrics-service-address=127.0.0.1:${ports.grpc}`,
-      ],
-    },
+    adapterSpec({ securePort: ports.adapterSecure, metricsPort: await freePort(), certDir: appCertDir(certDir, 'metrics-adapter'), grpcPort: ports.grpc }),
     {
       name: 'webhook',
       args: [

@@ -16,7 +16,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeCertDir } from '../src/certs';
-import { startApps, stopApps, type RunningApp } from '../src/local-system';
+import { adapterSpec, startApps, stopApps, type RunningApp } from '../src/local-system';
 import { freePort } from '../src/processes';
 import { LoopbackServiceProxy } from '../src/service-proxy';
 import {
@@ -277,17 +277,7 @@ describe('controller replicas behind one Service', () => {
     const securePort = await freePort();
     mkdirSync(path.join(dir, 'adapter'), { recursive: true });
     adapter = await startApps(readClusterInfo().kubeconfig, [
-      {
-        name: 'metrics-adapter',
-        args: [
-          '--bind-address=127.0.0.1',
-          `--secure-port=${securePort}`,
-          `--port=${await freePort()}`,
-          `--cert-dir=${certs.dir}`,
-          `--metrics-service-address=${proxy.address}`,
-          '--metrics-service-grpc-authority=keda-operator.keda.svc',
-        ],
-      },
+      adapterSpec({ securePort, metricsPort: await freePort(), certDir: certs.dir, controller: proxy.address, authority: 'keda-operator.keda.svc' }),
     ], path.join(dir, 'adapter'));
     await registerApiServiceToLocalhost(kc, { ...apiService(), port: securePort, caPem: certs.caPem });
     registered = true;

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeCertDir } from '../src/certs';
-import { startApps, stopApps, type RunningApp } from '../src/local-system';
+import { adapterSpec, startApps, stopApps, type RunningApp } from '../src/local-system';
 import { freePort } from '../src/processes';
 import {
   acquireClusterLock,
@@ -104,17 +104,7 @@ beforeAll(async () => {
   adapter = await startApps(
     readClusterInfo().kubeconfig,
     [
-      {
-        name: 'metrics-adapter',
-        args: [
-          '--bind-address=127.0.0.1',
-          `--secure-port=${securePort}`,
-          `--port=${await freePort()}`,
-          `--cert-dir=${certDir}`,
-          `--metrics-service-address=127.0.0.1:${grpcPort}`,
-          '--metrics-service-grpc-authority=keda-operator.keda.svc',
-        ],
-      },
+      adapterSpec({ securePort, metricsPort: await freePort(), certDir: certDir, grpcPort, authority: 'keda-operator.keda.svc' }),
     ],
     path.join(dir),
   );

@@ -27,7 +27,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeCertDir } from '../src/certs';
-import { startApps, stopApps, type RunningApp } from '../src/local-system';
+import { adapterSpec, startApps, stopApps, type RunningApp } from '../src/local-system';
 import { createServingCertificate } from '../src/pki';
 import { freePort, probeOnce } from '../src/processes';
 import {
@@ -496,16 +496,7 @@ beforeAll(async () => {
           `--metrics-service-bind-address=127.0.0.1:${grpcPort}`,
         ],
       },
-      {
-        name: 'metrics-adapter',
-        args: [
-          '--bind-address=127.0.0.1',
-          `--secure-port=${securePort}`,
-          `--cert-dir=${certs.dir}`,
-          `--metrics-service-address=127.0.0.1:${grpcPort}`,
-          '--metrics-service-grpc-authority=keda-operator.keda.svc',
-        ],
-      },
+      adapterSpec({ securePort, certDir: certs.dir, grpcPort, authority: 'keda-operator.keda.svc' }),
     ],
     path.join(dir, 'logs-a'),
   );

@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { createMetricsServer, scaledObjectNotFoundError, type MetricsServer } from '@keda-ts/metrics-service';
 import { writeCertDir, type CertDir } from '../src/certs';
 import { appIdentities } from '../src/identities';
-import { startApps, stopApps, type RunningApp } from '../src/local-system';
+import { adapterSpec, startApps, stopApps, type RunningApp } from '../src/local-system';
 import { issueCert } from '../src/pki';
 import { freePort } from '../src/processes';
 import {
@@ -78,19 +78,15 @@ beforeAll(async () => {
   adapter = await startApps(
     readClusterInfo().kubeconfig,
     [
-      {
-        name: 'metrics-adapter',
-        args: [
-          '--bind-address=127.0.0.1',
-          `--secure-port=${securePort}`,
-          `--port=${promPort}`,
-          `--cert-dir=${certs.dir}`,
-          `--metrics-service-address=127.0.0.1:${grpcPort}`,
-          '--metrics-service-grpc-authority=keda-operator.keda.svc',
-          // The per-request line names the caller (user), which the HPA test reads.
-          '--log-level=debug',
-        ],
-      },
+      adapterSpec({
+        securePort,
+        metricsPort: promPort,
+        certDir: certs.dir,
+        grpcPort,
+        authority: 'keda-operator.keda.svc',
+        // The per-request line names the caller (user), which the HPA test reads.
+        extraArgs: ['--log-level=debug'],
+      }),
     ],
     dir,
   );

@@ -17,7 +17,7 @@ import {
   type MetricsServiceLogger,
 } from '@keda-ts/metrics-service';
 import { writeCertDir, type CertDir } from '../src/certs';
-import { startApps, stopApps, type RunningApp } from '../src/local-system';
+import { adapterSpec, startApps, stopApps, type RunningApp } from '../src/local-system';
 import { issueCert } from '../src/pki';
 import { freePort, probeOnce } from '../src/processes';
 import {
@@ -162,18 +162,7 @@ beforeAll(async () => {
   adapter = await startApps(
     readClusterInfo().kubeconfig,
     [
-      {
-        name: 'metrics-adapter',
-        args: [
-          '--bind-address=127.0.0.1',
-          `--secure-port=${securePort}`,
-          `--port=${promPort}`,
-          `--cert-dir=${certs.dir}`,
-          `--metrics-service-address=127.0.0.1:${grpcPort}`,
-          '--metrics-service-grpc-authority=keda-operator.keda.svc',
-          '--log-level=debug',
-        ],
-      },
+      adapterSpec({ securePort, metricsPort: promPort, certDir: certs.dir, grpcPort, authority: 'keda-operator.keda.svc', extraArgs: ['--log-level=debug'] }),
     ],
     dir,
   );

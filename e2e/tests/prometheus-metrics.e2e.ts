@@ -9,7 +9,7 @@ import { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeCertDir } from '../src/certs';
-import { startApps, stopApps, type RunningApp } from '../src/local-system';
+import { adapterSpec, startApps, stopApps, type RunningApp } from '../src/local-system';
 import { freePort } from '../src/processes';
 import {
   acquireClusterLock,
@@ -116,17 +116,7 @@ beforeAll(async () => {
           `--metrics-bind-address=127.0.0.1:${ports.controller}`,
         ],
       },
-      {
-        name: 'metrics-adapter',
-        args: [
-          '--bind-address=127.0.0.1',
-          `--secure-port=${securePort}`,
-          `--port=${ports.adapter}`,
-          `--cert-dir=${certs.dir}`,
-          `--metrics-service-address=127.0.0.1:${grpcPort}`,
-          '--metrics-service-grpc-authority=keda-operator.keda.svc',
-        ],
-      },
+      adapterSpec({ securePort, metricsPort: ports.adapter, certDir: certs.dir, grpcPort, authority: 'keda-operator.keda.svc' }),
       { name: 'webhook', args: [`--port=${webhookPort}`, `--cert-dir=${certs.dir}`, `--metrics-bind-address=127.0.0.1:${ports.webhook}`] },
     ],
     dir,

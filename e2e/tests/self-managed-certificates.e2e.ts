@@ -16,7 +16,7 @@ import * as tls from 'node:tls';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createTestPki } from '@keda-ts/certificates/testing';
-import { startApps, stopApps, type RunningApp } from '../src/local-system';
+import { adapterSpec, startApps, stopApps, type RunningApp } from '../src/local-system';
 import { freePort } from '../src/processes';
 import {
   acquireClusterLock,
@@ -180,17 +180,7 @@ beforeAll(async () => {
           '--cert-rollover-delay=8s',
         ],
       },
-      {
-        name: 'metrics-adapter',
-        args: [
-          '--bind-address=127.0.0.1',
-          `--secure-port=${securePort}`,
-          `--port=${adapterMetricsPort}`,
-          `--cert-dir=${certDir}`,
-          `--metrics-service-address=127.0.0.1:${grpcPort}`,
-          `--metrics-service-grpc-authority=keda-operator.${ns.name}.svc`,
-        ],
-      },
+      adapterSpec({ securePort, metricsPort: adapterMetricsPort, certDir: certDir, grpcPort, authority: `keda-operator.${ns.name}.svc` }),
       { name: 'webhook', args: [`--port=${webhookPort}`, `--cert-dir=${certDir}`, `--metrics-bind-address=127.0.0.1:${await freePort()}`] },
     ],
     dir,

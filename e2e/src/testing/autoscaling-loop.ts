@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeCertDir } from '../certs';
-import { startApps, stopApps, type RunningApp } from '../local-system';
+import { adapterSpec, startApps, stopApps, type RunningApp } from '../local-system';
 import { freePort } from '../processes';
 import { k8s, waitFor } from './kube';
 import { EXTERNAL_METRICS_API_LOCK, acquireClusterLock } from './lock';
@@ -56,17 +56,7 @@ export async function startAutoscalingLoop(kc: k8s.KubeConfig, namespace: string
             `--metrics-bind-address=127.0.0.1:${await freePort()}`,
           ],
         },
-        {
-          name: 'metrics-adapter',
-          args: [
-            '--bind-address=127.0.0.1',
-            `--secure-port=${securePort}`,
-            `--port=${await freePort()}`,
-            `--cert-dir=${certs.appDirs['metrics-adapter']}`,
-            `--metrics-service-address=127.0.0.1:${grpcPort}`,
-            '--metrics-service-grpc-authority=keda-operator.keda.svc',
-          ],
-        },
+        adapterSpec({ securePort, metricsPort: await freePort(), certDir: certs.appDirs['metrics-adapter'], grpcPort, authority: 'keda-operator.keda.svc' }),
       ],
       dir,
     );

@@ -4,9 +4,4 @@ export * as metricsProto from './metrics';
 export * as externalScalerProto from './externalscaler';
 /** The generated ts-proto code of proto/debug/debug.proto (package `kedats.debug.v1`, keda-ts's own). */
 export * as debugProto from './debug';
-export {
-  descriptorSet,
-  fileDescriptorProtos,
-  loadEmbeddedPackageDefinition,
-  type DescriptorSetName,
-} from './descriptors';
+export { fileDescriptorProtos, loadEmbeddedPackageDefinition, type DescriptorSetName } from './descriptors';

@@ -3,7 +3,7 @@
  * and `keda-ts check` build scalers with, and the network plumbing they share (egress policy, HTTP
  * agents). Descriptors, parameter declarations and the SDK types are in @keda-ts/scaler-sdk.
  */
-export { scalers, SCALER_IMPLEMENTATIONS } from './all';
+export { scalers } from './all';
 export { createRegistry, type ScalerRegistry } from './registry';
 export { metricsApiScaler } from './families/http/metrics-api';
 export { defineScaler, implementScaler, type ScalerImplementation } from './implementation';
