@@ -76,10 +76,6 @@ export class ControllerManager {
     return this.informers.hasSynced;
   }
 
-  waitForSync(): Promise<void> {
-    return this.informers.waitForSync();
-  }
-
   startLeading(): void {
     if (this.leading || this.stopping) return;
     this.leading = true;

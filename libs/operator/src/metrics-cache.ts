@@ -24,8 +24,4 @@ export class MetricsCache {
   forget(key: string): void {
     this.records.delete(key);
   }
-
-  get size(): number {
-    return this.records.size;
-  }
 }

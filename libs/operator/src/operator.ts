@@ -10,7 +10,7 @@ import { noopOperatorMetrics, type OperatorMetricsRecorder } from './prometheus'
 import { DEFAULT_MAX_CONCURRENT_SCALER_READS, ReadSlots } from './read-slots';
 import type { RawMetricsHub } from './raw-metrics';
 import { resolveScaleTarget } from './scale-target';
-import { isScaledJob, ScalersCache, type ScalerEnvResolver } from './scalers-cache';
+import { isScaledJob, ScalersCache, type ScalableObject, type ScalerEnvResolver } from './scalers-cache';
 import { ScaledJobController } from './scaledjob-controller';
 import type { ScaledJobPollOutcome } from './scaledjob-poller';
 import { ScaledObjectController } from './scaledobject-controller';
@@ -89,18 +89,18 @@ export interface OperatorOptions {
  * Every object read is recorded as a dependency, so that a change rebuilds the scalers.
  */
 function scalerEnvResolver(client: KubeClient, triggerAuth: TriggerAuthWatch, workloads: WorkloadCache): ScalerEnvResolver {
-  return async (obj) => {
+  const resolve = async (obj: ScalableObject) => {
     const namespace = obj.metadata?.namespace ?? '';
     const name = obj.metadata?.name ?? '';
-    const auth = isScaledJob(obj)
-      ? // A ScaledJob's env comes from its own jobTargetRef.template.
-        await triggerAuth.resolveFor(dependentKey('ScaledJob', namespace, name), scalableFromScaledJob(obj), [])
-      : await (async () => {
-          const target = await resolveScaleTarget(client, obj).catch(() => undefined);
-          const workload = target ? await workloads.read(target) : undefined;
-          const targetKeys = target ? [workloadKey(target.resource.group, target.resource.resource, namespace, target.name)] : [];
-          return triggerAuth.resolveFor(dependentKey('ScaledObject', namespace, name), scalableFromScaledObject(obj, podTemplateOf(workload)), targetKeys);
-        })();
+    // A ScaledJob's env comes from its own jobTargetRef.template.
+    if (isScaledJob(obj)) return triggerAuth.resolveFor(dependentKey('ScaledJob', namespace, name), scalableFromScaledJob(obj), []);
+    const target = await resolveScaleTarget(client, obj).catch(() => undefined);
+    const workload = target ? await workloads.read(target) : undefined;
+    const targetKeys = target ? [workloadKey(target.resource.group, target.resource.resource, namespace, target.name)] : [];
+    return triggerAuth.resolveFor(dependentKey('ScaledObject', namespace, name), scalableFromScaledObject(obj, podTemplateOf(workload)), targetKeys);
+  };
+  return async (obj) => {
+    const auth = await resolve(obj);
     return { resolvedEnv: auth.resolvedEnv, authParams: auth.authParams, authenticationKind: auth.authenticationKind };
   };
 }
@@ -246,10 +246,6 @@ export class Operator {
   /** Caches synced: the readiness of the controller. */
   get ready(): boolean {
     return this.manager.ready;
-  }
-
-  waitForSync(): Promise<void> {
-    return this.manager.waitForSync();
   }
 
   get scaleLoopCount(): number {

@@ -1,4 +1,4 @@
-import { NOT_READY_RETRY_MS, RESTART_MIN_GAP_MS, ScaleLoops, type PollResult } from './scale-loops';
+import { leaderScaleLoops, NOT_READY_RETRY_MS, RESTART_MIN_GAP_MS, ScaleLoops, type PollResult } from './scale-loops';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -237,5 +237,22 @@ describe('ScaleLoops first poll and restarts', () => {
     ],
   ])('%s', async (_name, opts, expected) => {
     expect(await schedule(opts)).toEqual(expected);
+  });
+});
+
+describe('leaderScaleLoops', () => {
+  it('polls while leading; a loop that ticks after leadership ended stops without polling', async () => {
+    let leading = true;
+    const polled: string[] = [];
+    const stopped: string[] = [];
+    const loops = leaderScaleLoops(() => leading, { poll: async (k) => void polled.push(k), intervalMs: () => 10, onStop: (k) => stopped.push(k) }, () => 1);
+    loops.start('a');
+    await tick(5);
+    expect(polled).toEqual(['a']);
+    leading = false;
+    await tick(30);
+    expect(polled).toEqual(['a']);
+    expect(loops.has('a')).toBe(false);
+    expect(stopped).toEqual(['a']);
   });
 });

@@ -180,3 +180,22 @@ export class ScaleLoops {
     await Promise.allSettled(running);
   }
 }
+
+/**
+ * Scale loops that poll only while this replica leads: a loop started by a reconcile that was still
+ * running when leadership ended stops at its first tick instead of polling.
+ */
+export function leaderScaleLoops(isLeading: () => boolean, hooks: LoopHooks, generationOf: (key: string) => number): ScaleLoops {
+  const loops: ScaleLoops = new ScaleLoops(
+    {
+      ...hooks,
+      poll: (key) => {
+        if (isLeading()) return hooks.poll(key);
+        loops.stop(key);
+        return Promise.resolve();
+      },
+    },
+    generationOf,
+  );
+  return loops;
+}

@@ -5,7 +5,7 @@ import type { PodLike } from '@keda-ts/scaling';
 import type { DecisionTraces } from './decision-trace';
 import type { OperatorMetricsRecorder } from './prometheus';
 import type { ReadSlots } from './read-slots';
-import { ScaleLoops } from './scale-loops';
+import { leaderScaleLoops, type ScaleLoops } from './scale-loops';
 import type { ScalersCache } from './scalers-cache';
 import { parseScaledJobKey, ScaledJobPoller, scaledJobKey, type JobObject, type ScaledJobPollOutcome } from './scaledjob-poller';
 import { ScaledJobReconciler } from './scaledjob-reconciler';
@@ -92,14 +92,10 @@ export class ScaledJobController implements ManagedController {
         return { jobs: jobs.list(namespace).filter(mine) as JobObject[], pods: pods.list(namespace).filter(mine) as PodLike[] };
       },
     });
-    this.loops = new ScaleLoops(
+    this.loops = leaderScaleLoops(
+      () => manager.isLeading,
       {
-        // As for ScaledObjects: a loop that outlived leadership stops at its first tick.
-        poll: (key) => {
-          if (manager.isLeading) return poller.poll(key);
-          this.loops.stop(key);
-          return Promise.resolve();
-        },
+        poll: (key) => poller.poll(key),
         intervalMs: (key) => poller.intervalMs(key),
         onStop: (key) => {
           const { namespace, name } = parseScaledJobKey(key);

@@ -9,7 +9,7 @@ import { ScaledObjectMetricsProvider } from './metrics-provider';
 import type { OperatorMetricsRecorder } from './prometheus';
 import type { ReadSlots } from './read-slots';
 import { rawTriggerValues, type RawMetricsHub } from './raw-metrics';
-import { ScaleLoops } from './scale-loops';
+import { leaderScaleLoops, type ScaleLoops } from './scale-loops';
 import type { ScalersCache } from './scalers-cache';
 import { ScaledObjectPoller } from './scaledobject-poller';
 import { ScaledObjectReconciler } from './scaledobject-reconciler';
@@ -106,7 +106,7 @@ export class ScaledObjectController implements ManagedController {
     // One informer per watched namespace (one cluster-wide without WATCH_NAMESPACE): the chart binds the HPA rights per namespace then.
     this.hpas = manager.informers.namespaced<HorizontalPodAutoscaler>(options.namespaces, '/apis/autoscaling/v2', 'horizontalpodautoscalers');
     const getScaledObject = (namespace: string, name: string) => this.scaledObjects.get(name, namespace);
-    const cachedReplicas = (target: Parameters<WorkloadCache['replicas']>[0]) => options.workloads.replicas(target);
+    const cachedReplicas = options.workloads.replicas.bind(options.workloads);
 
     const poller = new ScaledObjectPoller({
       client,
@@ -134,14 +134,10 @@ export class ScaledObjectController implements ManagedController {
         else if (rule !== 'target-not-resolved') metrics.scalableError('scaledobject', ns, name);
       },
     });
-    this.loops = new ScaleLoops(
+    this.loops = leaderScaleLoops(
+      () => manager.isLeading,
       {
-        // A loop started by a reconcile that was still running when leadership ended stops at its first tick.
-        poll: (key) => {
-          if (manager.isLeading) return poller.poll(key);
-          this.loops.stop(key);
-          return Promise.resolve();
-        },
+        poll: (key) => poller.poll(key),
         intervalMs: (key) => poller.intervalMs(key),
         onStop: (key) => {
           poller.forget(key);

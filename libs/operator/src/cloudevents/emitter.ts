@@ -15,7 +15,7 @@ import {
   type Condition,
   type EventingKind,
 } from '@keda-ts/api';
-import { InformerGroup, type EventSubject, type KubeClient, type ManagedController, type RecordedEvent, type Watched } from '@keda-ts/k8s';
+import { InformerGroup, type EventSubject, type KubeClient, type ManagedController, type RecordedEvent } from '@keda-ts/k8s';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '@keda-ts/runtime';
 import type { EgressPolicy } from '@keda-ts/scalers';
@@ -78,7 +78,6 @@ export class CloudEventEmitter implements ManagedController {
   /** Informers of its own, when no shared group was given. */
   private readonly ownInformers?: InformerGroup;
   private readonly entries = new Map<string, Entry>();
-  private readonly informers: Watched<AnySource>[] = [];
   private readonly queuedByNamespace = new Map<string, number>();
   private totalQueued = 0;
   private readonly logger: Logger;
@@ -94,31 +93,21 @@ export class CloudEventEmitter implements ManagedController {
     const group = options.informers ?? (this.ownInformers = new InformerGroup(options.kubeConfig, options.client, options.logger));
     for (const ns of namespaces) {
       const path = ns ? `${base}/namespaces/${ns}/cloudeventsources` : `${base}/cloudeventsources`;
-      this.informers.push(this.watch(group, 'CloudEventSource', path));
+      this.watch(group, 'CloudEventSource', path);
     }
-    this.informers.push(this.watch(group, 'ClusterCloudEventSource', `${base}/clustercloudeventsources`));
+    this.watch(group, 'ClusterCloudEventSource', `${base}/clustercloudeventsources`);
   }
 
-  private watch(group: InformerGroup, kind: EventingKind, path: string): Watched<AnySource> {
-    const w = group.watch<AnySource>({ path });
-    w.on((type, obj, old) => {
+  private watch(group: InformerGroup, kind: EventingKind, path: string): void {
+    group.watch<AnySource>({ path }).on((type, obj, old) => {
       if (type === 'delete') this.remove(kind, obj);
       else this.upsert(kind, obj, old);
     });
-    return w;
   }
 
   /** Starts its own informers; with a shared group, the group's owner starts them. */
   async start(): Promise<void> {
     await this.ownInformers?.start();
-  }
-
-  get ready(): boolean {
-    return this.informers.every((w) => w.hasSynced);
-  }
-
-  async waitForSync(): Promise<void> {
-    await Promise.all(this.informers.map((w) => w.waitForSync()));
   }
 
   async stop(): Promise<void> {

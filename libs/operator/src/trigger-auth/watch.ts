@@ -313,10 +313,6 @@ export class TriggerAuthWatch implements ManagedController {
     await this.ownInformers?.start();
   }
 
-  get ready(): boolean {
-    return this.informers.every((w) => w.hasSynced);
-  }
-
   async waitForSync(): Promise<void> {
     await Promise.all(this.informers.map((w) => w.waitForSync()));
   }
