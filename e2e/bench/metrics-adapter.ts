@@ -29,6 +29,7 @@ import { LocalControlPlane } from '../src/control-plane';
 import { adapterSpec, startApps, stopApps } from '../src/local-system';
 import { freePort } from '../src/processes';
 import { registerApiServiceToLocalhost, unregisterApiService } from '../src/testing/registration';
+import { http2Request, openLoop, reconnectingSession, type OpenLoopResult } from './open-loop';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -74,69 +75,8 @@ function getRequests(authority: string, paths: string[], headers: Record<string,
   return (i) => blocks[i % blocks.length];
 }
 
-async function load(target: Target, rate = rps, duration = seconds): Promise<Record<string, number>> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const total = Math.max(1, rate * duration);
-  const started = performance.now();
-  const inflight: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const due = started + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    const session = target.connection();
-    inflight.push(
-      new Promise<void>((resolve) => {
-        const t0 = performance.now();
-        let status = 0;
-        try {
-          const stream = session.request(target.request(i), { endStream: true });
-          const timer = setTimeout(() => stream.close(http2.constants.NGHTTP2_CANCEL), 10_000);
-          stream.on('response', (headers) => {
-            status ||= Number(headers[':status']);
-          });
-          stream.on('data', () => undefined);
-          stream.on('error', () => undefined);
-          stream.on('close', () => {
-            clearTimeout(timer);
-            if (status === 200) latencies.push(performance.now() - t0);
-            else errors++;
-            resolve();
-          });
-        } catch {
-          errors++;
-          resolve();
-        }
-      }),
-    );
-    if (inflight.length > 5000) await Promise.all(inflight.splice(0, 2500));
-  }
-  await Promise.all(inflight);
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) => +(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0).toFixed(2);
-  return {
-    requests: total,
-    errors,
-    meanMs: +(latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length)).toFixed(2),
-    p50Ms: pct(50),
-    p99Ms: pct(99),
-    p999Ms: pct(99.9),
-    maxMs: +(latencies.at(-1) ?? 0).toFixed(2),
-  };
-}
-
-/** A session getter that opens a new session once the server closed the last one (kube-apiserver sends GOAWAYs). */
-function reconnecting(options: { host: string; port: number; ca: string | Buffer; cert: Buffer; key: Buffer; servername?: string }): () => http2.ClientHttp2Session {
-  let current: http2.ClientHttp2Session | undefined;
-  return () => {
-    if (current && !current.closed && !current.destroyed) return current;
-    const { host, port, ...tls } = options;
-    // Streams queue on a session until it is connected; a failed session fails its streams.
-    current = http2.connect(`https://${host}:${port}`, tls);
-    current.on('error', () => undefined);
-    current.on('goaway', () => current?.close());
-    return current;
-  };
+async function load(target: Target, rate = rps, duration = seconds): Promise<OpenLoopResult> {
+  return openLoop({ rate, seconds: duration, send: (i) => http2Request(target.connection(), target.request(i)) });
 }
 
 /** Established TCP connections to a local port (each loopback connection is listed once per end). */
@@ -242,9 +182,9 @@ async function main(): Promise<void> {
     const results: Record<string, unknown> = { rps, seconds, scaledObjects };
     // Through the aggregator, as the HPA controller calls it (admin is system:masters: no SubjectAccessReview).
     const apiServerAuthority = `127.0.0.1:${info.ports['apiserver']}`;
-    const viaApiServer = reconnecting({ host: '127.0.0.1', port: info.ports['apiserver'], ...admin });
+    const viaApiServer = reconnectingSession({ host: '127.0.0.1', port: info.ports['apiserver'], ...admin });
     // Directly, as the aggregator does: front-proxy client cert and X-Remote-User headers.
-    const direct = reconnecting({
+    const direct = reconnectingSession({
       host: '127.0.0.1',
       port: securePort,
       ca: certs.caPem,
@@ -289,7 +229,6 @@ async function main(): Promise<void> {
       const backend = target.backendPid === pid ? 'adapter' : 'noOpServer';
       results[target.name] = {
         ...r,
-        rpsAchieved: +(r.requests / wall).toFixed(1),
         [`${backend}CpuCores`]: +(backendCpu / wall).toFixed(3),
         [`${backend}CpuMsPerRequest`]: +((backendCpu * 1000) / r.requests).toFixed(3),
         [`${backend}RssMiB`]: +rssMiB(target.backendPid).toFixed(1),
