@@ -278,8 +278,8 @@ export class Operator {
 
   /**
    * Graceful shutdown: no new reconcile or scale-loop tick starts; the ones running finish (their
-   * writes included), then the informers and connections close. Status written by the last polls
-   * (lastActiveTime among it) is what the next leader continues from.
+   * writes included), the last active times status lacks are written (bounded, still leading), then
+   * the informers and connections close. That status is what the next leader continues from.
    */
   async stop(): Promise<void> {
     await this.manager.stop();

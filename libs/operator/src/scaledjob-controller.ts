@@ -5,6 +5,7 @@ import type { PodLike } from '@keda-ts/scaling';
 import type { DecisionTraces } from './decision-trace';
 import type { OperatorMetricsRecorder } from './prometheus';
 import type { ReadSlots } from './read-slots';
+import { flushLastActiveTimes, LastActiveLedger } from './last-active-ledger';
 import { leaderScaleLoops, type ScaleLoops } from './scale-loops';
 import type { ScalersCache } from './scalers-cache';
 import { parseScaledJobKey, ScaledJobPoller, scaledJobKey, type JobObject, type ScaledJobPollOutcome } from './scaledjob-poller';
@@ -55,6 +56,8 @@ export class ScaledJobController implements ManagedController {
   readonly name = 'ScaledJob';
   private readonly scaledJobs: NamespacedWatch<ScaledJob>;
   private readonly loops: ScaleLoops;
+  private readonly lastActive = new LastActiveLedger();
+  private readonly poller: ScaledJobPoller;
   private readonly queue: WorkQueue;
   private readonly logger: Logger;
 
@@ -86,12 +89,14 @@ export class ScaledJobController implements ManagedController {
       },
       traces: options.traces,
       statusWriter: options.statusWriter,
+      lastActive: this.lastActive,
       cachedJobs: (namespace, name) => {
         if (!jobs.hasSynced || !pods.hasSynced) return undefined;
         const mine = (o: LabelledObject) => o.metadata?.labels?.[Labels.ScaledJobName] === name;
         return { jobs: jobs.list(namespace).filter(mine) as JobObject[], pods: pods.list(namespace).filter(mine) as PodLike[] };
       },
     });
+    this.poller = poller;
     this.loops = leaderScaleLoops(
       () => manager.isLeading,
       {
@@ -99,6 +104,7 @@ export class ScaledJobController implements ManagedController {
         intervalMs: (key) => poller.intervalMs(key),
         onStop: (key) => {
           const { namespace, name } = parseScaledJobKey(key);
+          poller.forget(key);
           options.traces.forget('ScaledJob', namespace, name);
           metrics.forget('scaledjob', namespace, name);
         },
@@ -147,7 +153,10 @@ export class ScaledJobController implements ManagedController {
     void this.loops.stopAll();
   }
 
+  /** As the ScaledObjects': drain, then write the last active times that status lacks (informative for ScaledJobs). */
   async stop(): Promise<void> {
+    this.lastActive.holdForFlush();
     await Promise.all([this.queue.stop(), this.loops.stopAll()]);
+    await flushLastActiveTimes(this.lastActive, { kind: 'ScaledJob', logger: this.logger, write: (key, at) => this.poller.writeLastActiveTime(key, at) });
   }
 }

@@ -19,17 +19,21 @@ import {
   explainScaledJobPoll,
   historyJobsToDelete,
   isControlledBy,
+  INFORMATIVE_LAST_ACTIVE_TIME_BOUND_MS,
   jobForScaledJob,
   parseQuantity,
+  parseStatusTime,
   scaledJobDecision,
   scaledJobHistoryLimits,
   scaledJobScalingSettings,
+  toStatusTime,
   type JobLike,
   type PodLike,
   type ScalerReadingForJobs,
 } from '@keda-ts/scaling';
 import type { MetricSpec } from '@keda-ts/scaler-sdk';
 import { observeTriggers, type DecisionTraces } from './decision-trace';
+import { LastActiveLedger } from './last-active-ledger';
 import { readTriggerMetrics, type MetricReading } from './metric-evaluation';
 import type { ReadSlots } from './read-slots';
 import type { BuiltScalers, ScalersCache } from './scalers-cache';
@@ -67,6 +71,8 @@ export interface ScaledJobPollerDeps {
   traces?: DecisionTraces;
   /** The one status writer of ScaledJobs, shared with the reconciler (default: its own). */
   statusWriter?: ScaledJobStatusWriter;
+  /** The last active times, between their (bounded) status writes (default: its own). */
+  lastActive?: LastActiveLedger;
 }
 
 export interface ScaledJobPollOutcome {
@@ -151,9 +157,11 @@ function readingsForJobs(specsByTrigger: Map<number, { metricName: string; avera
  */
 export class ScaledJobPoller {
   private readonly statusWriter: ScaledJobStatusWriter;
+  private readonly lastActive: LastActiveLedger;
 
   constructor(private readonly deps: ScaledJobPollerDeps) {
     this.statusWriter = deps.statusWriter ?? scaledJobStatusWriter(deps.client);
+    this.lastActive = deps.lastActive ?? new LastActiveLedger();
   }
 
   intervalMs(key: string): number | undefined {
@@ -279,10 +287,23 @@ export class ScaledJobPoller {
     status.conditions = setCondition(status.conditions, conditionFrom(isActive ? CONDITIONS.scalerActive : CONDITIONS.scalerNotActive));
     if (isActive && !wasActive) events.emit(subject, { type: 'Normal', reason: EventReason.ScaledJobActive, note: 'Scaling is performed because triggers are active' });
     if (!isActive && wasActive) events.emit(subject, { type: 'Normal', reason: EventReason.ScaledJobInactive, note: 'Scaling is not performed because triggers are not active' });
-    if (isActive) status.lastActiveTime = this.deps.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    // Informative only (no ScaledJob decision reads it): written when the ScaledJob becomes active
+    // and then at most once per INFORMATIVE_LAST_ACTIVE_TIME_BOUND_MS while it stays active.
+    const storedLastActive = parseStatusTime(sj.status?.lastActiveTime);
+    const lastActiveToWrite = this.lastActive.record(key, {
+      active: isActive,
+      at: this.deps.now(),
+      stored: storedLastActive,
+      boundMs: INFORMATIVE_LAST_ACTIVE_TIME_BOUND_MS,
+      transition: !(this.lastActive.wasActive(key) ?? wasActive),
+    });
+    if (lastActiveToWrite) status.lastActiveTime = toStatusTime(lastActiveToWrite);
     if (readings.length) status.triggersActivity = Object.fromEntries(readings.map((r) => [r.metricName, { isActive: r.isActive && r.outcome !== 'error' }]));
+    const lastActiveRider = lastActiveToWrite ? undefined : this.lastActive.behind(key, storedLastActive);
     try {
-      await this.statusWriter.write(sj, sj.status, status);
+      const written = await this.statusWriter.write(sj, sj.status, status, lastActiveRider ? { lastActiveTime: toStatusTime(lastActiveRider) } : undefined);
+      if (lastActiveToWrite) this.lastActive.wrote(key, lastActiveToWrite);
+      else if (lastActiveRider && written) this.lastActive.wrote(key, lastActiveRider);
     } catch (err) {
       logger.warn({ err: errorText(err), namespace, name }, 'could not write the ScaledJob status');
     }
@@ -300,5 +321,20 @@ export class ScaledJobPoller {
       }
     }
     return { created, isActive, isError, running: counts.running, pending: counts.pending, rule: decision.rule, deleted };
+  }
+
+  /** The loop of `key` stopped. */
+  forget(key: string): void {
+    this.lastActive.forget(key);
+  }
+
+  /** Writes `at` as status.lastActiveTime when the cached ScaledJob shows an older one (a graceful stop); resolves whether it wrote. */
+  async writeLastActiveTime(key: string, at: Date): Promise<boolean> {
+    const { namespace, name } = parseScaledJobKey(key);
+    const sj = this.deps.getScaledJob(namespace, name);
+    if (!sj || sj.metadata?.deletionTimestamp) return false;
+    const stored = parseStatusTime(sj.status?.lastActiveTime);
+    if (stored && stored.getTime() >= at.getTime()) return false;
+    return (await this.statusWriter.write(sj, sj.status, { ...(sj.status ?? {}), lastActiveTime: toStatusTime(at) })) !== undefined;
   }
 }

@@ -107,7 +107,7 @@ function scaledJob(spec: Partial<ScaledJob['spec']> = {}, meta: Partial<NonNulla
   };
 }
 
-function setup(sjIn: ScaledJob, options: { cachedJobs?: boolean } = {}) {
+function setup(sjIn: ScaledJob, options: { cachedJobs?: boolean; now?: () => Date } = {}) {
   const kube = new FakeKube();
   kube.objects.set(SJ_PATH, structuredClone(sjIn) as unknown as Obj);
   const events: RecordedEvent[] = [];
@@ -116,7 +116,8 @@ function setup(sjIn: ScaledJob, options: { cachedJobs?: boolean } = {}) {
   const ctx: ScalerContext = { httpTimeoutMs: 1000, now: () => new Date(), kubernetes: { countPods: async () => 0 } };
   const scalers = new ScalersCache(createRegistry([fakeScaler]), ctx, async () => ({ resolvedEnv: {}, authParams: () => ({}) }));
   const client = kube as unknown as KubeClient;
-  const getScaledJob = () => (kube.objects.get(SJ_PATH) as unknown as ScaledJob | undefined) && (structuredClone(kube.objects.get(SJ_PATH)) as unknown as ScaledJob);
+  // A JSON copy, as from the API (structuredClone gives objects of another realm under jest, unequal to isDeepStrictEqual).
+  const getScaledJob = () => (kube.objects.get(SJ_PATH) as unknown as ScaledJob | undefined) && (JSON.parse(JSON.stringify(kube.objects.get(SJ_PATH))) as ScaledJob);
   const loopState = new Map<string, number>();
   const loops: ScaleLoopControl & { started: string[]; stopped: string[] } = {
     started: [],
@@ -141,7 +142,7 @@ function setup(sjIn: ScaledJob, options: { cachedJobs?: boolean } = {}) {
     logger,
     kedaVersion: '2.20.2',
     getScaledJob,
-    now: () => new Date('2026-01-01T00:00:00Z'),
+    now: options.now ?? (() => new Date('2026-01-01T00:00:00Z')),
     metricTimeoutMs: 1000,
     cachedJobs: options.cachedJobs ? () => ({ jobs: listed(JOBS) as never, pods: listed(PODS) as never }) : undefined,
   });
@@ -190,6 +191,29 @@ describe('ScaledJob scale loop tick', () => {
     source.value = 27;
     await t.poller.poll(t.key);
     expect(t.jobs()).toHaveLength(10);
+  });
+
+  it('writes lastActiveTime when it becomes active, then at most once a minute while it stays active (informative only)', async () => {
+    let clock = Date.parse('2026-01-01T00:00:00Z');
+    const t = setup(scaledJob(), { now: () => new Date(clock) });
+    const patch = jest.spyOn(t.kube, 'patch');
+    source.value = 1;
+    const seen: string[] = [];
+    for (let s = 0; s <= 130; s += 10, clock += 10_000) {
+      await t.poller.poll(t.key);
+      const stored = t.status()?.lastActiveTime;
+      if (stored && seen.at(-1) !== stored) seen.push(stored);
+    }
+    expect(seen).toEqual(['2026-01-01T00:00:00Z', '2026-01-01T00:01:00Z', '2026-01-01T00:02:00Z']);
+    // No Decision condition without traces, the same Jobs: the lastActiveTime writes are all there is after the first poll.
+    expect(patch.mock.calls.filter(([path]) => path.endsWith('/status')).length).toBe(3);
+    // Inactive, then active again: written at once.
+    source.value = 0;
+    await t.poller.poll(t.key);
+    clock += 5_000;
+    source.value = 1;
+    await t.poller.poll(t.key);
+    expect(t.status()?.lastActiveTime).toBe(new Date(clock).toISOString().replace('.000Z', 'Z'));
   });
 
   it.each([false, true])('counts pending Jobs from their pods for the accurate strategy (informer caches: %s)', async (cachedJobs) => {

@@ -4,6 +4,7 @@ import type { Logger } from '@keda-ts/runtime';
 import { hpaTargetKey, isDeepDerivative, scaledObjectTargetKey } from '@keda-ts/scaling';
 import type { DecisionTraces } from './decision-trace';
 import type { HealthLedger } from './health-ledger';
+import { flushLastActiveTimes, LastActiveLedger } from './last-active-ledger';
 import type { MetricsCache } from './metrics-cache';
 import { ScaledObjectMetricsProvider } from './metrics-provider';
 import type { OperatorMetricsRecorder } from './prometheus';
@@ -98,6 +99,8 @@ export class ScaledObjectController implements ManagedController {
   private readonly queue: WorkQueue;
   private readonly loops: ScaleLoops;
   private readonly logger: Logger;
+  private readonly lastActive = new LastActiveLedger();
+  private readonly poller: ScaledObjectPoller;
 
   constructor(options: ScaledObjectControllerOptions) {
     const { manager, metrics, logger, client, events, scalers } = options;
@@ -110,6 +113,8 @@ export class ScaledObjectController implements ManagedController {
 
     const poller = new ScaledObjectPoller({
       client,
+      isLeading: () => manager.isLeading,
+      lastActive: this.lastActive,
       pods: options.pods,
       events,
       scalers,
@@ -134,6 +139,7 @@ export class ScaledObjectController implements ManagedController {
         else if (rule !== 'target-not-resolved') metrics.scalableError('scaledobject', ns, name);
       },
     });
+    this.poller = poller;
     this.loops = leaderScaleLoops(
       () => manager.isLeading,
       {
@@ -232,9 +238,15 @@ export class ScaledObjectController implements ManagedController {
     void this.loops.stopAll();
   }
 
-  /** No new reconcile or scale-loop tick starts; the running ones finish, their writes included. */
+  /**
+   * No new reconcile or scale-loop tick starts; the running ones finish, their writes included.
+   * Then, still leading (the Lease is released after this), the last active times that status
+   * lacks are written, so the next leader's cooldowns are exact.
+   */
   async stop(): Promise<void> {
+    this.lastActive.holdForFlush();
     await Promise.all([this.queue.stop(), this.loops.stopAll()]);
+    await flushLastActiveTimes(this.lastActive, { kind: 'ScaledObject', logger: this.logger, write: (key, at) => this.poller.writeLastActiveTime(key, at) });
   }
 
   /** Reconciles `key` (e.g. after its scalers were rebuilt). */

@@ -1,5 +1,7 @@
 import {
+  ConditionStatus,
   ConditionType,
+  effectiveCooldownPeriodSeconds,
   effectiveMaxReplicaCount,
   effectivePollingIntervalSeconds,
   getCondition,
@@ -18,15 +20,19 @@ import {
   fallbackCondition,
   fallbackTransitionEvent,
   hpaActiveCondition,
+  lastActiveTimeBoundMs,
+  parseStatusTime,
   requestScale,
   requestScaleInputFor,
   type HealthMap,
   type RequestScaleInput,
   type ScaleDecision,
+  toStatusTime,
 } from '@keda-ts/scaling';
 import { observeTriggers, type DecisionTraces } from './decision-trace';
 import { evaluateMetrics, type Evaluation } from './metric-evaluation';
 import type { HealthLedger } from './health-ledger';
+import { LastActiveLedger } from './last-active-ledger';
 import type { ReadSlots } from './read-slots';
 import { ScalersCache, type BuiltScalers } from './scalers-cache';
 import type { PollResult } from './scale-loops';
@@ -64,14 +70,20 @@ export interface PollerDeps {
   statusWriter?: ScaledObjectStatusWriter;
   /** Where the readings of useCachedMetrics triggers are kept for GetMetrics. */
   metricsCache?: MetricsCache;
+  /** The true last active times, between their (bounded) status writes (default: its own). */
+  lastActive?: LastActiveLedger;
+  /** Whether this replica leads: a stopped loop's unwritten lastActiveTime is written only then. */
+  isLeading?(): boolean;
 }
 
 /** One iteration of a ScaledObject's scale loop (C-48..C-92). Never throws. */
 export class ScaledObjectPoller {
   private readonly statusWriter: ScaledObjectStatusWriter;
+  private readonly lastActive: LastActiveLedger;
 
   constructor(private readonly deps: PollerDeps) {
     this.statusWriter = deps.statusWriter ?? scaledObjectStatusWriter(deps.client);
+    this.lastActive = deps.lastActive ?? new LastActiveLedger();
   }
 
   intervalMs(key: string): number | undefined {
@@ -140,13 +152,16 @@ export class ScaledObjectPoller {
 
     this.deps.metricsCache?.recordPoll(key, so, evaluation?.readings ?? []);
 
+    const now = this.deps.now();
+    const storedLastActive = parseStatusTime(so.status?.lastActiveTime);
     const scaleInput = requestScaleInputFor(so, {
       currentReplicas: current ?? 0,
       currentReplicasError: currentError,
       isActive: evaluation?.isActive ?? false,
       isError: evaluation ? evaluation.isError : true,
       activeMetricNames: evaluation?.activeMetricNames ?? [],
-      now: this.deps.now(),
+      now,
+      lastActiveTime: this.lastActive.lastActiveTime(key, storedLastActive),
     });
     const decision = requestScale(scaleInput);
     let wroteOk = true;
@@ -164,7 +179,15 @@ export class ScaledObjectPoller {
     const hpaActive = hpaActiveCondition(this.deps.getHpa?.(target.namespace, so.status?.hpaName ?? hpaNameFor(so)));
     if (hpaActive) status.conditions = setCondition(status.conditions, hpaActive);
     let healthToWrite: HealthMap | undefined;
-    if (decision.setLastActiveTime && wroteOk) status.lastActiveTime = this.deps.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const wasActive = this.lastActive.wasActive(key) ?? getCondition(so.status?.conditions, ConditionType.Active)?.status === ConditionStatus.True;
+    const lastActiveToWrite = this.lastActive.record(key, {
+      active: decision.setLastActiveTime && wroteOk,
+      at: now,
+      stored: storedLastActive,
+      boundMs: lastActiveTimeBoundMs(effectiveCooldownPeriodSeconds(so)),
+      transition: !wasActive || decision.action === 'activate',
+    });
+    if (lastActiveToWrite) status.lastActiveTime = toStatusTime(lastActiveToWrite);
     if (evaluation) {
       status.triggersActivity = Object.fromEntries(evaluation.readings.map((r) => [r.metricName, { isActive: r.isActive && r.outcome !== 'error' }]));
       if (evaluation.trackHealth) {
@@ -179,7 +202,12 @@ export class ScaledObjectPoller {
     }
     const condition = this.recordDecision(so, { built, evaluation, scaleInput, decision, current, wroteOk, started });
     if (condition) status.conditions = setCondition(status.conditions, condition);
-    await this.statusWriter.write(so, so.status, status);
+    // Not due on its own, the remembered lastActiveTime goes with any write that is sent anyway (the
+    // Active=False of the first inactive poll among them, so a cooldown starts from the exact time).
+    const lastActiveRider = lastActiveToWrite ? undefined : this.lastActive.behind(key, storedLastActive);
+    const written = await this.statusWriter.write(so, so.status, status, lastActiveRider ? { lastActiveTime: toStatusTime(lastActiveRider) } : undefined);
+    if (lastActiveToWrite) this.lastActive.wrote(key, lastActiveToWrite);
+    else if (lastActiveRider && written) this.lastActive.wrote(key, lastActiveRider);
     if (healthToWrite) this.deps.health?.wrote(key, healthToWrite);
     return { evaluation, rule: decision.rule };
   }
@@ -230,5 +258,25 @@ export class ScaledObjectPoller {
     this.deps.health?.forget(key);
     const [namespace, name] = key.split('/');
     this.deps.traces?.forget('ScaledObject', namespace, name);
+    const unwritten = this.lastActive.forget(key);
+    // A loop stopped by a pause (or an ownership problem): the cooldown after it counts from status.
+    if (unwritten && (this.deps.isLeading?.() ?? true)) {
+      void this.writeLastActiveTime(key, unwritten).catch((err: unknown) =>
+        this.deps.logger.debug({ err: err instanceof Error ? err.message : String(err), namespace, name }, 'could not write lastActiveTime of a stopped loop'),
+      );
+    }
+  }
+
+  /**
+   * Writes `at` as status.lastActiveTime when the cached ScaledObject still exists and shows an
+   * older one (a stopped loop, a graceful stop); resolves whether it wrote.
+   */
+  async writeLastActiveTime(key: string, at: Date): Promise<boolean> {
+    const [namespace, name] = key.split('/');
+    const so = this.deps.getScaledObject(namespace, name);
+    if (!so || so.metadata?.deletionTimestamp) return false;
+    const stored = parseStatusTime(so.status?.lastActiveTime);
+    if (stored && stored.getTime() >= at.getTime()) return false;
+    return (await this.statusWriter.write(so, so.status, { ...(so.status ?? {}), lastActiveTime: toStatusTime(at) })) !== undefined;
   }
 }

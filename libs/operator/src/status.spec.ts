@@ -36,6 +36,29 @@ describe('StatusWriter', () => {
     expect(client.patch).not.toHaveBeenCalled();
   });
 
+  it('a rider alone sends nothing; it goes with a write that is sent anyway, also after a conflict', async () => {
+    const patches: unknown[] = [];
+    const live = so('2', { hpaName: 'b', conditions: [c('Active', 'True')] } as ScaledObjectStatus);
+    const client = {
+      patch: jest.fn(async (_path: string, body: { metadata?: { resourceVersion?: string } }) => {
+        patches.push(body);
+        if (body.metadata?.resourceVersion === '1') throw new KubeApiError('PATCH', 'x', 409, 'Conflict', 'the object has been modified');
+        return live;
+      }),
+      get: jest.fn(async () => live),
+    } as unknown as KubeClient;
+    const writer = scaledObjectStatusWriter(client);
+    const s = { conditions: [c('Active', 'True')], lastActiveTime: '2026-01-01T00:00:00Z' } as ScaledObjectStatus;
+    const rider = { lastActiveTime: '2026-01-01T00:00:40Z' };
+    expect(await writer.write(so('1', s), s, { ...s }, rider)).toBeUndefined();
+    expect(client.patch).not.toHaveBeenCalled();
+    await writer.write(so('1', s), s, { ...s, conditions: [c('Active', 'False')] }, rider);
+    expect(patches).toEqual([
+      { metadata: { resourceVersion: '1' }, status: { conditions: [c('Active', 'False')], lastActiveTime: '2026-01-01T00:00:40Z' } },
+      { metadata: { resourceVersion: '2' }, status: { conditions: [c('Active', 'False')], lastActiveTime: '2026-01-01T00:00:40Z' } },
+    ]);
+  });
+
   it('patches with the resourceVersion precondition, and rebases on the live object after a conflict', async () => {
     const stale = { conditions: [c('Active', 'True'), c('Paused', 'True')] } as ScaledObjectStatus;
     const live = so('2', { conditions: [c('Active', 'True'), c('Paused', 'False')] } as ScaledObjectStatus);

@@ -80,10 +80,15 @@ export class StatusWriter<O extends StatusObject<S>, S extends AnyStatus> {
     private readonly resource: GroupVersionResource,
   ) {}
 
-  write(obj: O, current: S | undefined, next: S): Promise<O | undefined> {
+  /**
+   * `rider`: fields sent only along with a write that goes out anyway (the rest of `next` differs
+   * from status); alone they never cause a request (a lastActiveTime that is not due, issue 24).
+   * Resolves the written object, or undefined when nothing was sent.
+   */
+  write(obj: O, current: S | undefined, next: S, rider?: Partial<S>): Promise<O | undefined> {
     const path = resourcePath(this.resource, obj.metadata?.namespace, obj.metadata?.name, 'status');
     const previous = this.inFlight.get(path);
-    const run = previous ? previous.then(noop, noop).then(() => this.patch(path, obj, current, next)) : this.patch(path, obj, current, next);
+    const run = previous ? previous.then(noop, noop).then(() => this.patch(path, obj, current, next, rider)) : this.patch(path, obj, current, next, rider);
     const settled = run.then(noop, noop);
     this.inFlight.set(path, settled);
     void settled.then(() => {
@@ -92,7 +97,7 @@ export class StatusWriter<O extends StatusObject<S>, S extends AnyStatus> {
     return run;
   }
 
-  private async patch(path: string, so: O, current: S | undefined, next: S): Promise<O | undefined> {
+  private async patch(path: string, so: O, current: S | undefined, next: S, rider?: Partial<S>): Promise<O | undefined> {
     const { client, resource } = this;
     const writes = this.ownWrites;
     const informerVersion = so.metadata?.resourceVersion;
@@ -102,6 +107,10 @@ export class StatusWriter<O extends StatusObject<S>, S extends AnyStatus> {
     if (own && !useOwn) writes.delete(path);
     let base: { resourceVersion?: string; status: S | undefined } = useOwn ? { resourceVersion: own.resourceVersion, status: own.status as S } : { resourceVersion: informerVersion, status: current };
     let wanted = useOwn ? rebaseStatus(own.status as S, current, next) : next;
+    if (rider && Object.keys(statusDelta(base.status, wanted)).length > 0) {
+      next = { ...next, ...rider };
+      wanted = useOwn ? rebaseStatus(own.status as S, current, next) : next;
+    }
     for (let attempt = 0; ; attempt++) {
       const delta = statusDelta(base.status, wanted);
       if (Object.keys(delta).length === 0) return undefined;

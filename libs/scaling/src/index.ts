@@ -11,6 +11,7 @@ export * from './hpa';
 export * from './fallback';
 export * from './formula';
 export * from './request-scale';
+export * from './last-active-time';
 export * from './pause-plan';
 export * from './hpa-active';
 export * from './explain';

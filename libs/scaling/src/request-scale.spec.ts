@@ -470,6 +470,20 @@ describe('requestScaleInputFor', () => {
     });
   });
 
+  it.each([
+    ['remembered later than status: the remembered time', '2026-01-01T11:00:00Z', new Date('2026-01-01T11:00:40Z'), new Date('2026-01-01T11:00:40Z')],
+    ['status later than remembered (another leader wrote it): status', '2026-01-01T11:01:00Z', new Date('2026-01-01T11:00:40Z'), new Date('2026-01-01T11:01:00Z')],
+    ['only remembered', undefined, new Date('2026-01-01T11:00:40Z'), new Date('2026-01-01T11:00:40Z')],
+    ['only status', '2026-01-01T11:00:00Z', undefined, new Date('2026-01-01T11:00:00Z')],
+    ['neither', undefined, undefined, undefined],
+  ] as const)('the cooldown counts from the later of the remembered and the stored lastActiveTime: %s', (_name, stored, remembered, want) => {
+    const so = scaledObject({ cooldownPeriod: 60 });
+    so.status = stored ? { lastActiveTime: stored } : {};
+    const built = requestScaleInputFor(so, { currentReplicas: 1, isActive: false, isError: false, activeMetricNames: [], now: NOW, lastActiveTime: remembered });
+    expect(built.lastActiveTime).toEqual(want);
+    expect('lastActiveTime' in built).toBe(want !== undefined);
+  });
+
   it('C-64 defaults: cooldown 300 s, initial cooldown 0 s', () => {
     const built = requestScaleInputFor(scaledObject(), {
       currentReplicas: 0,

@@ -16,6 +16,7 @@ import {
 } from '@keda-ts/api';
 import { EventReason } from '@keda-ts/api';
 import type { ScaleEvent } from './events';
+import { laterOf } from './last-active-time';
 
 export interface ScaleTargetInfo {
   /** `status.scaleTargetKind`, for example `apps/v1.Deployment`. */
@@ -43,7 +44,7 @@ export interface RequestScaleInput {
   pausedScaleOut: boolean;
   /** `spec.fallback`, when set. */
   fallback?: { replicas: number };
-  /** `status.lastActiveTime`. */
+  /** `status.lastActiveTime`, or the later last active time the controller remembers. */
   lastActiveTime?: Date;
   /** `metadata.creationTimestamp` of the ScaledObject. */
   creationTimestamp: Date;
@@ -269,13 +270,14 @@ function toDate(value: string | Date | undefined): Date | undefined {
 
 /**
  * The inputs of `requestScale` that come from the ScaledObject itself (spec, annotations, status),
- * combined with what the poll found.
+ * combined with what the poll found. `poll.lastActiveTime` is the last active time the controller
+ * remembers; the later of it and `status.lastActiveTime` is what the cooldown counts from.
  */
 export function requestScaleInputFor(
   so: ScaledObject,
   poll: Pick<
     RequestScaleInput,
-    'currentReplicas' | 'currentReplicasError' | 'isActive' | 'isError' | 'activeMetricNames' | 'now'
+    'currentReplicas' | 'currentReplicasError' | 'isActive' | 'isError' | 'activeMetricNames' | 'now' | 'lastActiveTime'
   >,
 ): RequestScaleInput {
   const pause = parsePauseAnnotations(so.metadata?.annotations);
@@ -297,7 +299,9 @@ export function requestScaleInputFor(
   if (so.spec.minReplicaCount !== undefined) input.minReplicaCount = so.spec.minReplicaCount;
   if (so.spec.idleReplicaCount !== undefined) input.idleReplicaCount = so.spec.idleReplicaCount;
   if (so.spec.fallback) input.fallback = { replicas: so.spec.fallback.replicas };
-  const lastActiveTime = toDate(so.status?.lastActiveTime);
+  // The controller remembers the last active poll, which status may not show yet (issue 24).
+  const lastActiveTime = laterOf(poll.lastActiveTime, toDate(so.status?.lastActiveTime));
   if (lastActiveTime) input.lastActiveTime = lastActiveTime;
+  else delete input.lastActiveTime;
   return input;
 }
