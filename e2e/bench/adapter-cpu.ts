@@ -1,8 +1,14 @@
 /**
  * CPU cost per metric request of the adapter's HTTPS server alone (no control plane): the
- * adapter's server, gRPC client, authentication and Prometheus metrics run in a child process
- * (profile it with --cpu-prof via ADAPTER_NODE_ARGS); this process is the fake controller (gRPC)
- * and the load generator, calling as the aggregator does (front-proxy certificate, X-Remote-*).
+ * adapter's server, gRPC client, authentication, SAR cache (with a fake SubjectAccessReview that
+ * allows) and Prometheus metrics run in a child process (profile it with --cpu-prof via
+ * ADAPTER_NODE_ARGS); this process is the fake controller (gRPC, answers 42) and the load generator,
+ * calling as the aggregator does (front-proxy certificate, X-Remote-User of the HPA controller).
+ *
+ * The load is open loop (e2e/bench/open-loop.ts): requests due at --rps, each one's latency from its
+ * scheduled time, errors and timeouts (10 s) in the `all` percentiles and counted beside them.
+ * Reports those, and the adapter process's CPU (ms per request, cores) and RSS. A child that cannot
+ * start fails the run.
  *
  *   node --import tsx --conditions=@keda-ts/source e2e/bench/adapter-cpu.ts [--rps 500] [--seconds 15]
  */
@@ -15,6 +21,7 @@ import { createMetricsClient, createMetricsServer } from '@keda-ts/metrics-servi
 import { AdapterMetrics, ExternalMetricsServer, SarAuthorizer, parseAuthenticationConfigMap } from '@keda-ts/external-metrics';
 import { createLogger } from '@keda-ts/runtime';
 import { writeCertDir } from '../src/certs';
+import { openLoop, type Outcome } from './open-loop';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -73,63 +80,86 @@ async function main(): Promise<void> {
   });
   const grpcPort = await controller.start();
   const nodeArgs = process.env['ADAPTER_NODE_ARGS']?.split(' ').filter(Boolean) ?? [];
+  let agent: https.Agent | undefined;
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', '--conditions=@keda-ts/source', __filename, '--serve', certs.dir, '--grpc', String(grpcPort)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const port = await new Promise<number>((resolve) => {
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /PORT (\d+)/.exec(buf);
-      if (m) resolve(Number(m[1]));
-      else if (buf.includes('\n')) {
-        process.stderr.write(buf);
-        buf = '';
-      }
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let buf = '';
+      const timer = setTimeout(() => reject(new Error('the adapter child printed no port within 60 s')), 60_000);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the adapter child exited with ${code} before it served`));
+      });
+      child.stdout.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const m = /PORT (\d+)/.exec(buf);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        } else if (buf.includes('\n')) {
+          process.stderr.write(buf);
+          buf = '';
+        }
+      });
     });
-  });
-  const agent = new https.Agent({ ca: certs.caPem, cert: readFileSync(certs.tlsCert), key: readFileSync(certs.tlsKey), keepAlive: true, maxSockets: 64, servername: 'localhost' });
-  const get = (i: number) =>
-    new Promise<number>((resolve) => {
-      const t0 = performance.now();
-      https
-        .get(
-          {
-            host: '127.0.0.1',
-            port,
-            agent,
-            path: `/apis/external.metrics.k8s.io/v1beta1/namespaces/bench/s0-metric-${i % 10000}?labelSelector=${encodeURIComponent(`scaledobject.keda.sh/name=so-${i % 10000}`)}`,
-            headers: { 'X-Remote-User': 'system:serviceaccount:kube-system:horizontal-pod-autoscaler', 'X-Remote-Group': 'system:authenticated' },
-          },
-          (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - t0 : -1));
-          },
-        )
-        .on('error', () => resolve(-1));
-    });
-  for (let i = 0; i < 500; i++) await get(i); // warm-up
-  const pid = child.pid!;
-  const cpu0 = cpuSeconds(pid);
-  const started = performance.now();
-  const total = rps * seconds;
-  const pending: Promise<number>[] = [];
-  for (let i = 0; i < total; i++) {
-    const wait = started + (i * 1000) / rps - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    pending.push(get(i));
+    agent = new https.Agent({ ca: certs.caPem, cert: readFileSync(certs.tlsCert), key: readFileSync(certs.tlsKey), keepAlive: true, maxSockets: 64, servername: 'localhost' });
+    const get = (i: number) =>
+      new Promise<Outcome>((resolve) => {
+        https
+          .get(
+            {
+              host: '127.0.0.1',
+              port,
+              agent,
+              timeout: 10_000,
+              path: `/apis/external.metrics.k8s.io/v1beta1/namespaces/bench/s0-metric-${i % 10000}?labelSelector=${encodeURIComponent(`scaledobject.keda.sh/name=so-${i % 10000}`)}`,
+              headers: { 'X-Remote-User': 'system:serviceaccount:kube-system:horizontal-pod-autoscaler', 'X-Remote-Group': 'system:authenticated' },
+            },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode === 200 ? 'ok' : 'error'));
+              res.on('error', () => resolve('error'));
+            },
+          )
+          .on('timeout', function (this: { destroy(): void }) {
+            resolve('timeout');
+            this.destroy();
+          })
+          .on('error', () => resolve('error'));
+      });
+    for (let i = 0; i < 500; i++) if ((await get(i)) !== 'ok') throw new Error(`warm-up request ${i} to the adapter failed`);
+    const pid = child.pid!;
+    const cpu0 = cpuSeconds(pid);
+    const started = performance.now();
+    const result = await openLoop({ rate: rps, seconds, send: get });
+    const wall = (performance.now() - started) / 1000;
+    const cpu = cpuSeconds(pid) - cpu0;
+    process.stdout.write(
+      JSON.stringify(
+        {
+          rps,
+          seconds,
+          ...result,
+          adapterCpuMsPerRequest: +((cpu * 1000) / result.requests).toFixed(3),
+          adapterCpuCores: +(cpu / wall).toFixed(3),
+          adapterRssMiB: +(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024).toFixed(1),
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+  } finally {
+    agent?.destroy();
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await controller.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
-  const lat = (await Promise.all(pending)).filter((x) => x >= 0).sort((a, b) => a - b);
-  const cpu = cpuSeconds(pid) - cpu0;
-  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]?.toFixed(2);
-  process.stdout.write(
-    JSON.stringify({ rps, seconds, errors: total - lat.length, cpuMsPerRequest: +((cpu * 1000) / total).toFixed(3), p50: q(0.5), p99: q(0.99), rssMiB: +(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024).toFixed(1) }) + '\n',
-  );
-  agent.destroy();
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-  await controller.stop();
-  rmSync(dir, { recursive: true, force: true });
 }
 
 main().catch((err) => {

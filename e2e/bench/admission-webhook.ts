@@ -6,6 +6,10 @@
  * fourth collides with an existing ScaledObject and is rejected) and the latency, errors, and the
  * webhook's CPU and memory are printed.
  *
+ * The load is open loop (e2e/bench/open-loop.ts), from a process of its own: reviews due at --rps,
+ * each one's latency from its scheduled time, errors (no 200 with the review's uid) and timeouts
+ * (10 s) in the `all` percentiles and counted beside them (`okOnly`: the successful ones).
+ *
  *   npx nx run-many -t build -p webhook
  *   node --import tsx --conditions=@keda-ts/source e2e/bench/admission-webhook.ts [--objects 10000] [--rps 100] [--seconds 60]
  */
@@ -19,6 +23,7 @@ import { installCrds } from '../src/crds';
 import { startApps, stopApps } from '../src/local-system';
 import { createServingCertificate } from '../src/pki';
 import { freePort } from '../src/processes';
+import { openLoop, type OpenLoopResult, type Outcome } from './open-loop';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -92,49 +97,43 @@ const review = (i: number) => {
   return JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: `u-${i}`, operation: 'CREATE', namespace: ns, object: scaledObject(ns, `new-${i}`, target) } });
 };
 
-/** POSTs AdmissionReviews to the webhook; resolves with the latency in ms, or -1 on an error. */
-function poster(port: number, caPem: string): { agent: https.Agent; post: (body: string) => Promise<number> } {
-  const agent = new https.Agent({ keepAlive: true, ca: caPem, maxSockets: 16 });
+/** POSTs AdmissionReviews to the webhook; resolves with the outcome ('ok': a 200 answering the review's uid). */
+function poster(port: number, caPem: string): { agent: https.Agent; post: (body: string) => Promise<Outcome> } {
+  const agent = new https.Agent({ keepAlive: true, ca: caPem, maxSockets: 64 });
   const post = (body: string) =>
-    new Promise<number>((resolve) => {
-      const start = performance.now();
+    new Promise<Outcome>((resolve) => {
       const req = https.request(
         { host: '127.0.0.1', port, path: '/validate-keda-sh-v1alpha1-scaledobject', method: 'POST', agent, timeout: 10_000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
         (res) => {
           let text = '';
           res.on('data', (c: Buffer) => (text += c.toString()));
-          res.on('end', () => resolve(res.statusCode === 200 && text.includes('"uid"') ? performance.now() - start : -1));
+          res.on('end', () => resolve(res.statusCode === 200 && text.includes('"uid"') ? 'ok' : 'error'));
+          res.on('error', () => resolve('error'));
         },
       );
-      req.on('error', () => resolve(-1));
+      req.on('timeout', () => {
+        resolve('timeout');
+        req.destroy();
+      });
+      req.on('error', () => resolve('error'));
       req.end(body);
     });
   return { agent, post };
 }
 
-/** The load generator (child process mode): warm-up, a line `WARM`, then the steady load and a JSON line of results. */
+/** The load generator (child process mode): warm-up, a line `WARM`, then the open-loop load and a JSON line of its result. */
 async function generateLoad(port: number, caFile: string): Promise<void> {
   const { agent, post } = poster(port, readFileSync(caFile, 'utf8'));
   for (let i = 0; i < 300; i++) await post(review(i)); // warm-up (JIT, connections)
   process.stdout.write('WARM\n');
-  const latencies: number[] = [];
-  let errors = 0;
-  const total = rps * seconds;
   const started = performance.now();
-  const inflight: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const wait = started + (i * 1000) / rps - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    inflight.push(post(review(objects + i)).then((ms) => void (ms >= 0 ? latencies.push(ms) : errors++)));
-  }
-  await Promise.all(inflight);
+  const result = await openLoop({ rate: rps, seconds, send: (i) => post(review(objects + i)) });
   const wall = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
   agent.destroy();
-  process.stdout.write(`${JSON.stringify({ latencies, errors, wall, total })}\n`);
+  process.stdout.write(`${JSON.stringify({ result, wall })}\n`);
 }
 
-async function runLoadProcess(port: number, caFile: string, onWarm: () => void): Promise<{ latencies: number[]; errors: number; wall: number; total: number }> {
+async function runLoadProcess(port: number, caFile: string, onWarm: () => void): Promise<{ result: OpenLoopResult; wall: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@keda-ts/source', __filename, '--generate-load', String(port), caFile, ...process.argv.slice(2)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -150,7 +149,7 @@ async function runLoadProcess(port: number, caFile: string, onWarm: () => void):
         else if (line.startsWith('{')) resolve(JSON.parse(line));
       }
     });
-    child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`the load generator exited with ${code}`))));
+    child.once('exit', (code) => reject(new Error(`the load generator exited with ${code}${code === 0 ? ' without a result' : ''}`)));
   });
 }
 
@@ -226,8 +225,7 @@ async function main(): Promise<void> {
     let cpu0 = 0;
     const load = await runLoadProcess(port, caFile, () => (cpu0 = cpuSeconds(pid)));
     const cpu = cpuSeconds(pid) - cpu0;
-    const { latencies, errors, wall, total } = load;
-    const q = (p: number) => +(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(2);
+    const { result, wall } = load;
     process.stdout.write(
       JSON.stringify(
         {
@@ -237,12 +235,10 @@ async function main(): Promise<void> {
           webhookReadySeconds: readySeconds,
           collisionProbe: rejectedAsExpected === 1 ? 'rejected naming so-7' : 'failed',
           probeWaitAfterReadySeconds: probeWaitSeconds,
-          requests: total,
-          rps: +(total / wall).toFixed(1),
-          errors,
-          latencyMs: { mean: +(latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length)).toFixed(2), p50: q(0.5), p99: q(0.99), p999: q(0.999), max: q(1) },
+          rps,
+          ...result,
           webhookCpuCores: +(cpu / wall).toFixed(3),
-          webhookCpuMsPerRequest: +((cpu * 1000) / total).toFixed(3),
+          webhookCpuMsPerRequest: +((cpu * 1000) / result.requests).toFixed(3),
           webhookRssMiB: { idleWithCaches: rssIdleMiB, afterLoad: rssMiB(pid) },
         },
         null,

@@ -1,11 +1,5 @@
 /** Small statistics the benchmark scripts share. */
 
-/** The p-th percentile of ascending `sorted` (nearest rank below); 0 when empty. */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 /** Least-squares slope of y over x (memory growth per second, say); 0 with fewer than two points. */
 export function slope(points: readonly { x: number; y: number }[]): number {
   const n = points.length;
