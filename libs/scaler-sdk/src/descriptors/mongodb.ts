@@ -5,11 +5,16 @@
  * the last scaler using it.
  */
 // EJSON from bson itself (the driver's own dependency): the webhook checks `query` without the driver.
-import { EJSON } from 'bson';
+// Loaded by the first mongodb trigger checked, not at start-up: importing bson allocates its 17 MiB
+// serialization buffer, which every controller and webhook would otherwise hold.
+import type * as Bson from 'bson';
 import { describeScaler, type ValidationIssue } from '../descriptor';
 import { param, type ParsedParams } from '../params';
 import { MONGODB_HOST_FORBIDDEN, vetMongodbUri } from './mongodb-uri';
 import { VETTING } from '../vetting';
+
+let bson: typeof Bson | undefined;
+const ejson = () => (bson ??= require('bson') as typeof Bson).EJSON;
 
 /** KEDA bounds client creation and each count with a fixed 10 s. */
 export const MONGODB_TIMEOUT_MS = 10_000;
@@ -132,7 +137,7 @@ export function mongodbSecrets(config: MongodbConfig): string[] {
 export function parseMongodbFilter(query: string): { filter: Document } | { error: string } {
   let parsed: unknown;
   try {
-    parsed = EJSON.parse(query);
+    parsed = ejson().parse(query);
   } catch (err) {
     return { error: `parameter "query" must be a JSON filter document such as {"state":"waiting"}: ${(err as Error).message}` };
   }

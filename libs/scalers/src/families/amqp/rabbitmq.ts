@@ -4,7 +4,7 @@
  * regex over queue names). One AMQP connection per broker and credentials, shared by every scaler
  * that points at it (see AmqpConnectionPool); HTTP requests share keep-alive agents per origin.
  */
-import * as amqp from 'amqplib';
+import type * as amqp from 'amqplib';
 import { createHash } from 'node:crypto';
 import { type AgentLease, sharedAgentPool } from '../../http/agent-pool';
 import { defaultEgressPolicy, egressOf, type EgressPolicy } from '../../net/egress-policy';
@@ -13,6 +13,10 @@ import { httpGet } from '../../http/get';
 import type { ScalerContext } from '../../context';
 import { LocalError, safeErrorText, upstreamError } from '../../upstream-errors';
 import { implementScaler } from '../../implementation';
+import { onFirstUse } from '../../lazy-module';
+
+// The client library is loaded by the first RabbitMQ scaler, not at start-up (lazy-module.ts).
+const amqplib = onFirstUse(() => require('amqplib') as typeof amqp);
 
 /** Go's url.QueryEscape: unreserved characters stay, space becomes `+`, everything else `%XX`. */
 export function goQueryEscape(s: string): string {
@@ -192,7 +196,7 @@ export class AmqpConnectionPool {
         username: t.username,
         password: t.password,
         heartbeat: 30,
-        ...(t.external ? { credentials: amqp.credentials.external() } : {}),
+        ...(t.external ? { credentials: amqplib().credentials.external() } : {}),
       };
       const egress = t.egress ?? defaultEgressPolicy;
       // amqplib hands the socket options to net.connect / tls.connect: `lookup` checks the resolved
@@ -208,7 +212,7 @@ export class AmqpConnectionPool {
       };
       let conn: amqp.ChannelModel;
       try {
-        conn = (await amqp.connect(options, socketOptions as never)) as unknown as amqp.ChannelModel;
+        conn = (await amqplib().connect(options, socketOptions as never)) as unknown as amqp.ChannelModel;
       } catch (err) {
         throw new LocalError(`error connecting to RabbitMQ at ${t.url.protocol}//${t.url.host}: ${safeError(err, [t.password, t.tls.key ?? '', t.tls.passphrase ?? ''])}`);
       }

@@ -3,7 +3,7 @@
  * GetQueueAttributes (visible, + in flight, + delayed). `awsEndpoint` points the client at an
  * SQS-compatible server. One SQS client per region + endpoint + credentials, shared.
  */
-import { GetQueueAttributesCommand, type QueueAttributeName, SQSClient } from '@aws-sdk/client-sqs';
+import type * as Sqs from '@aws-sdk/client-sqs';
 import { type AwsSqsConfig, awsSqsQueueDescriptor, externalMetricSpec, externalMetricType, metricName, type MetricsAndActivity, metricTargetInt, metricValue, q, type Scaler, sqsQueueName } from '@keda-ts/scaler-sdk';
 import { EgressHttpAgent, EgressHttpsAgent } from '../../net/egress-connect';
 import { egressOf } from '../../net/egress-policy';
@@ -11,8 +11,12 @@ import { credentialsHash, SharedClients, withDeadline } from '../../pools/shared
 import type { ScalerContext } from '../../context';
 import { LocalError, upstreamError } from '../../upstream-errors';
 import { implementScaler } from '../../implementation';
+import { onFirstUse } from '../../lazy-module';
 
-const sharedClients = new SharedClients<SQSClient>(async (client) => client.destroy());
+// The client library is loaded by the first SQS scaler, not at start-up (lazy-module.ts).
+const sqs = onFirstUse(() => require('@aws-sdk/client-sqs') as typeof Sqs);
+
+const sharedClients = new SharedClients<Sqs.SQSClient>(async (client) => client.destroy());
 
 /** Number of live SQS clients (one per region + endpoint + credentials). */
 export function sqsClientCount(): number {
@@ -22,7 +26,7 @@ export function sqsClientCount(): number {
 class AwsSqsQueueScaler implements Scaler {
   readonly type = 'aws-sqs-queue';
   private readonly lease;
-  private readonly attributes: QueueAttributeName[];
+  private readonly attributes: Sqs.QueueAttributeName[];
   private closed = false;
 
   constructor(
@@ -44,7 +48,7 @@ class AwsSqsQueueScaler implements Scaler {
     this.lease = sharedClients.acquire(
       key,
       () =>
-        new SQSClient({
+        new (sqs().SQSClient)({
           region: config.awsRegion,
           ...(config.awsEndpoint ? { endpoint: config.awsEndpoint } : {}),
           ...(useTriggerCredentials
@@ -91,7 +95,7 @@ class AwsSqsQueueScaler implements Scaler {
   private async queueLength(signal?: AbortSignal): Promise<number> {
     const abort = new AbortController();
     const output = await withDeadline(
-      this.lease.client.send(new GetQueueAttributesCommand({ QueueUrl: this.config.queueURL, AttributeNames: this.attributes }), {
+      this.lease.client.send(new (sqs().GetQueueAttributesCommand)({ QueueUrl: this.config.queueURL, AttributeNames: this.attributes }), {
         abortSignal: abort.signal,
       }),
       this.ctx.httpTimeoutMs,

@@ -3,22 +3,27 @@
  * string. The `cloud`/`endpointSuffix` parameters and the connection-string helpers are in
  * @keda-ts/scaler-sdk (descriptors/azure-storage.ts).
  */
-// `require` form on purpose: bundlers then pick the SDKs' CommonJS builds; their ESM builds read
-// import.meta.url, which does not exist in the apps' CommonJS bundles.
-import storageBlob = require('@azure/storage-blob');
-import storageQueue = require('@azure/storage-queue');
+import type * as StorageBlob from '@azure/storage-blob';
+import type * as StorageQueue from '@azure/storage-queue';
 import { EgressHttpAgent, EgressHttpsAgent } from '../../net/egress-connect';
 import { defaultEgressPolicy, type EgressPolicy } from '../../net/egress-policy';
 import { credentialsHash, SharedClients, withDeadline } from '../../pools/shared-clients';
 import { safeErrorText, upstreamError } from '../../upstream-errors';
+import { onFirstUse } from '../../lazy-module';
+
+// Loaded on first use, not at start-up. `require` on purpose also because bundlers then pick the
+// SDKs' CommonJS builds; their ESM builds read import.meta.url, which does not exist in the apps'
+// CommonJS bundles.
+const storageBlob = onFirstUse(() => require('@azure/storage-blob') as typeof StorageBlob);
+const storageQueue = onFirstUse(() => require('@azure/storage-queue') as typeof StorageQueue);
 
 function clientOptions(timeoutMs: number) {
   return { retryOptions: { maxTries: 2, tryTimeoutInMs: timeoutMs, retryDelayInMs: 100, maxRetryDelayInMs: 500 } };
 }
 
 // The SDK clients hold no sockets of their own between calls (the egress agents below keep them), so closing is a no-op.
-const queueServices = new SharedClients<storageQueue.QueueServiceClient>(async () => undefined);
-const blobServices = new SharedClients<storageBlob.BlobServiceClient>(async () => undefined);
+const queueServices = new SharedClients<StorageQueue.QueueServiceClient>(async () => undefined);
+const blobServices = new SharedClients<StorageBlob.BlobServiceClient>(async () => undefined);
 
 /** One keep-alive agent pair per egress policy, shared by every storage client (as Node's global agent was). */
 const egressAgents = new WeakMap<EgressPolicy, { http: EgressHttpAgent; https: EgressHttpsAgent }>();
@@ -28,7 +33,7 @@ const egressAgents = new WeakMap<EgressPolicy, { http: EgressHttpAgent; https: E
  * agent under the egress policy. The SDK follows redirects on the same request object, so each
  * hop goes through the agent, whose sockets check the address they connect to.
  */
-function egressRequestPolicy(egress: EgressPolicy): storageQueue.RequestPolicyFactory {
+function egressRequestPolicy(egress: EgressPolicy): StorageQueue.RequestPolicyFactory {
   let agents = egressAgents.get(egress);
   if (!agents) {
     agents = { http: new EgressHttpAgent(egress, { keepAlive: true }), https: new EgressHttpsAgent(egress, { keepAlive: true }) };
@@ -64,23 +69,25 @@ function connectionAccountKey(connection: string): string | undefined {
 // pipeline (newPipeline, public) that carries the egress request policy.
 export function acquireQueueService(connection: string, timeoutMs: number, egress: EgressPolicy = defaultEgressPolicy) {
   return queueServices.acquire(`${credentialsHash(connection)}|${timeoutMs}|egress:${egress.id}`, () => {
-    const parsed = storageQueue.QueueServiceClient.fromConnectionString(connection, clientOptions(timeoutMs));
+    const sdk = storageQueue();
+    const parsed = sdk.QueueServiceClient.fromConnectionString(connection, clientOptions(timeoutMs));
     const key = connectionAccountKey(connection);
-    const credential = key ? new storageQueue.StorageSharedKeyCredential(parsed.accountName, key) : new storageQueue.AnonymousCredential();
-    const pipeline = storageQueue.newPipeline(credential, clientOptions(timeoutMs));
+    const credential = key ? new sdk.StorageSharedKeyCredential(parsed.accountName, key) : new sdk.AnonymousCredential();
+    const pipeline = sdk.newPipeline(credential, clientOptions(timeoutMs));
     pipeline.factories.push(egressRequestPolicy(egress));
-    return new storageQueue.QueueServiceClient(parsed.url, pipeline);
+    return new sdk.QueueServiceClient(parsed.url, pipeline);
   });
 }
 
 export function acquireBlobService(connection: string, timeoutMs: number, egress: EgressPolicy = defaultEgressPolicy) {
   return blobServices.acquire(`${credentialsHash(connection)}|${timeoutMs}|egress:${egress.id}`, () => {
-    const parsed = storageBlob.BlobServiceClient.fromConnectionString(connection, clientOptions(timeoutMs));
+    const sdk = storageBlob();
+    const parsed = sdk.BlobServiceClient.fromConnectionString(connection, clientOptions(timeoutMs));
     const key = connectionAccountKey(connection);
-    const credential = key ? new storageBlob.StorageSharedKeyCredential(parsed.accountName, key) : new storageBlob.AnonymousCredential();
-    const pipeline = storageBlob.newPipeline(credential, clientOptions(timeoutMs));
-    pipeline.factories.push(egressRequestPolicy(egress) as storageBlob.RequestPolicyFactory);
-    return new storageBlob.BlobServiceClient(parsed.url, pipeline);
+    const credential = key ? new sdk.StorageSharedKeyCredential(parsed.accountName, key) : new sdk.AnonymousCredential();
+    const pipeline = sdk.newPipeline(credential, clientOptions(timeoutMs));
+    pipeline.factories.push(egressRequestPolicy(egress) as StorageBlob.RequestPolicyFactory);
+    return new sdk.BlobServiceClient(parsed.url, pipeline);
   });
 }
 

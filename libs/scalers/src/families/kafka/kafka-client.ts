@@ -22,31 +22,39 @@
  * Connections: the Admin keeps one connection per broker it talks to (the bootstrap connection is
  * the broker's own when the bootstrap address is one the brokers advertise).
  */
-import { type Admin, FindCoordinatorKeyTypes, listOffsetsV1, listOffsetsV2, listOffsetsV3, listOffsetsV4, listOffsetsV5, listOffsetsV6, listOffsetsV7, listOffsetsV8, listOffsetsV9, offsetFetchV8, ProtocolError } from '@platformatic/kafka';
+import type * as Kafka from '@platformatic/kafka';
 import { type BatchAnswer, type BatchRequest, type CommittedOffsets, type GroupOffsets, type LatestOffsets, OffsetsBatcher } from './kafka-batch';
 import { LocalError } from '../../upstream-errors';
 import { q } from '@keda-ts/scaler-sdk';
+import { onFirstUse } from '../../lazy-module';
 
+/** @platformatic/kafka, loaded by the first kafka scaler (its import alone costs ~11 MiB of heap and a WebAssembly memory). */
+export const platformaticKafka = onFirstUse(() => require('@platformatic/kafka') as typeof Kafka);
+
+type Admin = Kafka.Admin;
 type ApiVersionsResponseApi = Awaited<ReturnType<Admin['listApis']>>[number];
-type OffsetFetchResponse = offsetFetchV8.OffsetFetchResponse;
-type OffsetFetchResponseGroup = offsetFetchV8.OffsetFetchResponseGroup;
+type OffsetFetchResponse = Kafka.offsetFetchV8.OffsetFetchResponse;
+type OffsetFetchResponseGroup = Kafka.offsetFetchV8.OffsetFetchResponseGroup;
 
 const OFFSET_FETCH_API_KEY = 9;
 const LIST_OFFSETS_API_KEY = 2;
 /** OffsetFetch v8 is the first with several groups in one request (KIP-709, Kafka 3.0). */
 const OFFSET_FETCH_MULTI_GROUP_VERSION = 8;
 /** The ListOffsets versions the library exports, by version (same request shape for all). */
-const LIST_OFFSETS_APIS = new Map([
-  [9, listOffsetsV9.api],
-  [8, listOffsetsV8.api],
-  [7, listOffsetsV7.api],
-  [6, listOffsetsV6.api],
-  [5, listOffsetsV5.api],
-  [4, listOffsetsV4.api],
-  [3, listOffsetsV3.api],
-  [2, listOffsetsV2.api],
-  [1, listOffsetsV1.api],
-]);
+const listOffsetsApis = onFirstUse(() => {
+  const k = platformaticKafka();
+  return new Map([
+    [9, k.listOffsetsV9.api],
+    [8, k.listOffsetsV8.api],
+    [7, k.listOffsetsV7.api],
+    [6, k.listOffsetsV6.api],
+    [5, k.listOffsetsV5.api],
+    [4, k.listOffsetsV4.api],
+    [3, k.listOffsetsV3.api],
+    [2, k.listOffsetsV2.api],
+    [1, k.listOffsetsV1.api],
+  ]);
+});
 
 /** Kafka error codes that say a group's coordinator moved or is not ready: look it up again. */
 const COORDINATOR_ERROR_CODES = new Set([
@@ -101,7 +109,7 @@ const topicError = (topic: string, err: unknown): Error =>
 /** The library's ProtocolError (type and message from its own table) for a Kafka error code. */
 export function kafkaError(code: number): Error {
   try {
-    return new ProtocolError(code);
+    return new (platformaticKafka().ProtocolError)(code);
   } catch {
     return new LocalError(`Kafka error code ${code}`);
   }
@@ -206,7 +214,7 @@ export function adminBrokerApi(admin: Admin): KafkaBrokerApi {
     async coordinators(groups) {
       const out = new Map<string, number | Error>();
       const lookup = async (keys: string[]) => {
-        for (const c of await admin.findCoordinator({ keyType: FindCoordinatorKeyTypes.GROUP, keys })) out.set(c.key, c.nodeId);
+        for (const c of await admin.findCoordinator({ keyType: platformaticKafka().FindCoordinatorKeyTypes.GROUP, keys })) out.set(c.key, c.nodeId);
       };
       try {
         await lookup(groups);
@@ -240,14 +248,14 @@ export function adminBrokerApi(admin: Admin): KafkaBrokerApi {
         );
         return out;
       }
-      const request: offsetFetchV8.OffsetFetchRequestGroup[] = groups.map((g) => ({
+      const request: Kafka.offsetFetchV8.OffsetFetchRequestGroup[] = groups.map((g) => ({
         groupId: g.groupId,
         memberEpoch: -1,
         topics: g.topics?.map((t) => ({ name: t.name, partitionIndexes: t.partitions })) ?? null,
       }));
       let response: OffsetFetchResponse;
       try {
-        response = await offsetFetchV8.api.async(await connection(nodeId), request, false);
+        response = await platformaticKafka().offsetFetchV8.api.async(await connection(nodeId), request, false);
       } catch (err) {
         const partial = responseOf<OffsetFetchResponse>(err);
         if (!partial) throw err;
@@ -258,14 +266,14 @@ export function adminBrokerApi(admin: Admin): KafkaBrokerApi {
     },
 
     async listOffsets(nodeId, topics) {
-      const version = pickVersion(await versions(), LIST_OFFSETS_API_KEY, LIST_OFFSETS_APIS.keys());
-      const api = version === undefined ? undefined : LIST_OFFSETS_APIS.get(version);
+      const version = pickVersion(await versions(), LIST_OFFSETS_API_KEY, listOffsetsApis().keys());
+      const api = version === undefined ? undefined : listOffsetsApis().get(version);
       if (!api) throw new LocalError('the broker supports no ListOffsets version this client speaks');
       const request = topics.map((t) => ({
         name: t.name,
         partitions: t.partitions.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp: -1n })),
       }));
-      type Response = Awaited<ReturnType<typeof listOffsetsV9.api.async>>;
+      type Response = Awaited<ReturnType<typeof Kafka.listOffsetsV9.api.async>>;
       let response: Response;
       try {
         // replica -1 (a client), isolation level 0 (read uncommitted: the high watermark).

@@ -18,8 +18,9 @@
  * address is refused as a whole.
  */
 import type { Socket } from 'node:net';
-import { type Connection, connectionsConnectsChannel } from '@platformatic/kafka';
+import type { Connection } from '@platformatic/kafka';
 import { EgressDeniedError, type EgressPolicy } from '../../net/egress-policy';
+import { platformaticKafka } from './kafka-client';
 
 /** Policy of each client, by the `context` token the client was built with. */
 const policies = new WeakMap<object, EgressPolicy>();
@@ -30,7 +31,7 @@ let subscribed = false;
 /** The `context` option for a client whose connections `policy` must allow. */
 export function kafkaEgressContext(policy: EgressPolicy): object {
   if (!subscribed) {
-    connectionsConnectsChannel.end.subscribe(onConnectEnd);
+    platformaticKafka().connectionsConnectsChannel.end.subscribe(onConnectEnd);
     subscribed = true;
   }
   const token = Object.freeze({ egressPolicy: policy.id });

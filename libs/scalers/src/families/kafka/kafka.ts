@@ -7,11 +7,11 @@
  */
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import { Admin, type AdminOptions, type SASLOptions } from '@platformatic/kafka';
+import type { AdminOptions, SASLOptions } from '@platformatic/kafka';
 import { externalMetricSpec, externalMetricType, KAFKA_BATCH_WINDOW_MS, KAFKA_METADATA_MAX_AGE_MS, type KafkaConfigParams, kafkaDescriptor, metricName, type MetricsAndActivity, metricTargetInt, metricValue, parsePartitionLimitation, q, type Scaler } from '@keda-ts/scaler-sdk';
 import { credentialsHash, SharedClients, withDeadline } from '../../pools/shared-clients';
 import type { ScalerContext, ScalerLogger } from '../../context';
-import { adminBrokerApi, KafkaOffsetsClient } from './kafka-client';
+import { adminBrokerApi, KafkaOffsetsClient, platformaticKafka } from './kafka-client';
 import { kafkaEgressContext } from './kafka-egress';
 import { sharedAgentPool } from '../../http/agent-pool';
 import { httpGet } from '../../http/get';
@@ -220,7 +220,7 @@ function createClient(c: KafkaConfigParams, timeoutMs: number, logger: ScalerLog
     retryDelay: Math.min(100, Math.max(10, Math.trunc(timeoutMs / 10))),
     autocreateTopics: false,
   };
-  const admin = new Admin(options);
+  const admin = new (platformaticKafka().Admin)(options);
   // The client's own retries are noisy; poll errors are reported by the caller.
   admin.on('client:broker:failed', ({ broker }) => logger?.debug({ scaler: 'kafka', broker: `${broker.host}:${broker.port}` }, 'kafka broker connection failed'));
   return new KafkaOffsetsClient(adminBrokerApi(admin), KAFKA_BATCH_WINDOW_MS);

@@ -5,13 +5,18 @@
  * the last scaler using it.
  */
 // EJSON from bson itself (the driver's own dependency): the webhook checks `query` without the driver.
-import { type Document, MongoClient, type MongoClientOptions } from 'mongodb';
+import type { Document, MongoClient, MongoClientOptions } from 'mongodb';
+import type * as Mongo from 'mongodb';
 import { ABORT_GRACE_MS, externalMetricSpec, externalMetricType, isActiveValue, metricName, type MetricsAndActivity, metricTargetMilli, metricValue, MONGODB_POOL_SIZE, MONGODB_TIMEOUT_MS, type MongodbConfig, mongodbDescriptor, mongodbSecrets, mongodbUri, parseMongodbFilter, type Scaler, type ValidationIssue, vetMongodbUri } from '@keda-ts/scaler-sdk';
 import { EgressDeniedError, egressOf, type EgressPolicy } from '../../net/egress-policy';
 import { credentialsHash, redact, SharedClients, withDeadline } from '../../pools/shared-clients';
 import type { ScalerContext } from '../../context';
 import { LocalError, upstreamError } from '../../upstream-errors';
 import { implementScaler } from '../../implementation';
+import { onFirstUse } from '../../lazy-module';
+
+// The driver is loaded by the first MongoDB scaler (or its first validation, which parses the URI with it).
+const mongodb = onFirstUse(() => require('mongodb') as typeof Mongo);
 
 /** Client options besides the URI: the timeouts, the pool size and the TLS parameters. */
 export function mongodbClientOptions(config: MongodbConfig, timeoutMs = MONGODB_TIMEOUT_MS): MongoClientOptions {
@@ -38,7 +43,7 @@ export function mongodbClientOptions(config: MongodbConfig, timeoutMs = MONGODB_
 /** Parses the URI and options as the driver will (no I/O); the message never holds a secret. */
 function clientProblem(config: MongodbConfig): string | undefined {
   try {
-    new MongoClient(mongodbUri(config), mongodbClientOptions(config));
+    new (mongodb().MongoClient)(mongodbUri(config), mongodbClientOptions(config));
     return undefined;
   } catch (err) {
     return redact((err as Error).message, mongodbSecrets(config));
@@ -50,7 +55,7 @@ export const mongodbClients = new SharedClients<MongoClient>((client) => client.
 /** `host:port,…` of a connection string, for messages (never the credentials). */
 export function mongodbHosts(config: MongodbConfig): string {
   try {
-    return new MongoClient(mongodbUri(config), mongodbClientOptions(config)).options.hosts.map(String).join(',');
+    return new (mongodb().MongoClient)(mongodbUri(config), mongodbClientOptions(config)).options.hosts.map(String).join(',');
   } catch {
     return '(invalid connection string)';
   }
@@ -60,7 +65,7 @@ export function mongodbHosts(config: MongodbConfig): string {
 function mongodbSeedRefusal(uri: string, options: MongoClientOptions, egress: EgressPolicy): Error | undefined {
   let hosts: { host?: string; socketPath?: string }[];
   try {
-    hosts = new MongoClient(uri, options).options.hosts;
+    hosts = new (mongodb().MongoClient)(uri, options).options.hosts;
   } catch {
     return undefined; // an invalid string fails on its own at the first poll
   }
@@ -105,7 +110,7 @@ export class MongodbScaler implements Scaler {
     const options: MongoClientOptions = { ...mongodbClientOptions(config, timeoutMs), lookup: egress.lookup };
     this.egressRefusal = mongodbSeedRefusal(uri, options, egress);
     const key = credentialsHash(uri, config.tls, config.ca, config.cert, config.key, config.keyPassword, String(timeoutMs), `egress:${egress.id}`);
-    this.lease = mongodbClients.acquire(key, () => new MongoClient(uri, options));
+    this.lease = mongodbClients.acquire(key, () => new (mongodb().MongoClient)(uri, options));
   }
 
   getMetricSpecForScaling() {

@@ -7,13 +7,18 @@
  * connect and command timeouts plus our own deadline around the whole poll, so a poll of a
  * server that is down, refuses the password or hangs fails within the timeout with a clear error.
  */
-import { AbstractConnector, Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import type { AbstractConnector, Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import type * as IORedis from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
 import { egressNetConnect, egressTlsConnect } from '../../net/egress-connect';
 import { defaultEgressPolicy, EgressDeniedError, type EgressPolicy } from '../../net/egress-policy';
 import { endpointsOf, q, type RedisConnectionConfig, type RedisEndpoint, type RedisMode, tlsEnabled } from '@keda-ts/scaler-sdk';
 import { connectionKey, SharedClients } from '../../pools/shared-pool';
 import { LocalError, safeErrorText } from '../../upstream-errors';
+import { onFirstUse } from '../../lazy-module';
+
+// The client library is loaded by the first Redis scaler, not at start-up (lazy-module.ts).
+const ioredis = onFirstUse(() => require('ioredis') as typeof IORedis);
 
 /** Everything a client is built from (and the pool key). */
 export interface RedisConnectionSettings {
@@ -77,10 +82,11 @@ type NetStream = Awaited<ReturnType<AbstractConnector['connect']>>;
 
 /**
  * An ioredis `Connector` (public option) whose sockets go through the egress policy: standalone
- * servers and every cluster node, including nodes learned from CLUSTER SLOTS.
+ * servers and every cluster node, including nodes learned from CLUSTER SLOTS. The class is made per
+ * client, when ioredis is loaded (it extends ioredis' AbstractConnector).
  */
 function egressConnector(egress: EgressPolicy, onRefused: (err: Error) => void): NonNullable<RedisOptions['Connector']> {
-  return class EgressRedisConnector extends AbstractConnector {
+  return class EgressRedisConnector extends ioredis().AbstractConnector {
     private readonly options: { host?: string; port?: number; family?: number; path?: string; tls?: ConnectionOptions; disconnectTimeout?: number };
 
     constructor(options: unknown) {
@@ -149,9 +155,9 @@ function createClient(settings: RedisConnectionSettings): RedisHandle {
       slotsRefreshTimeout: settings.timeoutMs,
       maxRedirections: 4,
     };
-    client = new Cluster(settings.endpoints, options);
+    client = new (ioredis().Cluster)(settings.endpoints, options);
   } else if (settings.mode === 'sentinel') {
-    client = new Redis({
+    client = new (ioredis().Redis)({
       ...common,
       db: settings.db,
       sentinels: settings.endpoints,
@@ -176,7 +182,7 @@ function createClient(settings: RedisConnectionSettings): RedisHandle {
       },
     });
   } else {
-    client = new Redis({
+    client = new (ioredis().Redis)({
       ...common,
       host: settings.endpoints[0].host,
       port: settings.endpoints[0].port,

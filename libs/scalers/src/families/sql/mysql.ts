@@ -4,7 +4,8 @@
  * password shares one mysql2 pool (at most MYSQL_POOL_SIZE connections), closed with the last
  * scaler using it.
  */
-import { createPool, type Pool, type PoolConnection, type PoolOptions } from 'mysql2';
+import type { Pool, PoolConnection, PoolOptions } from 'mysql2';
+import type * as MySql from 'mysql2';
 import { egressNetConnect } from '../../net/egress-connect';
 import { defaultEgressPolicy, egressOf, type EgressPolicy } from '../../net/egress-policy';
 import { externalMetricSpec, externalMetricType, isActiveValue, metricName, type MetricsAndActivity, metricTargetMilli, metricValue, MYSQL_POOL_SIZE, type MysqlConfig, mysqlDescriptor, type MysqlTarget, mysqlTarget, type Scaler } from '@keda-ts/scaler-sdk';
@@ -13,6 +14,10 @@ import type { ScalerContext } from '../../context';
 import { LocalError, upstreamError } from '../../upstream-errors';
 import { type SqlResult, sqlResultValue } from './sql-value';
 import { implementScaler } from '../../implementation';
+import { onFirstUse } from '../../lazy-module';
+
+// The client library is loaded by the first MySQL scaler, not at start-up (lazy-module.ts).
+const mysql2 = onFirstUse(() => require('mysql2') as typeof MySql);
 
 /**
  * One server's pool. `tls=preferred` starts with TLS (certificate not checked, as the Go driver
@@ -50,7 +55,7 @@ export class MysqlServer {
         // (it then skips its own keep-alive and no-delay setup, so they are set here).
         stream: () => egressNetConnect(this.egress, { host: t.host, port: t.port, noDelay: true, keepAlive: true }),
       };
-      const pool = createPool(options);
+      const pool = mysql2().createPool(options);
       // A pooled connection that breaks (server restart) is dropped; the next poll reconnects.
       pool.on('connection', (c: PoolConnection) => c.on('error', () => undefined));
       this.pool = pool;

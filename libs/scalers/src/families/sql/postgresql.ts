@@ -4,7 +4,8 @@
  * `pg.Pool` (at most POSTGRESQL_POOL_SIZE connections), closed with the last scaler using it.
  */
 import type { ConnectionOptions } from 'node:tls';
-import { Pool, type PoolClient, type PoolConfig, type QueryArrayConfig, type QueryArrayResult } from 'pg';
+import type { Pool, PoolClient, PoolConfig, QueryArrayConfig, QueryArrayResult } from 'pg';
+import type * as Pg from 'pg';
 import { EgressSocket } from '../../net/egress-connect';
 import { defaultEgressPolicy, egressOf, type EgressPolicy } from '../../net/egress-policy';
 import { externalMetricSpec, externalMetricType, FILE_OPTIONS, fileOptionsOf, isActiveValue, metricName, type MetricsAndActivity, metricTargetMilli, metricValue, POSTGRESQL_POOL_SIZE, type PostgresqlConfig, postgresqlDescriptor, postgresTarget, type PostgresTarget, type Scaler, ScalerConfigError } from '@keda-ts/scaler-sdk';
@@ -14,6 +15,10 @@ import { readVettedFile } from '../../vetted-file';
 import { LocalError, upstreamError } from '../../upstream-errors';
 import { sqlResultValue } from './sql-value';
 import { implementScaler } from '../../implementation';
+import { onFirstUse } from '../../lazy-module';
+
+// The client library is loaded by the first PostgreSQL scaler, not at start-up (lazy-module.ts).
+const pg = onFirstUse(() => require('pg') as typeof Pg);
 
 /** `host:port/database`: where a poll went, for messages (no user, no password). */
 export function postgresDisplay(t: PostgresTarget): string {
@@ -108,7 +113,7 @@ export class PostgresServer {
         // egress policy (and refuses Unix socket paths) before connecting.
         stream: () => new EgressSocket(this.egress),
       };
-      const pool = new Pool(config);
+      const pool = new (pg().Pool)(config);
       // An idle connection that breaks (server restart) is dropped by the pool; the next poll reconnects.
       pool.on('error', () => undefined);
       this.pool = pool;
