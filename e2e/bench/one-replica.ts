@@ -24,8 +24,6 @@
  * phase and after each load phase (each pauses it for seconds: do not read that run's figures) and
  * reports where its heap is (heap-summary.ts).
  */
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -39,7 +37,7 @@ import { sleep } from '../src/processes';
 import { registerApiServiceToLocalhost, unregisterApiService } from '../src/testing/registration';
 import { summarizeHeap } from './heap-summary';
 import { http2Request, openLoop, reconnectingSession } from './open-loop';
-import { createDeployment, createScaledObject, forEachConcurrently, procSample, serviceAccountToken } from './workload';
+import { createDeployment, createScaledObject, forEachConcurrently, procSample, serviceAccountToken, startJsonSource } from './workload';
 
 const flag = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -133,9 +131,8 @@ async function main(): Promise<void> {
   // kwok nodes admit 110 Pods each.
   const cp = new LocalControlPlane({ nodes: Math.ceil(objects / 100), hpaSyncPeriod: '15s', log: () => undefined });
   const info = await cp.start();
-  const source = http.createServer((_req, res) => res.end('{"value":5}'));
-  await new Promise<void>((r) => source.listen(0, '127.0.0.1', r));
-  const sourcePort = (source.address() as AddressInfo).port;
+  const source = await startJsonSource('{"value":5}');
+  const sourcePort = source.port;
   const kc = new KubeConfig();
   kc.loadFromFile(info.kubeconfig);
   const admin = new KubeClient(kc, { qps: 2_000, burst: 2_000 });
@@ -236,8 +233,9 @@ async function main(): Promise<void> {
       load[`${rate}PerSecond`] = {
         ...result,
         processes,
-        adapterCpuMsPerRequest: round((processes.adapter.cpuCores * loadSeconds * 1000) / result.requests, 3),
-        controllerCpuMsPerRequest: round((processes.controller.cpuCores * loadSeconds * 1000) / result.requests, 3),
+        // Above the steady state's CPU (the scale loops poll all along): what the requests cost.
+        adapterCpuMsPerRequest: round(((processes.adapter.cpuCores - steady.adapter.cpuCores) * loadSeconds * 1000) / result.requests, 3),
+        controllerCpuMsPerRequest: round(((processes.controller.cpuCores - steady.controller.cpuCores) * loadSeconds * 1000) / result.requests, 3),
       };
       await snapshot(`after${rate}PerSecond`);
       log('load', { rate, p50: result.all.p50Ms, p99: result.all.p99Ms, failed: result.failedPercent, controller: processes.controller });
@@ -267,7 +265,7 @@ async function main(): Promise<void> {
     await unregisterApiService(kc, apiService).catch(() => undefined);
     await stopApps(apps);
     admin.close();
-    source.close();
+    source.stop();
     await cp.stop();
   }
 }

@@ -3,6 +3,7 @@
  * Deployments (created by concurrent POSTs: kubectl parsing YAML would take minutes for 10,000),
  * CPU and memory of a process from /proc, and a token of a ServiceAccount from the TokenRequest API.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { KubeClient } from '@keda-ts/k8s';
 
@@ -133,4 +134,23 @@ export async function readyScaledObjects(client: KubeClient, namespace: string):
     token = page.metadata?.continue ?? '';
   } while (token);
   return { ready, metricNames };
+}
+
+/**
+ * A loopback HTTP server answering `body` to every request, in a process of its own, so that the
+ * benchmark's load generator does not share an event loop (or CPU accounting) with the event source.
+ */
+export async function startJsonSource(body: string): Promise<{ port: number; stop: () => void }> {
+  const program = `const s = require('node:http').createServer((q, r) => r.end(${JSON.stringify(body)}));
+s.keepAliveTimeout = 60000;
+s.listen(0, '127.0.0.1', () => process.stdout.write('PORT ' + s.address().port + '\\n'));`;
+  const child = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      const m = /PORT (\d+)/.exec(d.toString());
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`the JSON source exited with ${code} before listening`)));
+  });
+  return { port, stop: () => child.kill() };
 }
