@@ -23,16 +23,27 @@ export interface RunningApp {
 }
 
 /**
- * Node flags each app runs with, the same as its image's ENTRYPOINT (apps/<name>/Dockerfile). The
- * webhook runs V8 with --optimize-for-size: a young generation of 1 MiB per semi-space instead of
- * up to 16 MiB, and an old generation grown in smaller steps. Its live heap is under 50 MiB with
- * 10,000 ScaledObjects and HPAs cached, but V8's defaults let it reach 150+ MiB resident (issue 5's
- * bound); the cost is about 0.2 ms more CPU per admission. `--no-warnings`: the apps log node's
- * process warnings as JSON themselves (libs/runtime), so node's plain-text copy is silenced.
+ * Node flags each app runs with, the same as its image's ENTRYPOINT (apps/<name>/Dockerfile).
+ * `--no-warnings`: the apps log node's process warnings as JSON themselves (libs/runtime), so
+ * node's plain-text copy is silenced.
+ *
+ * Controller and metrics adapter: `--heap-growing-percent=25` lets V8's old generation grow to 1.25x
+ * what survived the last full collection (by default it may grow to several times that before
+ * collecting), and `--max-semi-space-size=4` caps the young generation at 4 MiB per semi-space
+ * (default up to 16). Their live heaps are small (the controller's ~90 MiB with 1,000 ScaledObjects,
+ * heap snapshots in one-replica.ts), but with V8's defaults the resident memory was 4-6x that and
+ * doubled under metric load (e2e/bench/one-replica.ts: 378 -> 597 MiB at 500 requests/s; with these
+ * flags 215 -> 232 MiB); the price is more frequent collections, measured in docs/operations.md.
+ *
+ * Webhook: `--optimize-for-size` (a young generation of 1 MiB per semi-space, an old generation
+ * grown in smaller steps). Its live heap is under 50 MiB with 10,000 ScaledObjects and HPAs cached,
+ * but V8's defaults let it reach 150+ MiB resident (issue 5's bound); the cost is about 0.2 ms more
+ * CPU per admission. The controller cannot take that flag: it doubled its CPU per poll.
  */
+const SMALL_HEAP_FLAGS = ['--heap-growing-percent=25', '--max-semi-space-size=4'];
 export const APP_NODE_FLAGS: Readonly<Record<AppProcessSpec['name'], readonly string[]>> = {
-  controller: ['--no-warnings'],
-  'metrics-adapter': ['--no-warnings'],
+  controller: ['--no-warnings', ...SMALL_HEAP_FLAGS],
+  'metrics-adapter': ['--no-warnings', ...SMALL_HEAP_FLAGS],
   webhook: ['--no-warnings', '--optimize-for-size'],
 };
 

@@ -21,6 +21,27 @@ describe('DecisionTraces', () => {
     expect(traces.objects()).toEqual(['ScaledJob/ns/a', 'ScaledObject/ns/a']);
   });
 
+  it('shares the explanation, decision and trigger target of a poll that repeats the previous one', () => {
+    const traces = new DecisionTraces();
+    const steady = (n: number, value: number): DecisionRecord => ({
+      ...record(n),
+      explanation: explanation('1 of 1 triggers active'),
+      triggers: [{ index: 0, type: 'metrics-api', metricName: 's0-metric', value, target: { type: 'AverageValue', value: 5 }, isActive: true, outcome: 'ok', latencyMs: n }],
+    });
+    traces.record('ScaledObject', 'ns', 'a', steady(1, 5));
+    traces.record('ScaledObject', 'ns', 'a', steady(2, 7));
+    traces.record('ScaledObject', 'ns', 'a', { ...steady(3, 7), explanation: explanation('now different') });
+    const [third, second, first] = traces.list('ScaledObject', 'ns', 'a');
+    expect(second.explanation).toBe(first.explanation);
+    expect(second.decision).toBe(first.decision);
+    expect(second.triggers[0].target).toBe(first.triggers[0].target);
+    // What differs stays each poll's own.
+    expect(second.triggers[0].value).toBe(7);
+    expect(second.time).toEqual(new Date(2000));
+    expect(third.explanation.summary).toBe('now different');
+    expect(third.explanation).not.toBe(second.explanation);
+  });
+
   it('forgets an object with its entries', () => {
     const traces = new DecisionTraces();
     traces.record('ScaledObject', 'ns', 'a', record(1));

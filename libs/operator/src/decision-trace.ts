@@ -54,6 +54,7 @@ export class DecisionTraces {
   record(kind: TracedKind, namespace: string, name: string, entry: DecisionRecord): void {
     const key = traceKey(kind, namespace, name);
     const list = this.byObject.get(key) ?? [];
+    if (list[0]) shareUnchanged(entry, list[0]);
     list.unshift(entry);
     if (list.length > this.capacity) list.length = this.capacity;
     this.byObject.set(key, list);
@@ -100,6 +101,33 @@ export class DecisionTraces {
     this.conditionWrites.set(key, { reason: explanation.reason, message, at: now.getTime() });
     return { type: DECISION_CONDITION_TYPE, status: 'True', reason: explanation.reason, message };
   }
+}
+
+/**
+ * Polls of a steady object explain themselves in the same words every time: the parts of `entry`
+ * equal to the previous record's are replaced by that record's objects, so ten records of one
+ * object hold one copy of the summary, hints and decision, not ten (records are never mutated).
+ */
+function shareUnchanged(entry: DecisionRecord, previous: DecisionRecord): void {
+  const e = entry.explanation;
+  const p = previous.explanation;
+  if (e.outcome === p.outcome && e.reason === p.reason && e.summary === p.summary && sameStrings(e.hints, p.hints)) entry.explanation = p;
+  if (shallowEqual(entry.decision, previous.decision)) entry.decision = previous.decision;
+  entry.triggers.forEach((t, i) => {
+    const before = previous.triggers[i];
+    if (!before) return;
+    if (t.activation && before.activation && shallowEqual(t.activation, before.activation)) t.activation = before.activation;
+    if (t.target && before.target && shallowEqual(t.target, before.target)) t.target = before.target;
+  });
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function shallowEqual<T extends object>(a: T, b: T): boolean {
+  const keys = Object.keys(a) as (keyof T)[];
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
 function targetOf(spec: MetricSpec | undefined): TriggerObservation['target'] {
