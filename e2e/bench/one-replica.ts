@@ -189,15 +189,19 @@ async function main(): Promise<void> {
     const created = performance.now();
     await forEachConcurrently(objects, 16, (i) => createScaledObject(admin, workload(i)));
     const creationPostsSeconds = (performance.now() - created) / 1000;
+    // A controller that has not created every HPA in 10 minutes is measured as it is: the run goes
+    // on with the HPAs that exist and reports how many (`allHpasSeconds` null).
     let hpas = 0;
-    while (hpas < objects) {
+    let allHpasSeconds: number | null = null;
+    while (hpas < objects && performance.now() - created < 600_000) {
       checkInterrupted();
-      if (performance.now() - created > 600_000) throw new Error(`only ${hpas} of ${objects} HPAs after 10 minutes`);
       await sleep(500);
       hpas = (await admin.get<{ items: unknown[] }>(`/apis/autoscaling/v2/namespaces/${NAMESPACE}/horizontalpodautoscalers?resourceVersion=0`)).items.length;
     }
-    const allHpasSeconds = (performance.now() - created) / 1000;
-    log('every HPA exists', { seconds: round(allHpasSeconds) });
+    if (hpas === objects) {
+      allHpasSeconds = round((performance.now() - created) / 1000);
+      log('every HPA exists', { seconds: allHpasSeconds });
+    } else log('not every HPA exists after 10 minutes: measuring what runs', { hpas, objects });
 
     // 3. Steady state after a warm-up of two HPA syncs and several polls.
     await sleep(Math.max(30, pollingInterval * 6) * 1000);
@@ -247,7 +251,7 @@ async function main(): Promise<void> {
         {
           setup: { objects, pollingIntervalSeconds: pollingInterval, kubeApiQps: qps, hpaSyncPeriod: '15s', node: process.version, cpus: os.cpus().length },
           idle,
-          creation: { postsSeconds: round(creationPostsSeconds), allHpasSeconds: round(allHpasSeconds) },
+          creation: { postsSeconds: round(creationPostsSeconds), allHpasSeconds, hpasAtStart: hpas },
           steady: {
             ...steady,
             statusWritesPerSecond: round(statusWritesPerSecond, 2),
